@@ -1,0 +1,51 @@
+# Learning Calendar Sync: every target installs what it needs by itself.
+#   make demo   the whole product on this machine (sandbox + Azurite + sample feed)
+#   make test   lint, type checks and the full test suite
+#   make bench  the scale benchmark (not part of make test)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
+
+.PHONY: demo test lint unit bench infra-tools clean help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make demo   - run the product locally against the sandbox and Azurite, print who got what"
+	@echo "make test   - lint, type-check and run every test"
+	@echo "make bench  - run the scale benchmark (takes a while)"
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0] + ". Set PYTHON=/path/to/python3.11.")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 18 or newer) is needed for Azurite, the local Azure Storage emulator."; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+demo: $(STAMP) $(NODE_STAMP)
+	$(BIN)/learncal demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+test: $(STAMP) $(NODE_STAMP) lint
+	$(BIN)/pytest -q
+
+bench: $(STAMP) $(NODE_STAMP)
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis .learncal

@@ -1,0 +1,267 @@
+// Learning Calendar Sync: everything `azd up` provisions.
+//
+//   resource group
+//   ├─ user-assigned managed identity            modules/identity.bicep
+//   ├─ Log Analytics + Application Insights      modules/monitoring.bicep
+//   ├─ Storage account + deployment container    modules/storage.bicep
+//   ├─ Key Vault (RBAC, purge protection)        modules/keyvault.bicep
+//   ├─ role assignments                          modules/rbac.bicep
+//   ├─ Flex Consumption plan + function app      modules/function-app.bicep
+//   └─ Microsoft Entra app registration          graph-app.bicep (Microsoft Graph extension)
+//
+// Parameters come from main.parameters.json, which reads the azd environment
+// (`azd env set NAME VALUE`).
+
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment; part of every resource name.')
+param environmentName string
+
+@minLength(1)
+@description('Azure region of all resources; it must offer the Flex Consumption plan.')
+param location string
+
+@description('Resource group name; empty for rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Object ID of the person or service principal running azd (AZURE_PRINCIPAL_ID). It gets Key Vault Secrets Officer on the vault to store the client secret; empty to skip.')
+param deployerPrincipalId string = ''
+
+@description('How the app is limited to the organizer mailbox: rbacForApplications (recommended), applicationAccessPolicy (legacy) or none.')
+@allowed([
+  'rbacForApplications'
+  'applicationAccessPolicy'
+  'none'
+])
+param mailboxRestriction string = 'rbacForApplications'
+
+@description('secret: client secret in Key Vault; federated: the managed identity is the app registration\'s credential (no secret).')
+@allowed([
+  'secret'
+  'federated'
+])
+param authMode string = 'secret'
+
+@description('Client ID of an app registration made by hand; empty to create it here with graph-app.bicep.')
+param existingClientId string = ''
+
+@description('Tenant-unique key of the app registration; empty for learning-calendar-sync-<environmentName>.')
+param appUniqueName string = ''
+
+@description('Display name of the app registration.')
+param appDisplayName string = 'Learning Calendar Sync'
+
+@description('LEARNCAL_ORGANIZER: the mailbox that organizes every invitation, e.g. learning.coordinator@contoso.com.')
+param organizer string = ''
+
+@description('LEARNCAL_STATUS until a provider configuration is saved.')
+@allowed([
+  'active'
+  'inactive'
+])
+param status string = 'active'
+
+@description('LEARNCAL_FEED: path or https URL of the learning feed.')
+param feed string = ''
+
+@description('LEARNCAL_RECIPIENT_ALLOWLIST: comma-separated addresses and @domain entries; when set, nobody else is invited.')
+param recipientAllowlist string = ''
+
+@description('LEARNCAL_SEND_PER_MINUTE: messages the organizer may send per minute.')
+param sendPerMinute string = '30'
+
+@description('LEARNCAL_SEND_PER_DAY: recipients the organizer may send to per rolling day.')
+param sendPerDay string = '10000'
+
+@description('LEARNCAL_RUN_SECONDS: time budget of one run in seconds.')
+param runSeconds string = '540'
+
+@description('LEARNCAL_MASS_CANCEL_MIN: cancellations above which the guard may stop a run.')
+param massCancelMin string = '50'
+
+@description('LEARNCAL_MASS_CANCEL_RATIO: share of live invitations above which the guard stops a run.')
+param massCancelRatio string = '0.2'
+
+@description('LEARNCAL_ALLOW_MASS_CANCEL: true lets scheduled runs pass the mass-cancellation guard.')
+@allowed([
+  'true'
+  'false'
+])
+param allowMassCancel string = 'false'
+
+@description('LEARNCAL_SYNC_SCHEDULE: six-field NCRONTAB schedule of the sync timer, in UTC; empty for hourly.')
+param syncSchedule string = '0 0 * * * *'
+
+@description('LEARNCAL_CLIENT_SECRET_NAME: name of the client secret in Key Vault.')
+param clientSecretName string = 'graph-client-secret'
+
+@description('LEARNCAL_GRAPH_URL: Microsoft Graph base URL; empty for the global service.')
+param graphUrl string = 'https://graph.microsoft.com/v1.0'
+
+@description('LEARNCAL_AUTHORITY_URL: Microsoft identity platform authority host; empty for the global service.')
+param authorityUrl string = 'https://login.microsoftonline.com'
+
+@description('Storage redundancy of the state and host storage account.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+])
+param storageSkuName string = 'Standard_GRS'
+
+@description('Days a deleted Key Vault stays recoverable (7-90); its name stays reserved that long.')
+@minValue(7)
+@maxValue(90)
+param keyVaultSoftDeleteRetentionInDays int = 90
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var rgName = empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
+var functionAppName = 'func-${resourceToken}'
+var deploymentContainerName = 'app-package-${resourceToken}'
+var createAppRegistration = empty(existingClientId)
+// main.parameters.json passes an empty string when the azd environment has no value.
+var effectiveSyncSchedule = empty(syncSchedule) ? '0 0 * * * *' : syncSchedule
+var effectiveGraphUrl = empty(graphUrl) ? 'https://graph.microsoft.com/v1.0' : graphUrl
+var effectiveAuthorityUrl = empty(authorityUrl) ? 'https://login.microsoftonline.com' : authorityUrl
+var uniqueAppName = empty(appUniqueName) ? 'learning-calendar-sync-${environmentName}' : appUniqueName
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: rgName
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-${resourceToken}'
+    applicationInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'st${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    skuName: storageSkuName
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: 'kv-${resourceToken}'
+    location: location
+    tags: tags
+    softDeleteRetentionInDays: keyVaultSoftDeleteRetentionInDays
+  }
+}
+
+module rbac 'modules/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    identityPrincipalId: identity.outputs.principalId
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    deployerPrincipalId: deployerPrincipalId
+  }
+}
+
+module graphApp 'graph-app.bicep' = if (createAppRegistration) {
+  name: 'graph-app'
+  scope: rg
+  params: {
+    appUniqueName: uniqueAppName
+    appDisplayName: appDisplayName
+    mailboxRestriction: mailboxRestriction
+    authMode: authMode
+    managedIdentityPrincipalId: identity.outputs.principalId
+  }
+}
+
+var clientId = createAppRegistration ? graphApp.outputs.clientId : existingClientId
+
+module functionApp 'modules/function-app.bicep' = {
+  name: 'function-app'
+  scope: rg
+  dependsOn: [
+    rbac
+  ]
+  params: {
+    name: functionAppName
+    planName: 'plan-${resourceToken}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    blobEndpoint: storage.outputs.blobEndpoint
+    tableEndpoint: storage.outputs.tableEndpoint
+    queueEndpoint: storage.outputs.queueEndpoint
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    applicationInsightsConnectionString: monitoring.outputs.connectionString
+    tenantId: tenant().tenantId
+    clientId: clientId
+    keyVaultUrl: keyVault.outputs.uri
+    clientSecretName: clientSecretName
+    authMode: authMode
+    organizer: organizer
+    status: status
+    feed: feed
+    recipientAllowlist: recipientAllowlist
+    sendPerMinute: sendPerMinute
+    sendPerDay: sendPerDay
+    runSeconds: runSeconds
+    massCancelMin: massCancelMin
+    massCancelRatio: massCancelRatio
+    allowMassCancel: allowMassCancel
+    syncSchedule: effectiveSyncSchedule
+    graphUrl: effectiveGraphUrl
+    authorityUrl: effectiveAuthorityUrl
+  }
+}
+
+// Read by azd (written to .azure/<environment>/.env), the postprovision hook and the scripts.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_APP_URL string = 'https://${functionApp.outputs.defaultHostName}'
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output AZURE_MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output AZURE_APP_SERVICE_PRINCIPAL_ID string = createAppRegistration ? graphApp.outputs.servicePrincipalObjectId : ''
+output MAILBOX_RESTRICTION string = mailboxRestriction
+output LEARNCAL_TENANT_ID string = tenant().tenantId
+output LEARNCAL_CLIENT_ID string = clientId
+output LEARNCAL_KEY_VAULT_URL string = keyVault.outputs.uri
+output LEARNCAL_CLIENT_SECRET_NAME string = clientSecretName
+output LEARNCAL_AUTH_MODE string = authMode
+output LEARNCAL_ORGANIZER string = organizer

@@ -1,0 +1,199 @@
+// The function app on the Flex Consumption plan (FC1): Python 3.11, deployment packages in a
+// blob container read with the user-assigned identity, identity-based host storage, and the
+// product's settings (LEARNCAL_*). No connection string, key or secret is written here.
+
+@description('Name of the function app.')
+param name string
+
+@description('Name of the Flex Consumption plan.')
+param planName string
+
+@description('Azure region.')
+param location string
+
+@description('Tags for the resources; the function app also gets azd-service-name.')
+param tags object = {}
+
+@description('azd service name of this app (azure.yaml).')
+param serviceName string = 'api'
+
+@description('Resource ID of the user-assigned managed identity.')
+param identityId string
+
+@description('Client ID of the user-assigned managed identity.')
+param identityClientId string
+
+@description('Name of the storage account.')
+param storageAccountName string
+
+@description('Blob endpoint of the storage account (ends with a slash).')
+param blobEndpoint string
+
+@description('Table endpoint of the storage account (ends with a slash).')
+param tableEndpoint string
+
+@description('Queue endpoint of the storage account (ends with a slash).')
+param queueEndpoint string
+
+@description('Blob container for deployment packages.')
+param deploymentContainerName string
+
+@description('Application Insights connection string.')
+param applicationInsightsConnectionString string
+
+@description('Most instances the app scales out to.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Memory of each instance in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('The product settings (LEARNCAL_TENANT_ID and the rest), all strings.')
+param tenantId string
+param clientId string
+param keyVaultUrl string
+param clientSecretName string
+param authMode string
+param organizer string
+param status string
+param feed string
+param recipientAllowlist string
+param sendPerMinute string
+param sendPerDay string
+param runSeconds string
+param massCancelMin string
+param massCancelRatio string
+param allowMassCancel string
+param syncSchedule string
+param graphUrl string
+param authorityUrl string
+
+// Every app setting of the function app. tests/infra/test_infra.py checks that these names
+// are exactly the ones the code reads (shared/settings.py) plus the Functions host's own names.
+var appSettings = {
+  // Functions host storage, identity-based (no connection string).
+  AzureWebJobsStorage__accountName: storageAccountName
+  AzureWebJobsStorage__blobServiceUri: blobEndpoint
+  AzureWebJobsStorage__queueServiceUri: queueEndpoint
+  AzureWebJobsStorage__tableServiceUri: tableEndpoint
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  // Application Insights with Microsoft Entra authenticated ingestion.
+  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // The product.
+  LEARNCAL_TENANT_ID: tenantId
+  LEARNCAL_CLIENT_ID: clientId
+  LEARNCAL_KEY_VAULT_URL: keyVaultUrl
+  LEARNCAL_CLIENT_SECRET_NAME: clientSecretName
+  LEARNCAL_AUTH_MODE: authMode
+  LEARNCAL_MANAGED_IDENTITY_CLIENT_ID: identityClientId
+  LEARNCAL_ORGANIZER: organizer
+  LEARNCAL_STATUS: status
+  LEARNCAL_FEED: feed
+  LEARNCAL_RECIPIENT_ALLOWLIST: recipientAllowlist
+  LEARNCAL_SEND_PER_MINUTE: sendPerMinute
+  LEARNCAL_SEND_PER_DAY: sendPerDay
+  LEARNCAL_RUN_SECONDS: runSeconds
+  LEARNCAL_MASS_CANCEL_MIN: massCancelMin
+  LEARNCAL_MASS_CANCEL_RATIO: massCancelRatio
+  LEARNCAL_ALLOW_MASS_CANCEL: allowMassCancel
+  LEARNCAL_SYNC_SCHEDULE: syncSchedule
+  LEARNCAL_GRAPH_URL: graphUrl
+  LEARNCAL_AUTHORITY_URL: authorityUrl
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_225: an hourly batch job; a run missed during a zone outage is caught up by the next one, and zone-redundant Flex Consumption is offered only in some regions.
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_222: azd deploys over the public endpoint and administrators call the admin HTTP API there; those functions require a function key and the app has no virtual network.
+  // checkov:skip=CKV_AZURE_17: callers of the admin HTTP API authenticate with function keys over HTTPS; client certificates are not used.
+  // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero on demand; the timer runs on a single instance, so there is no minimum instance count to set.
+  // checkov:skip=CKV_AZURE_213: a health-check probe does not fit an app that scales to zero; failed runs are recorded in Application Insights and in the runs table.
+  name: name
+  location: location
+  tags: union(tags, {
+    'azd-service-name': serviceName
+  })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientCertEnabled: false
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      appSettings: [for setting in items(appSettings): {
+        name: setting.key
+        value: setting.value
+      }]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${blobEndpoint}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'python'
+        version: '3.11'
+      }
+    }
+  }
+}
+
+resource basicPublishingFtp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource basicPublishingScm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+output name string = functionApp.name
+output id string = functionApp.id
+output defaultHostName string = functionApp.properties.defaultHostName

@@ -1,0 +1,69 @@
+<#
+.SYNOPSIS
+azd postprovision hook (Windows): prints the steps that remain after `azd provision`.
+
+.DESCRIPTION
+Reads azd's environment variables (the outputs of infra/main.bicep) and prints the manual
+steps with this environment's values. It changes nothing; -DryRun is accepted for symmetry
+with the other scripts. postprovision.sh is the same for macOS and Linux.
+
+.PARAMETER DryRun
+Accepted and ignored: the script only prints.
+
+.EXAMPLE
+azd hooks run postprovision
+#>
+[CmdletBinding()]
+param([switch] $DryRun)
+
+Set-StrictMode -Version Latest
+
+function Get-Value([string] $Name, [string] $Placeholder) {
+    $v = [Environment]::GetEnvironmentVariable($Name)
+    if ([string]::IsNullOrEmpty($v)) { return $Placeholder }
+    return $v
+}
+
+$clientId = Get-Value 'LEARNCAL_CLIENT_ID' '<app-client-id>'
+$spId = Get-Value 'AZURE_APP_SERVICE_PRINCIPAL_ID' '<service-principal-object-id>'
+$organizer = Get-Value 'LEARNCAL_ORGANIZER' '<organizer@contoso.com>'
+$vault = Get-Value 'AZURE_KEY_VAULT_NAME' '<key-vault-name>'
+$appName = Get-Value 'AZURE_FUNCTION_APP_NAME' '<function-app-name>'
+$appUrl = Get-Value 'AZURE_FUNCTION_APP_URL' '<function-app-url>'
+$group = Get-Value 'AZURE_RESOURCE_GROUP' '<resource-group>'
+$restriction = Get-Value 'MAILBOX_RESTRICTION' 'rbacForApplications'
+$authMode = Get-Value 'LEARNCAL_AUTH_MODE' 'secret'
+
+Write-Host ''
+Write-Host "Learning Calendar Sync is provisioned (app $clientId). Remaining steps (docs/setup.md):"
+$step = 1
+if (-not [Environment]::GetEnvironmentVariable('LEARNCAL_ORGANIZER')) {
+    Write-Host "$step. Choose the organizer mailbox and provision again:"
+    Write-Host '     azd env set LEARNCAL_ORGANIZER learning.coordinator@contoso.com; azd provision'
+    $step++
+}
+Write-Host "$step. Create the organizer mailbox if needed (Exchange Administrator):"
+Write-Host "     ./infra/scripts/New-OrganizerMailbox.ps1 -PrimarySmtpAddress $organizer"
+$step++
+switch ($restriction) {
+    'rbacForApplications' {
+        Write-Host "$step. Limit Calendars.ReadWrite to the organizer (RBAC for Applications; 30 min to 2 h to apply):"
+        Write-Host "     ./infra/scripts/Restrict-MailboxAccess.ps1 -Mode RbacForApplications -AppId $clientId -ServicePrincipalObjectId $spId -Organizer $organizer"
+    }
+    'applicationAccessPolicy' {
+        Write-Host "$step. Restrict the app with an application access policy (legacy; up to an hour or more to apply):"
+        Write-Host "     ./infra/scripts/Restrict-MailboxAccess.ps1 -Mode ApplicationAccessPolicy -AppId $clientId -Organizer $organizer"
+    }
+    default {
+        Write-Host "$step. The app can write every calendar in the tenant (MAILBOX_RESTRICTION=none); restrict it before production use."
+    }
+}
+$step++
+if ($authMode -eq 'secret') {
+    Write-Host "$step. Create the client secret into Key Vault $vault (from a bash shell with the Azure CLI):"
+    Write-Host "     ./infra/scripts/create-client-secret.sh --app-id $clientId --vault-name $vault"
+    $step++
+}
+Write-Host "$step. Check the setup: POST $appUrl/api/provider/validate with a function key"
+Write-Host "     (az functionapp keys list -g $group -n $appName), or run: learncal validate"
+Write-Host 'The sync runs on the LEARNCAL_SYNC_SCHEDULE timer (hourly by default).'

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# azd postprovision hook: prints the steps that remain after `azd provision` / `azd up`,
+# filled in with this environment's values. It reads azd's environment variables (the
+# outputs of infra/main.bicep) and changes nothing.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: postprovision.sh [--dry-run] [-h|--help]
+
+Prints the manual steps that remain after `azd provision`, with this environment's values
+(read from the azd environment: LEARNCAL_CLIENT_ID, AZURE_KEY_VAULT_NAME, ...).
+It only prints; --dry-run is accepted for symmetry with the other scripts.
+
+Run it again at any time:  azd hooks run postprovision
+EOF
+}
+
+for arg in "$@"; do
+  case "$arg" in
+    -h | --help) usage; exit 0 ;;
+    --dry-run) ;;
+    *) usage >&2; exit 2 ;;
+  esac
+done
+
+value() {  # value NAME PLACEHOLDER
+  local v="${!1:-}"
+  if [[ -n "$v" ]]; then printf '%s' "$v"; else printf '%s' "$2"; fi
+}
+
+client_id="$(value LEARNCAL_CLIENT_ID '<app-client-id>')"
+sp_id="$(value AZURE_APP_SERVICE_PRINCIPAL_ID '<service-principal-object-id>')"
+tenant_id="$(value LEARNCAL_TENANT_ID '<tenant-id>')"
+organizer="$(value LEARNCAL_ORGANIZER '<organizer@contoso.com>')"
+vault="$(value AZURE_KEY_VAULT_NAME '<key-vault-name>')"
+app_name="$(value AZURE_FUNCTION_APP_NAME '<function-app-name>')"
+app_url="$(value AZURE_FUNCTION_APP_URL '<function-app-url>')"
+group="$(value AZURE_RESOURCE_GROUP '<resource-group>')"
+restriction="$(value MAILBOX_RESTRICTION rbacForApplications)"
+auth_mode="$(value LEARNCAL_AUTH_MODE secret)"
+
+cat <<EOF
+
+Learning Calendar Sync is provisioned (tenant ${tenant_id}, app ${client_id}).
+Remaining steps (docs/setup.md explains each one):
+EOF
+
+step=1
+if [[ -z "${LEARNCAL_ORGANIZER:-}" ]]; then
+  cat <<EOF
+
+${step}. Choose the organizer mailbox and provision again:
+     azd env set LEARNCAL_ORGANIZER learning.coordinator@contoso.com && azd provision
+EOF
+  step=$((step + 1))
+fi
+
+cat <<EOF
+
+${step}. Create the organizer mailbox if it does not exist (Exchange Administrator, PowerShell):
+     ./infra/scripts/New-OrganizerMailbox.ps1 -PrimarySmtpAddress ${organizer}
+EOF
+step=$((step + 1))
+
+case "$restriction" in
+  rbacForApplications)
+    cat <<EOF
+
+${step}. Give the app Calendars.ReadWrite for the organizer mailbox only (Exchange RBAC for
+   Applications; Exchange Administrator; takes effect after 30 minutes to 2 hours):
+     ./infra/scripts/Restrict-MailboxAccess.ps1 -Mode RbacForApplications -AppId ${client_id} \`
+       -ServicePrincipalObjectId ${sp_id} -Organizer ${organizer}
+EOF
+    ;;
+  applicationAccessPolicy)
+    cat <<EOF
+
+${step}. Restrict the app to the organizer mailbox with an application access policy
+   (legacy; Exchange Administrator; takes effect after up to an hour or more):
+     ./infra/scripts/Restrict-MailboxAccess.ps1 -Mode ApplicationAccessPolicy -AppId ${client_id} \`
+       -Organizer ${organizer}
+EOF
+    ;;
+  *)
+    cat <<EOF
+
+${step}. The app can write every mailbox's calendar in the tenant (MAILBOX_RESTRICTION=none).
+   Restrict it to the organizer mailbox before production use (docs/setup.md, step 6).
+EOF
+    ;;
+esac
+step=$((step + 1))
+
+if [[ "$auth_mode" == "secret" ]]; then
+  cat <<EOF
+
+${step}. Create the client secret and store it in Key Vault ${vault} (never printed):
+     ./infra/scripts/create-client-secret.sh --app-id ${client_id} --vault-name ${vault}
+EOF
+  step=$((step + 1))
+fi
+
+cat <<EOF
+
+${step}. Check the whole setup from the function app (function key needed):
+     key=\$(az functionapp keys list -g ${group} -n ${app_name} --query functionKeys.default -o tsv)
+     curl -fsS -X POST "${app_url}/api/provider/validate" -H "x-functions-key: \$key"
+   or from this machine:  eval "\$(azd env get-values)" && learncal validate
+
+The sync runs on the LEARNCAL_SYNC_SCHEDULE timer (hourly by default).
+EOF

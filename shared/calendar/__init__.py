@@ -1,0 +1,1 @@
+"""The Outlook side: a small port (`CalendarGateway`) and its Microsoft Graph implementation."""

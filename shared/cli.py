@@ -1,0 +1,144 @@
+"""`learncal`: the command line. Parses arguments, calls the services, chooses the words.
+
+Every expected failure is a LearncalError; it is printed as one plain line on stderr with exit
+code 1, never as a traceback, and never with a secret in it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from shared.errors import LearncalError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _stderr(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    _stderr(f"Error: {message}")
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    """Turns the product's own errors into one plain line, wherever a command raises them."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LearncalError as error:
+            _fail(str(error))
+        except KeyboardInterrupt:
+            _fail("Interrupted.", 130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="learning-calendar-sync")
+def cli() -> None:
+    """Learning Calendar Sync: keeps Outlook calendars in step with instructor-led training."""
+
+
+@cli.command()
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(".learncal/sandbox"), show_default=True, help="Where the sandbox keeps its state.")
+@click.option("--port", type=int, default=0, show_default=True, help="Port to listen on (0: a free one).")
+def sandbox(data_dir: Path, port: int) -> None:
+    """Serve the local Microsoft 365 sandbox (sign-in, Graph calendars, Key Vault) until stopped."""
+    from shared.sandbox import serve
+
+    serve(data_dir, port)
+
+
+@cli.command()
+@click.option("--feed", help="Path or https URL of the learning feed (default: LEARNCAL_FEED).")
+@click.option("--dry-run", is_flag=True, help="Plan only: show what would be sent; send and record nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as one JSON object.")
+@click.option("--allow-mass-cancel", is_flag=True, help="Go ahead even if the run cancels an unusual share.")
+@click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
+def sync(feed: str | None, dry_run: bool, as_json: bool, allow_mass_cancel: bool, quiet: bool) -> None:
+    """Run one sync: invitations, updates and cancellations for the feed."""
+    from shared.bootstrap import build
+    from shared.sync.service import SyncRequest
+
+    app = build(progress=None if quiet else _stderr)
+    summary = app.sync.sync(SyncRequest(feed=feed, dry_run=dry_run, allow_mass_cancel=allow_mass_cancel))
+    if as_json:
+        click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
+    else:
+        from shared.report import print_summary
+
+        print_summary(summary)
+    sys.exit(summary.exit_code)
+
+
+@cli.command()
+@click.argument("offering_id")
+def reconcile(offering_id: str) -> None:
+    """Mark an offering so the next run pushes every difference (titles, descriptions, primary instructor)."""
+    from shared.bootstrap import build
+
+    app = build()
+    app.offerings.request_reconcile(offering_id)
+    click.echo(f"Offering {offering_id} is marked; the next sync run sends every difference to its attendees.")
+
+
+@cli.command()
+@click.option("--limit", default=10, show_default=True, help="How many recent runs to show.")
+def runs(limit: int) -> None:
+    """Show recent runs, newest first (as JSON lines)."""
+    from shared.bootstrap import build
+
+    for run in build().runs.recent(limit):
+        click.echo(json.dumps(run, ensure_ascii=False))
+
+
+@cli.group(cls=_Group)
+def feed() -> None:
+    """Work with learning feeds."""
+
+
+@feed.command("schema")
+def feed_schema() -> None:
+    """Print the feed's JSON Schema."""
+    from shared.feed.schema import schema_text
+
+    click.echo(schema_text())
+
+
+@feed.command("check")
+@click.argument("source")
+def feed_check(source: str) -> None:
+    """Read a feed and list what would be rejected, without syncing (exit 2 when items are rejected)."""
+    from shared.feed.reader import read_feed
+
+    result = read_feed(source)
+    activities = sum(len(o.activities) for o in result.offerings)
+    click.echo(f"{len(result.offerings)} offerings, {activities} activities accepted.")
+    for rejection in result.rejections:
+        click.echo(f"rejected {rejection.path}: {rejection.reason}")
+    sys.exit(2 if result.rejections else 0)
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Keep the sandbox and Azurite running until Ctrl+C.")
+def demo(keep: bool) -> None:
+    """The whole product on this machine: Azurite + sandbox + a bundled feed, then who got what."""
+    from shared.local.demo import run_demo
+
+    sys.exit(run_demo(keep=keep))
+
+
+def main() -> None:
+    cli(prog_name="learncal")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""Errors that carry what an administrator needs to act; the words are chosen at the edges."""
+
+from __future__ import annotations
+
+
+class LearncalError(Exception):
+    """Base of every error the product raises on purpose (the CLI prints these without a traceback)."""
+
+
+class ConfigurationError(LearncalError):
+    """A setting is missing or malformed; the message names the setting and the fix."""
+
+
+class FeedUnreadable(LearncalError):
+    """The feed as a whole cannot be used (not JSON, wrong schema version, unreachable)."""
+
+
+class SignInFailed(LearncalError):
+    """The tenant, client ID or secret was refused by the identity platform."""
+
+
+class GraphError(LearncalError):
+    """Microsoft Graph refused a request; `code` is Graph's error code, the message is plain words."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+
+
+class RunInProgress(LearncalError):
+    """Another run holds the lease for this organizer."""
+
+
+class MassCancellationStopped(LearncalError):
+    """The run would cancel an unusually large share of live invitations."""
+
+
+class UnknownOffering(LearncalError):
+    """An offering id that the service has never seen in a feed."""

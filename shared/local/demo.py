@@ -1,0 +1,121 @@
+"""`learncal demo`: Azurite, the sandbox and a bundled feed, then a table of who received what.
+
+Nothing here is configured by the user and nothing leaves the machine: the sandbox stands in
+for Microsoft 365, Azurite for Azure Storage.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from shared.local.azurite import start_azurite
+from shared.local.inspector import SandboxInspector
+
+SAMPLE_FEED = Path(__file__).resolve().parents[1] / "feed" / "examples" / "sample.json"
+
+
+def sandbox_environment(info: dict[str, str], storage: str) -> dict[str, str]:
+    """The configuration that points the product at a running sandbox and Azurite."""
+    return {
+        "LEARNCAL_TENANT_ID": info["tenantId"],
+        "LEARNCAL_CLIENT_ID": info["clientId"],
+        "LEARNCAL_CLIENT_SECRET": info["clientSecret"],
+        "LEARNCAL_ORGANIZER": info["organizer"],
+        "LEARNCAL_GRAPH_URL": info["graphUrl"],
+        "LEARNCAL_AUTHORITY_URL": info["authorityUrl"],
+        "LEARNCAL_STATUS": "active",
+        "LEARNCAL_SEND_PER_MINUTE": "600",
+        "AzureWebJobsStorage": storage,
+        "SSL_CERT_FILE": info["caFile"],
+        "REQUESTS_CA_BUNDLE": info["caFile"],
+    }
+
+
+def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
+    from shared import sandbox
+    from shared.bootstrap import build
+    from shared.feed.reader import read_feed
+    from shared.report import print_summary
+    from shared.settings import Settings
+    from shared.sync.service import SyncRequest
+
+    console = console or Console()
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="learncal-demo-") as workdir:
+        console.print("[bold]Learning Calendar Sync demo[/bold]: nothing leaves this machine.")
+        with start_azurite() as azurite:
+            console.print(f"  Azure Storage emulator (Azurite) on 127.0.0.1:{azurite.port}")
+            with sandbox.start(Path(workdir) / "sandbox") as running:
+                info = running.info
+                console.print(f"  Microsoft 365 sandbox at {info['graphUrl']} (organizer {info['organizer']})")
+                env = sandbox_environment(info, azurite.connection_string)
+                os.environ.update(env)
+                app = build(Settings.from_env(env), progress=lambda m: console.print(f"  [dim]{m}[/dim]"))
+                console.print(f"\nFirst sync of the bundled feed {SAMPLE_FEED.name}:")
+                first = app.sync.sync(SyncRequest(feed=str(SAMPLE_FEED)))
+                print_summary(first, console)
+                console.print("\nSecond sync of the same feed (nothing should be sent):")
+                second = app.sync.sync(SyncRequest(feed=str(SAMPLE_FEED)))
+                print_summary(second, console)
+                inspector = SandboxInspector(info["graphUrl"], info["caFile"])
+                try:
+                    _show_people(console, inspector, _people(read_feed(str(SAMPLE_FEED))))
+                    stats = inspector.stats()
+                finally:
+                    inspector.close()
+                console.print(
+                    f"\nGraph requests served: {stats.get('requests')}, messages delivered: "
+                    f"{stats.get('messagesSent')}. Took {time.monotonic() - began:.1f} s."
+                )
+                if keep:
+                    console.print("Running until Ctrl+C. Point LEARNCAL_* at the sandbox above to experiment.")
+                    try:
+                        while True:
+                            time.sleep(3600)
+                    except KeyboardInterrupt:
+                        pass
+    ok = first.status == "completed" and second.status == "completed" and second.created == 0
+    return 0 if ok and not first.errors else 1
+
+
+def _people(feed: object) -> list[str]:
+    seen: dict[str, None] = {}
+    for offering in getattr(feed, "offerings", ()):
+        for activity in offering.activities:
+            for instructor in activity.instructors:
+                seen.setdefault(instructor.email, None)
+        for enrollment in offering.enrollments:
+            seen.setdefault(enrollment.email, None)
+    return list(seen)
+
+
+_LINK = re.compile(r'<b>([^<:]+):</b> <a href="([^"]+)"')
+
+
+def _show_people(console: Console, inspector: SandboxInspector, people: list[str]) -> None:
+    table = Table(title="Who received which meetings", show_lines=False)
+    for column in ("Person", "Meeting", "Starts (UTC)", "Link in the invitation", "Messages received"):
+        table.add_column(column)
+    for person in people:
+        meetings = sorted(inspector.calendar(person), key=lambda m: str(m.get("startUtc")))
+        received = Counter(m["type"] for m in inspector.messages(person))
+        messages = ", ".join(f"{n} {kind}" for kind, n in sorted(received.items())) or "nothing"
+        if not meetings:
+            table.add_row(person, "[dim]no meetings[/dim]", "", "", messages)
+        for index, meeting in enumerate(meetings):
+            links = [f"{label.split(' (')[0]}: {url}" for label, url in _LINK.findall(meeting["body"]["content"])
+                     if not label.startswith("Details")]
+            table.add_row(
+                person if index == 0 else "", meeting["subject"], str(meeting["startUtc"]).replace("T", " "),
+                "\n".join(links) or "[dim]none[/dim]", messages if index == 0 else "",
+            )
+    console.print()
+    console.print(table)

@@ -1,0 +1,151 @@
+"""What one person's meeting says: subject, times, location, body and links.
+
+Content is rendered once per (activity, person) and fingerprinted per Graph property, so the
+planner can tell exactly which properties changed and PATCH only those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from shared.domain import Activity, Offering, Role
+from shared.timezones import graph_time_zone
+
+# Graph properties the product owns on every event; anything else on the event is left alone.
+PROPERTIES = ("subject", "body", "start", "end", "location")
+
+
+@dataclass(frozen=True)
+class EventContent:
+    """The Graph-ready content of one invitation."""
+
+    subject: str
+    body_html: str
+    start_local: str  # ISO wall-clock time, no offset
+    end_local: str
+    time_zone: str  # a name Graph accepts
+    location: str
+
+    def properties(self) -> dict[str, Any]:
+        """The owned properties as Graph JSON (also the fingerprint input)."""
+        return {
+            "subject": self.subject,
+            "body": {"contentType": "html", "content": self.body_html},
+            "start": {"dateTime": self.start_local, "timeZone": self.time_zone},
+            "end": {"dateTime": self.end_local, "timeZone": self.time_zone},
+            "location": {"displayName": self.location},
+        }
+
+    def hashes(self) -> dict[str, str]:
+        return {name: fingerprint(value) for name, value in self.properties().items()}
+
+
+def fingerprint(value: Any) -> str:
+    """A short, stable digest; enough to tell "changed" from "same" without storing the content."""
+    canonical = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:24]
+
+
+def subject_for(offering: Offering, activity: Activity) -> str:
+    if offering.title.strip() == activity.title.strip():
+        return offering.title.strip()
+    return f"{offering.title.strip()}: {activity.title.strip()}"
+
+
+def location_for(activity: Activity) -> str:
+    loc = activity.location
+    if loc.kind == "virtual":
+        return loc.name or "Online"
+    if loc.kind == "classroom":
+        return ", ".join(part for part in (loc.name, loc.address) if part)
+    return ""
+
+
+def link_for(activity: Activity, role: Role, email: str) -> tuple[str, str] | None:
+    """The one join link this person may see, as (label, url), following the primary-instructor rule."""
+    loc = activity.location
+    if role == "learner":
+        return ("Join the session", loc.join_url) if loc.join_url else None
+    primary = primary_instructor(activity)
+    if primary is None or primary != email:
+        return None
+    if loc.host_url:
+        return ("Start the session (host link)", loc.host_url)
+    if loc.join_url:
+        return ("Join the session", loc.join_url)
+    return None
+
+
+def primary_instructor(activity: Activity) -> str | None:
+    """The first instructor flagged primary; a feed may flag several, only one gets the host link."""
+    for instructor in activity.instructors:
+        if instructor.primary:
+            return instructor.email
+    return None
+
+
+def key_fingerprint(activity: Activity, role: Role) -> str:
+    """The key fields: a change here is sent at once; anything else waits for a reconcile.
+
+    The role is included because a learner who becomes an instructor needs the instructor's
+    content now, not after a reconcile.
+    """
+    loc = activity.location
+    return fingerprint(
+        [
+            activity.start_local.isoformat(),
+            activity.end_local.isoformat(),
+            activity.time_zone,
+            [loc.kind, loc.name, loc.address, loc.join_url, loc.host_url],
+            role,
+        ]
+    )
+
+
+def render(offering: Offering, activity: Activity, role: Role, email: str) -> EventContent:
+    return EventContent(
+        subject=subject_for(offering, activity),
+        body_html=_body(offering, activity, role, email),
+        start_local=activity.start_local.isoformat(timespec="seconds"),
+        end_local=activity.end_local.isoformat(timespec="seconds"),
+        time_zone=graph_time_zone(activity.time_zone),
+        location=location_for(activity),
+    )
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [f"<p>{escape(p).replace(chr(10), '<br>')}</p>" for p in text.strip().split("\n\n") if p.strip()]
+
+
+def _anchor(url: str, label: str) -> str:
+    return f'<a href="{escape(url, quote=True)}">{escape(label)}</a>'
+
+
+def _body(offering: Offering, activity: Activity, role: Role, email: str) -> str:
+    parts: list[str] = []
+    if offering.course_title and offering.course_title.strip() != offering.title.strip():
+        parts.append(f"<p><b>Course:</b> {escape(offering.course_title)}</p>")
+    if role == "instructor":
+        parts.append("<p>You are an instructor for this session.</p>")
+    for text in (offering.description, activity.description):
+        if text:
+            parts.extend(_paragraphs(text))
+    loc = activity.location
+    if loc.kind == "classroom" and (loc.name or loc.address):
+        lines = "<br>".join(escape(p) for p in (loc.name, loc.address) if p)
+        parts.append(f"<p><b>Location:</b><br>{lines}</p>")
+    elif loc.kind == "virtual":
+        parts.append(f"<p><b>Location:</b> {escape(loc.name or 'Online')}</p>")
+    link = link_for(activity, role, email)
+    if link:
+        label, url = link
+        parts.append(f"<p><b>{escape(label)}:</b> {_anchor(url, url)}</p>")
+    details = activity.details_url or offering.details_url
+    if details:
+        parts.append(f"<p><b>Details:</b> {_anchor(details, details)}</p>")
+    parts.append("<p><i>Sent by the learning system. No response is needed; changes are made there.</i></p>")
+    return "<html><body>" + "".join(parts) + "</body></html>"

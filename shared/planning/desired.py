@@ -1,0 +1,132 @@
+"""From a read feed to the invitations that should exist now (the desired state).
+
+Also answers, for an invitation that exists but is no longer wanted, *why* - that reason
+becomes the cancellation comment - or that it must be left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shared.domain import Activity, Feed, Hold, Instructor, InvitationKey, Offering, Role
+from shared.planning.content import EventContent, key_fingerprint, render
+
+
+@dataclass(frozen=True)
+class DesiredInvitation:
+    key: InvitationKey
+    role: Role
+    name: str | None
+    content: EventContent
+    key_fp: str
+    start_utc: datetime
+    end_utc: datetime
+    may_create: bool = True  # False for completed enrollments: kept current, never created
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """Non-production safety: when entries exist, only those addresses or @domains are invited."""
+
+    entries: tuple[str, ...] = ()
+
+    def allows(self, email: str) -> bool:
+        if not self.entries:
+            return True
+        email = email.lower()
+        domain = "@" + email.rpartition("@")[2]
+        return any(e in (email, domain) for e in self.entries)
+
+
+@dataclass
+class DesiredState:
+    wanted: dict[InvitationKey, DesiredInvitation] = field(default_factory=dict)
+    offerings: dict[str, Offering] = field(default_factory=dict)  # authoritative: present in the feed
+    holds: tuple[Hold, ...] = ()
+    left_out: set[InvitationKey] = field(default_factory=set)  # not on the allow-list
+    ended: set[tuple[str, str]] = field(default_factory=set)  # (offering, activity) already over
+
+    def held(self, key: InvitationKey) -> bool:
+        return any(h.covers(key) for h in self.holds)
+
+    def is_ended(self, key: InvitationKey) -> bool:
+        return (key.offering_id, key.activity_id) in self.ended
+
+    def why_unwanted(self, key: InvitationKey, role: Role) -> str:
+        """The short reason a cancelled person reads in the cancellation."""
+        offering = self.offerings[key.offering_id]
+        if offering.status == "cancelled":
+            return f"The offering \u201c{offering.title}\u201d was cancelled."
+        activity = next((a for a in offering.activities if a.id == key.activity_id), None)
+        if activity is None:
+            return "This session was removed from the offering."
+        if activity.status == "cancelled":
+            return "This session was cancelled."
+        if role == "instructor" and all(i.email != key.email for i in activity.instructors):
+            return "You are no longer an instructor for this session."
+        status = _enrollment_status(offering, key.email)
+        if status == "withdrawn":
+            return "You withdrew from this offering."
+        if status == "cancelled":
+            return "Your enrollment in this offering was cancelled."
+        return "You are no longer enrolled in this offering."
+
+
+def _enrollment_status(offering: Offering, email: str) -> str | None:
+    for enrollment in offering.enrollments:
+        if enrollment.email == email:
+            return enrollment.status
+    return None
+
+
+def desired_state(feed: Feed, *, now: datetime, allowlist: Allowlist | None = None) -> DesiredState:
+    allowlist = allowlist or Allowlist()
+    state = DesiredState(holds=feed.holds)
+    for offering in feed.offerings:
+        state.offerings[offering.id] = offering
+        if offering.status != "active":
+            continue
+        for activity in offering.activities:
+            if activity.end_utc <= now:
+                state.ended.add((offering.id, activity.id))
+                continue
+            if activity.status != "scheduled":
+                continue
+            for invitation in _invitations(offering, activity):
+                if allowlist.allows(invitation.key.email):
+                    state.wanted[invitation.key] = invitation
+                else:
+                    state.left_out.add(invitation.key)
+    return state
+
+
+def _invitations(offering: Offering, activity: Activity) -> Iterable[DesiredInvitation]:
+    instructors: dict[str, Instructor] = {}
+    for instructor in activity.instructors:
+        instructors.setdefault(instructor.email, instructor)
+    for email, instructor in instructors.items():
+        yield _invitation(offering, activity, email, "instructor", instructor.name, may_create=True)
+    for enrollment in offering.enrollments:
+        if enrollment.email in instructors or enrollment.status not in ("active", "completed"):
+            continue
+        yield _invitation(
+            offering, activity, enrollment.email, "learner", enrollment.name,
+            may_create=enrollment.status == "active",
+        )
+
+
+def _invitation(
+    offering: Offering, activity: Activity, email: str, role: Role, name: str | None, *, may_create: bool
+) -> DesiredInvitation:
+    return DesiredInvitation(
+        key=InvitationKey(offering.id, activity.id, email),
+        role=role,
+        name=name,
+        content=render(offering, activity, role, email),
+        key_fp=key_fingerprint(activity, role),
+        start_utc=activity.start_utc,
+        end_utc=activity.end_utc,
+        may_create=may_create,
+    )

@@ -1,0 +1,1 @@
+"""The provider configuration an administrator saves (status, tenant, app, organizer, allow-list)."""

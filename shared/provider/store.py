@@ -1,0 +1,63 @@
+"""Stored provider configuration in Table Storage. The client secret is never stored here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared.store.tables import Tables
+
+PARTITION = "provider"
+ROW = "current"
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    status: str
+    tenant_id: str | None
+    client_id: str | None
+    organizer: str | None
+    auth_mode: str = "secret"
+    recipient_allowlist: tuple[str, ...] = field(default_factory=tuple)
+    updated_at: datetime | None = None
+
+
+class ProviderStore:
+    def __init__(self, tables: Tables) -> None:
+        self._table = tables["provider"]
+
+    def load(self) -> ProviderConfig | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            entity = self._table.get_entity(PARTITION, ROW)
+        except ResourceNotFoundError:
+            return None
+        return ProviderConfig(
+            status=entity.get("Status") or "active",
+            tenant_id=entity.get("TenantId"),
+            client_id=entity.get("ClientId"),
+            organizer=entity.get("Organizer"),
+            auth_mode=entity.get("AuthMode") or "secret",
+            recipient_allowlist=tuple(json.loads(entity.get("RecipientAllowlist") or "[]")),
+            updated_at=entity.get("UpdatedAt"),
+        )
+
+    def save(self, config: ProviderConfig) -> None:
+        from azure.data.tables import UpdateMode
+
+        entity: dict[str, Any] = {
+            "PartitionKey": PARTITION,
+            "RowKey": ROW,
+            "Status": config.status,
+            "TenantId": config.tenant_id or "",
+            "ClientId": config.client_id or "",
+            "Organizer": config.organizer or "",
+            "AuthMode": config.auth_mode,
+            "RecipientAllowlist": json.dumps(list(config.recipient_allowlist)),
+        }
+        if config.updated_at is not None:
+            entity["UpdatedAt"] = config.updated_at
+        self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)

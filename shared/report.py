@@ -1,0 +1,37 @@
+"""Human-readable run summaries for the terminal (rich), kept apart from the JSON form."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from shared.sync.summary import RunSummary
+
+
+def print_summary(summary: RunSummary, console: Console | None = None) -> None:
+    console = console or Console()
+    colour = {"completed": "green", "skipped": "yellow", "failed": "red"}[summary.status]
+    title = f"Sync run {summary.run_id}: [{colour}]{summary.status}[/{colour}]"
+    if summary.dry_run:
+        title += " (dry run)"
+    console.print(title)
+    if summary.message:
+        console.print(summary.message)
+    table = Table(show_header=False, box=None, pad_edge=False)
+    for label, value in (
+        ("invited", summary.created), ("updated", summary.updated), ("cancelled", summary.cancelled),
+        ("unchanged", summary.unchanged), ("deferred", summary.deferred),
+        ("waiting for reconcile", summary.waiting_for_reconcile), ("left out (allow-list)", summary.left_out),
+        ("held (rejected items)", summary.held),
+    ):
+        if value or label in ("invited", "updated", "cancelled", "unchanged"):
+            table.add_row(f"  {label}", str(value))
+    console.print(table)
+    for rejection in summary.rejected:
+        console.print(f"  [yellow]rejected[/yellow] {rejection.path}: {rejection.reason}")
+    for error in summary.errors:
+        console.print(f"  [red]not applied[/red] {error['invitation']}: {error['message']}")
+    if summary.plan:
+        console.print("Plan:")
+        for step in summary.plan:
+            console.print(f"  {step['action']:<7} {step['offering']} / {step['activity']} -> {step['person']}")

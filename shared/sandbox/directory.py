@@ -1,0 +1,163 @@
+"""The emulated Microsoft Entra tenant: its identity, app registrations and users.
+
+A data directory is one tenant. Its tenant id, the default app's client id and client secret
+and the token signing key are made once and kept, so that settings written from the first
+start line keep working after a restart. Everything here is plain data; the authority, Graph
+and Key Vault modules decide what it means for a request.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from shared.sandbox.store import Store
+
+DEFAULT_ORGANIZER = "learning.coordinator@contoso.example"
+DEFAULT_ORGANIZER_NAME = "Learning Coordinator"
+TENANT_DOMAIN = "contoso.example"
+DEFAULT_ROLES = ("Calendars.ReadWrite", "User.Read.All")
+DEFAULT_DELEGATED_SCOPES = ("Calendars.ReadWrite", "User.Read")
+VAULT_SECRET_NAME = "graph-client-secret"
+
+
+def new_client_secret() -> str:
+    """A secret shaped like Entra's (three characters, a digit, `Q~`, then 34 more)."""
+    alphabet = string.ascii_letters + string.digits + "~._-"
+    head = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(3))
+    return head + secrets.choice(string.digits) + "Q~" + "".join(secrets.choice(alphabet) for _ in range(34))
+
+
+@dataclass
+class App:
+    """An app registration with its service principal and what the tenant granted it."""
+
+    client_id: str
+    display_name: str = "Learning Calendar Sync"
+    secrets: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=lambda: list(DEFAULT_ROLES))  # admin-consented Graph app roles
+    delegated_only: bool = False  # only delegated permissions were consented: tokens carry scp, no roles
+    delegated_scopes: list[str] = field(default_factory=lambda: list(DEFAULT_DELEGATED_SCOPES))
+    mailbox_scope: list[str] | None = None  # Exchange RBAC for Applications scope; None reaches every mailbox
+    vault_access: bool = True  # "Key Vault Secrets User" on the sandbox vault
+    federated_subjects: list[str] = field(default_factory=list)  # accepted client_assertion subjects
+    object_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def reaches(self, address: str) -> bool:
+        return self.mailbox_scope is None or address.lower() in {a.lower() for a in self.mailbox_scope}
+
+    def to_json(self, *, with_secrets: bool = False) -> dict[str, Any]:
+        data = {
+            "clientId": self.client_id, "displayName": self.display_name, "roles": self.roles,
+            "delegatedOnly": self.delegated_only, "delegatedScopes": self.delegated_scopes,
+            "mailboxScope": self.mailbox_scope, "vaultAccess": self.vault_access,
+            "federatedSubjects": self.federated_subjects, "servicePrincipalId": self.object_id,
+            "secretCount": len(self.secrets),
+        }
+        if with_secrets:
+            data["secrets"] = self.secrets
+        return data
+
+
+@dataclass
+class User:
+    id: str
+    address: str
+    display_name: str
+    has_mailbox: bool = True
+
+    def graph_json(self) -> dict[str, Any]:
+        given, _, surname = self.display_name.partition(" ")
+        return {
+            "businessPhones": [], "displayName": self.display_name, "givenName": given or None,
+            "jobTitle": None, "mail": self.address if self.has_mailbox else None, "mobilePhone": None,
+            "officeLocation": None, "preferredLanguage": "en-US", "surname": surname or None,
+            "userPrincipalName": self.address, "id": self.id,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "address": self.address, "displayName": self.display_name,
+                "hasMailbox": self.has_mailbox}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What never changes for a data directory."""
+
+    tenant_id: str
+    client_id: str
+    signing_key: bytes
+
+
+class Directory:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.identity = self._load_identity()
+
+    def _load_identity(self) -> Identity:
+        with self._store.transaction():
+            tenant_id = self._store.get_meta("tenantId")
+            if tenant_id is None:
+                tenant_id = str(uuid.uuid4())
+                self._store.set_meta("tenantId", tenant_id)
+                self._store.set_meta("clientId", str(uuid.uuid4()))
+                self._store.set_meta("clientSecret", new_client_secret())
+                self._store.set_meta("signingKey", secrets.token_hex(32))
+                self._seed()
+            identity = Identity(
+                tenant_id=tenant_id,
+                client_id=str(self._store.get_meta("clientId")),
+                signing_key=bytes.fromhex(str(self._store.get_meta("signingKey"))),
+            )
+        return identity
+
+    @property
+    def client_secret(self) -> str:
+        """The default app's first secret (what the start line reports)."""
+        app = self.app(self.identity.client_id)
+        if app is not None and app.secrets:
+            return app.secrets[0]
+        return str(self._store.get_meta("clientSecret"))
+
+    def _seed(self) -> None:
+        client_id = str(self._store.get_meta("clientId"))
+        secret = str(self._store.get_meta("clientSecret"))
+        self.save_app(App(client_id=client_id, secrets=[secret]))
+        self.save_user(User(id=str(uuid.uuid4()), address=DEFAULT_ORGANIZER, display_name=DEFAULT_ORGANIZER_NAME))
+
+    def reset(self) -> None:
+        """Back to the first start: default app (same id and secret) and the default organizer only."""
+        with self._store.transaction():
+            self._store.wipe()
+            self._seed()
+
+    def knows_tenant(self, tenant: str) -> bool:
+        return tenant.lower() in (self.identity.tenant_id.lower(), TENANT_DOMAIN)
+
+    # --- apps
+    def app(self, client_id: str) -> App | None:
+        data = self._store.app(client_id)
+        return None if data is None else App(**data)
+
+    def apps(self) -> list[App]:
+        return [App(**data) for data in self._store.apps()]
+
+    def save_app(self, app: App) -> None:
+        self._store.put_app(app.client_id, asdict(app))
+
+    # --- users
+    def user(self, id_or_address: str) -> User | None:
+        data = self._store.user(id_or_address)
+        return None if data is None else User(**data)
+
+    def users(self) -> list[User]:
+        return [User(**data) for data in self._store.users()]
+
+    def save_user(self, user: User) -> None:
+        self._store.put_user(user.address, user.id, asdict(user))
+
+    def delete_user(self, address: str) -> bool:
+        return self._store.delete_user(address)

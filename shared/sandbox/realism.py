@@ -1,0 +1,107 @@
+"""How closely the sandbox imitates Microsoft 365's limits and failures: one configuration.
+
+Defaults are the documented limits of the real service, so the product meets them locally
+before it meets them in a tenant. Tests and benchmarks change them through
+`PUT /_sandbox/config`; the value is kept in the data directory.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+from shared.sandbox.timezones import ZoneMode
+
+SendLimitMode = Literal["off", "record", "reject"]
+
+
+@dataclass
+class FaultRule:
+    """Answer matching Graph requests with an error instead of (or after) serving them.
+
+    `path` is a glob over the Graph path without the version (`/users/*/events`), `method` an
+    HTTP method or `*`. The rule fires for a matching request with `probability` (drawn from
+    the plan's seeded generator, so a run is repeatable), skipping the first `after` matches
+    and firing at most `times` times (None: unlimited). With `applied` the request is served
+    first and its answer lost, as when a gateway times out after the mailbox committed a write.
+    """
+
+    status: int = 503
+    code: str = "ServiceUnavailable"
+    message: str = "The service is currently unavailable. Please try again later."
+    method: str = "*"
+    path: str = "*"
+    probability: float = 1.0
+    after: int = 0
+    times: int | None = None
+    retry_after: float | None = None
+    applied: bool = False
+
+
+@dataclass
+class Realism:
+    requests_per_10_minutes: int = 10_000  # per app and mailbox
+    concurrent_requests_per_mailbox: int = 4  # per app and mailbox
+    messages_per_minute: int = 30  # per sending mailbox
+    recipients_per_day: int = 10_000  # per sending mailbox
+    send_limit_mode: SendLimitMode = "record"  # off | record (count in stats) | reject (not delivered, NDR)
+    time_zones: ZoneMode = "lenient"
+    token_lifetime_seconds: int = 3599
+    time_scale: float = 1.0
+    fault_seed: int = 0
+    faults: list[FaultRule] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {_camel(k): v for k, v in asdict(self).items()}
+        data["faults"] = [_camel_keys(rule) for rule in data["faults"]]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], base: Realism | None = None) -> Realism:
+        """`base` updated with the keys present in `data` (camelCase); unknown keys are refused."""
+        current = asdict(base or cls())
+        names = {_camel(f.name): f.name for f in fields(cls)}
+        for key, value in data.items():
+            if key not in names:
+                raise ValueError(f"unknown setting {key!r}; known: {', '.join(sorted(names))}")
+            current[names[key]] = value
+        rules = [_rule(rule) for rule in current.pop("faults")]
+        realism = cls(**current, faults=rules)
+        realism.validate()
+        return realism
+
+    def validate(self) -> None:
+        if self.send_limit_mode not in ("off", "record", "reject"):
+            raise ValueError("sendLimitMode is off, record or reject")
+        if self.time_zones not in ("lenient", "strict"):
+            raise ValueError("timeZones is lenient or strict")
+        if self.time_scale <= 0 or self.token_lifetime_seconds <= 0:
+            raise ValueError("timeScale and tokenLifetimeSeconds must be positive")
+        if min(self.requests_per_10_minutes, self.concurrent_requests_per_mailbox,
+               self.messages_per_minute, self.recipients_per_day) < 1:
+            raise ValueError("limits must be at least 1")
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json())
+
+
+def _rule(data: Any) -> FaultRule:
+    if isinstance(data, FaultRule):
+        return data
+    if not isinstance(data, dict):
+        raise ValueError("each fault rule is an object")
+    names = {_camel(f.name): f.name for f in fields(FaultRule)} | {f.name: f.name for f in fields(FaultRule)}
+    unknown = set(data) - set(names)
+    if unknown:
+        raise ValueError(f"unknown fault rule keys: {', '.join(sorted(unknown))}")
+    return FaultRule(**{names[k]: v for k, v in data.items()})
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _camel_keys(data: dict[str, Any]) -> dict[str, Any]:
+    return {_camel(k): v for k, v in data.items()}

@@ -1,0 +1,165 @@
+"""Every configuration value the product reads, in one place.
+
+The names are an outside interface (app settings in Azure, `Values` in local.settings.json,
+environment variables locally). Keeping them in one registry lets the infrastructure test
+check that Bicep sets exactly the names the code reads, and gives every error one place to
+say which variable to fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from shared.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    meaning: str
+    default: str | None = None
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("LEARNCAL_TENANT_ID", "Microsoft Entra tenant ID"),
+    Setting("LEARNCAL_CLIENT_ID", "application (client) ID of the registered app"),
+    Setting("LEARNCAL_CLIENT_SECRET", "client secret, for local development only", secret=True),
+    Setting("LEARNCAL_KEY_VAULT_URL", "Key Vault holding the client secret"),
+    Setting("LEARNCAL_CLIENT_SECRET_NAME", "name of the client secret in Key Vault", "graph-client-secret"),
+    Setting("LEARNCAL_AUTH_MODE", "secret, or federated (managed identity as federated credential)", "secret"),
+    Setting("LEARNCAL_MANAGED_IDENTITY_CLIENT_ID", "client ID of the user-assigned managed identity"),
+    Setting("LEARNCAL_ORGANIZER", "organizer mailbox for all invitations"),
+    Setting("LEARNCAL_STATUS", "active or inactive until a provider configuration is saved", "active"),
+    Setting("LEARNCAL_FEED", "path or https URL of the learning feed"),
+    Setting("LEARNCAL_RECIPIENT_ALLOWLIST", "comma-separated addresses and @domain entries"),
+    Setting("LEARNCAL_SEND_PER_MINUTE", "messages the organizer may send per minute", "30"),
+    Setting("LEARNCAL_SEND_PER_DAY", "recipients the organizer may send to per rolling day", "10000"),
+    Setting("LEARNCAL_RUN_SECONDS", "time budget of one run", "540"),
+    Setting("LEARNCAL_MASS_CANCEL_MIN", "cancellations above which the guard may stop a run", "50"),
+    Setting("LEARNCAL_MASS_CANCEL_RATIO", "share of live invitations above which the guard stops a run", "0.2"),
+    Setting("LEARNCAL_ALLOW_MASS_CANCEL", "true lets scheduled runs pass the mass-cancellation guard", "false"),
+    Setting("LEARNCAL_SYNC_SCHEDULE", "NCRONTAB schedule of the sync timer", "0 0 * * * *"),
+    Setting("LEARNCAL_GRAPH_URL", "Microsoft Graph base URL", "https://graph.microsoft.com/v1.0"),
+    Setting("LEARNCAL_AUTHORITY_URL", "Microsoft identity platform authority host", "https://login.microsoftonline.com"),
+    Setting("AzureWebJobsStorage", "Azure Storage connection string", "UseDevelopmentStorage=true"),
+    Setting("AzureWebJobsStorage__tableServiceUri", "Table service URI for identity-based storage access"),
+    Setting("AzureWebJobsStorage__clientId", "managed identity used for identity-based storage access"),
+)
+
+SETTING_NAMES: frozenset[str] = frozenset(s.name for s in SETTINGS)
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+AuthMode = Literal["secret", "federated"]
+Status = Literal["active", "inactive"]
+
+# Azurite's well-known development account (public, documented by Microsoft).
+DEVELOPMENT_STORAGE = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The configuration of one process, read once from the environment."""
+
+    tenant_id: str | None
+    client_id: str | None
+    client_secret: str | None = field(default=None, repr=False)
+    key_vault_url: str | None = None
+    client_secret_name: str = "graph-client-secret"
+    auth_mode: AuthMode = "secret"
+    managed_identity_client_id: str | None = None
+    organizer: str | None = None
+    status: Status = "active"
+    feed: str | None = None
+    recipient_allowlist: tuple[str, ...] = ()
+    send_per_minute: int = 30
+    send_per_day: int = 10000
+    run_seconds: float = 540.0
+    mass_cancel_min: int = 50
+    mass_cancel_ratio: float = 0.2
+    allow_mass_cancel: bool = False
+    graph_url: str = "https://graph.microsoft.com/v1.0"
+    authority_url: str = "https://login.microsoftonline.com"
+    storage_connection: str = "UseDevelopmentStorage=true"
+    table_service_uri: str | None = None
+    storage_client_id: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            if value is None or value.strip() == "":
+                return _BY_NAME[name].default
+            return value.strip()
+
+        def number(name: str, kind: type[int] | type[float], minimum: float) -> int | float:
+            raw = get(name)
+            try:
+                value = kind(raw)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise ConfigurationError(
+                    f"{name}={raw!r} is not a number; set it to a number such as {_BY_NAME[name].default}."
+                ) from None
+            if value < minimum:
+                raise ConfigurationError(f"{name} must be at least {minimum}; it is {raw}.")
+            return value
+
+        status = (get("LEARNCAL_STATUS") or "active").lower()
+        if status not in ("active", "inactive"):
+            raise ConfigurationError(f"LEARNCAL_STATUS={status!r} is not known; use active or inactive.")
+        auth_mode = (get("LEARNCAL_AUTH_MODE") or "secret").lower()
+        if auth_mode not in ("secret", "federated"):
+            raise ConfigurationError(f"LEARNCAL_AUTH_MODE={auth_mode!r} is not known; use secret or federated.")
+        allowlist = tuple(
+            part.strip().lower() for part in (get("LEARNCAL_RECIPIENT_ALLOWLIST") or "").split(",") if part.strip()
+        )
+        ratio = float(number("LEARNCAL_MASS_CANCEL_RATIO", float, 0.0))
+        if ratio > 1:
+            raise ConfigurationError("LEARNCAL_MASS_CANCEL_RATIO is a share between 0 and 1, such as 0.2.")
+        return cls(
+            tenant_id=get("LEARNCAL_TENANT_ID"),
+            client_id=get("LEARNCAL_CLIENT_ID"),
+            client_secret=get("LEARNCAL_CLIENT_SECRET"),
+            key_vault_url=get("LEARNCAL_KEY_VAULT_URL"),
+            client_secret_name=get("LEARNCAL_CLIENT_SECRET_NAME") or "graph-client-secret",
+            auth_mode=auth_mode,  # type: ignore[arg-type]
+            managed_identity_client_id=get("LEARNCAL_MANAGED_IDENTITY_CLIENT_ID"),
+            organizer=(get("LEARNCAL_ORGANIZER") or "").lower() or None,
+            status=status,  # type: ignore[arg-type]
+            feed=get("LEARNCAL_FEED"),
+            recipient_allowlist=allowlist,
+            send_per_minute=int(number("LEARNCAL_SEND_PER_MINUTE", int, 1)),
+            send_per_day=int(number("LEARNCAL_SEND_PER_DAY", int, 1)),
+            run_seconds=float(number("LEARNCAL_RUN_SECONDS", float, 1)),
+            mass_cancel_min=int(number("LEARNCAL_MASS_CANCEL_MIN", int, 0)),
+            mass_cancel_ratio=ratio,
+            allow_mass_cancel=(get("LEARNCAL_ALLOW_MASS_CANCEL") or "false").lower() in ("1", "true", "yes"),
+            graph_url=(get("LEARNCAL_GRAPH_URL") or "").rstrip("/"),
+            authority_url=(get("LEARNCAL_AUTHORITY_URL") or "").rstrip("/"),
+            storage_connection=get("AzureWebJobsStorage") or "UseDevelopmentStorage=true",
+            table_service_uri=get("AzureWebJobsStorage__tableServiceUri"),
+            storage_client_id=get("AzureWebJobsStorage__clientId"),
+        )
+
+    def require(self, *names: str) -> None:
+        """Fail with the variables to set, rather than deep inside a client library."""
+        values = {
+            "LEARNCAL_TENANT_ID": self.tenant_id,
+            "LEARNCAL_CLIENT_ID": self.client_id,
+            "LEARNCAL_ORGANIZER": self.organizer,
+        }
+        missing = [n for n in names if not values.get(n)]
+        if missing:
+            raise ConfigurationError(
+                "Missing configuration: " + ", ".join(missing)
+                + ". Set them in the environment or in the Values of local.settings.json."
+            )

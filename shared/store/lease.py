@@ -1,0 +1,80 @@
+"""One run at a time per organizer: a lease row with an expiry, taken with ETag concurrency.
+
+The timer, a manual HTTP run and a CLI run may start together; only one gets the lease. An
+expired lease (a crashed run) is taken over, so a crash never blocks the schedule for long.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.errors import RunInProgress
+from shared.store.tables import Tables, key_part
+
+PARTITION = "lease"
+
+
+@dataclass(frozen=True)
+class Lease:
+    organizer: str
+    holder: str
+    expires: datetime
+    etag: str | None
+
+
+class LeaseStore:
+    def __init__(self, tables: Tables) -> None:
+        self._table = tables["leases"]
+
+    def acquire(self, organizer: str, *, seconds: float, now: datetime | None = None) -> Lease:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
+        now = now or datetime.now(UTC)
+        holder = uuid.uuid4().hex
+        expires = now + timedelta(seconds=seconds)
+        entity: dict[str, Any] = {
+            "PartitionKey": PARTITION, "RowKey": key_part(organizer), "Holder": holder, "ExpiresAt": expires,
+            "StartedAt": now,
+        }
+        try:
+            current = self._table.get_entity(PARTITION, key_part(organizer))
+        except ResourceNotFoundError:
+            current = None
+        try:
+            if current is None:
+                meta = self._table.create_entity(entity)
+            else:
+                if current.get("Holder") and current.get("ExpiresAt") and current["ExpiresAt"] > now:
+                    raise RunInProgress(_busy(organizer, current.get("StartedAt")))
+                meta = self._table.update_entity(
+                    entity, mode=UpdateMode.REPLACE, etag=current.metadata["etag"],
+                    match_condition=MatchConditions.IfNotModified,
+                )
+        except (ResourceExistsError, ResourceModifiedError):
+            raise RunInProgress(_busy(organizer, now)) from None
+        return Lease(organizer, holder, expires, meta.get("etag"))
+
+    def release(self, lease: Lease) -> None:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import HttpResponseError
+        from azure.data.tables import UpdateMode
+
+        entity = {
+            "PartitionKey": PARTITION, "RowKey": key_part(lease.organizer), "Holder": "", "ExpiresAt": lease.expires,
+        }
+        # a lease taken over after expiry belongs to its new holder: leave it alone
+        with contextlib.suppress(HttpResponseError):
+            self._table.update_entity(
+                entity, mode=UpdateMode.REPLACE, etag=lease.etag, match_condition=MatchConditions.IfNotModified
+            )
+
+
+def _busy(organizer: str, started: Any) -> str:
+    since = f" since {started:%Y-%m-%d %H:%M:%S} UTC" if isinstance(started, datetime) else ""
+    return f"A sync run for {organizer} is already in progress{since}; this run did not start. Try again later."

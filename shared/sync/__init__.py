@@ -1,0 +1,1 @@
+"""One sync run: read the feed, plan, apply through the calendar gateway, record the outcome."""
