@@ -37,3 +37,54 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     report = health_report()
     status = 200 if report["status"] == "ok" else 503
     return func.HttpResponse(json.dumps(report), status_code=status, mimetype="application/json")
+
+
+# -- admin API (shared/admin): function keys at admin level; App Service Authentication adds the
+# -- LearningCalendar.Admin app role when it is on. Each handler answers problem+json on errors.
+
+@app.route(route="provider", methods=["GET", "PUT"], auth_level=func.AuthLevel.ADMIN)
+def provider(req: func.HttpRequest) -> func.HttpResponse:
+    """Read the provider configuration (secret masked) or save it (secret to Key Vault)."""
+    from shared.admin import handlers
+
+    return handlers.provider(req)
+
+
+@app.route(route="provider/validate", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+def provider_validate(req: func.HttpRequest) -> func.HttpResponse:
+    """Check the configuration, or proposed values, against the tenant: pass, warn or fail with the fix."""
+    from shared.admin import handlers
+
+    return handlers.provider_validate(req)
+
+
+@app.route(route="offerings/{offeringId}/reconcile", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+def offering_reconcile(req: func.HttpRequest) -> func.HttpResponse:
+    """Mark an offering so the next run pushes every difference (404 for an offering never seen)."""
+    from shared.admin import handlers
+
+    return handlers.offering_reconcile(req)
+
+
+@app.route(route="sync", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+def sync_now(req: func.HttpRequest) -> func.HttpResponse:
+    """One run now, through the same service as the timer; 409 while another run holds the lease."""
+    from shared.admin import handlers
+
+    return handlers.sync_now(req)
+
+
+@app.route(route="runs", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+def runs(req: func.HttpRequest) -> func.HttpResponse:
+    """Recent run summaries, newest first."""
+    from shared.admin import handlers
+
+    return handlers.runs(req)
+
+
+@app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def openapi(req: func.HttpRequest) -> func.HttpResponse:
+    """The OpenAPI 3.1 description of the admin API."""
+    from shared.admin import handlers
+
+    return handlers.openapi(req)

@@ -47,6 +47,9 @@ param authMode string = 'secret'
 @description('Client ID of an app registration made by hand; empty to create it here with graph-app.bicep.')
 param existingClientId string = ''
 
+@description('LEARNCAL_TENANT_ID when the Microsoft 365 tenant is not the tenant of the Azure subscription (then also set existingClientId to an app registered in that tenant); empty for the subscription\'s tenant.')
+param microsoft365TenantId string = ''
+
 @description('Tenant-unique key of the app registration; empty for learning-calendar-sync-<environmentName>.')
 param appUniqueName string = ''
 
@@ -103,6 +106,11 @@ param graphUrl string = 'https://graph.microsoft.com/v1.0'
 @description('LEARNCAL_AUTHORITY_URL: Microsoft identity platform authority host; empty for the global service.')
 param authorityUrl string = 'https://login.microsoftonline.com'
 
+@description('LEARNCAL_TABLE_PREFIX: prefix of the table names, so installations can share a storage account.')
+@minLength(1)
+@maxLength(40)
+param tablePrefix string = 'Learncal'
+
 @description('Storage redundancy of the state and host storage account.')
 @allowed([
   'Standard_LRS'
@@ -125,6 +133,7 @@ var rgName = empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupN
 var functionAppName = 'func-${resourceToken}'
 var deploymentContainerName = 'app-package-${resourceToken}'
 var createAppRegistration = empty(existingClientId)
+var graphTenantId = empty(microsoft365TenantId) ? tenant().tenantId : microsoft365TenantId
 // main.parameters.json passes an empty string when the azd environment has no value.
 var effectiveSyncSchedule = empty(syncSchedule) ? '0 0 * * * *' : syncSchedule
 var effectiveGraphUrl = empty(graphUrl) ? 'https://graph.microsoft.com/v1.0' : graphUrl
@@ -226,7 +235,7 @@ module functionApp 'modules/function-app.bicep' = {
     queueEndpoint: storage.outputs.queueEndpoint
     deploymentContainerName: storage.outputs.deploymentContainerName
     applicationInsightsConnectionString: monitoring.outputs.connectionString
-    tenantId: tenant().tenantId
+    tenantId: graphTenantId
     clientId: clientId
     keyVaultUrl: keyVault.outputs.uri
     clientSecretName: clientSecretName
@@ -244,6 +253,7 @@ module functionApp 'modules/function-app.bicep' = {
     syncSchedule: effectiveSyncSchedule
     graphUrl: effectiveGraphUrl
     authorityUrl: effectiveAuthorityUrl
+    tablePrefix: tablePrefix
   }
 }
 
@@ -259,7 +269,7 @@ output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output AZURE_MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output AZURE_APP_SERVICE_PRINCIPAL_ID string = createAppRegistration ? graphApp.outputs.servicePrincipalObjectId : ''
 output MAILBOX_RESTRICTION string = mailboxRestriction
-output LEARNCAL_TENANT_ID string = tenant().tenantId
+output LEARNCAL_TENANT_ID string = graphTenantId
 output LEARNCAL_CLIENT_ID string = clientId
 output LEARNCAL_KEY_VAULT_URL string = keyVault.outputs.uri
 output LEARNCAL_CLIENT_SECRET_NAME string = clientSecretName

@@ -78,7 +78,7 @@ def build(
     from shared.feed.reader import read_feed
 
     settings = settings or Settings.from_env()
-    tables = tables or Tables(table_service(settings))
+    tables = tables or Tables(table_service(settings), prefix=settings.table_prefix)
     mapping = TableMappingStore(tables)
     offerings = OfferingStore(tables)
     runs = RunStore(tables)

@@ -128,6 +128,88 @@ def feed_check(source: str) -> None:
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print {\"checks\": [...]} as one JSON object.")
+@click.option("--probe-mailbox", help="A mailbox the app should NOT reach, to test its Exchange scope.")
+def validate(as_json: bool, probe_mailbox: str | None) -> None:
+    """Check the provider configuration against the tenant (exit 1 when a check fails)."""
+    from shared.admin.context import Services
+    from shared.provider.model import ValidateInput, parse
+    from shared.validate.runner import target_for
+
+    current = Services.build()
+    proposal = parse(ValidateInput, {"probeMailbox": probe_mailbox}) if probe_mailbox else None
+    report = current.validator.run(target_for(current.provider, proposal))
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        for check in report.checks:
+            click.echo(f"{check.status.upper():4}  {check.name}: {check.detail}")
+            if check.fix:
+                click.echo(f"      fix: {check.fix}")
+    sys.exit(report.exit_code)
+
+
+@cli.group(cls=_Group)
+def provider() -> None:
+    """Show or change the provider configuration (status, tenant, app, organizer, allow-list)."""
+
+
+@provider.command("show")
+def provider_show() -> None:
+    """Print the configuration in force as JSON (the client secret only as a mask)."""
+    from shared.admin.context import Services
+
+    click.echo(json.dumps(Services.build().provider.view(), ensure_ascii=False, indent=2))
+
+
+@provider.command("set")
+@click.option("--status", type=click.Choice(["active", "inactive"]), help="active: runs send; inactive: nothing.")
+@click.option("--tenant-id", help="Microsoft Entra tenant (directory) ID.")
+@click.option("--client-id", help="Application (client) ID of the registered app.")
+@click.option("--organizer", help="The mailbox every invitation comes from.")
+@click.option("--auth-mode", type=click.Choice(["secret", "federated"]), help="How the app signs in.")
+@click.option("--allowlist", help="Comma-separated addresses and @domains; an empty string clears it.")
+@click.option("--client-secret-stdin", is_flag=True,
+              help="Read the client secret from standard input and store it in Key Vault.")
+@click.option("--confirm-organizer-change", is_flag=True,
+              help="Change the organizer although invitations from another organizer are open.")
+def provider_set(
+    status: str | None, tenant_id: str | None, client_id: str | None, organizer: str | None, auth_mode: str | None,
+    allowlist: str | None, client_secret_stdin: bool, confirm_organizer_change: bool,
+) -> None:
+    """Save the configuration: the given values over the configuration in force.
+
+    The secret is read from standard input, never from an option, so it stays out of shell
+    history and process lists.
+    """
+    from shared.admin.context import Services
+    from shared.provider.model import ProviderInput, parse
+
+    current = Services.build()
+    config, _source = current.provider.current()
+    data: dict[str, Any] = {
+        "status": status or config.status,
+        "tenantId": tenant_id or config.tenant_id,
+        "clientId": client_id or config.client_id,
+        "organizer": organizer or config.organizer,
+        "authMode": auth_mode or config.auth_mode,
+        "recipientAllowlist": list(config.recipient_allowlist) if allowlist is None
+        else [part.strip() for part in allowlist.split(",") if part.strip()],
+        "confirmOrganizerChange": confirm_organizer_change,
+    }
+    if client_secret_stdin:
+        secret = sys.stdin.readline().strip()
+        if not secret:
+            raise LearncalError("clientSecret: nothing was read from standard input.")
+        data["clientSecret"] = secret
+    result = current.provider.save(parse(ProviderInput, data))
+    click.echo(json.dumps(current.provider.render(result.config, "stored", result.notices), ensure_ascii=False,
+                          indent=2))
+    for notice in result.notices:
+        _stderr(f"Note: {notice}")
+
+
+@cli.command()
 @click.option("--keep", is_flag=True, help="Keep the sandbox and Azurite running until Ctrl+C.")
 def demo(keep: bool) -> None:
     """The whole product on this machine: Azurite + sandbox + a bundled feed, then who got what."""

@@ -28,7 +28,7 @@ def health_report(settings: Settings | None = None) -> dict[str, Any]:
         try:
             from shared.store.tables import Tables, table_service
 
-            Tables(table_service(settings))["runs"]
+            Tables(table_service(settings), prefix=settings.table_prefix)["runs"]
             checks["storage"] = "ok"
         except Exception as error:  # any failure here means "not healthy", with the kind of failure
             checks["storage"] = f"unreachable ({type(error).__name__})"

@@ -45,6 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LEARNCAL_SYNC_SCHEDULE", "NCRONTAB schedule of the sync timer", "0 0 * * * *"),
     Setting("LEARNCAL_GRAPH_URL", "Microsoft Graph base URL", "https://graph.microsoft.com/v1.0"),
     Setting("LEARNCAL_AUTHORITY_URL", "Microsoft identity platform authority host", "https://login.microsoftonline.com"),
+    Setting("LEARNCAL_TABLE_PREFIX", "prefix of the table names, so installations can share an account", "Learncal"),
     Setting("AzureWebJobsStorage", "Azure Storage connection string", "UseDevelopmentStorage=true"),
     Setting("AzureWebJobsStorage__tableServiceUri", "Table service URI for identity-based storage access"),
     Setting("AzureWebJobsStorage__clientId", "managed identity used for identity-based storage access"),
@@ -88,6 +89,7 @@ class Settings:
     graph_url: str = "https://graph.microsoft.com/v1.0"
     authority_url: str = "https://login.microsoftonline.com"
     storage_connection: str = "UseDevelopmentStorage=true"
+    table_prefix: str = "Learncal"
     table_service_uri: str | None = None
     storage_client_id: str | None = None
 
@@ -146,6 +148,7 @@ class Settings:
             graph_url=(get("LEARNCAL_GRAPH_URL") or "").rstrip("/"),
             authority_url=(get("LEARNCAL_AUTHORITY_URL") or "").rstrip("/"),
             storage_connection=get("AzureWebJobsStorage") or "UseDevelopmentStorage=true",
+            table_prefix=_table_prefix(get("LEARNCAL_TABLE_PREFIX") or "Learncal"),
             table_service_uri=get("AzureWebJobsStorage__tableServiceUri"),
             storage_client_id=get("AzureWebJobsStorage__clientId"),
         )
@@ -163,3 +166,11 @@ class Settings:
                 "Missing configuration: " + ", ".join(missing)
                 + ". Set them in the environment or in the Values of local.settings.json."
             )
+
+
+def _table_prefix(value: str) -> str:
+    if not value.isalnum() or not value[0].isalpha() or len(value) > 40:
+        raise ConfigurationError(
+            f"LEARNCAL_TABLE_PREFIX={value!r} must start with a letter and hold only letters and digits (at most 40)."
+        )
+    return value

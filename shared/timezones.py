@@ -61,7 +61,9 @@ def _require_known(iana: str) -> None:
         return
     same_but_case = sorted(z for z in _known_zones() if z.lower() == iana.lower())
     if same_but_case:
-        raise UnknownTimeZone(f"{_quoted(iana)} is not an IANA time zone name; names are case-sensitive: {same_but_case[0]}")
+        raise UnknownTimeZone(
+            f"{_quoted(iana)} is not an IANA time zone name; names are case-sensitive: {same_but_case[0]}"
+        )
     raise UnknownTimeZone(f"{_quoted(iana)} is not an IANA time zone name; use a name such as Europe/Berlin")
 
 
@@ -142,7 +144,9 @@ def to_utc(local: datetime, iana: str) -> datetime:
         instant = wall.replace(tzinfo=zone).astimezone(UTC)
         round_trip = instant.astimezone(zone).replace(tzinfo=None)
     except OverflowError as exc:
-        raise LocalTimeOutOfRange(f"{_show(wall)} in {iana} is outside the range of dates this product handles") from exc
+        raise LocalTimeOutOfRange(
+            f"{_show(wall)} in {iana} is outside the range of dates this product handles"
+        ) from exc
     if round_trip != wall:
         raise NonexistentLocalTime(
             f"{_show(wall)} does not exist in {iana}: the clocks skip that time for daylight saving; "

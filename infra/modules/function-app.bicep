@@ -73,6 +73,7 @@ param allowMassCancel string
 param syncSchedule string
 param graphUrl string
 param authorityUrl string
+param tablePrefix string
 
 // Every app setting of the function app. tests/infra/test_infra.py checks that these names
 // are exactly the ones the code reads (shared/settings.py) plus the Functions host's own names.
@@ -107,6 +108,7 @@ var appSettings = {
   LEARNCAL_SYNC_SCHEDULE: syncSchedule
   LEARNCAL_GRAPH_URL: graphUrl
   LEARNCAL_AUTHORITY_URL: authorityUrl
+  LEARNCAL_TABLE_PREFIX: tablePrefix
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

@@ -14,7 +14,9 @@ Accepted and ignored: the script only prints.
 azd hooks run postprovision
 #>
 [CmdletBinding()]
-param([switch] $DryRun)
+param(
+    [switch] $DryRun
+)
 
 Set-StrictMode -Version Latest
 

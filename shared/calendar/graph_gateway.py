@@ -3,11 +3,16 @@
 A create is the one write that must never happen twice: it carries a deterministic
 `transactionId`, and whenever its outcome is unknown (timeout, lost response, server error)
 the event is looked up by its tag before the create is sent again.
+
+Requests are built with the SDK's typed request builders; responses are read as plain JSON
+for the few fields the sync needs. Deserialising a full `Event` makes the SDK import over a
+thousand model modules (seconds per process), which a run that only needs ids should not pay.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
@@ -44,15 +49,16 @@ class GraphCalendar:
                 found = await self.find_by_tag(organizer, event.tag)
                 if found:
                     return found[0]
+            info = self._events(organizer).to_post_request_information(body, _config())
             try:
-                created = await self._events(organizer).post(body, request_configuration=_config())
+                created = await self._send_json(info)
             except Exception as error:
                 mapped = self._map(error, f"invite {event.attendee_email}")
                 outcome_unknown = outcome_unknown or mapped.status != 429
                 raise mapped from None
-            if created is None or not created.id:
+            if not created.get("id"):
                 raise GraphError("Graph accepted the meeting but returned no event id.", status=None)
-            return str(created.id)
+            return str(created["id"])
 
         return await self._with_retries(organizer, attempt)
 
@@ -62,8 +68,9 @@ class GraphCalendar:
         body = Event(**_property_fields(changes))
 
         async def attempt() -> None:
+            info = self._events(organizer).by_event_id(event_id).to_patch_request_information(body, _config())
             try:
-                await self._events(organizer).by_event_id(event_id).patch(body, request_configuration=_config())
+                await self._send_no_content(info)
             except Exception as error:
                 raise self._map(error, "update the meeting") from None
 
@@ -75,8 +82,9 @@ class GraphCalendar:
         body = CancelPostRequestBody(comment=comment)
 
         async def attempt() -> None:
+            info = self._events(organizer).by_event_id(event_id).cancel.to_post_request_information(body, _config())
             try:
-                await self._events(organizer).by_event_id(event_id).cancel.post(body, request_configuration=_config())
+                await self._send_no_content(info)
             except Exception as error:
                 mapped = self._map(error, "cancel the meeting")
                 if mapped.code == "ErrorItemNotFound":
@@ -96,11 +104,12 @@ class GraphCalendar:
         )
 
         async def attempt() -> list[str]:
+            info = self._events(organizer).to_get_request_information(_config(query))
             try:
-                page = await self._events(organizer).get(request_configuration=_config(query))
+                page = await self._send_json(info)
             except Exception as error:
                 raise self._map(error, "look up a meeting by its tag") from None
-            return [str(e.id) for e in (page.value if page and page.value else []) if e.id]
+            return [str(e["id"]) for e in page.get("value") or [] if e.get("id")]
 
         return await self._with_retries(organizer, attempt)
 
@@ -113,19 +122,21 @@ class GraphCalendar:
             top=100,
         )
         builder = self._events(organizer)
-        page = await self._with_retries(organizer, lambda: builder.get(request_configuration=_config(query)))
-        while page is not None:
-            for item in page.value or []:
-                tag = next((p.value for p in item.single_value_extended_properties or [] if p.value), None)
-                if tag and item.id and not item.is_cancelled:
+        info = builder.to_get_request_information(_config(query))
+        while True:
+            page = await self._with_retries(organizer, partial(self._send_json_or_map, info, "list tagged meetings"))
+            for item in page.get("value") or []:
+                tag = next((p.get("value") for p in item.get("singleValueExtendedProperties") or [] if p.get("value")),
+                           None)
+                if tag and item.get("id") and not item.get("isCancelled"):
                     yield TaggedEvent(
-                        str(item.id), str(tag),
-                        getattr(item.start, "date_time", None), getattr(item.end, "date_time", None),
+                        str(item["id"]), str(tag),
+                        (item.get("start") or {}).get("dateTime"), (item.get("end") or {}).get("dateTime"),
                     )
-            link = page.odata_next_link
+            link = page.get("@odata.nextLink")
             if not link:
                 break
-            page = await self._with_retries(organizer, partial(builder.with_url(link).get, request_configuration=_config()))
+            info = builder.with_url(link).to_get_request_information(_config())
 
     async def aclose(self) -> None:
         adapter = getattr(self._client, "request_adapter", None)
@@ -134,6 +145,19 @@ class GraphCalendar:
             await http.aclose()
 
     # -- plumbing -------------------------------------------------------------------------
+
+    async def _send_json(self, info: Any) -> dict[str, Any]:
+        raw = await self._client.request_adapter.send_primitive_async(info, "bytes", _error_mapping())
+        return dict(json.loads(raw)) if raw else {}
+
+    async def _send_json_or_map(self, info: Any, action: str) -> dict[str, Any]:
+        try:
+            return await self._send_json(info)
+        except Exception as error:
+            raise self._map(error, action) from None
+
+    async def _send_no_content(self, info: Any) -> None:
+        await self._client.request_adapter.send_no_response_content_async(info, _error_mapping())
 
     def _events(self, organizer: str) -> Any:
         return self._client.users.by_user_id(organizer).events
@@ -164,6 +188,12 @@ class GraphCalendar:
                 async with slot:
                     return await attempt()
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _error_mapping() -> dict[str, Any]:
+    from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+    return {"XXX": ODataError}
 
 
 def _transient(error: BaseException) -> bool:

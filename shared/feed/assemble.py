@@ -55,9 +55,9 @@ def _listed(paths: Sequence[str], most: int = 5) -> str:
     return shown_paths if len(paths) <= most else f"{shown_paths} and {len(paths) - most} more"
 
 
-def build_feed(raw_offerings: Sequence[Any], *, source: str | None = None,
-               rejections: Sequence[Rejection] = ()) -> Feed:
-    verdicts = _Verdicts(rejections=list(rejections))
+def build_feed(raw_offerings: Sequence[Any], *, source: str | None = None) -> Feed:
+    """Judge every offering and its items; never raises, whatever the values are."""
+    verdicts = _Verdicts()
     offerings: list[Offering] = []
     ids = [_text_field(raw, "id") for raw in raw_offerings]
     twins = _duplicates(ids, lambda i: f"offerings[{i}]")

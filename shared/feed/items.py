@@ -24,6 +24,7 @@ Problems = list[Rejection]
 
 
 def _validated(model: type[M], raw: Any, path: str) -> tuple[M | None, Problems]:
+    """The model's verdict plus the storable-text check, which the schema cannot express."""
     try:
         entry = model.model_validate(raw)
     except ValidationError as exc:
@@ -73,6 +74,7 @@ def read_enrollment(raw: Any, path: str) -> tuple[Enrollment | None, Problems]:
 
 
 def read_activity(raw: Any, path: str) -> tuple[Activity | None, Problems]:
+    """Also checks the time zone here, so planning can always send the zone to Graph without a failure."""
     entry, problems = _validated(ActivityEntry, raw, path)
     if entry is None:
         return None, problems

@@ -47,6 +47,7 @@ def describe(value: Any) -> str:
 
 
 def reason(detail: ErrorDetails) -> str:
+    """pydantic's wording speaks of Python ("a valid dictionary"); this speaks of JSON and the feed."""
     kind = detail["type"]
     value = detail.get("input")
     ctx = detail.get("ctx") or {}
@@ -60,6 +61,8 @@ def reason(detail: ErrorDetails) -> str:
         return f"must be an object, not {describe(value)}"
     if kind == "list_type":
         return f"must be a list, not {describe(value)}"
+    if kind == "string_unicode":
+        return "contains an unpaired surrogate (not a Unicode character), which calendars cannot store"
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "string_too_long" and isinstance(value, str):

@@ -10,6 +10,7 @@ empty columns.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -21,6 +22,8 @@ SCHEMA_VERSION = 1
 
 
 class _Entry(BaseModel):
+    """Strict JSON types and ignored extras for every part of the feed (see the module docstring)."""
+
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True, alias_generator=to_camel)
 
     @model_validator(mode="before")
@@ -28,8 +31,13 @@ class _Entry(BaseModel):
     def _null_is_absent(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        optional = {f.alias or name for name, f in cls.model_fields.items() if not f.is_required()}
+        optional = _optional_keys(cls)
         return {k: v for k, v in data.items() if not (v is None and k in optional)}
+
+
+@cache
+def _optional_keys(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(f.alias or name for name, f in model.model_fields.items() if not f.is_required())
 
 
 class InstructorEntry(_Entry):

@@ -46,6 +46,7 @@ class _FeedSchema(GenerateJsonSchema):
 
 
 def feed_json_schema() -> dict[str, Any]:
+    """The schema as a dict, with the identity (`$id`) producers use to refer to version 1."""
     generated = FeedDocument.model_json_schema(by_alias=True, mode="validation", schema_generator=_FeedSchema)
     return {"$schema": _DIALECT, "$id": SCHEMA_ID, **generated}
 

@@ -24,6 +24,7 @@ _MAX_REDIRECTS = 5
 
 
 def is_url(source: str) -> bool:
+    """Anything with a scheme is treated as a URL, so ftp:// or file:// get a clear refusal, not 'no such file'."""
     return bool(_HAS_SCHEME.match(source))
 
 
@@ -46,6 +47,8 @@ def _read_file(source: str) -> bytes:
         raise FeedUnreadable(f"The feed file cannot be read (permission denied): {source}") from exc
     except OSError as exc:
         raise FeedUnreadable(f"The feed file cannot be read: {source}: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # a NUL character, which no file name can hold
+        raise FeedUnreadable(f"The feed path is not a valid file name: {source!r}") from exc
 
 
 def display_url(url: str) -> str:
@@ -121,6 +124,7 @@ def _fetch(url: str, timeout: float) -> bytes:
         raise FeedUnreadable(f"The feed URL cannot be read: {shown}: {exc}") from exc
     if response.status_code != 200:
         raise FeedUnreadable(
-            f"The feed URL answered HTTP {response.status_code} {response.reason_phrase}, not the feed: {shown}"
+            f"The feed URL answered HTTP {response.status_code} {httpx.codes.get_reason_phrase(response.status_code)}, "
+            f"not the feed: {shown}"
         )
     return response.content

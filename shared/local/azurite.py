@@ -66,9 +66,10 @@ def start_azurite(*, port: int | None = None, timeout: float = 30.0) -> RunningA
     workdir = Path(tempfile.mkdtemp(prefix="learncal-azurite-"))
     process = subprocess.Popen(
         [
-            azurite_command(), "--tableHost", "127.0.0.1", "--tablePort", str(port), "--location", str(workdir),
+            azurite_command(), "--tableHost", "127.0.0.1", "--tablePort", str(port),
             "--inMemoryPersistence", "--silent", "--skipApiVersionCheck", "--disableTelemetry",
         ],
+        cwd=workdir,  # Azurite writes its debug and extent files under the working directory
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

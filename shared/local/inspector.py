@@ -23,6 +23,17 @@ class SandboxInspector:
     def stats(self) -> dict[str, Any]:
         return dict(self._get("/stats"))
 
+    def post(self, path: str, body: Any = None) -> Any:
+        """Admin calls that set a scene (reset, users, apps, limits); see the sandbox README."""
+        response = self._http.post(self._base + path, json=body)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def put(self, path: str, body: Any) -> Any:
+        response = self._http.put(self._base + path, json=body)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
     def _get(self, path: str) -> Any:
         response = self._http.get(self._base + path)
         response.raise_for_status()

@@ -1,4 +1,8 @@
-"""Stored provider configuration in Table Storage. The client secret is never stored here."""
+"""Stored provider configuration in Table Storage: one row. The client secret is never stored here.
+
+Until an administrator saves a configuration there is no row and the environment's values
+apply; nothing here writes one implicitly.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ class ProviderConfig:
     auth_mode: str = "secret"
     recipient_allowlist: tuple[str, ...] = field(default_factory=tuple)
     updated_at: datetime | None = None
+    updated_by: str | None = None
 
 
 class ProviderStore:
@@ -43,6 +48,7 @@ class ProviderStore:
             auth_mode=entity.get("AuthMode") or "secret",
             recipient_allowlist=tuple(json.loads(entity.get("RecipientAllowlist") or "[]")),
             updated_at=entity.get("UpdatedAt"),
+            updated_by=entity.get("UpdatedBy") or None,
         )
 
     def save(self, config: ProviderConfig) -> None:
@@ -60,4 +66,6 @@ class ProviderStore:
         }
         if config.updated_at is not None:
             entity["UpdatedAt"] = config.updated_at
+        if config.updated_by:
+            entity["UpdatedBy"] = config.updated_by
         self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)

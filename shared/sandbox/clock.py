@@ -2,7 +2,7 @@
 
 Every timestamp the sandbox writes (created, modified, received) and every rolling window it
 enforces (requests per 10 minutes, messages per minute) reads this clock, so a time scale can
-later compress hours of Exchange behaviour into seconds of test time without touching callers.
+compress hours of Exchange behaviour into seconds of test time without touching callers.
 Token lifetimes deliberately use the wall clock: the real clients cache tokens by wall time.
 """
 
@@ -13,21 +13,27 @@ from datetime import UTC, datetime, timedelta
 
 
 class Clock:
-    """Wall-clock time, optionally running `scale` times faster from the moment it was made."""
+    """Wall-clock time, running `scale` times faster from the moment the scale was set."""
 
     def __init__(self, scale: float = 1.0) -> None:
         if scale <= 0:
             raise ValueError("time scale must be positive")
-        self._scale = scale
-        self._anchor_wall = time.time()
-        self._anchor_mono = time.monotonic()
+        # One tuple, replaced whole, so readers on other threads never see half a change.
+        self._anchor = (time.time(), time.monotonic(), scale)
+
+    def set_scale(self, scale: float) -> None:
+        """Change speed from now on; time already passed stays as it was."""
+        if scale <= 0:
+            raise ValueError("time scale must be positive")
+        self._anchor = (self.timestamp(), time.monotonic(), scale)
 
     @property
     def scale(self) -> float:
-        return self._scale
+        return self._anchor[2]
 
     def timestamp(self) -> float:
-        return self._anchor_wall + (time.monotonic() - self._anchor_mono) * self._scale
+        wall, mono, scale = self._anchor
+        return wall + (time.monotonic() - mono) * scale
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.timestamp(), UTC)

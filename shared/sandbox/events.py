@@ -53,6 +53,10 @@ def new_event_id() -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii")[:-2] + "A="
 
 
+def web_link(event_id: str) -> str:
+    return "https://outlook.office365.com/owa/?itemid=" + quote(event_id, safe="") + "&exvsurl=1&path=/calendar/item"
+
+
 def new_ical_uid() -> str:
     return "040000008200E00074C5B7101A82E00800000000" + secrets.token_hex(28).upper()
 
@@ -94,7 +98,7 @@ def _attendees(value: Any) -> list[dict[str, Any]]:
     for item in value:
         email = item.get("emailAddress") if isinstance(item, dict) else None
         address = email.get("address") if isinstance(email, dict) else None
-        if not isinstance(address, str) or not _EMAIL.match(address.strip()):
+        if not isinstance(email, dict) or not isinstance(address, str) or not _EMAIL.match(address.strip()):
             raise GraphError(400, "ErrorInvalidRecipients", "At least one recipient isn't valid.")
         address = address.strip()
         if address.lower() in seen:
@@ -209,7 +213,7 @@ def new_event(event_id: str, organizer: dict[str, str], changes: dict[str, Any],
         "isReminderOn": True, "hasAttachments": False, "subject": "", "bodyPreview": "", "importance": "normal",
         "sensitivity": "normal", "isAllDay": False, "isCancelled": False, "isOrganizer": True,
         "responseRequested": True, "seriesMasterId": None, "showAs": "busy", "type": "singleInstance",
-        "webLink": "https://outlook.office365.com/owa/?itemid=" + quote(event_id, safe="") + "&exvsurl=1&path=/calendar/item",
+        "webLink": web_link(event_id),
         "onlineMeetingUrl": None, "isOnlineMeeting": False, "onlineMeetingProvider": "unknown",
         "allowNewTimeProposals": True, "occurrenceId": None, "isDraft": False, "hideAttendees": False,
         "responseStatus": {"response": "organizer", "time": NEVER},
@@ -247,7 +251,8 @@ def utc_bounds(changes: dict[str, Any], row: EventRow | None) -> tuple[str, str]
     start = changes["start"][1] if "start" in changes else _parse_utc(row.start_utc if row else "")
     end = changes["end"][1] if "end" in changes else _parse_utc(row.end_utc if row else "")
     if end < start:
-        raise GraphError(400, "ErrorCalendarEndDateIsEarlierThanStartDate", "The end date occurs before the start date.")
+        raise GraphError(400, "ErrorCalendarEndDateIsEarlierThanStartDate",
+                         "The end date occurs before the start date.")
     return _utc_text(start), _utc_text(end)
 
 

@@ -106,6 +106,9 @@ class Gate:
             self._seed = None
 
 
-def fault_error(rule: FaultRule) -> GraphError:
+def fault_error(rule: FaultRule) -> GraphError | None:
+    """The error a fired rule answers with; None for a latency-only rule."""
+    if rule.status is None:
+        return None
     headers = {} if rule.retry_after is None else {"Retry-After": retry_after(rule.retry_after)}
     return GraphError(rule.status, rule.code, rule.message, headers)

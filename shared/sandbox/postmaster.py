@@ -37,7 +37,7 @@ class Postmaster:
         if not recipients:
             return []
         realism = self._realism()
-        subject = meeting.get("subject") or ""
+        subject = meeting.get("meetingSubject") or ""
         if kind == "meetingCancellation":
             subject = "Canceled: " + subject
         received = _instant(self._clock)

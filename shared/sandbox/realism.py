@@ -18,16 +18,18 @@ SendLimitMode = Literal["off", "record", "reject"]
 
 @dataclass
 class FaultRule:
-    """Answer matching Graph requests with an error instead of (or after) serving them.
+    """Answer matching Graph requests with an error instead of (or after) serving them, or slow them down.
 
     `path` is a glob over the Graph path without the version (`/users/*/events`), `method` an
     HTTP method or `*`. The rule fires for a matching request with `probability` (drawn from
     the plan's seeded generator, so a run is repeatable), skipping the first `after` matches
     and firing at most `times` times (None: unlimited). With `applied` the request is served
     first and its answer lost, as when a gateway times out after the mailbox committed a write.
+    `latency` seconds pass before the request is served (holding its concurrency slot); a rule
+    with `status` None only adds latency.
     """
 
-    status: int = 503
+    status: int | None = 503
     code: str = "ServiceUnavailable"
     message: str = "The service is currently unavailable. Please try again later."
     method: str = "*"
@@ -37,6 +39,7 @@ class FaultRule:
     times: int | None = None
     retry_after: float | None = None
     applied: bool = False
+    latency: float = 0.0
 
 
 @dataclass

@@ -90,7 +90,8 @@ class EventRow:
         return self.organizer_event_id is not None
 
 
-_EVENT_COLUMNS = "id, mailbox, organizer, organizer_event_id, transaction_id, ical_uid, start_utc, end_utc, cancelled, data"
+_EVENT_COLUMNS = ("id, mailbox, organizer, organizer_event_id, transaction_id, ical_uid, start_utc, end_utc, "
+                  "cancelled, data")
 _JOINED_COLUMNS = ", ".join("e." + column for column in _EVENT_COLUMNS.split(", "))
 
 
@@ -177,8 +178,8 @@ class Store:
         return None if row is None else dict(json.loads(row["data"]))
 
     def put_app(self, client_id: str, data: dict[str, Any]) -> None:
-        self._run("INSERT INTO apps (client_id, data) VALUES (?, ?) ON CONFLICT(client_id) DO UPDATE SET data = excluded.data",
-                  (client_id.lower(), _dumps(data)))
+        self._run("INSERT INTO apps (client_id, data) VALUES (?, ?) "
+                  "ON CONFLICT(client_id) DO UPDATE SET data = excluded.data", (client_id.lower(), _dumps(data)))
 
     def users(self) -> list[dict[str, Any]]:
         return [json.loads(r["data"]) for r in self._all("SELECT data FROM users ORDER BY address")]

@@ -1,0 +1,207 @@
+"""Reading and changing the provider configuration: the one use case behind the admin API and the CLI.
+
+The environment (LEARNCAL_*) supplies the values until an administrator saves a configuration;
+from then on the stored row wins. Reading never writes: a configuration exists only once
+somebody saved one on purpose.
+
+A save checks what the change means before it happens: a new organizer while invitations are
+open needs an explicit confirmation, a secret needs a Key Vault to live in, and switching the
+status tells the administrator what follows for people's calendars.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from shared.provider.errors import OrganizerChangeUnconfirmed, SecretNotStorable
+from shared.provider.invitations import OpenInvitations, open_invitations
+from shared.provider.model import SECRET_MASK, ProviderInput
+from shared.provider.notifications import ACTIVE_NOTICE, INACTIVE_NOTICE, alerts_to_switch_off
+from shared.provider.store import ProviderConfig, ProviderStore
+from shared.secrets import KeyVaultSecret, SecretUnavailable
+from shared.settings import Settings
+from shared.store.tables import Tables
+
+Source = Literal["stored", "environment"]
+SecretSource = Literal["keyVault", "environment", "none", "notUsed"]
+
+
+def defaults(settings: Settings) -> ProviderConfig:
+    """The configuration the environment describes (in force until one is saved)."""
+    return ProviderConfig(
+        status=settings.status, tenant_id=settings.tenant_id, client_id=settings.client_id,
+        organizer=settings.organizer, auth_mode=settings.auth_mode,
+        recipient_allowlist=tuple(settings.recipient_allowlist),
+    )
+
+
+def effective_settings(settings: Settings, config: ProviderConfig) -> Settings:
+    """Settings with the provider configuration's values in place of the environment's."""
+    return dataclasses.replace(
+        settings,
+        status=config.status,  # type: ignore[arg-type]
+        tenant_id=config.tenant_id or settings.tenant_id,
+        client_id=config.client_id or settings.client_id,
+        organizer=(config.organizer or settings.organizer or "").lower() or None,
+        auth_mode=config.auth_mode,  # type: ignore[arg-type]
+        recipient_allowlist=tuple(config.recipient_allowlist),
+    )
+
+
+@dataclass(frozen=True)
+class SecretStatus:
+    source: SecretSource
+    updated_on: datetime | None = None
+    problem: str | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.source in ("keyVault", "environment") and self.problem is None
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    config: ProviderConfig
+    notices: list[str] = field(default_factory=list)
+
+
+class ProviderService:
+    def __init__(
+        self,
+        settings: Settings,
+        tables: Tables,
+        *,
+        vault: Callable[[Settings], KeyVaultSecret] = KeyVaultSecret.for_settings,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._settings = settings
+        self._tables = tables
+        self._store = ProviderStore(tables)
+        self._vault = vault
+        self._clock = clock
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def current(self) -> tuple[ProviderConfig, Source]:
+        stored = self._store.load()
+        if stored is None:
+            return defaults(self._settings), "environment"
+        return stored, "stored"
+
+    def effective_settings(self) -> Settings:
+        return effective_settings(self._settings, self.current()[0])
+
+    def secret_status(self, auth_mode: str) -> SecretStatus:
+        """Where the client secret comes from and when it last changed; never the value."""
+        if auth_mode == "federated":
+            return SecretStatus("notUsed")
+        if self._settings.key_vault_url:
+            try:
+                version = self._vault(self._settings).read(refresh=True)
+            except SecretUnavailable as error:
+                return SecretStatus("keyVault", problem=str(error))
+            return SecretStatus("keyVault", version.updated_on)
+        if self._settings.client_secret:
+            return SecretStatus("environment")
+        return SecretStatus("none")
+
+    def view(self) -> dict[str, Any]:
+        """What GET /api/provider and `learncal provider show` return."""
+        config, source = self.current()
+        return self.render(config, source)
+
+    def render(self, config: ProviderConfig, source: Source, notices: list[str] | None = None) -> dict[str, Any]:
+        secret = self.secret_status(config.auth_mode)
+        body: dict[str, Any] = {
+            "source": source,
+            "status": config.status,
+            "tenantId": config.tenant_id,
+            "clientId": config.client_id,
+            "organizer": config.organizer,
+            "authMode": config.auth_mode,
+            "recipientAllowlist": list(config.recipient_allowlist),
+            "clientSecret": SECRET_MASK if secret.present else None,
+            "clientSecretSource": secret.source,
+            "clientSecretUpdatedAt": _iso(secret.updated_on),
+            "updatedAt": _iso(config.updated_at),
+            "updatedBy": config.updated_by,
+            "alertsToSwitchOff": alerts_to_switch_off(config.status),
+        }
+        if secret.problem:
+            body["clientSecretProblem"] = secret.problem
+        if notices is not None:
+            body["notices"] = notices
+        return body
+
+    # -- changing --------------------------------------------------------------------------
+
+    def save(self, data: ProviderInput, *, actor: str | None = None) -> SaveResult:
+        previous, source = self.current()
+        new_secret = data.new_secret()
+        if new_secret is not None:
+            self._check_secret_destination(data)
+        notices: list[str] = []
+        organizer_notice = self._check_organizer_change(previous, data)
+        if organizer_notice:
+            notices.append(organizer_notice)
+        if new_secret is not None:
+            vault = self._vault(self._settings)
+            vault.store(new_secret)
+            notices.append(f"The client secret was stored as the {vault.where}.")
+        config = ProviderConfig(
+            status=data.status, tenant_id=data.tenant_id, client_id=data.client_id, organizer=data.organizer,
+            auth_mode=data.auth_mode, recipient_allowlist=tuple(data.recipient_allowlist),
+            updated_at=self._clock(), updated_by=actor,
+        )
+        self._store.save(config)
+        if previous.status == "active" and config.status == "inactive":
+            notices.append(INACTIVE_NOTICE)
+        elif previous.status == "inactive" and config.status == "active":
+            notices.append(ACTIVE_NOTICE)
+        if source == "environment":
+            notices.append("The stored configuration applies from now on; the LEARNCAL_* values for these fields "
+                           "are only defaults again if the stored configuration is removed.")
+        return SaveResult(config, notices)
+
+    def _check_secret_destination(self, data: ProviderInput) -> None:
+        if data.auth_mode == "federated":
+            raise SecretNotStorable("is not used with authMode federated (the managed identity signs in); leave it "
+                                    "out, or use authMode secret.")
+        if not self._settings.key_vault_url:
+            raise SecretNotStorable("can only be kept in Key Vault, and none is configured: set "
+                                    "LEARNCAL_KEY_VAULT_URL (for local development, LEARNCAL_CLIENT_SECRET).")
+
+    def _check_organizer_change(self, previous: ProviderConfig, data: ProviderInput) -> str | None:
+        """Refuse an unconfirmed organizer change while invitations from other organizers are open."""
+        old = (previous.organizer or "").lower()
+        if data.organizer == old:
+            return None
+        others = open_invitations(self._tables)
+        elsewhere = others.other_than(data.organizer)
+        if not elsewhere:
+            return None
+        consequence = _organizer_consequence(others, elsewhere, old or None, data.organizer)
+        if not data.confirm_organizer_change:
+            raise OrganizerChangeUnconfirmed(
+                consequence + " To go ahead, send confirmOrganizerChange: true (learncal provider set "
+                "--confirm-organizer-change)."
+            )
+        return consequence
+
+
+def _organizer_consequence(found: OpenInvitations, elsewhere: dict[str, int], old: str | None, new: str) -> str:
+    senders = ", ".join(sorted(elsewhere))
+    return (
+        f"Changing the organizer{f' from {old}' if old else ''} to {new}: there are open invitations "
+        f"({found.describe(elsewhere)}). Their updates and cancellations keep going through the organizer that sent "
+        f"them, so {senders} must stay reachable by the app (a mailbox inside its Exchange scope); if it is not, "
+        f"those changes are reported as failed and people keep outdated meetings. New invitations come from {new}."
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None

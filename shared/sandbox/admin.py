@@ -1,0 +1,119 @@
+"""Admin endpoints under /_sandbox/ that set a scene for a test: reset, users, apps, limits, secrets.
+
+They change the emulated tenant the way an administrator would in the Entra and Exchange
+admin centers, but take effect at once (real role and scope changes can take an hour).
+Roles are written into tokens when issued, so a role change shows after the next token.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
+
+from shared.sandbox.authority import Authority
+from shared.sandbox.directory import App, User, new_client_secret
+from shared.sandbox.keyvault import bundle
+from shared.sandbox.web import BadInput, json_body, json_response
+
+if TYPE_CHECKING:
+    from shared.sandbox.core import Sandbox
+
+_APP_FIELDS = {"displayName": "display_name", "roles": "roles", "delegatedOnly": "delegated_only",
+               "delegatedScopes": "delegated_scopes", "mailboxScope": "mailbox_scope", "vaultAccess": "vault_access",
+               "federatedSubjects": "federated_subjects", "secrets": "secrets"}
+
+
+def _strings(value: Any, name: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadInput(f"{name} must be a list of strings")
+    return list(value)
+
+
+class Admin:
+    def __init__(self, sandbox: Sandbox, authority: Authority) -> None:
+        self._sandbox = sandbox
+        self._authority = authority
+
+    def reset(self, request: Request) -> Response:
+        self._sandbox.reset()
+        return json_response(200, self._sandbox.info())
+
+    def reset_stats(self, request: Request) -> Response:
+        self._sandbox.stats.reset()
+        return json_response(200, self._sandbox.stats.snapshot())
+
+    def config(self, request: Request) -> Response:
+        if request.method in ("PUT", "PATCH"):
+            try:
+                self._sandbox.configure(json_body(request))
+            except (TypeError, ValueError) as error:
+                raise BadInput(str(error)) from None
+        return json_response(200, self._sandbox.realism.to_json())
+
+    def users(self, request: Request) -> Response:
+        return json_response(200, {"value": [u.to_json() for u in self._sandbox.directory.users()]})
+
+    def user(self, request: Request, address: str) -> Response:
+        directory = self._sandbox.directory
+        if request.method == "DELETE":
+            return json_response(200 if directory.delete_user(address) else 404, {"address": address.lower()})
+        body = json_body(request)
+        if "@" not in address:
+            raise BadInput("a user is named by an e-mail address")
+        existing = directory.user(address)
+        user = existing or User(id=str(uuid.uuid4()), address=address.lower(),
+                                display_name=address.split("@")[0].replace(".", " ").title())
+        if "displayName" in body:
+            user.display_name = str(body["displayName"])
+        if "hasMailbox" in body:
+            if not isinstance(body["hasMailbox"], bool):
+                raise BadInput("hasMailbox is true or false")
+            user.has_mailbox = body["hasMailbox"]
+        directory.save_user(user)
+        return json_response(200 if existing else 201, user.to_json())
+
+    def apps(self, request: Request) -> Response:
+        return json_response(200, {"value": [a.to_json() for a in self._sandbox.directory.apps()]})
+
+    def app(self, request: Request, client_id: str) -> Response:
+        directory = self._sandbox.directory
+        body = json_body(request)
+        existing = directory.app(client_id)
+        app = existing or App(client_id=client_id.lower(), secrets=[new_client_secret()])
+        for key, value in body.items():
+            if key not in _APP_FIELDS:
+                raise BadInput(f"unknown app setting {key!r}; known: {', '.join(sorted(_APP_FIELDS))}")
+            if key in ("delegatedOnly", "vaultAccess"):
+                if not isinstance(value, bool):
+                    raise BadInput(f"{key} is true or false")
+            elif key == "displayName":
+                value = str(value)
+            elif not (key == "mailboxScope" and value is None):
+                value = _strings(value, key)
+            setattr(app, _APP_FIELDS[key], value)
+        directory.save_app(app)
+        return json_response(200 if existing else 201, app.to_json(with_secrets=True))
+
+    def add_secret(self, request: Request, client_id: str) -> Response:
+        app = self._sandbox.directory.app(client_id)
+        if app is None:
+            return json_response(404, {"error": f"no app {client_id}"})
+        value = json_body(request).get("value") or new_client_secret()
+        app.secrets.append(str(value))
+        self._sandbox.directory.save_app(app)
+        return json_response(201, {"clientId": app.client_id, "secret": value, "secretCount": len(app.secrets)})
+
+    def vault_secret(self, request: Request, name: str) -> Response:
+        body = json_body(request)
+        if not isinstance(body.get("value"), str):
+            raise BadInput("the body needs a 'value' string")
+        secret = self._sandbox.vault.put(name, body["value"], body.get("contentType"))
+        return json_response(200, bundle(secret, self._sandbox.endpoints.base_url))
+
+    def federated_assertion(self, request: Request) -> Response:
+        subject = json_body(request).get("subject")
+        if not isinstance(subject, str) or not subject:
+            raise BadInput("the body needs a 'subject' string")
+        return json_response(200, {"assertion": self._authority.federated_assertion(subject)})

@@ -1,0 +1,253 @@
+"""The Microsoft Graph v1.0 subset the product uses: users, events, calendar.
+
+`GraphService.handle` is the single path of every Graph request, top-level or inside a batch:
+it authenticates the bearer token, counts the request, passes the gate (throttling, fault
+plan) and only then runs the endpoint, so a sub-request is authorised and limited exactly
+like a request of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+
+from shared.sandbox import events as ev
+from shared.sandbox import odata
+from shared.sandbox.core import Sandbox
+from shared.sandbox.directory import App, User
+from shared.sandbox.gate import fault_error
+from shared.sandbox.graph_http import GraphError, GraphRequest, GraphResponse, access_denied
+from shared.sandbox.tokens import TokenError, bearer, decode
+
+log = logging.getLogger(__name__)
+
+GRAPH_AUDIENCES = frozenset({"https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000"})
+CALENDAR_READ = frozenset({"Calendars.Read", "Calendars.ReadWrite", "Calendars.ReadBasic.All"})
+CALENDAR_WRITE = frozenset({"Calendars.ReadWrite"})
+USER_READ = frozenset({"User.Read.All", "User.ReadWrite.All", "User.ReadBasic.All", "Directory.Read.All",
+                       "Directory.ReadWrite.All"})
+MAX_PAGE = 1000
+ORDERS = {"start/datetime": "start", "end/datetime": "end", "createddatetime": "seq"}
+
+_ROUTES = Map([
+    Rule("/users/<user_key>", endpoint="user", methods=["GET"]),
+    Rule("/users/<user_key>/calendar", endpoint="calendar", methods=["GET"]),
+    Rule("/users/<user_key>/events", endpoint="events", methods=["GET", "POST"]),
+    Rule("/users/<user_key>/calendar/events", endpoint="events", methods=["GET", "POST"]),
+    Rule("/users/<user_key>/events/<event_id>", endpoint="event", methods=["GET", "PATCH", "DELETE"]),
+    Rule("/users/<user_key>/calendar/events/<event_id>", endpoint="event", methods=["GET", "PATCH", "DELETE"]),
+    Rule("/users/<user_key>/events/<event_id>/cancel", endpoint="cancel", methods=["POST"]),
+], strict_slashes=False)
+
+
+@dataclass(frozen=True)
+class Principal:
+    client_id: str
+    roles: frozenset[str]
+    app: App | None
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the URL addresses: the user segment as sent, the user it names (if any), an event id."""
+
+    user_key: str
+    user: User | None
+    event_id: str = ""
+
+
+def _unauthorized(message: str) -> GraphError:
+    return GraphError(401, "InvalidAuthenticationToken", message, {
+        "WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/'
+                            'authorize", client_id="00000003-0000-0000-c000-000000000000"'})
+
+
+class GraphService:
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._sandbox = sandbox
+        self._endpoints: dict[str, Callable[[GraphRequest, Principal, Target], GraphResponse]] = {
+            "user": self._user, "calendar": self._calendar, "events": self._events, "event": self._event,
+            "cancel": self._cancel,
+        }
+
+    def handle(self, request: GraphRequest) -> GraphResponse:
+        """Serve one Graph request; every Graph request and batch sub-request comes through here."""
+        sandbox = self._sandbox
+        try:
+            principal = self._authenticate(request)
+            endpoint, args = self._route(request)
+            user = sandbox.directory.user(args["user_key"])
+            target = Target(args["user_key"], user, args.get("event_id", ""))
+            with sandbox.gate.admit(principal.client_id, user.address if user else target.user_key):
+                rule = sandbox.gate.fault_for(request.method, request.path)
+                fault = fault_error(rule) if rule is not None else None
+                if rule is not None and rule.latency > 0:
+                    time.sleep(rule.latency)
+                if fault is not None and rule is not None and not rule.applied:
+                    raise fault
+                response = self._endpoints[endpoint](request, principal, target)
+                if fault is not None:
+                    raise fault
+        except GraphError as error:
+            response = error.response(request)
+        except Exception:
+            log.exception("Graph request %s %s failed", request.method, request.path)
+            response = GraphError(500, "InternalServerError", "An internal server error occurred.").response(request)
+        sandbox.stats.graph_request(request.method, response.status)
+        response.headers.setdefault("request-id", request.request_id)
+        response.headers.setdefault("client-request-id", request.headers.get("client-request-id") or request.request_id)
+        return response
+
+    def _authenticate(self, request: GraphRequest) -> Principal:
+        token = bearer(request.headers.get("Authorization"))
+        if token is None:
+            raise _unauthorized("Access token is empty.")
+        identity = self._sandbox.directory.identity
+        try:
+            claims = decode(token, identity.signing_key)
+        except TokenError as error:
+            raise _unauthorized(str(error)) from None
+        if claims.get("aud") not in GRAPH_AUDIENCES:
+            raise _unauthorized("Access token validation failure. Invalid audience.")
+        if str(claims.get("tid", "")).lower() != identity.tenant_id.lower():
+            raise _unauthorized("Access token validation failure. Invalid issuer.")
+        client_id = str(claims.get("appid", ""))
+        return Principal(client_id, frozenset(claims.get("roles") or ()), self._sandbox.directory.app(client_id))
+
+    def _route(self, request: GraphRequest) -> tuple[str, dict[str, Any]]:
+        if request.path.lower().startswith("/me/") or request.path.lower() == "/me":
+            raise GraphError(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
+        try:
+            endpoint, args = _ROUTES.bind("graph", "/").match(request.path, method=request.method)
+        except MethodNotAllowed:
+            raise GraphError(405, "BadRequest", f"Unsupported request: {request.method} {request.path}.") from None
+        except NotFound:
+            segment = request.path.strip("/").split("/")[-1] or request.path
+            raise GraphError(400, "BadRequest", f"Resource not found for the segment '{segment}'.") from None
+        return str(endpoint), dict(args)
+
+    def _mailbox(self, principal: Principal, target: Target, *, write: bool) -> User:
+        """The user whose mailbox an events request addresses, checked in Graph and Exchange's order."""
+        if not principal.roles & (CALENDAR_WRITE if write else CALENDAR_READ):
+            raise access_denied()
+        user = target.user
+        if user is None:
+            raise GraphError(404, "ErrorInvalidUser", f"The requested user '{target.user_key}' is invalid.")
+        if principal.app is not None and not principal.app.reaches(user.address):
+            raise GraphError(403, "ErrorAccessDenied", "Access to OData is disabled.")
+        if not user.has_mailbox:
+            raise GraphError(404, "MailboxNotEnabledForRESTAPI",
+                             "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
+        return user
+
+    def _user(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
+        if not principal.roles & USER_READ:
+            raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+        if target.user is None:
+            raise GraphError(404, "Request_ResourceNotFound", f"Resource '{target.user_key}' does not exist or one "
+                             "of its queried reference-property objects are not present.")
+        body = target.user.graph_json()
+        select = odata.parse_select(request.option("select"), frozenset(body), "user")
+        if select is not None:
+            body = {key: body[key] for key in select}
+        context = f"{request.base_url}/$metadata#users/$entity"
+        return GraphResponse(200, {"@odata.context": context, **body})
+
+    def _calendar(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
+        owner = self._mailbox(principal, target, write=False)
+        can_edit = bool(principal.roles & CALENDAR_WRITE)
+        return GraphResponse(200, {
+            "@odata.context": f"{request.base_url}/$metadata#users('{quote(target.user_key)}')/calendar/$entity",
+            "id": "AAMkACalendar" + owner.id.replace("-", ""), "name": "Calendar", "color": "auto",
+            "hexColor": "", "isDefaultCalendar": True, "changeKey": "sandbox", "canShare": can_edit,
+            "canViewPrivateItems": can_edit, "canEdit": can_edit, "allowedOnlineMeetingProviders": ["teamsForBusiness"],
+            "defaultOnlineMeetingProvider": "teamsForBusiness", "isTallyingResponses": True, "isRemovable": False,
+            "owner": {"name": owner.display_name, "address": owner.address},
+        })
+
+    def _events(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
+        if request.method == "POST":
+            owner = self._mailbox(principal, target, write=True)
+            changes = ev.parse_changes(request.json(), self._sandbox.realism.time_zones)
+            row, _created = self._sandbox.outlook.create(owner.address, owner.display_name, changes)
+            return self._entity(request, 201, row, target.user_key)
+        owner = self._mailbox(principal, target, write=False)
+        prop = odata.parse_event_filter(request.option("filter") or "") if request.option("filter") else None
+        expand = odata.parse_expand(request.option("expand"))
+        select = odata.parse_select(request.option("select"), ev.SELECTABLE, "event")
+        top = min(odata.parse_int(request.option("top"), "top", 10), MAX_PAGE)
+        skip = odata.parse_int(request.option("skip"), "skip", 0)
+        order = self._order(request.option("orderby"))
+        rows = self._sandbox.store.live_events(
+            owner.address, prop_id=prop.prop_id if prop else None, prop_value=prop.value if prop else None,
+            any_value=prop is not None and prop.value is None, order=order, limit=top + 1, offset=skip)
+        zone, preferences = self._preferences(request)
+        body: dict[str, Any] = {
+            "@odata.context": f"{request.base_url}/$metadata#users('{quote(target.user_key)}')/events",
+            "value": [ev.render(row, zone_name=zone, expand=expand, select=select) for row in rows[:top]],
+        }
+        if len(rows) > top:
+            query = {k: v for k, v in request.query.items() if k.lstrip("$") not in ("skip", "top")}
+            query.update({"$top": str(top), "$skip": str(skip + top)})
+            body["@odata.nextLink"] = f"{request.base_url}{quote(request.path)}?{urlencode(query, quote_via=quote)}"
+        return GraphResponse(200, body, preferences)
+
+    @staticmethod
+    def _order(text: str | None) -> str:
+        if not text:
+            return "seq"
+        field, _, direction = text.strip().partition(" ")
+        order = ORDERS.get(field.lower())
+        if order is None or direction.strip().lower() not in ("", "asc", "desc"):
+            raise GraphError(400, "ErrorInvalidUrlQuery", f"The $orderby value '{text}' is not supported.")
+        return order + (" desc" if direction.strip().lower() == "desc" else "")
+
+    def _event(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
+        outlook = self._sandbox.outlook
+        owner = self._mailbox(principal, target, write=request.method != "GET")
+        if request.method == "GET":
+            return self._entity(request, 200, outlook.event(owner.address, target.event_id), target.user_key)
+        if request.method == "DELETE":
+            outlook.delete(owner.address, target.event_id)
+            return GraphResponse(204)
+        changes = ev.parse_changes(request.json(), self._sandbox.realism.time_zones)
+        return self._entity(request, 200, outlook.update(owner.address, target.event_id, changes), target.user_key)
+
+    def _cancel(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
+        owner = self._mailbox(principal, target, write=True)
+        body = request.json() if request.body.strip() else {}
+        # Graph's action parameter is `Comment`; OData parameter names match case-insensitively.
+        found = [v for k, v in body.items() if k.lower() == "comment"] if isinstance(body, dict) else []
+        comment = found[0] if found else None
+        self._sandbox.outlook.cancel(owner.address, target.event_id, comment if isinstance(comment, str) else None)
+        return GraphResponse(202)
+
+    def _entity(self, request: GraphRequest, status: int, row: Any, user_key: str) -> GraphResponse:
+        zone, preferences = self._preferences(request)
+        body = ev.render(row, zone_name=zone, expand=odata.parse_expand(request.option("expand")),
+                         select=odata.parse_select(request.option("select"), ev.SELECTABLE, "event"))
+        context = f"{request.base_url}/$metadata#users('{quote(user_key)}')/events/$entity"
+        return GraphResponse(status, {"@odata.context": context, **body}, preferences)
+
+    @staticmethod
+    def _preferences(request: GraphRequest) -> tuple[str | None, dict[str, str]]:
+        """The response zone, and the Preference-Applied header.
+
+        Event ids in this sandbox never change (cancel and updates keep them), so
+        `IdType="ImmutableId"` is always honoured simply by acknowledging it.
+        """
+        prefer = request.prefer()
+        applied = []
+        zone = prefer.get("outlook.timezone")
+        if zone:
+            applied.append(f'outlook.timezone="{zone}"')
+        if prefer.get("idtype", "").lower() == "immutableid":
+            applied.append('IdType="ImmutableId"')
+        return zone, ({"Preference-Applied": ", ".join(applied)} if applied else {})

@@ -1,0 +1,175 @@
+"""Runs every Validate check in order, each on its own: one failure never hides the others' answers.
+
+What is checked is the configuration in force (stored, or the environment until one is saved),
+optionally with an administrator's proposed values over it, so a configuration can be checked
+before it is saved (the reference product's "Validate, then Save and Close").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.calendar.graph_client import graph_scope
+from shared.identity import federated_credential, secret_credential
+from shared.provider.model import ValidateInput
+from shared.provider.service import ProviderService
+from shared.secrets import KeyVaultSecret, SecretUnavailable
+from shared.settings import Settings
+from shared.store.tables import Tables
+from shared.validate.history import check_organizer_history
+from shared.validate.mailbox import check_calendar_write, check_mailbox_scope, check_organizer
+from shared.validate.model import (
+    CALENDAR_WRITE,
+    CONFIGURATION,
+    MAILBOX_SCOPE,
+    ORGANIZER,
+    PERMISSIONS,
+    SIGN_IN,
+    Check,
+    Report,
+    failed,
+    not_checked,
+    passed,
+)
+from shared.validate.signin import check_permissions, check_sign_in
+from shared.validate.vault import check_key_vault
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to check: settings with the provider configuration (and any proposed values) in place."""
+
+    settings: Settings
+    source: str
+    secret: str | None = field(default=None, repr=False)  # a proposed secret, never stored by Validate
+    probe_mailbox: str | None = None
+
+
+def target_for(service: ProviderService, proposal: ValidateInput | None = None) -> Target:
+    source = service.current()[1]
+    settings = service.effective_settings()
+    if proposal is None:
+        return Target(settings, source)
+    changes: dict[str, Any] = {
+        name: value for name, value in (
+            ("tenant_id", proposal.tenant_id), ("client_id", proposal.client_id),
+            ("organizer", proposal.organizer), ("auth_mode", proposal.auth_mode),
+        ) if value is not None
+    }
+    secret = proposal.client_secret.get_secret_value() if proposal.client_secret else None
+    proposed = bool(changes) or secret is not None
+    return Target(dataclasses.replace(settings, **changes), "proposed" if proposed else source, secret,
+                  proposal.probe_mailbox)
+
+
+class Validator:
+    def __init__(
+        self,
+        tables: Tables,
+        *,
+        vault: Callable[[Settings], KeyVaultSecret] = KeyVaultSecret.for_settings,
+        credential: Callable[[Settings, str | None], Any] | None = None,
+    ) -> None:
+        self._tables = tables
+        self._vault = vault
+        self._credential = credential or self._default_credential
+
+    def run(self, target: Target) -> Report:
+        settings = target.settings
+        report = Report()
+        config = report.add(self._configuration(target))
+        token: str | None = None
+        if config.status == "fail":
+            for name in (SIGN_IN, PERMISSIONS, ORGANIZER, CALENDAR_WRITE, MAILBOX_SCOPE):
+                report.add(not_checked(name, "the configuration is incomplete."))
+        else:
+            credential, problem = self._make_credential(target)
+            if problem is not None:
+                report.add(problem)
+            else:
+                sign_in, token = check_sign_in(credential, graph_scope(settings.graph_url), settings.authority_url)
+                report.add(sign_in)
+            if token is None:
+                for name in (PERMISSIONS, ORGANIZER, CALENDAR_WRITE, MAILBOX_SCOPE):
+                    report.add(not_checked(name, "sign-in failed."))
+            else:
+                report.add(check_permissions(token))
+                for check in asyncio.run(self._graph_checks(credential, target)):
+                    report.add(check)
+            _close(credential)
+        report.add(check_key_vault(settings, self._vault))
+        report.add(check_organizer_history(self._tables, settings.organizer))
+        return report.ordered()
+
+    # -- parts -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _configuration(target: Target) -> Check:
+        settings = target.settings
+        missing = [name for name, value in (
+            ("tenant ID (LEARNCAL_TENANT_ID)", settings.tenant_id),
+            ("client ID (LEARNCAL_CLIENT_ID)", settings.client_id),
+            ("organizer (LEARNCAL_ORGANIZER)", settings.organizer),
+        ) if not value]
+        if settings.auth_mode == "secret" and not (target.secret or settings.key_vault_url or settings.client_secret):
+            missing.append("client secret (Key Vault via LEARNCAL_KEY_VAULT_URL, or LEARNCAL_CLIENT_SECRET locally)")
+        if missing:
+            return failed(CONFIGURATION, "Missing: " + "; ".join(missing) + ".",
+                          "Save the provider configuration (PUT /api/provider or learncal provider set), or set "
+                          "the LEARNCAL_* values.")
+        origin = {"stored": "the stored configuration", "environment": "the environment (nothing saved yet)",
+                  "proposed": "the proposed values over the configuration in force"}.get(target.source, target.source)
+        return passed(CONFIGURATION, f"Tenant {settings.tenant_id}, app {settings.client_id}, organizer "
+                      f"{settings.organizer}, {settings.auth_mode} sign-in, from {origin}.")
+
+    def _make_credential(self, target: Target) -> tuple[Any, Check | None]:
+        settings = target.settings
+        secret = target.secret
+        if settings.auth_mode == "secret" and secret is None:
+            if settings.key_vault_url:
+                try:
+                    secret = self._vault(settings).value(refresh=True)
+                except SecretUnavailable as error:
+                    return None, failed(SIGN_IN, "The client secret could not be read: " + error.problem, error.fix)
+            else:
+                secret = settings.client_secret
+        return self._credential(settings, secret), None
+
+    @staticmethod
+    def _default_credential(settings: Settings, secret: str | None) -> Any:
+        if settings.auth_mode == "federated":
+            return federated_credential(settings)
+        assert secret
+        return secret_credential(settings, secret)
+
+    async def _graph_checks(self, credential: Any, target: Target) -> list[Check]:
+        from shared.calendar.graph_client import build_graph_client
+
+        settings = target.settings
+        organizer = settings.organizer or ""
+        client = build_graph_client(credential, settings.graph_url, timeout=30.0)
+        try:
+            mailbox = await check_organizer(client, organizer)
+            if mailbox.status == "fail":
+                write = not_checked(CALENDAR_WRITE, "the organizer mailbox check failed.")
+            else:
+                write = await check_calendar_write(client, organizer)
+            scope = await check_mailbox_scope(client, organizer, target.probe_mailbox)
+            return [mailbox, write, scope]
+        finally:
+            http = getattr(getattr(client, "request_adapter", None), "_http_client", None)
+            if http is not None:
+                await http.aclose()
+
+
+def _close(credential: Any) -> None:
+    close = getattr(credential, "close", None)
+    if callable(close):
+        close()
+
+
+__all__ = ["Target", "Validator", "target_for"]

@@ -1,0 +1,68 @@
+"""Checks of the sign-in: does the tenant exist and accept the app's credential, and with which permissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.calendar.errors import sign_in_failed
+from shared.validate.model import PERMISSIONS, SIGN_IN, Check, failed, passed, warned
+from shared.validate.tokens import claims_of
+
+REQUIRED_ROLES = ("User.Read.All", "Calendars.ReadWrite")
+GRANT_FIX = (
+    "In the app registration, under API permissions, add the Microsoft Graph APPLICATION permissions "
+    "User.Read.All and Calendars.ReadWrite (not Delegated), then select 'Grant admin consent'."
+)
+
+
+def check_sign_in(credential: Any, scope: str, authority: str) -> tuple[Check, str | None]:
+    """Ask for a Graph token; the check, and the token when one was issued."""
+    from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
+    from azure.identity import CredentialUnavailableError
+
+    try:
+        token = credential.get_token(scope)
+    except CredentialUnavailableError:
+        return failed(
+            SIGN_IN, "The managed identity that signs in for the app (federated mode) is not available here.",
+            "Run in the function app with its user-assigned identity and set LEARNCAL_MANAGED_IDENTITY_CLIENT_ID, "
+            "or use authMode secret where no managed identity exists.",
+        ), None
+    except ClientAuthenticationError as error:
+        problem, _, advice = str(sign_in_failed(error)).partition(": ")
+        return failed(SIGN_IN, problem + ".", advice), None
+    except ServiceRequestError:
+        return failed(
+            SIGN_IN, f"The sign-in authority {authority} could not be reached.",
+            "Check LEARNCAL_AUTHORITY_URL, the network path, and the CA bundle (SSL_CERT_FILE).",
+        ), None
+    return passed(SIGN_IN, "The tenant exists and Microsoft Entra issued a token to the app."), str(token.token)
+
+
+def check_permissions(token: str) -> Check:
+    """Application permissions arrive in `roles`; delegated ones in `scp`, which an unattended service cannot use."""
+    claims = claims_of(token)
+    roles = {str(r) for r in claims.get("roles") or []}
+    scopes = str(claims.get("scp") or "").split()
+    if not roles:
+        if scopes:
+            return failed(
+                PERMISSIONS,
+                "The token carries only delegated permissions (" + ", ".join(scopes) + "); an unattended service "
+                "needs application permissions.", GRANT_FIX,
+            )
+        return failed(PERMISSIONS, "The token carries no application permissions.", GRANT_FIX)
+    if "User.Read.All" not in roles:
+        return failed(
+            PERMISSIONS, "The app lacks the application permission User.Read.All (needed to find the organizer).",
+            GRANT_FIX,
+        )
+    if "Calendars.ReadWrite" not in roles:
+        return warned(
+            PERMISSIONS,
+            "The token does not carry Calendars.ReadWrite. That is right only when Exchange RBAC for Applications "
+            "grants 'Application Calendars.ReadWrite' for the organizer's mailbox; the calendar-write check shows "
+            "whether writing works.",
+            "If you do not use RBAC for Applications, " + GRANT_FIX[0].lower() + GRANT_FIX[1:],
+        )
+    return passed(PERMISSIONS, "The app has the application permissions " + ", ".join(REQUIRED_ROLES) + ".")

@@ -1,0 +1,30 @@
+"""Check that the client secret can be read where the sync reads it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from shared.secrets import KeyVaultSecret, SecretUnavailable
+from shared.settings import Settings
+from shared.validate.model import KEY_VAULT, Check, failed, passed, warned
+
+
+def check_key_vault(settings: Settings, vault: Callable[[Settings], KeyVaultSecret]) -> Check:
+    if settings.auth_mode == "federated":
+        return passed(KEY_VAULT, "No client secret is needed: the managed identity signs in (federated mode).")
+    if not settings.key_vault_url:
+        if settings.client_secret:
+            return warned(KEY_VAULT, "The client secret comes from LEARNCAL_CLIENT_SECRET, which is meant for local "
+                          "development only.", "Store the secret in Key Vault and set LEARNCAL_KEY_VAULT_URL.")
+        return failed(KEY_VAULT, "No client secret is configured.",
+                      "Store the secret in Key Vault and set LEARNCAL_KEY_VAULT_URL (LEARNCAL_CLIENT_SECRET for "
+                      "local development), or use authMode federated.")
+    source = vault(settings)
+    try:
+        version = source.read(refresh=True)
+    except SecretUnavailable as error:
+        return failed(KEY_VAULT, error.problem, error.fix)
+    if not version.value:
+        return failed(KEY_VAULT, f"The {source.where} is empty.", "Store the client secret's value in it.")
+    when = f"; it last changed {version.updated_on:%Y-%m-%d %H:%M} UTC" if version.updated_on else ""
+    return passed(KEY_VAULT, f"The {source.where} can be read{when}.")

@@ -1,0 +1,125 @@
+"""Graph's throttling, Exchange's sending limits and the seeded fault plan."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from conftest_sandbox import Harness, harness_for
+
+ADA, BO, CY = "ada@learners.example", "bo@learners.example", "cy@learners.example"
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    yield from harness_for(tmp_path_factory)
+
+
+@pytest.fixture(autouse=True)
+def fresh(sandbox: Harness) -> None:
+    sandbox.admin.reset()
+
+
+def invitation(attendee: str, transaction_id: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "subject": "Limits", "start": {"dateTime": "2027-04-01T09:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2027-04-01T10:00:00", "timeZone": "UTC"},
+        "attendees": [{"emailAddress": {"address": attendee}}]}
+    if transaction_id:
+        body["transactionId"] = transaction_id
+    return body
+
+
+def post(sandbox: Harness, body: dict[str, Any]) -> httpx.Response:
+    return sandbox.raw("POST", f"/v1.0/users/{sandbox.organizer}/events", token=sandbox.token(), json=body)
+
+
+def test_requests_over_the_window_limit_get_429_with_retry_after(sandbox: Harness) -> None:
+    sandbox.admin.configure(requestsPer10Minutes=2)
+    path = f"/v1.0/users/{sandbox.organizer}/events"
+    token = sandbox.token()
+
+    statuses = [sandbox.raw("GET", path, token=token) for _ in range(3)]
+
+    assert [r.status_code for r in statuses] == [200, 200, 429]
+    assert statuses[2].json()["error"]["code"] == "ApplicationThrottled"
+    assert 0 < float(statuses[2].headers["Retry-After"]) <= 600
+    stats = sandbox.admin.stats()
+    assert (stats["requests"], stats["throttled"]) == (3, 1)
+
+
+def test_concurrent_requests_over_the_mailbox_limit_are_throttled(sandbox: Harness) -> None:
+    sandbox.admin.configure(concurrentRequestsPerMailbox=1,
+                            faults=[{"method": "GET", "path": "/users/*/events", "status": None, "latency": 0.4}])
+    token = sandbox.token()
+    results: list[int] = []
+
+    def get() -> None:
+        results.append(sandbox.raw("GET", f"/v1.0/users/{sandbox.organizer}/events", token=token).status_code)
+
+    threads = [threading.Thread(target=get) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results) == [200, 429]
+    assert sandbox.admin.stats()["maxConcurrentPerMailbox"] == 1
+
+
+def test_a_lost_response_after_a_committed_create_is_recovered_by_the_transaction_id(sandbox: Harness) -> None:
+    sandbox.admin.configure(faults=[{"method": "POST", "path": "/users/*/events", "status": 504,
+                                     "code": "GatewayTimeout", "applied": True, "times": 1, "retryAfter": 2.128}])
+
+    lost = post(sandbox, invitation(ADA, "txn-lost"))
+    retried = post(sandbox, invitation(ADA, "txn-lost"))
+
+    assert lost.status_code == 504 and lost.headers["Retry-After"] == "2.128"
+    assert retried.status_code == 201
+    assert [m["type"] for m in sandbox.admin.messages(ADA)] == ["meetingRequest"]
+    assert [c["id"] for c in sandbox.admin.calendar(sandbox.organizer)] == [retried.json()["id"]]
+    assert sandbox.admin.stats()["faultsInjected"] == 1
+
+
+def test_fault_probability_draws_repeat_for_the_same_seed(sandbox: Harness) -> None:
+    def run() -> list[int]:
+        sandbox.admin.configure(faultSeed=7, faults=[{"method": "GET", "path": "/users/*", "probability": 0.5}])
+        token = sandbox.token()
+        return [sandbox.raw("GET", f"/v1.0/users/{sandbox.organizer}", token=token).status_code for _ in range(12)]
+
+    first, second = run(), run()
+
+    assert first == second
+    assert set(first) == {200, 503}
+
+
+def test_over_the_per_minute_send_limit_is_recorded_by_default(sandbox: Harness) -> None:
+    sandbox.admin.configure(messagesPerMinute=1)
+
+    post(sandbox, invitation(ADA))
+    post(sandbox, invitation(BO))
+
+    assert [m["type"] for m in sandbox.admin.messages(BO)] == ["meetingRequest"]
+    assert sandbox.admin.stats()["sendLimitExceeded"] == 1
+
+
+def test_reject_mode_withholds_over_limit_messages_and_reports_non_delivery(sandbox: Harness) -> None:
+    sandbox.admin.configure(messagesPerMinute=2, sendLimitMode="reject")
+
+    for learner in (ADA, BO, CY):
+        assert post(sandbox, invitation(learner)).status_code == 201
+
+    assert sandbox.admin.messages(CY) == [] and sandbox.admin.calendar(CY) == []
+    [report] = sandbox.admin.messages(sandbox.organizer)
+    assert report["type"] == "nonDeliveryReport" and report["recipients"] == [CY]
+    stats = sandbox.admin.stats()
+    assert (stats["messagesSent"], stats["messagesRejected"]) == (2, 1)
+
+
+def test_configuration_refuses_unknown_settings(sandbox: Harness) -> None:
+    status, body = sandbox.admin.request("PATCH", "/config", {"requestsPerMinute": 5})
+
+    assert status == 400 and "requestsPerMinute" in body["error"]
