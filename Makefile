@@ -10,6 +10,8 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
+include infra/checks.mk
+
 .PHONY: demo test lint unit bench infra-tools clean help
 .DEFAULT_GOAL := help
 
@@ -18,7 +20,7 @@ help:
 	@echo "make test   - lint, type-check and run every test"
 	@echo "make bench  - run the scale benchmark (takes a while)"
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-infra.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0] + ". Set PYTHON=/path/to/python3.11.")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -41,11 +43,11 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-test: $(STAMP) $(NODE_STAMP) lint
+test: $(STAMP) $(NODE_STAMP) infra-tools lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP) $(NODE_STAMP)
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis .learncal
+	rm -rf $(VENV) .venv-checkov node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis .learncal

@@ -105,9 +105,10 @@ def _windows_names_by_digest() -> dict[str, set[str]]:
 def graph_time_zone(iana: str) -> str:
     """The time zone name to send to Microsoft Graph for an IANA name from the feed.
 
-    The IANA name itself when it is the primary name of its Windows zone (Europe/Berlin),
-    otherwise the Windows name (Europe/Amsterdam -> "W. Europe Standard Time"); every zone
-    that is UTC becomes "UTC". Raises UnknownTimeZone or NoGraphTimeZone.
+    Always the Windows name (Europe/Berlin and Europe/Amsterdam -> "W. Europe Standard Time");
+    every zone that is UTC becomes "UTC". Graph accepts every Windows name but only some IANA
+    names, and CLDR's primary IANA names include dozens outside Graph's list, so the Windows
+    name is the one answer that is always accepted. Raises UnknownTimeZone or NoGraphTimeZone.
     """
     _require_known(iana)
     windows = _windows_name(iana)
@@ -116,9 +117,7 @@ def graph_time_zone(iana: str) -> str:
             f"{_quoted(iana)} has no Windows time zone equivalent, so Outlook cannot show it; "
             "use the zone of a nearby city instead (America/Chicago rather than CST6CDT)"
         )
-    if windows == _UTC_WINDOWS:
-        return _UTC_WINDOWS
-    return iana if win_tz.get(windows) == iana else windows
+    return windows
 
 
 def windows_to_iana(name: str) -> str:

@@ -126,4 +126,4 @@ def _openapi(req: func.HttpRequest, principal: Principal | None) -> func.HttpRes
 
 
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
-    return dispatch(req, {"GET": _openapi}, role=None)
+    return dispatch(req, {"GET": _openapi})

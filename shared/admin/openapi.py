@@ -234,7 +234,7 @@ def document() -> dict[str, Any]:
             "/openapi.json": {
                 "get": _operation("getOpenApi", "This document.",
                                   {"200": {"description": "The OpenAPI document.",
-                                           "content": {JSON: {"schema": {"type": "object"}}}}}, admin=False),
+                                           "content": {JSON: {"schema": {"type": "object"}}}}}),
             },
         },
         "components": {

@@ -120,7 +120,10 @@ def _enrollments(offering_id: str, raws: Sequence[Any], path: str, verdicts: _Ve
                 "applied and this learner's existing invitations are left as they are",
             ))
         if enrollment is None or problems:
-            verdicts.reject(problems, Hold(offering_id, email=email))
+            unreadable = email not in twins and any(p.path == f"{item_path}.learnerEmail" for p in problems)
+            # A malformed address may be a known learner's address mistyped: nobody can tell whose
+            # invitations it stands for, so none of the offering's invitations are touched.
+            verdicts.reject(problems, Hold(offering_id) if unreadable else Hold(offering_id, email=email))
             continue
         kept.append(enrollment)
     return kept

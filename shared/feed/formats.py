@@ -43,12 +43,19 @@ def _not_text() -> PydanticCustomError:
     return PydanticCustomError("string_type", "Input should be a valid string")
 
 
+def _host(link: str) -> str | None:
+    try:
+        return urlsplit(link).hostname
+    except ValueError:  # a malformed [IPv6] host
+        return None
+
+
 def _check_link(value: str) -> str:
     if not _LINK.match(value):
         raise PydanticCustomError(
             "link", "{value} is not an http(s) link; links must start with https:// or http://", {"value": shown(value)}
         )
-    if _SPACE_OR_CONTROL.search(value) or not urlsplit(value).hostname:
+    if _SPACE_OR_CONTROL.search(value) or not _host(value):
         raise PydanticCustomError(
             "link", "{value} is not a usable link (no host name, or spaces in it)", {"value": shown(value)}
         )

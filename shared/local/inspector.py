@@ -34,6 +34,9 @@ class SandboxInspector:
         response.raise_for_status()
         return response.json() if response.content else None
 
+    def delete(self, path: str) -> None:
+        self._http.delete(self._base + path).raise_for_status()
+
     def _get(self, path: str) -> Any:
         response = self._http.get(self._base + path)
         response.raise_for_status()

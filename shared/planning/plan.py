@@ -134,10 +134,7 @@ def plan(
     for key, invitation in desired.wanted.items():
         previous = sent.get(key)
         if previous is not None and previous.state != "cancelled":
-            continue
-        if desired.held(key):
-            result.held += 1
-            continue
+            continue  # holds protect what was sent; a valid item's new invitation still goes out
         if not invitation.may_create:
             continue  # completed enrollments never get a new invitation
         # wanted now, nothing (live) sent before: an invitation

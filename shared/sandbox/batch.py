@@ -95,4 +95,4 @@ def _sub_request(envelope: GraphRequest, item: dict[str, Any]) -> GraphRequest:
     if authorization:
         headers["Authorization"] = authorization
     return GraphRequest(method=str(item["method"]).upper(), path=path, query=query, headers=headers,
-                        body=_body(item), base_url=envelope.base_url, in_batch=True)
+                        body=_body(item), base_url=envelope.base_url)

@@ -95,6 +95,7 @@ class Sandbox:
         self._realism = Realism()
         self.clock.set_scale(1.0)
         self.gate.reset()
+        self.postmaster.reset()
         self.stats.reset()
 
     def info(self) -> dict[str, Any]:

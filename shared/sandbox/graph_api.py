@@ -87,14 +87,15 @@ class GraphService:
             target = Target(args["user_key"], user, args.get("event_id", ""))
             with sandbox.gate.admit(principal.client_id, user.address if user else target.user_key):
                 rule = sandbox.gate.fault_for(request.method, request.path)
-                fault = fault_error(rule) if rule is not None else None
-                if rule is not None and rule.latency > 0:
+                fault = None
+                if rule is not None:
                     time.sleep(rule.latency)
-                if fault is not None and rule is not None and not rule.applied:
-                    raise fault
+                    fault = fault_error(rule)
+                    if fault is not None and not rule.applied:
+                        raise fault
                 response = self._endpoints[endpoint](request, principal, target)
                 if fault is not None:
-                    raise fault
+                    raise fault  # served and committed, but the answer is lost
         except GraphError as error:
             response = error.response(request)
         except Exception:

@@ -22,7 +22,6 @@ class GraphRequest:
     headers: Headers
     body: bytes
     base_url: str  # e.g. "https://127.0.0.1:8443/v1.0", for @odata.context and nextLink
-    in_batch: bool = False
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def json(self) -> Any:

@@ -64,8 +64,12 @@ def bundle(secret: dict[str, Any], vault_url: str, *, with_value: bool = True) -
     return body
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    return json_response(status, {"error": {"code": code, "message": message}}, headers)
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+           inner: str | None = None) -> Response:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if inner:
+        error["innererror"] = {"code": inner}
+    return json_response(status, {"error": error}, headers)
 
 
 class KeyVaultApi:
@@ -129,5 +133,5 @@ class KeyVaultApi:
         if app is None or not app.vault_access:
             return _error(403, "Forbidden", "Caller is not authorized to perform action on resource.\r\n"
                           f"Caller: appid={claims.get('appid')};oid={claims.get('oid')}\r\n"
-                          "Assignment: (not found)", None)
+                          "Assignment: (not found)", None, "ForbiddenByRbac")
         return None

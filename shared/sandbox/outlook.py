@@ -9,7 +9,7 @@ moves out of the calendar (to Deleted Items) but keeps its id, as with Immutable
 
 from __future__ import annotations
 
-import copy
+import json
 from typing import Any
 
 from shared.sandbox.clock import Clock, graph_timestamp
@@ -129,7 +129,7 @@ class Outlook:
 
     def _copy_for(self, recipient: str, row: EventRow, existing: EventRow | None) -> EventRow:
         now = graph_timestamp(self._clock.now())
-        data = copy.deepcopy(row.data)
+        data = json.loads(json.dumps(row.data))  # a deep copy; faster than copy.deepcopy for JSON
         copy_id = existing.id if existing is not None else new_event_id()
         data.update({
             "id": copy_id, "isOrganizer": False, "transactionId": None, "singleValueExtendedProperties": [],

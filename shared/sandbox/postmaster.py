@@ -8,8 +8,11 @@ non-delivery report to the sender (`reject`).
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared.sandbox.clock import Clock
@@ -17,11 +20,32 @@ from shared.sandbox.realism import Realism
 from shared.sandbox.stats import Stats
 from shared.sandbox.store import Store
 
+MINUTE_SECONDS = 60.0
 DAY_SECONDS = 86_400.0
 
 
-def _instant(clock: Clock, seconds_ago: float = 0.0) -> str:
-    return clock.ago(seconds_ago).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+@dataclass
+class _Ledger:
+    """One sender's sends of the last day as (timestamp, recipients), with running totals.
+
+    Kept in memory so that checking the limits costs O(1) per send even with a day of
+    100k messages behind it; rebuilt from the store the first time a sender is seen.
+    """
+
+    day: deque[tuple[float, int]] = field(default_factory=deque)
+    minute: deque[float] = field(default_factory=deque)
+    recipients: int = 0  # sum over `day`
+
+    def advance(self, now: float) -> None:
+        while self.day and self.day[0][0] <= now - DAY_SECONDS:
+            self.recipients -= self.day.popleft()[1]
+        while self.minute and self.minute[0] <= now - MINUTE_SECONDS:
+            self.minute.popleft()
+
+    def add(self, moment: float, recipients: int) -> None:
+        self.day.append((moment, recipients))
+        self.minute.append(moment)
+        self.recipients += recipients
 
 
 class Postmaster:
@@ -30,6 +54,12 @@ class Postmaster:
         self._clock = clock
         self._stats = stats
         self._realism = realism
+        self._lock = threading.Lock()
+        self._ledgers: dict[str, _Ledger] = {}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._ledgers.clear()
 
     def send(self, kind: str, sender: str, recipients: list[str], meeting: dict[str, Any],
              comment: str | None = None) -> list[str]:
@@ -40,15 +70,24 @@ class Postmaster:
         subject = meeting.get("meetingSubject") or ""
         if kind == "meetingCancellation":
             subject = "Canceled: " + subject
-        received = _instant(self._clock)
-        reason = self._over_limit(sender, len(recipients), realism)
+        # Always store first, then the ledger lock: one lock order, and the messages commit together.
+        with self._store.transaction():
+            return self._deliver(kind, sender, recipients, meeting, comment, subject, realism)
+
+    def _deliver(self, kind: str, sender: str, recipients: list[str], meeting: dict[str, Any],
+                 comment: str | None, subject: str, realism: Realism) -> list[str]:
+        now = self._clock.now()
+        received = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        with self._lock:
+            reason = self._over_limit(sender, len(recipients), now.timestamp(), realism)
         if reason is not None:
             self._stats.add("sendLimitExceeded")
             if realism.send_limit_mode == "reject":
                 self._stats.add("messagesRejected", len(recipients))
-                self._store.add_message(sender, "postmaster@" + sender.partition("@")[2], str(uuid.uuid4()), received, {
+                postmaster = "postmaster@" + sender.partition("@")[2]
+                self._store.add_message(sender, postmaster, str(uuid.uuid4()), received, {
                     "type": "nonDeliveryReport", "subject": "Undeliverable: " + subject, "receivedUtc": received,
-                    "from": "postmaster@" + sender.partition("@")[2], "comment": None, "recipients": recipients,
+                    "from": postmaster, "comment": None, "recipients": recipients,
                     "eventId": meeting.get("eventId"), "reason": reason,
                 })
                 return []
@@ -59,16 +98,27 @@ class Postmaster:
                 "comment": comment if kind == "meetingCancellation" else None, **meeting,
             })
             self._stats.message(kind)
+        with self._lock:
+            self._ledger(sender, now.timestamp()).add(now.timestamp(), len(recipients))
         return recipients
 
-    def _over_limit(self, sender: str, recipient_count: int, realism: Realism) -> str | None:
+    def _ledger(self, sender: str, now: float) -> _Ledger:
+        ledger = self._ledgers.get(sender)
+        if ledger is None:
+            ledger = _Ledger()
+            for stamp, count in self._store.sends_since(sender, now - DAY_SECONDS):
+                ledger.add(stamp, count)
+            self._ledgers[sender] = ledger
+        ledger.advance(now)
+        return ledger
+
+    def _over_limit(self, sender: str, recipient_count: int, now: float, realism: Realism) -> str | None:
         """Why this send breaks the sender's limits, or None."""
         if realism.send_limit_mode == "off":
             return None
-        sends, _ = self._store.sent_since(sender, _instant(self._clock, 60.0))
-        if sends + 1 > realism.messages_per_minute:
+        ledger = self._ledger(sender, now)
+        if len(ledger.minute) + 1 > realism.messages_per_minute:
             return "4.5.127 Message submission rate for this client has exceeded the configured limit."
-        _, recipients = self._store.sent_since(sender, _instant(self._clock, DAY_SECONDS))
-        if recipients + recipient_count > realism.recipients_per_day:
+        if ledger.recipients + recipient_count > realism.recipients_per_day:
             return "5.1.90 Your message can't be sent because you've reached your daily limit for message recipients."
         return None

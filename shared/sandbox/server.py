@@ -136,7 +136,13 @@ class SandboxApp:
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """Request lines are logged by SandboxApp; werkzeug's own lines would repeat them."""
+    """Request lines are logged by SandboxApp; werkzeug's own lines would repeat them.
+
+    Nagle's algorithm is off: headers and body go out in separate small writes, and waiting
+    for the client's delayed ACK in between costs several milliseconds per request.
+    """
+
+    disable_nagle_algorithm = True
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None

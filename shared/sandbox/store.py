@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -227,10 +228,6 @@ class Store:
             self._run("DELETE FROM events WHERE id = ?", (event_id,))
             self._run("DELETE FROM event_props WHERE event_id = ?", (event_id,))
 
-    def props_of(self, event_id: str) -> dict[str, str | None]:
-        return {r["prop_id"]: r["value"] for r in self._all(
-            "SELECT prop_id, value FROM event_props WHERE event_id = ? ORDER BY prop_id", (event_id,))}
-
     def live_events(self, mailbox: str, *, prop_id: str | None = None, prop_value: str | None = None,
                     any_value: bool = False, order: str = "seq", limit: int = 1000,
                     offset: int = 0) -> list[EventRow]:
@@ -288,11 +285,14 @@ class Store:
         return [(r["seq"], json.loads(r["data"])) for r in self._all(
             "SELECT seq, data FROM messages WHERE mailbox = ? ORDER BY seq", (mailbox,))]
 
-    def sent_since(self, sender: str, since_utc: str) -> tuple[int, int]:
-        """(messages, recipients) a sender has sent after an instant."""
-        row = self._one("SELECT COUNT(DISTINCT send_id) AS sends, COUNT(*) AS recipients FROM messages "
-                        "WHERE sender = ? AND received_utc > ?", (sender, since_utc))
-        return (0, 0) if row is None else (int(row["sends"]), int(row["recipients"]))
+    def sends_since(self, sender: str, since: float) -> list[tuple[float, int]]:
+        """A sender's sends after an instant (epoch seconds), oldest first, as (instant, recipients)."""
+        since_utc = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        rows = self._all("SELECT MIN(received_utc) AS received, COUNT(*) AS recipients FROM messages "
+                         "WHERE sender = ? AND received_utc > ? GROUP BY send_id ORDER BY received",
+                         (sender, since_utc))
+        return [(datetime.strptime(r["received"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp(),
+                 int(r["recipients"])) for r in rows]
 
     # --- Key Vault secrets
     def put_secret(self, name: str, version: str, data: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from shared.validate.model import PERMISSIONS, SIGN_IN, Check, failed, passed, w
 from shared.validate.tokens import claims_of
 
 REQUIRED_ROLES = ("User.Read.All", "Calendars.ReadWrite")
+UNKNOWN_AUTHORITY = "Unable to get authority configuration"
 GRANT_FIX = (
     "In the app registration, under API permissions, add the Microsoft Graph APPLICATION permissions "
     "User.Read.All and Calendars.ReadWrite (not Delegated), then select 'Grant admin consent'."
@@ -29,7 +30,7 @@ def check_sign_in(credential: Any, scope: str, authority: str) -> tuple[Check, s
             "or use authMode secret where no managed identity exists.",
         ), None
     except ClientAuthenticationError as error:
-        problem, _, advice = str(sign_in_failed(error)).partition(": ")
+        problem, _, advice = str(sign_in_failed(_with_code(error))).partition(": ")
         return failed(SIGN_IN, problem + ".", advice), None
     except ServiceRequestError:
         return failed(
@@ -37,6 +38,14 @@ def check_sign_in(credential: Any, scope: str, authority: str) -> tuple[Check, s
             "Check LEARNCAL_AUTHORITY_URL, the network path, and the CA bundle (SSL_CERT_FILE).",
         ), None
     return passed(SIGN_IN, "The tenant exists and Microsoft Entra issued a token to the app."), str(token.token)
+
+
+def _with_code(error: BaseException) -> BaseException:
+    """MSAL reports an unknown tenant as a failed authority lookup, without Entra's code; add it back."""
+    text = str(error)
+    if "AADSTS" not in text and UNKNOWN_AUTHORITY in text:
+        return RuntimeError("AADSTS90002: " + text)
+    return error
 
 
 def check_permissions(token: str) -> Check:

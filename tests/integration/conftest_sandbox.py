@@ -66,7 +66,8 @@ class Harness:
             async with httpx.AsyncClient(verify=info["caFile"]) as http:
                 auth = AzureIdentityAuthenticationProvider(credential or self.credential, scopes=[GRAPH_SCOPE],
                                                            allowed_hosts=["127.0.0.1"])
-                adapter = GraphRequestAdapter(auth, client=GraphClientFactory.create_with_default_middleware(client=http))
+                http_client = GraphClientFactory.create_with_default_middleware(client=http)
+                adapter = GraphRequestAdapter(auth, client=http_client)
                 adapter.base_url = info["graphUrl"]
                 return await work(GraphServiceClient(request_adapter=adapter))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -298,3 +299,17 @@ def test_unknown_event_property_is_refused_like_graph_does(sandbox: Harness) -> 
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "RequestBodyRead"
+
+
+def test_an_expired_token_is_refused(sandbox: Harness) -> None:
+    sandbox.admin.configure(tokenLifetimeSeconds=1)
+    issued = sandbox.raw("POST", f"/{sandbox.info['tenantId']}/oauth2/v2.0/token", data={
+        "grant_type": "client_credentials", "client_id": sandbox.info["clientId"],
+        "client_secret": sandbox.info["clientSecret"], "scope": "https://graph.microsoft.com/.default"}).json()
+    time.sleep(1.1)
+
+    response = sandbox.raw("GET", f"/v1.0/users/{sandbox.organizer}/events", token=issued["access_token"])
+
+    assert issued["expires_in"] == 1
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "Lifetime validation failed, the token is expired."

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Request, Response
 from shared.errors import FeedUnreadable, LearncalError
 from shared.feed import parse_feed, read_feed
 from shared.feed.examples import SAMPLE, example_path
+from shared.feed.source import display_url
 
 MINIMAL = {"schemaVersion": 1, "offerings": []}
 ONE = {
@@ -307,3 +308,15 @@ def test_plain_http_on_loopback_is_allowed(plain_http: _Server) -> None:
 def test_path_with_a_nul_character() -> None:
     with pytest.raises(FeedUnreadable, match=r"^The feed path is not a valid file name"):
         read_feed("feed\x00.json")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:secret@feeds.contoso.example/f.json", "https://feeds.contoso.example/f.json"),
+        ("https://feeds.contoso.example:8443/f.json?sig=x", "https://feeds.contoso.example:8443/f.json?…"),
+        ("https://[::1]:8443/f.json", "https://[::1]:8443/f.json"),
+    ],
+)
+def test_urls_are_shown_without_secrets(url: str, shown: str) -> None:
+    assert display_url(url) == shown

@@ -1,0 +1,154 @@
+"""Fixtures for the admin API, Validate and secrets tests: the sandbox, Azurite tables, settings, direct calls.
+
+Imported by the test_admin*, test_validate* and test_secrets* modules. One sandbox per test
+module (reset before every test); tables come from tests/conftest.py with a fresh prefix
+per test. Key Vault is read by a separate sandbox app ("vault reader"), as the function
+app's managed identity would in Azure: the Graph app's own secret never unlocks the vault.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+import function_app
+import shared.feed.examples as examples
+from shared.admin.context import Services, using
+from shared.local.azurite import RunningAzurite
+from shared.sandbox import RunningSandbox, start
+from shared.sandbox.client import SandboxClient
+from shared.secrets import forget_cached_secrets
+from shared.settings import Settings
+from shared.store.tables import Tables
+
+VAULT_READER = "5b0f5c1e-0000-4000-8000-00000000c0de"
+OTHER_USER = "ada.learner@contoso.example"
+ADMIN_ROLE = "LearningCalendar.Admin"
+SAMPLE_FEED = str(Path(examples.__file__).parent / "sample.json")  # 15 invitations, all in 2027
+
+
+def function(name: str) -> Any:
+    """The user function behind one of function_app's decorators (a FunctionBuilder, not a callable).
+
+    `builder.build()` can be repeated, unlike `app.get_functions()`, which refuses a second call.
+    """
+    return getattr(function_app, name).build().get_user_function()
+
+
+def principal(roles: list[str], name: str = "admin@contoso.example") -> dict[str, str]:
+    """The headers App Service Authentication adds for a signed-in caller."""
+    body = {"auth_typ": "aad", "name_typ": "name", "role_typ": "roles",
+            "claims": [{"typ": "name", "val": name}] + [{"typ": "roles", "val": r} for r in roles]}
+    encoded = base64.b64encode(json.dumps(body).encode()).decode()
+    return {"X-MS-CLIENT-PRINCIPAL": encoded, "X-MS-CLIENT-PRINCIPAL-ID": "00000000-0000-0000-0000-0000000000a1",
+            "X-MS-CLIENT-PRINCIPAL-NAME": name}
+
+
+def request(method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
+            route_params: dict[str, str] | None = None, raw: bytes | None = None) -> func.HttpRequest:
+    data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+    return func.HttpRequest(method, "http://localhost:7071/api/" + path, body=data, headers=headers or {},
+                            route_params=route_params or {})
+
+
+def payload(response: func.HttpResponse) -> Any:
+    return json.loads(response.get_body() or b"null")
+
+
+def provider_body(world: World, **changes: Any) -> dict[str, Any]:
+    """A complete PUT /api/provider body for the sandbox tenant, with `changes` over it."""
+    body = {"status": "active", "tenantId": world.info["tenantId"], "clientId": world.info["clientId"],
+            "organizer": world.info["organizer"], "authMode": "secret", "recipientAllowlist": []}
+    body.update(changes)
+    return body
+
+
+@dataclass
+class World:
+    """A sandbox tenant, fresh tables and the settings of an installation pointed at both."""
+
+    running: RunningSandbox
+    sandbox: SandboxClient
+    tables: Tables
+    settings: Settings
+    vault_reader_secret: str
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.running.info
+
+    @property
+    def secret(self) -> str:
+        return str(self.info["clientSecret"])
+
+    def services(self, **changes: Any) -> Services:
+        settings = replace(self.settings, **changes) if changes else self.settings
+        return Services.build(settings, tables=self.tables)
+
+    def call(self, name: str, req: func.HttpRequest, services: Services | None = None) -> func.HttpResponse:
+        with using(services or self.services()):
+            response: func.HttpResponse = function(name)(req)
+        return response
+
+
+@pytest.fixture(scope="module")
+def running_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    with start(Path(tmp_path_factory.mktemp("sandbox"))) as running, pytest.MonkeyPatch.context() as env:
+        env.setenv("SSL_CERT_FILE", running.info["caFile"])
+        env.setenv("REQUESTS_CA_BUNDLE", running.info["caFile"])
+        yield running
+
+
+@pytest.fixture
+def world(running_sandbox: RunningSandbox, tables: Tables, azurite: RunningAzurite,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    client = SandboxClient(running_sandbox.info)
+    info = client.reset()
+    reader = client.put_app(VAULT_READER, displayName="Function app identity", roles=[], vaultAccess=True)
+    client.put_user(OTHER_USER, displayName="Ada Learner")
+    reader_secret = str(reader["secrets"][0])
+    for name, value in (("AZURE_TENANT_ID", info["tenantId"]), ("AZURE_CLIENT_ID", VAULT_READER),
+                        ("AZURE_CLIENT_SECRET", reader_secret)):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("WEBSITE_AUTH_ENABLED", raising=False)
+    settings = Settings.from_env({
+        "LEARNCAL_TENANT_ID": info["tenantId"],
+        "LEARNCAL_CLIENT_ID": info["clientId"],
+        "LEARNCAL_ORGANIZER": info["organizer"],
+        "LEARNCAL_KEY_VAULT_URL": info["keyVaultUrl"],
+        "LEARNCAL_CLIENT_SECRET_NAME": info["clientSecretName"],
+        "LEARNCAL_GRAPH_URL": info["graphUrl"],
+        "LEARNCAL_AUTHORITY_URL": info["authorityUrl"],
+        "AzureWebJobsStorage": azurite.connection_string,
+    })
+    forget_cached_secrets()
+    yield World(running_sandbox, client, tables, settings, reader_secret)
+    forget_cached_secrets()
+
+
+@pytest.fixture
+def secret_watch(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Every log record at DEBUG, the identity and HTTP libraries' included, for "the secret never appears"."""
+    caplog.set_level(logging.DEBUG)
+    for name in ("azure", "azure.identity", "azure.core", "msal", "httpx", "httpcore", "urllib3", "learncal"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    return caplog
+
+
+def assert_secret_absent(secret: str, *texts: str | bytes, caplog: pytest.LogCaptureFixture | None = None) -> None:
+    for text in texts:
+        value = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+        assert secret not in value
+    if caplog is not None:
+        for record in caplog.records:
+            assert secret not in record.getMessage(), record.name
+            if record.exc_text:
+                assert secret not in record.exc_text

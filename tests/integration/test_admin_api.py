@@ -1,0 +1,360 @@
+"""The admin HTTP API, calling the decorated functions directly with func.HttpRequest.
+
+Each function: a success, bad input (the field named in the problem's errors), an
+unauthenticated caller and a caller without the admin role (with App Service Authentication
+on), and for the refusals, proof that nothing changed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import conftest_admin
+import pytest
+from azure.identity import ClientSecretCredential
+from azure.keyvault.secrets import SecretClient
+from conftest_admin import (
+    ADMIN_ROLE,
+    OTHER_USER,
+    SAMPLE_FEED,
+    VAULT_READER,
+    World,
+    payload,
+    principal,
+    provider_body,
+    request,
+)
+
+from shared.domain import InvitationKey
+from shared.planning.sent import SentRecord
+from shared.provider.store import ProviderStore
+from shared.store.lease import LeaseStore
+from shared.store.mapping import TableMappingStore
+from shared.store.offerings import OfferingState, OfferingStore
+from shared.store.runs import RunStore
+
+PROBLEM = "application/problem+json"
+
+# fixtures shared by the admin, validate and secrets tests
+running_sandbox = conftest_admin.running_sandbox
+world = conftest_admin.world
+
+
+def vault_value(world: World) -> str | None:
+    """The secret as Key Vault holds it, read as the function app's identity would."""
+    reader = ClientSecretCredential(world.info["tenantId"], VAULT_READER, world.vault_reader_secret,
+                                    authority=world.info["authorityUrl"], disable_instance_discovery=True)
+    vault = SecretClient(world.info["keyVaultUrl"], reader, connection_verify=world.info["caFile"])
+    return vault.get_secret(world.info["clientSecretName"]).value
+
+
+def problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.get_body()
+    assert response.mimetype == PROBLEM
+    body = payload(response)
+    assert {"type", "title", "status", "detail"} <= set(body)
+    assert body["status"] == status
+    return dict(body)
+
+
+def fields(body: dict[str, Any]) -> set[str]:
+    return {e["field"] for e in body.get("errors", [])}
+
+
+def open_invitation(world: World, organizer: str) -> None:
+    later = datetime.now(UTC) + timedelta(days=30)
+    TableMappingStore(world.tables).put(SentRecord(
+        key=InvitationKey("OFF-1", "ACT-1", OTHER_USER), organizer=organizer, role="learner", state="live",
+        key_fp="k", start_utc=later, end_utc=later + timedelta(hours=1),
+    ))
+
+
+# -- GET/PUT /api/provider -----------------------------------------------------------------
+
+def test_reading_shows_the_environment_defaults_and_saves_nothing(world: World) -> None:
+    response = world.call("provider", request("GET", "provider"))
+
+    assert response.status_code == 200
+    body = payload(response)
+    assert body["source"] == "environment"
+    assert (body["tenantId"], body["organizer"], body["status"]) == (
+        world.info["tenantId"], world.info["organizer"], "active")
+    assert body["clientSecret"] == "********"
+    assert body["clientSecretSource"] == "keyVault"
+    assert body["clientSecretUpdatedAt"]
+    assert world.secret not in response.get_body().decode()
+    assert ProviderStore(world.tables).load() is None
+
+
+def test_saving_stores_the_configuration_and_puts_the_secret_in_key_vault_only(world: World) -> None:
+    new_secret = world.sandbox.add_client_secret(world.info["clientId"])
+    body = provider_body(world, recipientAllowlist=["@Contoso.example", "Ada.Learner@contoso.example"],
+                         clientSecret=new_secret)
+
+    response = world.call("provider", request("PUT", "provider", body))
+
+    assert response.status_code == 200, response.get_body()
+    saved = payload(response)
+    assert saved["source"] == "stored"
+    assert saved["recipientAllowlist"] == ["@contoso.example", "ada.learner@contoso.example"]
+    assert saved["clientSecret"] == "********"
+    assert any("Key Vault" in n for n in saved["notices"])
+    assert new_secret not in response.get_body().decode()
+    assert vault_value(world) == new_secret
+    row = world.tables["provider"].get_entity("provider", "current")
+    assert new_secret not in repr(dict(row))
+    assert payload(world.call("provider", request("GET", "provider")))["source"] == "stored"
+
+
+def test_sending_back_the_mask_keeps_the_stored_secret(world: World) -> None:
+    response = world.call("provider", request("PUT", "provider", provider_body(world, clientSecret="********")))
+
+    assert response.status_code == 200
+    assert not any("Key Vault" in n for n in payload(response)["notices"])
+    assert vault_value(world) == world.secret
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"tenantId": "not-a-guid"}, "tenantId"),
+    ({"clientId": 42}, "clientId"),
+    ({"organizer": "learning coordinator"}, "organizer"),
+    ({"status": "paused"}, "status"),
+    ({"authMode": "password"}, "authMode"),
+    ({"recipientAllowlist": ["@contoso.example", "not an address"]}, "recipientAllowlist[1]"),
+    ({"confirmOrganizerChange": "yes"}, "confirmOrganizerChange"),
+    ({"colour": "blue"}, "colour"),
+])
+def test_bad_input_names_the_field_and_saves_nothing(world: World, change: dict[str, Any], field: str) -> None:
+    body = problem(world.call("provider", request("PUT", "provider", provider_body(world, **change))), 422)
+
+    assert field in fields(body)
+    assert ProviderStore(world.tables).load() is None
+
+
+def test_a_missing_field_and_a_malformed_body_are_named(world: World) -> None:
+    body = provider_body(world)
+    del body["organizer"]
+    assert fields(problem(world.call("provider", request("PUT", "provider", body)), 422)) == {"organizer"}
+    assert fields(problem(world.call("provider", request("PUT", "provider", raw=b"{not json")), 400)) == {"(body)"}
+    assert fields(problem(world.call("provider", request("PUT", "provider", [1, 2])), 422)) == {"(body)"}
+
+
+def test_a_secret_without_a_key_vault_is_refused_and_never_echoed(world: World) -> None:
+    response = world.call("provider", request("PUT", "provider", provider_body(world, clientSecret="S3cr3t-value")),
+                          world.services(key_vault_url=None))
+
+    body = problem(response, 422)
+    assert fields(body) == {"clientSecret"}
+    assert "LEARNCAL_KEY_VAULT_URL" in body["errors"][0]["message"]
+    assert "S3cr3t-value" not in response.get_body().decode()
+    assert ProviderStore(world.tables).load() is None
+
+
+def test_a_new_organizer_with_open_invitations_needs_confirmation(world: World) -> None:
+    open_invitation(world, world.info["organizer"])
+    world.sandbox.put_user("new.coordinator@contoso.example")
+    body = provider_body(world, organizer="new.coordinator@contoso.example")
+
+    refused = problem(world.call("provider", request("PUT", "provider", body)), 409)
+
+    assert fields(refused) == {"confirmOrganizerChange"}
+    assert "keep going through the organizer that sent them" in refused["detail"]
+    assert world.info["organizer"] in refused["detail"]
+    assert "New invitations come from new.coordinator@contoso.example" in refused["detail"]
+    assert ProviderStore(world.tables).load() is None
+
+    accepted = world.call("provider", request("PUT", "provider", dict(body, confirmOrganizerChange=True)))
+    assert accepted.status_code == 200
+    assert any("must stay reachable" in n for n in payload(accepted)["notices"])
+    stored = ProviderStore(world.tables).load()
+    assert stored is not None and stored.organizer == "new.coordinator@contoso.example"
+
+
+def test_a_new_organizer_without_open_invitations_needs_no_confirmation(world: World) -> None:
+    open_invitation(world, "new.coordinator@contoso.example")  # only the new organizer's own invitations
+
+    response = world.call("provider", request("PUT", "provider",
+                                              provider_body(world, organizer="new.coordinator@contoso.example")))
+
+    assert response.status_code == 200
+
+
+def test_alerts_to_switch_off_follow_the_status_and_deactivation_explains_itself(world: World) -> None:
+    codes = [a["code"] for a in payload(world.call("provider", request("GET", "provider")))["alertsToSwitchOff"]]
+    assert codes == ["WLF-00002", "WLF-00008", "WLF-00009"]
+
+    response = world.call("provider", request("PUT", "provider", provider_body(world, status="inactive")))
+
+    saved = payload(response)
+    assert saved["alertsToSwitchOff"] == []
+    assert any("will no longer be updated" in n for n in saved["notices"])
+    assert payload(world.call("provider", request("GET", "provider")))["alertsToSwitchOff"] == []
+
+
+def test_with_app_service_authentication_the_admin_role_is_required(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
+
+    response = world.call("provider", request("PUT", "provider", provider_body(world),
+                                              headers=principal([ADMIN_ROLE], "ines.admin@contoso.example")))
+
+    assert response.status_code == 200
+    assert payload(response)["updatedBy"] == "ines.admin@contoso.example"
+
+
+# -- every route: unauthenticated and wrong role change nothing ------------------------------
+
+ROUTES = [
+    ("provider", "GET", "provider", None, None),
+    ("provider", "PUT", "provider", "provider", None),
+    ("provider_validate", "POST", "provider/validate", None, None),
+    ("offering_reconcile", "POST", "offerings/OFF-1/reconcile", None, {"offeringId": "OFF-1"}),
+    ("sync_now", "POST", "sync", {"dryRun": False}, None),
+    ("runs", "GET", "runs", None, None),
+    ("openapi", "GET", "openapi.json", None, None),
+]
+
+
+def _route_request(world: World, method: str, path: str, body: Any, params: Any,
+                   headers: dict[str, str]) -> Any:
+    data = provider_body(world, status="inactive") if body == "provider" else body
+    return request(method, path, data, headers=headers, route_params=params)
+
+
+def _nothing_changed(world: World) -> None:
+    assert ProviderStore(world.tables).load() is None
+    state = OfferingStore(world.tables).get("OFF-1")
+    assert state is not None and state.reconcile_requested_at is None
+    assert RunStore(world.tables).recent() == []
+
+
+@pytest.mark.parametrize(("name", "method", "path", "body", "params"), ROUTES, ids=[f"{r[1]} {r[2]}" for r in ROUTES])
+def test_an_unauthenticated_caller_gets_401_and_changes_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch, name: str, method: str, path: str, body: Any, params: Any
+) -> None:
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
+    OfferingStore(world.tables).save(OfferingState("OFF-1", "Offering one"))
+
+    response = world.call(name, _route_request(world, method, path, body, params, {}))
+
+    problem(response, 401)
+    _nothing_changed(world)
+
+
+@pytest.mark.parametrize(("name", "method", "path", "body", "params"), ROUTES, ids=[f"{r[1]} {r[2]}" for r in ROUTES])
+def test_a_caller_without_the_admin_role_gets_403_and_changes_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch, name: str, method: str, path: str, body: Any, params: Any
+) -> None:
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
+    OfferingStore(world.tables).save(OfferingState("OFF-1", "Offering one"))
+
+    response = world.call(name, _route_request(world, method, path, body, params,
+                                               principal(["LearningCalendar.Reader"])))
+
+    assert ADMIN_ROLE in problem(response, 403)["detail"]
+    _nothing_changed(world)
+
+
+# -- POST /api/provider/validate -----------------------------------------------------------
+
+def test_validate_answers_the_checks_and_refuses_bad_input(world: World) -> None:
+    response = world.call("provider_validate", request("POST", "provider/validate", {"probeMailbox": OTHER_USER}))
+    assert response.status_code == 200
+    assert len(payload(response)["checks"]) == 8
+
+    bad = problem(world.call("provider_validate", request("POST", "provider/validate", {"tenantId": "x"})), 422)
+    assert fields(bad) == {"tenantId"}
+
+
+# -- POST /api/offerings/{offeringId}/reconcile --------------------------------------------
+
+def test_reconcile_marks_a_known_offering(world: World) -> None:
+    OfferingStore(world.tables).save(OfferingState("OFF/7", "Seven"))
+
+    response = world.call("offering_reconcile", request("POST", "offerings/OFF%2F7/reconcile",
+                                                        route_params={"offeringId": "OFF/7"}))
+
+    assert response.status_code == 202
+    assert payload(response)["offeringId"] == "OFF/7"
+    state = OfferingStore(world.tables).get("OFF/7")
+    assert state is not None and state.reconcile_requested_at is not None
+
+
+def test_reconcile_of_an_unknown_offering_is_404_and_marks_nothing(world: World) -> None:
+    body = problem(world.call("offering_reconcile", request("POST", "offerings/NOPE/reconcile",
+                                                            route_params={"offeringId": "NOPE"})), 404)
+
+    assert "NOPE" in body["detail"]
+    assert OfferingStore(world.tables).all() == {}
+
+
+def test_reconcile_with_a_blank_id_names_the_field(world: World) -> None:
+    body = problem(world.call("offering_reconcile", request("POST", "offerings/%20/reconcile",
+                                                            route_params={"offeringId": " "})), 422)
+
+    assert fields(body) == {"offeringId"}
+
+
+# -- POST /api/sync and GET /api/runs --------------------------------------------------------
+
+def test_a_manual_run_syncs_and_is_listed_in_runs(world: World) -> None:
+    services = world.services(feed=SAMPLE_FEED)
+
+    response = world.call("sync_now", request("POST", "sync", {}), services)
+
+    assert response.status_code == 200, response.get_body()
+    summary = payload(response)
+    assert (summary["status"], summary["created"]) == ("completed", 15)
+    assert len(world.sandbox.calendar(OTHER_USER)) == 4
+    runs = payload(world.call("runs", request("GET", "runs?limit=5"), services))["value"]
+    assert [r["runId"] for r in runs] == [summary["runId"]]
+
+
+def test_a_dry_run_sends_and_records_nothing(world: World) -> None:
+    services = world.services(feed=SAMPLE_FEED)
+
+    summary = payload(world.call("sync_now", request("POST", "sync", {"dryRun": True}), services))
+
+    assert (summary["dryRun"], summary["created"]) == (True, 15)
+    assert world.sandbox.calendar(OTHER_USER) == []
+    assert RunStore(world.tables).recent() == []
+
+
+def test_a_run_while_another_holds_the_lease_is_409_and_starts_nothing(world: World) -> None:
+    services = world.services(feed=SAMPLE_FEED)
+    LeaseStore(world.tables).acquire(world.info["organizer"], seconds=300)
+
+    body = problem(world.call("sync_now", request("POST", "sync", {}), services), 409)
+
+    assert "already in progress" in body["detail"]
+    assert world.sandbox.calendar(OTHER_USER) == []
+    assert RunStore(world.tables).recent() == []
+
+
+def test_sync_and_runs_name_their_bad_input(world: World) -> None:
+    assert fields(problem(world.call("sync_now", request("POST", "sync", {"dryRun": "yes"})), 422)) == {"dryRun"}
+    assert fields(problem(world.call("sync_now", request("POST", "sync", {"feed": "/etc/passwd"})), 422)) == {"feed"}
+    assert fields(problem(world.call("runs", request("GET", "runs?limit=0")), 422)) == {"limit"}
+    assert payload(world.call("runs", request("GET", "runs")))["value"] == []
+
+
+# -- GET /api/openapi.json -------------------------------------------------------------------
+
+def test_the_openapi_document_describes_every_admin_route(world: World) -> None:
+    response = world.call("openapi", request("GET", "openapi.json"))
+
+    assert response.status_code == 200
+    document = payload(response)
+    assert document["openapi"] == "3.1.0"
+    assert set(document["paths"]) == {"/provider", "/provider/validate", "/offerings/{offeringId}/reconcile",
+                                      "/sync", "/runs", "/openapi.json"}
+    assert document["components"]["schemas"]["ProviderInput"]["properties"]["clientSecret"]
+
+
+def test_a_method_the_route_does_not_serve_is_405(world: World) -> None:
+    response = world.call("runs", request("DELETE", "runs"))
+
+    assert problem(response, 405)
+    assert response.headers["Allow"] == "GET"
