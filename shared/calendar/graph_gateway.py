@@ -1,4 +1,9 @@
-"""CalendarGateway over msgraph-sdk: typed requests, immutable ids, the product's retry policy.
+"""CalendarGateway over msgraph-sdk: JSON batches, immutable ids, the product's retry policy.
+
+Writes go out in JSON batches (up to 20 per envelope, at most `concurrency` envelopes or
+requests in flight per mailbox). Each write moves through small steps, one sub-request per
+round; a sub-request that is throttled or fails transiently waits (Retry-After, else backoff)
+and joins a later round on its own, as Graph throttles each sub-request on its own.
 
 A create is the one write that must never happen twice: it carries a deterministic
 `transactionId`, and whenever its outcome is unknown (timeout, lost response, server error)
@@ -13,17 +18,38 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
+from shared.calendar.batch import (
+    MAX_REQUESTS,
+    BatchSender,
+    SubRequest,
+    SubResponse,
+    decode,
+    same_answer,
+    start_job,
+    sub_request,
+)
 from shared.calendar.errors import graph_error, sign_in_failed
-from shared.calendar.gateway import TAG_PROPERTY_ID, NewEvent, TaggedEvent
-from shared.calendar.retry import TRANSIENT_STATUS, RetryPolicy
+from shared.calendar.gateway import (
+    STATE_PROPERTY_ID,
+    TAG_PROPERTY_ID,
+    ExtraMessage,
+    NewEvent,
+    TaggedEvent,
+    Write,
+    WriteResult,
+)
+from shared.calendar.retry import RetryPolicy, transient
 from shared.errors import GraphError
 
 T = TypeVar("T")
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
+log = logging.getLogger("learncal.graph")
 
 
 class GraphCalendar:
@@ -34,109 +60,57 @@ class GraphCalendar:
         self._policy = policy or RetryPolicy()
         self._concurrency = concurrency
         self._slots: dict[str, asyncio.Semaphore] = {}
+        self._sender = BatchSender(client.request_adapter)
 
     # -- the port -------------------------------------------------------------------------
 
-    async def create(self, organizer: str, event: NewEvent) -> str:
-        from msgraph.generated.models.event import Event
-
-        body = Event(**_event_fields(event))
-        outcome_unknown = False
-
-        async def attempt() -> str:
-            nonlocal outcome_unknown
-            if outcome_unknown:
-                found = await self.find_by_tag(organizer, event.tag)
-                if found:
-                    return found[0]
-            info = self._events(organizer).to_post_request_information(body, _config())
-            try:
-                created = await self._send_json(info)
-            except Exception as error:
-                mapped = self._map(error, f"invite {event.attendee_email}")
-                outcome_unknown = outcome_unknown or mapped.status != 429
-                raise mapped from None
-            if not created.get("id"):
-                raise GraphError("Graph accepted the meeting but returned no event id.", status=None)
-            return str(created["id"])
-
-        return await self._with_retries(organizer, attempt)
-
-    async def update(self, organizer: str, event_id: str, changes: dict[str, Any]) -> None:
-        from msgraph.generated.models.event import Event
-
-        body = Event(**_property_fields(changes))
-
-        async def attempt() -> None:
-            info = self._events(organizer).by_event_id(event_id).to_patch_request_information(body, _config())
-            try:
-                await self._send_no_content(info)
-            except Exception as error:
-                raise self._map(error, "update the meeting") from None
-
-        await self._with_retries(organizer, attempt)
-
-    async def cancel(self, organizer: str, event_id: str, comment: str) -> None:
-        from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import CancelPostRequestBody
-
-        body = CancelPostRequestBody(comment=comment)
-
-        async def attempt() -> None:
-            info = self._events(organizer).by_event_id(event_id).cancel.to_post_request_information(body, _config())
-            try:
-                await self._send_no_content(info)
-            except Exception as error:
-                mapped = self._map(error, "cancel the meeting")
-                if mapped.code == "ErrorItemNotFound":
-                    return  # already cancelled or deleted: the outcome wanted
-                raise mapped from None
-
-        await self._with_retries(organizer, attempt)
+    async def write(
+        self, organizer: str, writes: Sequence[Write], *, extra_message: ExtraMessage | None = None,
+        patience: float | None = None,
+    ) -> list[WriteResult]:
+        jobs = [start_job(index, write, self._policy) for index, write in enumerate(writes)]
+        give_up = None if patience is None else time.monotonic() + patience
+        while True:
+            active = [job for job in jobs if job.result is None]
+            if not active:
+                break
+            now = time.monotonic()
+            due = [job for job in active if job.wake <= now]
+            if not due:
+                wake = min(job.wake for job in active)
+                if give_up is not None and wake > give_up:
+                    for job in active:
+                        job.give_up()  # the run's time is up: the recorded intent lets the next run finish
+                    break
+                await asyncio.sleep(wake - now)
+                continue
+            pairs = [(job, request) for job in due for request in job.requests(self._builder(organizer))]
+            for start in range(0, len(pairs), MAX_REQUESTS):
+                chunk = pairs[start:start + MAX_REQUESTS]
+                responses = await self._batch(organizer, [request for _, request in chunk])
+                for (job, request), response in zip(chunk, responses, strict=True):
+                    job.accept(request, response)
+            for job in due:
+                await job.advance(extra_message)
+        return [job.outcome() for job in jobs]
 
     async def find_by_tag(self, organizer: str, tag: str) -> list[str]:
-        from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
-
-        literal = tag.replace("'", "''")
-        query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
-            filter=f"singleValueExtendedProperties/Any(ep: ep/id eq '{TAG_PROPERTY_ID}' and ep/value eq '{literal}')",
-            select=["id"],
-            top=10,
-        )
-
         async def attempt() -> list[str]:
-            info = self._events(organizer).to_get_request_information(_config(query))
-            try:
-                page = await self._send_json(info)
-            except Exception as error:
-                raise self._map(error, "look up a meeting by its tag") from None
-            return [str(e["id"]) for e in page.get("value") or [] if e.get("id")]
+            info = self._builder(organizer).lookup(tag)
+            page = await self._send_json_or_map(info, "look up a meeting by its tag")
+            return [str(e["id"]) for e in page.get("value") or [] if e.get("id") and not e.get("isCancelled")]
 
         return await self._with_retries(organizer, attempt)
 
     async def tagged_events(self, organizer: str) -> AsyncIterator[TaggedEvent]:
-        from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
+        """Every tagged event, with the fingerprints stored beside the tag (two listings, joined by id).
 
-        query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
-            select=["id", "start", "end", "isCancelled"],
-            expand=[f"singleValueExtendedProperties($filter=id eq '{TAG_PROPERTY_ID}')"],
-            top=100,
-        )
-        builder = self._events(organizer)
-        info = builder.to_get_request_information(_config(query))
-        while True:
-            page = await self._with_retries(organizer, partial(self._send_json_or_map, info, "list tagged meetings"))
-            for item in page.get("value") or []:
-                tag = next((p.get("value") for p in item.get("singleValueExtendedProperties") or [] if p.get("value")),
-                           None)
-                if tag and item.get("id") and not item.get("isCancelled"):
-                    yield TaggedEvent(
-                        str(item["id"]), str(tag),
-                        (item.get("start") or {}).get("dateTime"), (item.get("end") or {}).get("dateTime"),
-                    )
-            link = page.get("@odata.nextLink")
-            if not link:
-                break
-            info = builder.with_url(link).to_get_request_information(_config())
+        Graph expands one extended property per `$filter` reliably; listing twice keeps each
+        request to the form every Graph version accepts.
+        """
+        states = {event_id: value async for event_id, value in self._property_values(organizer, STATE_PROPERTY_ID)}
+        async for event_id, tag in self._property_values(organizer, TAG_PROPERTY_ID, with_times=True):
+            yield TaggedEvent(event_id, tag[0], tag[1], tag[2], states.get(event_id))
 
     async def aclose(self) -> None:
         adapter = getattr(self._client, "request_adapter", None)
@@ -144,7 +118,62 @@ class GraphCalendar:
         if http is not None:
             await http.aclose()
 
+    # -- listing --------------------------------------------------------------------------
+
+    async def _property_values(self, organizer: str, prop_id: str, *, with_times: bool = False) -> AsyncIterator[Any]:
+        from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
+
+        select = ["id", "isCancelled", "start", "end"] if with_times else ["id", "isCancelled"]
+        query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
+            select=select, expand=[f"singleValueExtendedProperties($filter=id eq '{prop_id}')"], top=500,
+        )
+        builder = self._events(organizer)
+        info = builder.to_get_request_information(_config(query))
+        while True:
+            page = await self._with_retries(organizer, partial(self._send_json_or_map, info, "list tagged meetings"))
+            for item in page.get("value") or []:
+                value = next((p.get("value") for p in item.get("singleValueExtendedProperties") or []
+                              if p.get("value")), None)
+                if not value or not item.get("id") or item.get("isCancelled"):
+                    continue
+                if with_times:
+                    times = ((item.get("start") or {}).get("dateTime"), (item.get("end") or {}).get("dateTime"))
+                    yield str(item["id"]), (str(value), *times)
+                else:
+                    yield str(item["id"]), str(value)
+            link = page.get("@odata.nextLink")
+            if not link:
+                break
+            info = builder.with_url(link).to_get_request_information(_config())
+
     # -- plumbing -------------------------------------------------------------------------
+
+    def _builder(self, organizer: str) -> Requests:
+        return Requests(self._events(organizer), self._client.request_adapter.base_url)
+
+    async def _batch(self, organizer: str, requests: list[SubRequest]) -> list[SubResponse]:
+        """One envelope; a failed envelope answers every sub-request alike (None: no answer)."""
+        from azure.core.exceptions import ClientAuthenticationError
+
+        try:
+            async with self._slot(organizer):
+                payload = await self._sender.send(requests, _error_mapping())
+        except ClientAuthenticationError as error:
+            raise sign_in_failed(error) from None
+        except Exception as error:
+            if _is_transport_error(error):
+                log.info("a batch of %d got no answer: %s", len(requests), type(error).__name__)
+                return same_answer(requests, None)
+            status = getattr(error, "response_status_code", None)
+            if status is None:
+                raise
+            odata = getattr(error, "error", None)
+            body = {"error": {"code": getattr(odata, "code", None), "message": getattr(odata, "message", None)}}
+            return same_answer(requests, int(status), _headers(getattr(error, "response_headers", None)), body)
+        return decode(payload, requests)
+
+    def _slot(self, organizer: str) -> asyncio.Semaphore:
+        return self._slots.setdefault(organizer.lower(), asyncio.Semaphore(self._concurrency))
 
     async def _send_json(self, info: Any) -> dict[str, Any]:
         raw = await self._client.request_adapter.send_primitive_async(info, "bytes", _error_mapping())
@@ -155,9 +184,6 @@ class GraphCalendar:
             return await self._send_json(info)
         except Exception as error:
             raise self._map(error, action) from None
-
-    async def _send_no_content(self, info: Any) -> None:
-        await self._client.request_adapter.send_no_response_content_async(info, _error_mapping())
 
     def _events(self, organizer: str) -> Any:
         return self._client.users.by_user_id(organizer).events
@@ -174,20 +200,66 @@ class GraphCalendar:
         return graph_error(error, action=action)
 
     async def _with_retries(self, organizer: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """A top-level request under the product's policy (reads only: repeating them is harmless)."""
         from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
-        slot = self._slots.setdefault(organizer.lower(), asyncio.Semaphore(self._concurrency))
         retrying = AsyncRetrying(
-            retry=retry_if_exception(_transient),
+            retry=retry_if_exception(lambda e: isinstance(e, GraphError) and transient(e.status)),
             wait=self._policy.wait(),
             stop=stop_after_attempt(self._policy.attempts),
             reraise=True,
         )
         async for trial in retrying:
             with trial:
-                async with slot:
+                async with self._slot(organizer):
                     return await attempt()
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+class Requests:
+    """The SDK's request builders for one organizer, turned into batch items."""
+
+    def __init__(self, events: Any, base_url: str) -> None:
+        self._events = events
+        self._base_url = base_url
+
+    def create(self, request_id: str, event: NewEvent) -> SubRequest:
+        from msgraph.generated.models.event import Event
+
+        info = self._events.to_post_request_information(Event(**_event_fields(event)), _config())
+        return sub_request(info, request_id, self._base_url)
+
+    def update(self, request_id: str, event_id: str, changes: dict[str, Any], state: str | None) -> SubRequest:
+        from msgraph.generated.models.event import Event
+        from msgraph.generated.models.single_value_legacy_extended_property import SingleValueLegacyExtendedProperty
+
+        fields = _property_fields(changes)
+        if state is not None:
+            fields["single_value_extended_properties"] = [SingleValueLegacyExtendedProperty(id=STATE_PROPERTY_ID,
+                                                                                            value=state)]
+        info = self._events.by_event_id(event_id).to_patch_request_information(Event(**fields), _config())
+        return sub_request(info, request_id, self._base_url)
+
+    def cancel(self, request_id: str, event_id: str, comment: str) -> SubRequest:
+        from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import CancelPostRequestBody
+
+        info = self._events.by_event_id(event_id).cancel.to_post_request_information(
+            CancelPostRequestBody(comment=comment), _config())
+        return sub_request(info, request_id, self._base_url)
+
+    def find(self, request_id: str, tag: str) -> SubRequest:
+        return sub_request(self.lookup(tag), request_id, self._base_url)
+
+    def lookup(self, tag: str) -> Any:
+        from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
+
+        literal = tag.replace("'", "''")
+        query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
+            filter=f"singleValueExtendedProperties/Any(ep: ep/id eq '{TAG_PROPERTY_ID}' and ep/value eq '{literal}')",
+            select=["id", "isCancelled"],
+            top=10,
+        )
+        return self._events.to_get_request_information(_config(query))
 
 
 def _error_mapping() -> dict[str, Any]:
@@ -196,8 +268,17 @@ def _error_mapping() -> dict[str, Any]:
     return {"XXX": ODataError}
 
 
-def _transient(error: BaseException) -> bool:
-    return isinstance(error, GraphError) and (error.status is None or error.status in TRANSIENT_STATUS)
+def _headers(raw: Any) -> dict[str, str]:
+    try:
+        items = raw.items()
+    except AttributeError:
+        return {}
+    result: dict[str, str] = {}
+    for key, value in items:
+        if isinstance(value, (list, tuple, set)):
+            value = next(iter(value), "")
+        result[str(key)] = str(value)
+    return result
 
 
 def _is_transport_error(error: BaseException) -> bool:
@@ -240,6 +321,9 @@ def _event_fields(event: NewEvent) -> dict[str, Any]:
     from msgraph.generated.models.email_address import EmailAddress
     from msgraph.generated.models.single_value_legacy_extended_property import SingleValueLegacyExtendedProperty
 
+    properties = [SingleValueLegacyExtendedProperty(id=TAG_PROPERTY_ID, value=event.tag)]
+    if event.state is not None:
+        properties.append(SingleValueLegacyExtendedProperty(id=STATE_PROPERTY_ID, value=event.state))
     fields = _property_fields(event.properties)
     fields.update(
         attendees=[
@@ -252,6 +336,8 @@ def _event_fields(event: NewEvent) -> dict[str, Any]:
         allow_new_time_proposals=False,
         is_reminder_on=True,
         transaction_id=event.transaction_id,
-        single_value_extended_properties=[SingleValueLegacyExtendedProperty(id=TAG_PROPERTY_ID, value=event.tag)],
+        single_value_extended_properties=properties,
     )
     return fields
+
+

@@ -1,8 +1,14 @@
-"""The one retry policy for Graph writes, owned here rather than left to the SDK.
+"""The one retry policy for Graph, owned here rather than left to the SDK.
 
-The SDK's handler retries POST blindly and fails on fractional Retry-After values; this policy
-honours Retry-After in every form Graph sends (integer, fractional, HTTP-date), falls back to
-exponential backoff with jitter, and caps both.
+The SDK's handler retries POST blindly and fails on fractional Retry-After values. This
+policy honours Retry-After in every form Graph sends (integer, fractional such as `2.128`,
+HTTP-date), falls back to exponential backoff with jitter, and caps both. The same policy
+drives top-level requests (through tenacity) and the sub-requests of a JSON batch (through
+`delay`, because a batch retries each sub-request on its own schedule).
+
+Whether a write may simply be sent again is not decided here: `outcome_unknown` only says
+when a write may or may not have been applied, and the gateway resolves that for creates
+by looking for the event before creating it again.
 """
 
 from __future__ import annotations
@@ -27,12 +33,28 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError):
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite: unreadable
+        return None
     return max(0.0, seconds)
+
+
+def transient(status: int | None) -> bool:
+    """Worth another attempt: throttled, a server or gateway error, or no answer at all (None)."""
+    return status is None or status in TRANSIENT_STATUS
+
+
+def outcome_unknown(status: int | None) -> bool:
+    """A write that got this answer may or may not have been applied.
+
+    429 is refused before anything happens; 4xx are refusals. A server error, a gateway
+    timeout or a lost connection (None) say nothing about whether the mailbox committed it.
+    """
+    return status is None or status >= 500
 
 
 @dataclass(frozen=True)
@@ -42,15 +64,23 @@ class RetryPolicy:
     cap: float = 60.0
     jitter: float = 0.5
 
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before attempt `attempt + 1`, after `attempt` attempts failed."""
+        if retry_after is not None:
+            return float(min(max(retry_after, 0.0), self.cap))
+        state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+        state.attempt_number = max(attempt, 1)
+        return float(self._backoff()(state))
+
     def wait(self) -> Callable[[RetryCallState], float]:
         """A tenacity wait: the server's Retry-After when it gave one, else backoff with jitter."""
-        backoff = wait_exponential_jitter(initial=self.initial, max=self.cap, jitter=self.jitter)
 
         def _wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
             retry_after = getattr(error, "retry_after", None)
-            if isinstance(retry_after, (int, float)):
-                return float(min(retry_after, self.cap))
-            return float(backoff(state))
+            return self.delay(state.attempt_number, retry_after if isinstance(retry_after, (int, float)) else None)
 
         return _wait
+
+    def _backoff(self) -> wait_exponential_jitter:
+        return wait_exponential_jitter(initial=self.initial, max=self.cap, jitter=self.jitter)

@@ -67,7 +67,9 @@ class Sandbox:
         self.postmaster = Postmaster(self.store, self.clock, self.stats, lambda: self.realism)
         self.outlook = Outlook(self.store, self.clock, self.postmaster)
         self.vault = Vault(self.store, self.clock)
-        if self.vault.latest(VAULT_SECRET_NAME) is None and not self.store.secret_names():
+        if not self.store.secret_names():
+            # A new tenant's vault holds the app's secret under the product's default name, so the
+            # production path (secret from Key Vault) works against a fresh sandbox as it is.
             self.vault.put(VAULT_SECRET_NAME, self.directory.client_secret)
         self.endpoints = Endpoints("127.0.0.1", 0)
 

@@ -13,6 +13,7 @@ TABLES = {
     "runs": "Runs",
     "leases": "Leases",
     "provider": "Provider",
+    "sendlog": "SendLog",
 }
 DEFAULT_PREFIX = "Learncal"
 

@@ -84,6 +84,6 @@ def app(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[FunctionsApp]
 
 
 @schema.parametrize()
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_generated_request_gets_a_server_error(app: FunctionsApp, case: schemathesis.Case) -> None:
     case.call_and_validate(app=app, checks=[not_a_server_error])
