@@ -65,6 +65,20 @@ resource application 'Microsoft.Graph/applications@v1.0' = {
   uniqueName: appUniqueName
   displayName: appDisplayName
   signInAudience: 'AzureADMyOrg'
+  // Administrators of the admin API when App Service Authentication is on (see docs/admin-api.md).
+  appRoles: [
+    {
+      id: guid(appUniqueName, 'LearningCalendar.Admin')
+      allowedMemberTypes: [
+        'User'
+        'Application'
+      ]
+      displayName: 'Learning Calendar administrator'
+      description: 'Read and change the provider configuration, validate it, reconcile offerings and start sync runs.'
+      value: 'LearningCalendar.Admin'
+      isEnabled: true
+    }
+  ]
   notes: 'Sends Outlook meeting invitations for instructor-led training from one organizer mailbox. Application permissions: User.Read.All; Calendars.ReadWrite (granted in Microsoft Entra, or scoped to the organizer mailbox by Exchange RBAC for Applications).'
   requiredResourceAccess: [
     {

@@ -17,6 +17,7 @@ from shared.store.lease import LeaseStore
 from shared.store.mapping import TableMappingStore
 from shared.store.offerings import OfferingStore
 from shared.store.runs import RunStore
+from shared.store.sendlog import TableSendLog
 from shared.store.tables import Tables, table_service
 from shared.sync.service import ProviderView, SyncService
 
@@ -40,29 +41,35 @@ def client_secret(settings: Settings) -> str | None:
     return settings.client_secret
 
 
-def make_gateway_factory(settings: Settings) -> Callable[[], CalendarGateway]:
+def effective_settings(settings: Settings, tables: Tables | None) -> Settings:
+    """The stored provider configuration wins once saved; until then the environment applies."""
+    if tables is None:
+        return settings
+    from shared.provider.service import ProviderService
+
+    return ProviderService(settings, tables).effective_settings()
+
+
+def make_gateway_factory(settings: Settings, tables: Tables | None = None) -> Callable[[], CalendarGateway]:
+    """Signs in with the tenant, app and auth mode in force when the run starts talking to Graph."""
+
     def factory() -> CalendarGateway:
         from shared.calendar.graph_client import build_graph_client
         from shared.calendar.graph_gateway import GraphCalendar
         from shared.identity import build_credential
 
-        secret = None if settings.auth_mode == "federated" else client_secret(settings)
-        credential = build_credential(settings, secret)
-        return GraphCalendar(build_graph_client(credential, settings.graph_url))
+        effective = effective_settings(settings, tables)
+        secret = None if effective.auth_mode == "federated" else client_secret(effective)
+        credential = build_credential(effective, secret)
+        return GraphCalendar(build_graph_client(credential, effective.graph_url))
 
     return factory
 
 
 def provider_view(settings: Settings, tables: Tables) -> Callable[[], ProviderView]:
-    """The stored provider configuration wins once saved; until then the environment applies."""
-
     def view() -> ProviderView:
-        from shared.provider.store import ProviderStore
-
-        stored = ProviderStore(tables).load()
-        if stored is None:
-            return ProviderView(settings.status, settings.organizer, settings.recipient_allowlist)
-        return ProviderView(stored.status, stored.organizer, tuple(stored.recipient_allowlist))
+        effective = effective_settings(settings, tables)
+        return ProviderView(effective.status, effective.organizer, effective.recipient_allowlist)
 
     return view
 
@@ -88,10 +95,11 @@ def build(
         offerings=offerings,
         runs=runs,
         leases=LeaseStore(tables),
-        gateway_factory=gateway_factory or make_gateway_factory(settings),
+        gateway_factory=gateway_factory or make_gateway_factory(settings, tables),
         read_feed=read_feed,
         provider=overrides.pop("provider", None) or provider_view(settings, tables),
         progress=progress,
+        send_log=overrides.pop("send_log", None) or TableSendLog(tables),
         **overrides,
     )
     return App(settings, tables, service, offerings, runs, mapping)

@@ -7,6 +7,7 @@ code 1, never as a traceback, and never with a secret in it.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +39,12 @@ class _Group(click.Group):
             _fail(str(error))
         except KeyboardInterrupt:
             _fail("Interrupted.", 130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as error:
+            if os.environ.get("LEARNCAL_DEBUG"):
+                raise
+            _fail(f"Unexpected {type(error).__name__}. Run again with LEARNCAL_DEBUG=1 to see the details.")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -207,6 +214,47 @@ def provider_set(
                           indent=2))
     for notice in result.notices:
         _stderr(f"Note: {notice}")
+
+
+@cli.group(cls=_Group)
+def mapping() -> None:
+    """The record of what was sent to whom (the mapping)."""
+
+
+@mapping.command("rebuild")
+@click.option("--organizer", help="Whose calendar to read (default: the organizer in force).")
+@click.option("--dry-run", is_flag=True, help="Report what would be restored; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def mapping_rebuild(organizer: str | None, dry_run: bool, as_json: bool) -> None:
+    """Restore the mapping from the tagged meetings in the organizer's calendar (exit 2: some need a look)."""
+    from shared.bootstrap import build, make_gateway_factory
+    from shared.store.lease import LeaseStore
+    from shared.sync.rebuild import MappingRebuild
+
+    app = build()
+    mailbox = organizer or app.sync.organizer()
+    if not mailbox:
+        raise LearncalError("No organizer: pass --organizer or set LEARNCAL_ORGANIZER.")
+    leases = LeaseStore(app.tables)
+    lease = None if dry_run else leases.acquire(mailbox, seconds=600)
+    try:
+        report = MappingRebuild(make_gateway_factory(app.settings), app.mapping, app.offerings).run(
+            mailbox, dry_run=dry_run)
+    finally:
+        if lease is not None:
+            leases.release(lease)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        verb = "would restore" if dry_run else "restored"
+        click.echo(f"{mailbox}: {verb} {report.restored} mapping rows, {report.already} already right"
+                   + (f", {report.without_state} without fingerprints (they get one update)"
+                      if report.without_state else "") + ".")
+        for item in report.unreadable:
+            click.echo(f"unreadable: event {item['eventId']}: {item['reason']}")
+        for item in report.duplicates:
+            click.echo(f"duplicates: {item['tag']}: events {', '.join(item['eventIds'])} (kept {item['kept']})")
+    sys.exit(report.exit_code)
 
 
 @cli.command()

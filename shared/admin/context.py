@@ -7,6 +7,7 @@ and settings with `using(...)`.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +19,10 @@ from shared.provider.service import ProviderService
 from shared.settings import Settings
 from shared.store.tables import Tables
 from shared.validate.runner import Validator
+
+# An HTTP response must come within 230 s on Azure Functions; a run started over HTTP keeps to
+# this budget and defers the rest to the next run (nothing deferred is lost).
+HTTP_RUN_SECONDS = 200.0
 
 
 @dataclass
@@ -33,6 +38,8 @@ class Services:
         """`options` go to shared.bootstrap.build (e.g. gateway_factory)."""
         from shared.bootstrap import build
 
+        settings = settings or Settings.from_env()
+        settings = dataclasses.replace(settings, run_seconds=min(settings.run_seconds, HTTP_RUN_SECONDS))
         app = build(settings, tables=tables, **options)
         return cls(app.settings, app.tables, app, ProviderService(app.settings, app.tables), Validator(app.tables))
 

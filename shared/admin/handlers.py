@@ -57,7 +57,8 @@ def provider_validate(req: func.HttpRequest) -> func.HttpResponse:
 # -- /api/offerings/{offeringId}/reconcile -------------------------------------------------
 
 def _reconcile(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
-    offering_id = (req.route_params.get("offeringId") or "").strip()
+    # the host leaves an encoded slash encoded in route values; ids may contain one
+    offering_id = (req.route_params.get("offeringId") or "").replace("%2F", "/").replace("%2f", "/").strip()
     if not offering_id or len(offering_id) > 256:
         raise invalid([{"field": "offeringId", "message": "must be an offering id of 1 to 256 characters"}])
     state = services().app.offerings.request_reconcile(offering_id)

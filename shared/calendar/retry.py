@@ -83,4 +83,4 @@ class RetryPolicy:
         return _wait
 
     def _backoff(self) -> wait_exponential_jitter:
-        return wait_exponential_jitter(initial=self.initial, max=self.cap, jitter=self.jitter)
+        return wait_exponential_jitter(multiplier=self.initial, max=self.cap, jitter=self.jitter)

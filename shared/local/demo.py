@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -47,7 +48,8 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
     from shared.settings import Settings
     from shared.sync.service import SyncRequest
 
-    console = console or Console()
+    # A pipe or a CI log has no width; 80 columns would cut every address in half.
+    console = console or Console(width=None if sys.stdout.isatty() else 150)
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="learncal-demo-") as workdir:
         console.print("[bold]Learning Calendar Sync demo[/bold]: nothing leaves this machine.")
@@ -102,8 +104,11 @@ _LINK = re.compile(r'<b>([^<:]+):</b> <a href="([^"]+)"')
 
 def _show_people(console: Console, inspector: SandboxInspector, people: list[str]) -> None:
     table = Table(title="Who received which meetings", show_lines=False)
-    for column in ("Person", "Meeting", "Starts (UTC)", "Link in the invitation", "Messages received"):
-        table.add_column(column)
+    table.add_column("Person", no_wrap=True)
+    table.add_column("Meeting", overflow="fold")
+    table.add_column("Starts (UTC)", no_wrap=True)
+    table.add_column("Link in the invitation", overflow="fold")
+    table.add_column("Messages received")
     for person in people:
         meetings = sorted(inspector.calendar(person), key=lambda m: str(m.get("startUtc")))
         received = Counter(m["type"] for m in inspector.messages(person))
@@ -114,7 +119,7 @@ def _show_people(console: Console, inspector: SandboxInspector, people: list[str
             links = [f"{label.split(' (')[0]}: {url}" for label, url in _LINK.findall(meeting["body"]["content"])
                      if not label.startswith("Details")]
             table.add_row(
-                person if index == 0 else "", meeting["subject"], str(meeting["startUtc"]).replace("T", " "),
+                person if index == 0 else "", meeting["subject"], str(meeting["startUtc"])[:16].replace("T", " "),
                 "\n".join(links) or "[dim]none[/dim]", messages if index == 0 else "",
             )
     console.print()

@@ -93,7 +93,12 @@ class ProviderService:
         return stored, "stored"
 
     def effective_settings(self) -> Settings:
-        return effective_settings(self._settings, self.current()[0])
+        return self.current_settings()[0]
+
+    def current_settings(self) -> tuple[Settings, Source]:
+        """The settings with the configuration in force applied, and where that configuration came from."""
+        config, source = self.current()
+        return effective_settings(self._settings, config), source
 
     def secret_status(self, auth_mode: str) -> SecretStatus:
         """Where the client secret comes from and when it last changed; never the value."""

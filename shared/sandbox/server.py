@@ -143,6 +143,18 @@ class _QuietHandler(WSGIRequestHandler):
     """
 
     disable_nagle_algorithm = True
+    timeout = 30  # a client that connects and never speaks frees its thread after this long
+
+    def setup(self) -> None:
+        # The TLS handshake happens here, on this connection's own thread: done on the
+        # accepting thread, one idle client would stall every other connection.
+        self.request.settimeout(self.timeout)
+        try:
+            self.request.do_handshake()
+        except (OSError, ValueError):
+            self.request.close()
+            raise
+        super().setup()
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
@@ -182,6 +194,17 @@ class RunningSandbox:
         self.stop()
 
 
+def _quiet_disconnects(original: Any) -> Any:
+    """A client that hangs up mid-handshake is normal (timeouts, killed runs), not a server error."""
+
+    def handle_error(request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (OSError, ValueError)):
+            return
+        original(request, client_address)
+
+    return handle_error
+
+
 def start(data_dir: Path, port: int = 0, host: str = "127.0.0.1", *,
           log_stream: IO[str] | None = None) -> RunningSandbox:
     """Serve the sandbox from a background thread until `.stop()`."""
@@ -192,7 +215,11 @@ def start(data_dir: Path, port: int = 0, host: str = "127.0.0.1", *,
     sandbox = Sandbox(data_dir)
     try:
         server = make_server(host, port, SandboxApp(sandbox, log_stream), threaded=True,
-                             request_handler=_QuietHandler, ssl_context=certificates.server_context())
+                             request_handler=_QuietHandler)
+        context = certificates.server_context()
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        server.ssl_context = context
+        server.handle_error = _quiet_disconnects(server.handle_error)  # type: ignore[method-assign]
     except BaseException:
         sandbox.close()
         raise

@@ -24,6 +24,7 @@ class Lease:
     holder: str
     expires: datetime
     etag: str | None
+    started: datetime | None = None
 
 
 class LeaseStore:
@@ -58,7 +59,26 @@ class LeaseStore:
                 )
         except (ResourceExistsError, ResourceModifiedError):
             raise RunInProgress(_busy(organizer, now)) from None
-        return Lease(organizer, holder, expires, meta.get("etag"))
+        return Lease(organizer, holder, expires, meta.get("etag"), now)
+
+    def renew(self, lease: Lease, *, seconds: float, now: datetime | None = None) -> Lease | None:
+        """Extend a lease still held; None when it was lost (expired and taken over by another run)."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import HttpResponseError
+        from azure.data.tables import UpdateMode
+
+        expires = (now or datetime.now(UTC)) + timedelta(seconds=seconds)
+        entity = {
+            "PartitionKey": PARTITION, "RowKey": key_part(lease.organizer), "Holder": lease.holder,
+            "ExpiresAt": expires, "StartedAt": lease.started or expires,
+        }
+        try:
+            meta = self._table.update_entity(
+                entity, mode=UpdateMode.REPLACE, etag=lease.etag, match_condition=MatchConditions.IfNotModified
+            )
+        except HttpResponseError:
+            return None
+        return Lease(lease.organizer, lease.holder, expires, meta.get("etag"), lease.started)
 
     def release(self, lease: Lease) -> None:
         from azure.core import MatchConditions

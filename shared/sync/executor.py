@@ -1,31 +1,46 @@
 """Applies a plan through the calendar gateway, recording each step in the mapping.
 
-The order of writes per action is what makes crashes harmless:
+Throughput: the sending actions of each organizer are taken in urgency order, admitted by
+the pacer in groups of up to 20 (one JSON batch) and up to `in_flight` groups run at once,
+so batches fill up while the most urgent work always goes first. Once the pacer refuses
+(budget or time), everything after it is deferred: nothing less urgent overtakes it.
+
+Per action, the order of writes is what makes a crash at any moment harmless:
 - create: record `pending` (with the content about to be sent) -> create (deterministic
-  transactionId) -> record `live`. A `pending` row found later means "outcome unknown": the
-  event is looked up by its tag before anything is created again.
+  transactionId, the fingerprints stored on the event) -> record `live`. A `pending` row
+  found later means "outcome unknown": the event is looked up by its tag and adopted if it
+  is there, created if not.
 - cancel: record `cancelling` -> cancel -> record `cancelled`. A `cancelling` row is finished
-  by the next run.
-- update: PATCH -> record the new fingerprints. Repeating a PATCH is harmless.
+  by the next run (a second cancel of a cancelled meeting is answered "not found": done).
+- update: PATCH -> record the new fingerprints. After a crash between the two the next run
+  sends the PATCH again: the person may get the same update twice, never a stale meeting.
+A group's intents are all recorded before its batch is sent, and its outcomes are recorded
+before the group ends, so a stop at the time budget leaves nothing half-done.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.calendar.gateway import CalendarGateway, NewEvent
+from shared.calendar.gateway import MAX_WRITES, CalendarGateway, CancelWrite, CreateWrite, NewEvent, UpdateWrite, Write
+from shared.calendar.gateway import WriteResult as Result
 from shared.domain import InvitationKey
 from shared.errors import GraphError, SignInFailed
 from shared.planning.plan import SENDING, Action, Cancel, Create, Remember, Update
 from shared.planning.sent import SentRecord
 from shared.store.mapping import ConcurrentChange, MappingStore
-from shared.sync.pacing import Pacer
+from shared.sync.pacing import Pacer, Ticket
+from shared.sync.rebuild import event_state
 
 _TRANSACTION_NAMESPACE = uuid.UUID("0f6c7f0e-5a43-4b8e-8d3a-6c1b2f9e7a10")
+_SUPERSEDED_RETRIES = 3
+log = logging.getLogger("learncal.sync")
 
 
 def transaction_id(key: InvitationKey, generation: int) -> str:
@@ -45,9 +60,19 @@ class Outcome:
     deferred: list[Action] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
     records: dict[InvitationKey, SentRecord] = field(default_factory=dict)  # rows as they are now
+    messages: int = 0  # messages that may have been sent
 
     def count(self, kind: type) -> int:
         return sum(1 for a in self.applied if isinstance(a, kind))
+
+
+@dataclass
+class _Step:
+    """One action inside a group: the row recorded before its write, and the write."""
+
+    action: Action
+    record: SentRecord
+    write: Write
 
 
 class Executor:
@@ -55,119 +80,204 @@ class Executor:
         self,
         gateway: CalendarGateway,
         mapping: MappingStore,
-        pacer: Pacer,
+        pacers: Callable[[str], Awaitable[Pacer]],
         *,
-        workers: int = 4,
+        in_flight: int = 4,
+        batch_size: int = MAX_WRITES,
         progress: Callable[[Action], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self._gateway = gateway
         self._mapping = mapping
-        self._pacer = pacer
-        self._workers = workers
+        self._pacers = pacers
+        self._in_flight = in_flight
+        self._batch_size = max(1, min(batch_size, MAX_WRITES))
         self._progress = progress
+        self._should_stop = should_stop
+        self._fatal: BaseException | None = None
 
     async def run(self, actions: Sequence[Action]) -> Outcome:
         """Apply actions most urgent first; what the pacer cannot admit is deferred, not lost."""
         outcome = Outcome()
-        queue: asyncio.Queue[Action] = asyncio.Queue()
+        lanes: dict[str, deque[Action]] = {}
+        remembers: list[Remember] = []
         for action in actions:
-            queue.put_nowait(action)
-        stop: list[BaseException] = []
-
-        async def worker() -> None:
-            while not queue.empty() and not stop:
-                action = queue.get_nowait()
-                if isinstance(action, SENDING) and (outcome.deferred or not await self._pacer.admit()):
-                    outcome.deferred.append(action)  # keep urgency order: once deferring, defer the rest
-                    continue
-                try:
-                    record = await self._apply(action)
-                except SignInFailed as error:
-                    stop.append(error)
-                    return
-                except (GraphError, ConcurrentChange) as error:
-                    if isinstance(action, SENDING) and getattr(error, "status", 0) != 429:
-                        self._pacer.refund()
-                    outcome.failed.append(Failure(action.key, str(error)))
-                    continue
-                outcome.applied.append(action)
-                outcome.records[action.key] = record
-                if self._progress:
-                    self._progress(action)
-
-        await asyncio.gather(*(worker() for _ in range(self._workers)))
-        if stop:
-            raise stop[0]
+            if isinstance(action, Remember):
+                remembers.append(action)
+            elif isinstance(action, SENDING):
+                lanes.setdefault(_sender(action).lower(), deque()).append(action)
+        await asyncio.gather(*(self._remember(a, outcome) for a in remembers))
+        await asyncio.gather(*(self._lane(organizer, queue, outcome) for organizer, queue in lanes.items()))
+        if self._fatal is not None:
+            raise self._fatal
         return outcome
 
-    async def _apply(self, action: Action) -> SentRecord:
-        if isinstance(action, Create):
-            return await self._create(action)
-        if isinstance(action, Update):
-            return await self._update(action)
+    # -- one organizer's work, in urgency order -------------------------------------------
+
+    async def _lane(self, organizer: str, queue: deque[Action], outcome: Outcome) -> None:
+        pacer = await self._pacers(organizer)
+        free = asyncio.Semaphore(self._in_flight)
+        running: set[asyncio.Task[None]] = set()
+        while queue and self._fatal is None and not self._should_stop():
+            await free.acquire()
+            ticket = None
+            if self._fatal is None and not self._should_stop():
+                ticket = await pacer.admit(min(self._batch_size, len(queue)))
+            if ticket is None:
+                free.release()
+                break
+            group = [queue.popleft() for _ in range(ticket.count)]
+            task = asyncio.create_task(self._group(organizer, group, pacer, ticket, outcome))
+            running.add(task)
+            task.add_done_callback(running.discard)
+            task.add_done_callback(lambda _done: free.release())
+        if running:
+            await asyncio.gather(*running)
+        outcome.deferred.extend(queue)  # urgency order kept: once one waits, everything after it waits
+        queue.clear()
+
+    async def _group(self, organizer: str, group: list[Action], pacer: Pacer, ticket: Ticket, outcome: Outcome) -> None:
+        messages = 0
+        try:
+            steps = [s for s in await asyncio.gather(*(self._intent(a, outcome) for a in group)) if s is not None]
+            for _ in range(_SUPERSEDED_RETRIES + 1):
+                if not steps:
+                    break
+                patience = max(0.0, pacer.timebase.real(pacer.deadline - pacer.timebase.now()))
+                results = await self._gateway.write(
+                    organizer, [s.write for s in steps], extra_message=lambda: pacer.extra(ticket), patience=patience,
+                )
+                messages += sum(r.messages for r in results)
+                pairs = zip(steps, results, strict=True)
+                again = await asyncio.gather(*(self._record(step, result, outcome) for step, result in pairs))
+                steps = [s for s in again if s is not None]
+            for step in steps:
+                outcome.failed.append(Failure(step.action.key, "Graph kept matching this invitation to an older, "
+                                                                "cancelled meeting; it is tried again next run."))
+        except SignInFailed as error:
+            self._fatal = self._fatal or error
+            messages = ticket.count  # unknown: charge everything admitted
+        finally:
+            outcome.messages += min(messages, ticket.count)
+            await pacer.settle(ticket, messages)
+
+    async def _intent(self, action: Action, outcome: Outcome) -> _Step | None:
+        """Record what is about to be sent, before it is sent (creates and cancels)."""
+        try:
+            if isinstance(action, Create):
+                return await self._create_intent(action)
+            if isinstance(action, Update):
+                return self._update_step(action)
+            if isinstance(action, Cancel):
+                record = action.record
+                if record.state != "cancelling":
+                    record = await self._put(record.but(state="cancelling", comment=action.comment))
+                return _Step(action, record, CancelWrite(action.key.tag(), action.comment, record.event_id))
+        except (GraphError, ConcurrentChange) as error:
+            outcome.failed.append(Failure(action.key, str(error)))
+        return None
+
+    async def _create_intent(self, action: Create, superseded: SentRecord | None = None) -> _Step:
+        """`superseded`: the pending row whose transactionId Graph matched to an old, cancelled
+        meeting; the invitation is recorded again under the next generation and sent anew."""
+        inv = action.invitation
+        current = superseded or action.record
+        resume = action.resume and action.record is not None and superseded is None
+        if resume and action.record is not None:
+            record = action.record  # what the earlier attempt sent: if it landed, that is what the event says
+        else:
+            record = await self._put(SentRecord(
+                key=action.key, organizer=action.organizer, role=inv.role, state="pending", key_fp=inv.key_fp,
+                hashes=inv.content.hashes(), start_utc=inv.start_utc, end_utc=inv.end_utc,
+                generation=action.generation if superseded is None else superseded.generation + 1,
+                etag=current.etag if current else None,
+            ))
+        event = NewEvent(
+            properties=inv.content.properties(), attendee_email=action.key.email, attendee_name=inv.name,
+            tag=action.key.tag(), transaction_id=transaction_id(action.key, record.generation),
+            state=event_state(record.but(hashes=inv.content.hashes(), key_fp=inv.key_fp, role=inv.role)),
+        )
+        return _Step(action, record, CreateWrite(event, look_first=resume))
+
+    def _update_step(self, action: Update) -> _Step:
+        record = action.record
+        if record.event_id is None:
+            raise GraphError(f"The mapping for {action.key.tag()} has no event id; run `learncal mapping rebuild`.")
+        inv = action.invitation
+        props = inv.content.properties()
+        after = record.but(state="live", role=inv.role, key_fp=inv.key_fp, hashes=inv.content.hashes(),
+                           start_utc=inv.start_utc, end_utc=inv.end_utc)
+        return _Step(action, record, UpdateWrite(record.event_id, {p: props[p] for p in action.changed},
+                                                 event_state(after)))
+
+    # -- outcomes -------------------------------------------------------------------------
+
+    async def _record(self, step: _Step, result: Result, outcome: Outcome) -> _Step | None:
+        """Record one write's outcome; returns a step to send again (a superseded create)."""
+        action = step.action
+        try:
+            if result.status == "failed" or (result.status == "unknown" and result.error is not None):
+                message = str(result.error) if result.error else "The outcome is unknown; it is retried next run."
+                outcome.failed.append(Failure(action.key, message))
+                return None
+            if result.status == "unknown":
+                outcome.deferred.append(action)  # the run's time ran out; the recorded intent finishes it next run
+                return None
+            if isinstance(action, Create) and result.superseded:
+                return await self._create_intent(action, superseded=step.record)
+            record = await self._done(step, result, outcome)
+        except (GraphError, ConcurrentChange) as error:
+            outcome.failed.append(Failure(action.key, str(error)))
+            return None
+        outcome.records[action.key] = record
+        if self._progress:
+            self._progress(action)
+        return None
+
+    async def _done(self, step: _Step, result: Result, outcome: Outcome) -> SentRecord:
+        action = step.action
         if isinstance(action, Cancel):
-            return await self._cancel(action)
-        return await self._remember(action)
+            record = await self._put(step.record.but(state="cancelled"))
+            outcome.applied.append(action)
+            return record
+        if isinstance(action, Update):
+            assert isinstance(step.write, UpdateWrite)
+            inv = action.invitation
+            record = await self._put(step.record.but(
+                state="live", role=inv.role, key_fp=inv.key_fp, hashes=inv.content.hashes(),
+                start_utc=inv.start_utc, end_utc=inv.end_utc,
+            ))
+            outcome.applied.append(action)
+            return record
+        assert isinstance(action, Create)
+        record = await self._put(step.record.but(state="live", event_id=result.event_id))
+        inv = action.invitation
+        if result.adopted and (record.key_fp != inv.key_fp or record.hashes != inv.content.hashes()):
+            outcome.deferred.append(action)  # the adopted event says what was sent then; the next run updates it
+        else:
+            outcome.applied.append(action)
+        return record
+
+    async def _remember(self, action: Remember, outcome: Outcome) -> None:
+        inv = action.invitation
+        try:
+            record = await self._put(action.record.but(key_fp=inv.key_fp, start_utc=inv.start_utc,
+                                                       end_utc=inv.end_utc))
+        except ConcurrentChange as error:
+            outcome.failed.append(Failure(action.key, str(error)))
+            return
+        outcome.applied.append(action)
+        outcome.records[action.key] = record
 
     async def _put(self, record: SentRecord) -> SentRecord:
         return await asyncio.to_thread(self._mapping.put, record)
 
-    async def _create(self, action: Create) -> SentRecord:
-        inv = action.invitation
-        key = action.key
-        record = action.record
-        new = SentRecord(
-            key=key, organizer=action.organizer, role=inv.role, state="pending", key_fp=inv.key_fp,
-            hashes=inv.content.hashes(), start_utc=inv.start_utc, end_utc=inv.end_utc,
-            generation=action.generation, etag=record.etag if record else None,
-        )
-        if action.resume and record is not None:
-            found = await self._gateway.find_by_tag(action.organizer, key.tag())
-            if found:
-                # the earlier create went through: adopt it with the content that was being sent
-                return await self._put(record.but(state="live", event_id=found[0]))
-        pending = await self._put(new)
-        event = NewEvent(
-            properties=inv.content.properties(),
-            attendee_email=key.email,
-            attendee_name=inv.name,
-            tag=key.tag(),
-            transaction_id=transaction_id(key, action.generation),
-        )
-        event_id = await self._gateway.create(action.organizer, event)
-        return await self._put(pending.but(state="live", event_id=event_id))
 
-    async def _update(self, action: Update) -> SentRecord:
-        record = action.record
-        inv = action.invitation
-        if record.event_id is None:
-            raise GraphError(f"The mapping for {action.key.tag()} has no event id; run `learncal mapping rebuild`.")
-        props = inv.content.properties()
-        await self._gateway.update(record.organizer, record.event_id, {p: props[p] for p in action.changed})
-        return await self._put(
-            record.but(
-                state="live", role=inv.role, key_fp=inv.key_fp, hashes=inv.content.hashes(),
-                start_utc=inv.start_utc, end_utc=inv.end_utc,
-            )
-        )
-
-    async def _cancel(self, action: Cancel) -> SentRecord:
-        record = action.record
-        if record.state != "cancelling":
-            record = await self._put(record.but(state="cancelling", comment=action.comment))
-        if record.event_id is not None:
-            await self._gateway.cancel(record.organizer, record.event_id, action.comment)
-        else:
-            # a create whose outcome was never confirmed: cancel whatever went out under its tag
-            for event_id in await self._gateway.find_by_tag(record.organizer, action.key.tag()):
-                await self._gateway.cancel(record.organizer, event_id, action.comment)
-        return await self._put(record.but(state="cancelled"))
-
-    async def _remember(self, action: Remember) -> SentRecord:
-        inv = action.invitation
-        return await self._put(
-            action.record.but(key_fp=inv.key_fp, start_utc=inv.start_utc, end_utc=inv.end_utc)
-        )
+def _sender(action: Action) -> str:
+    """Updates and cancellations go through the organizer that sent the invitation."""
+    if isinstance(action, Create):
+        return action.organizer
+    return action.record.organizer
 
 
 def describe(action: Action) -> dict[str, Any]:
@@ -181,3 +291,6 @@ def describe(action: Action) -> dict[str, Any]:
     if isinstance(action, Cancel):
         detail["comment"] = action.comment
     return detail
+
+
+__all__ = ["Executor", "Failure", "Outcome", "describe", "log", "transaction_id"]

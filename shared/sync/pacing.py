@@ -19,6 +19,7 @@ run instead of waiting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -178,10 +179,8 @@ class Pacer:
 
     async def _wait(self, seconds: float) -> None:
         """Sleep until a slot may have freed, or until a batch settles (whichever first)."""
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._changed.wait(), timeout=max(0.001, self.timebase.real(seconds)))
-        except TimeoutError:
-            pass
 
     async def _persist(self, minutes: set[int]) -> None:
         if self._log is None:
@@ -199,8 +198,11 @@ class Pacer:
                 minute=minute, count=history.count + len(slots), pending=len(slots) - len(settled),
                 latest=max([history.latest, *settled]),
             ))
-        log = self._log
-        await asyncio.to_thread(lambda: [log.save(self.organizer, b) for b in buckets])
+        await asyncio.to_thread(self._save, self._log, buckets)
+
+    def _save(self, log: SendLog, buckets: list[Bucket]) -> None:
+        for bucket in buckets:
+            log.save(self.organizer, bucket)
 
 
 def _used(entries: list[tuple[float | None, int]], now: float, span: float) -> int:

@@ -8,34 +8,36 @@ checked, so an unreadable feed or a mass cancellation stops the run with nothing
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-import time
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from shared.calendar.gateway import CalendarGateway
 from shared.domain import Feed, Offering
 from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, RunInProgress
-from shared.planning.content import fingerprint
-from shared.planning.desired import Allowlist, DesiredState, desired_state
+from shared.planning.desired import Allowlist, desired_state
 from shared.planning.plan import Cancel, Create, Plan, Update, plan
 from shared.settings import Settings
-from shared.store.lease import LeaseStore
+from shared.store.lease import Lease, LeaseStore
 from shared.store.mapping import MappingStore
 from shared.store.offerings import OfferingState, OfferingStore
 from shared.store.runs import RunStore
+from shared.store.sendlog import SendLog
 from shared.sync.executor import Executor, Outcome, describe
-from shared.sync.pacing import Pacer
+from shared.sync.pacing import Pacer, Timebase
 from shared.sync.summary import RunSummary
 
 log = logging.getLogger("learncal.sync")
 
 RULES_VERSION = "1"  # bump when content rendering changes, so every offering is looked at again
-_LEASE_MARGIN = 120.0
+LEASE_SECONDS = 120.0  # a crashed run blocks the next for at most this long
+LEASE_RENEW_SECONDS = 30.0  # a live run renews its lease this often, however long it runs
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class SyncService:
         provider: Callable[[], ProviderView],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress: Callable[[str], None] | None = None,
+        send_log: SendLog | None = None,
+        timebase: Timebase | None = None,
     ) -> None:
         self._settings = settings
         self._mapping = mapping
@@ -79,6 +83,12 @@ class SyncService:
         self._provider = provider
         self._clock = clock
         self._progress = progress or (lambda _message: None)
+        self._send_log = send_log  # what each organizer sent in the last day, across runs
+        self._timebase = timebase or Timebase()  # scaled only by benchmarks, with the sandbox's clock
+
+    def organizer(self) -> str | None:
+        """The organizer in force (the stored provider configuration over the environment)."""
+        return self._provider().organizer
 
     def sync(self, request: SyncRequest) -> RunSummary:
         summary = RunSummary(run_id=uuid.uuid4().hex[:12], started_at=self._clock(), dry_run=request.dry_run)
@@ -101,6 +111,7 @@ class SyncService:
     # -- the run ---------------------------------------------------------------------------
 
     def _sync(self, request: SyncRequest, summary: RunSummary) -> None:
+        started = self._timebase.now()  # the run's time budget counts from here
         provider = self._provider()
         summary.organizer = provider.organizer
         if provider.status != "active":
@@ -115,23 +126,21 @@ class SyncService:
         feed = self._read_feed(source)  # FeedUnreadable ends the run here, before anything is sent
         summary.rejected = list(feed.rejections)
         now = self._clock()
-        desired = desired_state(feed, now=now, allowlist=Allowlist(provider.allowlist))
 
-        lease = None
-        if not request.dry_run:
-            lease = self._leases.acquire(provider.organizer, seconds=self._settings.run_seconds + _LEASE_MARGIN)
+        if request.dry_run:
+            self._plan_and_apply(request, summary, feed, provider, now, started, None)
+            return
+        keeper = LeaseKeeper(self._leases, self._leases.acquire(provider.organizer, seconds=LEASE_SECONDS))
         try:
-            self._plan_and_apply(request, summary, feed, desired, provider, now)
+            self._plan_and_apply(request, summary, feed, provider, now, started, keeper)
         finally:
-            if lease is not None:
-                self._leases.release(lease)
+            keeper.release()
 
     def _plan_and_apply(
-        self, request: SyncRequest, summary: RunSummary, feed: Feed, desired: DesiredState,
-        provider: ProviderView, now: datetime,
+        self, request: SyncRequest, summary: RunSummary, feed: Feed, provider: ProviderView, now: datetime,
+        started: float, keeper: LeaseKeeper | None,
     ) -> None:
         assert provider.organizer
-        started = time.monotonic()
         states = self._offerings.all()
         digests = {o.id: self._digest(o, feed, provider) for o in feed.offerings}
         examine = {
@@ -144,13 +153,9 @@ class SyncService:
         summary.offerings_unchanged = len(skipped)
         reconcile = frozenset(i for i in examine if states.get(i) and states[i].reconcile_requested_at)
         sent = self._mapping.load(sorted(examine))
-        scoped = DesiredState(
-            wanted={k: v for k, v in desired.wanted.items() if k.offering_id in examine},
-            offerings={k: v for k, v in desired.offerings.items() if k in examine},
-            holds=desired.holds,
-            left_out={k for k in desired.left_out if k.offering_id in examine},
-            ended=desired.ended,
-        )
+        # Only changed offerings are rendered: a run costs what changed, not the catalog's size.
+        changed = replace(feed, offerings=tuple(o for o in feed.offerings if o.id in examine))
+        scoped = desired_state(changed, now=now, allowlist=Allowlist(provider.allowlist))
         the_plan = plan(scoped, sent, organizer=provider.organizer, reconcile=reconcile, now=now)
         summary.unchanged = the_plan.unchanged + sum(s.live for s in skipped)
         summary.held = the_plan.held
@@ -173,18 +178,26 @@ class SyncService:
             outcome = Outcome()
         else:
             deadline = started + self._settings.run_seconds
-            outcome = asyncio.run(self._execute(the_plan, deadline))
+            outcome = asyncio.run(self._execute(the_plan, deadline, keeper))
         self._summarise(summary, outcome)
         self._settle(feed, examine, states, digests, sent, outcome, now, summary)
         summary.finish("completed", self._message(summary))
 
-    async def _execute(self, the_plan: Plan, deadline: float) -> Outcome:
+    async def _execute(self, the_plan: Plan, deadline: float, keeper: LeaseKeeper | None) -> Outcome:
         gateway = self._gateway_factory()
-        pacer = Pacer(
-            per_minute=self._settings.send_per_minute,
-            per_day_remaining=self._settings.send_per_day,
-            deadline=deadline,
-        )
+        pacers: dict[str, Pacer] = {}
+
+        async def pacer_for(organizer: str) -> Pacer:
+            if organizer not in pacers:
+                pacer = Pacer(
+                    organizer=organizer, per_minute=self._settings.send_per_minute,
+                    per_day=self._settings.send_per_day, deadline=deadline, timebase=self._timebase,
+                    log=self._send_log,
+                )
+                await pacer.load()
+                pacers[organizer] = pacer
+            return pacers[organizer]
+
         total = len(the_plan.sends)
         done = Counter[str]()
 
@@ -194,10 +207,16 @@ class SyncService:
             if total and (count == total or count % 50 == 0):
                 self._progress(f"Sent {count} of {total} ({dict(done)})")
 
+        executor = Executor(gateway, self._mapping, pacer_for, progress=progress,
+                            should_stop=lambda: keeper is not None and keeper.lost)
         try:
-            return await Executor(gateway, self._mapping, pacer, progress=progress).run(the_plan.actions)
+            outcome = await executor.run(the_plan.actions)
         finally:
             await gateway.aclose()
+        reasons = ", ".join(sorted({p.refusal for p in pacers.values() if p.refusal})) or "time"
+        if outcome.deferred:
+            self._progress(f"Deferred {len(outcome.deferred)} to the next run ({reasons}).")
+        return outcome
 
     # -- guard, bookkeeping ----------------------------------------------------------------
 
@@ -255,9 +274,10 @@ class SyncService:
             )
 
     def _digest(self, offering: Offering, feed: Feed, provider: ProviderView) -> str:
-        holds = sorted(asdict(h).__repr__() for h in feed.holds if h.offering_id == offering.id)
-        return fingerprint([RULES_VERSION, _plain(asdict(offering)), holds, provider.organizer,
-                            list(provider.allowlist)])
+        """Everything that shapes the offering's invitations, hashed (frozen dataclasses repr deterministically)."""
+        holds = sorted(repr(h) for h in feed.holds if h.offering_id == offering.id)
+        text = repr((RULES_VERSION, offering, holds, provider.organizer, provider.allowlist))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
     def _record(self, summary: RunSummary) -> None:
         try:
@@ -278,14 +298,41 @@ class SyncService:
         return ", ".join(parts) + "."
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
+class LeaseKeeper:
+    """Holds the run's lease: renews it from a thread (planning is synchronous) until released.
+
+    A lease that could not be renewed may have been taken over after expiry; `lost` then
+    stops the executor from admitting more work, so two runs never send for one organizer.
+    """
+
+    def __init__(self, leases: LeaseStore, lease: Lease) -> None:
+        self._leases = leases
+        self._lease: Lease | None = lease
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="learncal-lease", daemon=True)
+        self._thread.start()
+
+    @property
+    def lost(self) -> bool:
+        return self._lease is None
+
+    def _renew(self) -> None:
+        while not self._stop.wait(LEASE_RENEW_SECONDS):
+            lease = self._lease
+            if lease is None:
+                return
+            try:
+                self._lease = self._leases.renew(lease, seconds=LEASE_SECONDS)
+            except Exception:  # a storage hiccup: keep the lease we have, try again next time
+                log.warning("could not renew the run lease", exc_info=True)
+            if self._lease is None:
+                log.warning("the run lease was lost; no more work is started in this run")
+
+    def release(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        if self._lease is not None:
+            self._leases.release(self._lease)
 
 
 __all__ = ["FeedUnreadable", "ProviderView", "SyncRequest", "SyncService"]

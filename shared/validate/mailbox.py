@@ -149,6 +149,9 @@ async def _candidates(client: Any, organizer: str, probe: str | None) -> list[st
 
 async def check_mailbox_scope(client: Any, organizer: str, probe: str | None = None) -> Check:
     """The app should reach the organizer's mailbox only: reading another calendar must be refused."""
+    if probe and probe.lower() == organizer.lower():
+        return warned(MAILBOX_SCOPE, "The mailbox named to test the app's scope is the organizer itself.",
+                      "Name a mailbox the app should NOT reach (probeMailbox).")
     candidates = await _candidates(client, organizer, probe)
     for address in candidates:
         try:

@@ -2,7 +2,7 @@
 
 What is checked is the configuration in force (stored, or the environment until one is saved),
 optionally with an administrator's proposed values over it, so a configuration can be checked
-before it is saved (the reference product's "Validate, then Save and Close").
+before it is saved: Validate first, then Save.
 """
 
 from __future__ import annotations
@@ -50,8 +50,7 @@ class Target:
 
 
 def target_for(service: ProviderService, proposal: ValidateInput | None = None) -> Target:
-    source = service.current()[1]
-    settings = service.effective_settings()
+    settings, source = service.current_settings()
     if proposal is None:
         return Target(settings, source)
     changes: dict[str, Any] = {

@@ -79,7 +79,11 @@ def test_primary_instructor_link_moves_on_reconcile(world: World) -> None:
     feed = base_feed()
     synced(world, feed)
     act1 = activity(feed, "OFF-1001", "ACT-1")
-    act1["location"] = {"kind": "virtual", "joinUrl": "https://meet.example.com/j/1", "hostUrl": "https://meet.example.com/h/1"}
+    act1["location"] = {
+        "kind": "virtual",
+        "joinUrl": "https://meet.example.com/j/1",
+        "hostUrl": "https://meet.example.com/h/1",
+    }
     synced(world, feed)  # a key change: Ines (primary) now has the host link
     ines = next(m for m in world.calendar(INES) if m["subject"].endswith("Foundations"))
     assert "https://meet.example.com/h/1" in ines["body"]["content"]
@@ -98,8 +102,16 @@ def test_primary_instructor_link_moves_on_reconcile(world: World) -> None:
 @pytest.mark.parametrize(
     ("change", "who", "reason"),
     [
-        (lambda f: enrollment(f, "OFF-1001", BO).update(status="cancelled"), BO, "enrollment in this offering was cancelled"),
-        (lambda f: offering(f, "OFF-1001")["enrollments"].remove(enrollment(f, "OFF-1001", BO)), BO, "no longer enrolled"),
+        (
+            lambda f: enrollment(f, "OFF-1001", BO).update(status="cancelled"),
+            BO,
+            "enrollment in this offering was cancelled",
+        ),
+        (
+            lambda f: offering(f, "OFF-1001")["enrollments"].remove(enrollment(f, "OFF-1001", BO)),
+            BO,
+            "no longer enrolled",
+        ),
         (lambda f: activity(f, "OFF-1001", "ACT-1")["instructors"].pop(), SAM, "no longer an instructor"),
     ],
 )
@@ -122,12 +134,16 @@ def test_people_removed_get_one_cancellation_with_a_reason(world: World, change:
         (lambda f: offering(f, "OFF-1001").update(status="cancelled"), "was cancelled", 7),
     ],
 )
-def test_cancelled_sessions_and_offerings_cancel_every_meeting(world: World, change: Any, reason: str, count: int) -> None:
+def test_cancelled_sessions_and_offerings_cancel_every_meeting(
+    world: World, change: Any, reason: str, count: int
+) -> None:
     feed = base_feed()
     synced(world, feed)
     change(feed)
     assert synced(world, feed)["cancelled"] == count
-    assert all(reason in m["comment"] for who in EVERYONE for m in world.messages(who) if m["type"] == "meetingCancellation")
+    assert all(
+        reason in m["comment"] for who in EVERYONE for m in world.messages(who) if m["type"] == "meetingCancellation"
+    )
     assert len(world.calendar(DEE)) == 1  # the other offering is unaffected
 
 
@@ -200,7 +216,9 @@ def test_organizer_change_keeps_old_meetings_with_their_organizer(world: World) 
     feed = base_feed()
     synced(world, feed)
     activity(feed, "OFF-2002", "ACT-9")["start"] = "2027-02-15T13:00:00"
-    offering(feed, "OFF-2002")["enrollments"].append({"learnerEmail": "eve.learner@contoso.example", "status": "active"})
+    offering(feed, "OFF-2002")["enrollments"].append(
+        {"learnerEmail": "eve.learner@contoso.example", "status": "active"}
+    )
     summary = synced(world, feed, LEARNCAL_ORGANIZER=new)
     assert (summary["created"], summary["updated"]) == (1, 3)
     assert world.calendar(DEE)[0]["organizer"].lower() == old
@@ -241,8 +259,11 @@ def test_invalid_items_are_rejected_by_path_and_their_meetings_left_alone(world:
     result = world.sync(feed)
     assert result.code == 2
     paths = {r["path"] for r in result.summary["rejected"]}
-    assert {"offerings[0].activities[0].timeZone", "offerings[0].activities[1].start",
-            "offerings[1].enrollments[1].learnerEmail"} <= paths
+    assert {
+        "offerings[0].activities[0].timeZone",
+        "offerings[0].activities[1].start",
+        "offerings[1].enrollments[1].learnerEmail",
+    } <= paths
     assert all(r["reason"] for r in result.summary["rejected"])
     assert result.summary["cancelled"] == 0 and delta(world, before) == {}
     assert len(world.calendar(BO)) == 2 and len(world.calendar(DEE)) == 1
@@ -251,7 +272,9 @@ def test_invalid_items_are_rejected_by_path_and_their_meetings_left_alone(world:
 def test_feed_text_is_escaped_in_the_body(world: World) -> None:
     feed = base_feed()
     off = offering(feed, "OFF-2002")
-    off["description"] = '<script>alert("x")</script> & <b>bold</b> \u202e\u0645\u0631\u062d\u0628\u0627 ' + "long " * 3000
+    off["description"] = (
+        '<script>alert("x")</script> & <b>bold</b> \u202e\u0645\u0631\u062d\u0628\u0627 ' + "long " * 3000
+    )
     activity(feed, "OFF-2002", "ACT-9")["title"] = "Privacy <img src=x onerror=alert(1)>"
     synced(world, feed)
     body = world.calendar(DEE)[0]["body"]["content"]

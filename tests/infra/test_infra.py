@@ -266,6 +266,8 @@ def test_graph_extension_resources() -> None:
     app = res["application"]
     assert (app["type"], app["api_version"]) == ("Microsoft.Graph/applications", "v1.0")
     assert "uniqueName" in app["config"]
+    roles = app["config"]["appRoles"]
+    assert [r["value"] for r in roles] == ["LearningCalendar.Admin"]  # the admin API's role
     assert res["servicePrincipal"]["type"] == "Microsoft.Graph/servicePrincipals"
 
     graph_sp = res["graphServicePrincipal"]

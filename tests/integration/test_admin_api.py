@@ -358,3 +358,13 @@ def test_a_method_the_route_does_not_serve_is_405(world: World) -> None:
 
     assert problem(response, 405)
     assert response.headers["Allow"] == "GET"
+
+
+def test_a_run_over_http_keeps_within_the_platforms_response_limit(world: World) -> None:
+    from dataclasses import replace
+
+    from shared.admin.context import HTTP_RUN_SECONDS, Services
+
+    assert Services.build(replace(world.settings, run_seconds=540), tables=world.tables).settings.run_seconds \
+        == HTTP_RUN_SECONDS
+    assert Services.build(replace(world.settings, run_seconds=60), tables=world.tables).settings.run_seconds == 60

@@ -67,7 +67,7 @@ def test_lease_admits_one_run_and_expires(tables: Tables) -> None:
     lease = leases.acquire("coordinator@contoso.example", seconds=60, now=now)
     with pytest.raises(RunInProgress, match="already in progress"):
         leases.acquire("coordinator@contoso.example", seconds=60, now=now)
-    leases.acquire("other@contoso.example", seconds=60, now=now).organizer  # other organizers are independent
+    assert leases.acquire("other@contoso.example", seconds=60, now=now).holder  # other organizers are independent
     later = now + timedelta(seconds=61)
     taken_over = leases.acquire("coordinator@contoso.example", seconds=60, now=later)
     leases.release(lease)  # the old holder's release must not free the new holder's lease

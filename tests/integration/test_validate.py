@@ -231,3 +231,10 @@ def test_the_cli_prints_the_checks_as_json_and_exits_1_on_a_failure(
     assert failing.exit_code == 1
     assert any(c["status"] == "fail" for c in json.loads(failing.stdout)["checks"])
     assert world.secret not in passing.output + failing.output
+
+
+def test_the_organizer_itself_is_no_probe_for_the_scope(world: World) -> None:
+    check = validate(world, {"probeMailbox": world.info["organizer"]})["mailbox-scope"]
+
+    assert check["status"] == "warn"
+    assert "organizer itself" in check["detail"]

@@ -20,19 +20,35 @@ def activity(id_: str = "A1", *, start: datetime | None = None, hours: float = 2
     start = start or datetime(2027, 3, 2, 9, 0)
     end = start + timedelta(hours=hours)
     base = Activity(
-        id=id_, title="Session", start_local=start, end_local=end, time_zone="Europe/Berlin",
-        start_utc=(start - timedelta(hours=1)).replace(tzinfo=UTC), end_utc=(end - timedelta(hours=1)).replace(tzinfo=UTC),
-        location=Location("virtual", "Online", join_url="https://meet.example.com/j/1", host_url="https://meet.example.com/h/1"),
-        instructors=(Instructor("ines@contoso.example", "Ines", primary=True), Instructor("sam@contoso.example", "Sam")),
+        id=id_,
+        title="Session",
+        start_local=start,
+        end_local=end,
+        time_zone="Europe/Berlin",
+        start_utc=(start - timedelta(hours=1)).replace(tzinfo=UTC),
+        end_utc=(end - timedelta(hours=1)).replace(tzinfo=UTC),
+        location=Location(
+            "virtual", "Online", join_url="https://meet.example.com/j/1", host_url="https://meet.example.com/h/1"
+        ),
+        instructors=(
+            Instructor("ines@contoso.example", "Ines", primary=True),
+            Instructor("sam@contoso.example", "Sam"),
+        ),
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def offering(*activities: Activity, enrollments: tuple[Enrollment, ...] | None = None, **changes: object) -> Offering:
     base = Offering(
-        id="O1", title="Course", status="active", activities=activities or (activity(),),
-        enrollments=enrollments if enrollments is not None else (
-            Enrollment("ada@contoso.example", "active", "Ada"), Enrollment("bo@contoso.example", "active"),
+        id="O1",
+        title="Course",
+        status="active",
+        activities=activities or (activity(),),
+        enrollments=enrollments
+        if enrollments is not None
+        else (
+            Enrollment("ada@contoso.example", "active", "Ada"),
+            Enrollment("bo@contoso.example", "active"),
         ),
     )
     return replace(base, **changes)  # type: ignore[arg-type]
@@ -50,8 +66,15 @@ def applied(feed: Feed) -> dict[InvitationKey, SentRecord]:
         assert isinstance(action, Create)
         inv = action.invitation
         records[action.key] = SentRecord(
-            key=action.key, organizer=ORGANIZER, role=inv.role, state="live", key_fp=inv.key_fp,
-            hashes=inv.content.hashes(), start_utc=inv.start_utc, end_utc=inv.end_utc, event_id=f"ev-{action.key.email}",
+            key=action.key,
+            organizer=ORGANIZER,
+            role=inv.role,
+            state="live",
+            key_fp=inv.key_fp,
+            hashes=inv.content.hashes(),
+            start_utc=inv.start_utc,
+            end_utc=inv.end_utc,
+            event_id=f"ev-{action.key.email}",
         )
     return records
 
@@ -63,8 +86,9 @@ def keys(actions: list) -> set[tuple[str, str]]:
 def test_everyone_wanted_is_invited_once_with_the_right_role() -> None:
     result = run(Feed((offering(),)))
     creates = result.of(Create)
-    assert keys(creates) == {("A1", e) for e in ("ines@contoso.example", "sam@contoso.example",
-                                                   "ada@contoso.example", "bo@contoso.example")}
+    assert keys(creates) == {
+        ("A1", e) for e in ("ines@contoso.example", "sam@contoso.example", "ada@contoso.example", "bo@contoso.example")
+    }
     roles = {a.key.email: a.invitation.role for a in creates}  # type: ignore[union-attr]
     assert roles["ines@contoso.example"] == "instructor" and roles["ada@contoso.example"] == "learner"
 
@@ -86,8 +110,13 @@ def test_nothing_changed_plans_nothing() -> None:
 def test_withdrawal_cancels_exactly_that_learner_with_a_reason() -> None:
     feed = Feed((offering(),))
     sent = applied(feed)
-    withdrawn = Feed((offering(enrollments=(Enrollment("ada@contoso.example", "active"),
-                                             Enrollment("bo@contoso.example", "withdrawn"))),))
+    withdrawn = Feed(
+        (
+            offering(
+                enrollments=(Enrollment("ada@contoso.example", "active"), Enrollment("bo@contoso.example", "withdrawn"))
+            ),
+        )
+    )
     result = run(withdrawn, sent)
     assert [type(a) for a in result.actions] == [Cancel]
     cancel = result.actions[0]
@@ -119,7 +148,9 @@ def test_non_key_change_waits_for_reconcile_then_updates() -> None:
 def test_primary_instructor_change_is_non_key_and_moves_on_reconcile() -> None:
     feed = Feed((offering(),))
     sent = applied(feed)
-    swapped = activity(instructors=(Instructor("ines@contoso.example"), Instructor("sam@contoso.example", primary=True)))
+    swapped = activity(
+        instructors=(Instructor("ines@contoso.example"), Instructor("sam@contoso.example", primary=True))
+    )
     new = Feed((offering(swapped),))
     assert run(new, sent).actions == []
     updates = run(new, sent, reconcile=frozenset({"O1"})).of(Update)
@@ -129,8 +160,11 @@ def test_primary_instructor_change_is_non_key_and_moves_on_reconcile() -> None:
 def test_host_link_change_is_key_but_only_affected_people_get_an_update() -> None:
     feed = Feed((offering(),))
     sent = applied(feed)
-    relinked = activity(location=Location("virtual", "Online", join_url="https://meet.example.com/j/1",
-                                          host_url="https://meet.example.com/h/2"))
+    relinked = activity(
+        location=Location(
+            "virtual", "Online", join_url="https://meet.example.com/j/1", host_url="https://meet.example.com/h/2"
+        )
+    )
     result = run(Feed((offering(relinked),)), sent)
     assert keys(result.of(Update)) == {("A1", "ines@contoso.example")}
     assert len(result.of(Remember)) == 3  # fingerprints move on, no message to the others
@@ -146,7 +180,9 @@ def test_learner_and_instructor_gets_one_invitation_as_instructor() -> None:
 def test_removed_instructor_is_cancelled_and_added_one_invited() -> None:
     feed = Feed((offering(),))
     sent = applied(feed)
-    changed = activity(instructors=(Instructor("ines@contoso.example", primary=True), Instructor("new@contoso.example")))
+    changed = activity(
+        instructors=(Instructor("ines@contoso.example", primary=True), Instructor("new@contoso.example"))
+    )
     result = run(Feed((offering(changed),)), sent)
     assert keys(result.of(Cancel)) == {("A1", "sam@contoso.example")}
     assert "no longer an instructor" in result.of(Cancel)[0].comment  # type: ignore[union-attr]
@@ -230,8 +266,11 @@ def test_most_urgent_first_cancellations_before_updates_before_invitations() -> 
     late = activity("A9", start=datetime(2027, 5, 1, 9, 0))
     sent = applied(Feed((offering(early, late),)))
     moved_early = activity("A0", start=datetime(2027, 2, 1, 10, 0))
-    enrollments = (Enrollment("ada@contoso.example", "active"), Enrollment("bo@contoso.example", "withdrawn"),
-                   Enrollment("cy@contoso.example", "active"))
+    enrollments = (
+        Enrollment("ada@contoso.example", "active"),
+        Enrollment("bo@contoso.example", "withdrawn"),
+        Enrollment("cy@contoso.example", "active"),
+    )
     result = run(Feed((offering(moved_early, late, enrollments=enrollments),)), sent)
     kinds = [(a.key.activity_id, type(a).__name__) for a in result.sends]
     first_a9 = kinds.index(next(k for k in kinds if k[0] == "A9"))

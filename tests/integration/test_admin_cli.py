@@ -1,0 +1,98 @@
+"""`learncal provider show|set` and `learncal validate`: the admin API's operations on the command line."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import conftest_admin
+import pytest
+from click.testing import CliRunner, Result
+from conftest_admin import OTHER_USER, World
+
+from shared.cli import cli
+from shared.domain import InvitationKey
+from shared.planning.sent import SentRecord
+from shared.provider.store import ProviderStore
+from shared.settings import Settings
+from shared.store.mapping import TableMappingStore
+from shared.store.tables import Tables, table_service
+
+# fixtures shared by the admin, validate and secrets tests
+running_sandbox = conftest_admin.running_sandbox
+world = conftest_admin.world
+
+
+@pytest.fixture
+def environment(world: World, monkeypatch: pytest.MonkeyPatch) -> Tables:
+    """The settings as app settings (the CLI reads the environment); tables of their own."""
+    info = world.info
+    prefix = "C" + uuid.uuid4().hex[:10]
+    for name, value in {
+        "LEARNCAL_TENANT_ID": info["tenantId"], "LEARNCAL_CLIENT_ID": info["clientId"],
+        "LEARNCAL_ORGANIZER": info["organizer"], "LEARNCAL_KEY_VAULT_URL": info["keyVaultUrl"],
+        "LEARNCAL_GRAPH_URL": info["graphUrl"], "LEARNCAL_AUTHORITY_URL": info["authorityUrl"],
+        "AzureWebJobsStorage": world.settings.storage_connection, "LEARNCAL_TABLE_PREFIX": prefix,
+    }.items():
+        monkeypatch.setenv(name, value)
+    return Tables(table_service(Settings.from_env()), prefix=prefix)
+
+
+def run(*args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), input=stdin)
+
+
+def test_show_prints_the_configuration_with_the_secret_masked(world: World, environment: Tables) -> None:
+    result = run("provider", "show")
+
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert (shown["source"], shown["clientSecret"]) == ("environment", "********")
+    assert world.secret not in result.output
+
+
+def test_set_changes_the_given_values_and_reads_the_secret_from_stdin(world: World, environment: Tables) -> None:
+    new_secret = world.sandbox.add_client_secret(world.info["clientId"])
+
+    result = run("provider", "set", "--status", "inactive", "--allowlist", "@contoso.example",
+                 "--client-secret-stdin", stdin=new_secret + "\n")
+
+    assert result.exit_code == 0, result.output
+    saved = json.loads(result.stdout)
+    assert (saved["status"], saved["recipientAllowlist"], saved["organizer"]) == (
+        "inactive", ["@contoso.example"], world.info["organizer"])
+    assert "will no longer be updated" in result.stderr
+    assert new_secret not in result.output
+    stored = ProviderStore(environment).load()
+    assert stored is not None and stored.status == "inactive"
+
+
+def test_set_refuses_bad_values_and_an_unconfirmed_organizer_change_in_one_line(
+    world: World, environment: Tables
+) -> None:
+    later = datetime.now(UTC) + timedelta(days=30)
+    TableMappingStore(environment).put(SentRecord(
+        key=InvitationKey("OFF-1", "ACT-1", OTHER_USER), organizer=world.info["organizer"], role="learner",
+        state="live", key_fp="k", start_utc=later, end_utc=later + timedelta(hours=1),
+    ))
+
+    bad = run("provider", "set", "--tenant-id", "contoso")
+    unconfirmed = run("provider", "set", "--organizer", "new.coordinator@contoso.example")
+    confirmed = run("provider", "set", "--organizer", "new.coordinator@contoso.example", "--confirm-organizer-change")
+
+    assert bad.exit_code == 1 and bad.stderr.startswith("Error: tenantId: must be a GUID")
+    assert unconfirmed.exit_code == 1
+    assert len(unconfirmed.stderr.strip().splitlines()) == 1
+    assert "--confirm-organizer-change" in unconfirmed.stderr
+    assert confirmed.exit_code == 0, confirmed.output
+
+
+def test_validate_prints_one_line_per_check_with_its_fix(world: World, environment: Tables) -> None:
+    result = run("validate", "--probe-mailbox", OTHER_USER)
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("PASS  configuration:")
+    assert any(line.startswith("WARN  mailbox-scope:") for line in lines)
+    assert any(line.strip().startswith("fix: Limit the app") for line in lines)

@@ -1,0 +1,194 @@
+"""The Graph gateway against the sandbox: JSON batches, per-sub-request retries, no blind creates.
+
+The gateway is the product's (`GraphCalendar` over the real msgraph-sdk client); the sandbox
+runs in this process and injects the faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+from conftest_sandbox import Harness, harness_for
+
+from shared.calendar.batch import SubRequest, decode, encode
+from shared.calendar.gateway import CancelWrite, CreateWrite, NewEvent, UpdateWrite, WriteResult
+from shared.calendar.graph_client import build_graph_client
+from shared.calendar.graph_gateway import GraphCalendar
+from shared.calendar.retry import RetryPolicy
+
+T = TypeVar("T")
+FAST = RetryPolicy(initial=0.05, cap=5.0, jitter=0.05)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    for harness in harness_for(tmp_path_factory):
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("SSL_CERT_FILE", harness.info["caFile"])
+            yield harness
+
+
+@pytest.fixture(autouse=True)
+def fresh(sandbox: Harness) -> None:
+    sandbox.admin.reset()
+
+
+def gateway_run(sandbox: Harness, work: Callable[[GraphCalendar], Awaitable[T]]) -> T:
+    async def main() -> T:
+        calendar = GraphCalendar(build_graph_client(sandbox.credential, sandbox.info["graphUrl"]), policy=FAST)
+        try:
+            return await work(calendar)
+        finally:
+            await calendar.aclose()
+
+    return asyncio.run(main())
+
+
+def invitation(n: int, *, transaction: str | None = None) -> NewEvent:
+    return NewEvent(
+        properties={
+            "subject": f"Session {n}", "body": {"contentType": "html", "content": f"<p>Session {n}</p>"},
+            "start": {"dateTime": "2027-03-01T09:00:00", "timeZone": "W. Europe Standard Time"},
+            "end": {"dateTime": "2027-03-01T10:00:00", "timeZone": "W. Europe Standard Time"},
+            "location": {"displayName": "Online"},
+        },
+        attendee_email=f"learner{n}@learners.example", attendee_name=None, tag=f"lcs1/O/A/learner{n}@learners.example",
+        transaction_id=transaction or f"txn-{n}", state=f"state-{n}",
+    )
+
+
+def creates(count: int, **kw: Any) -> list[CreateWrite]:
+    return [CreateWrite(invitation(n), **kw) for n in range(count)]
+
+
+def requests_received(sandbox: Harness, n: int) -> int:
+    return sum(1 for m in sandbox.admin.messages(f"learner{n}@learners.example") if m["type"] == "meetingRequest")
+
+
+def test_a_batch_item_is_graphs_json_with_depends_on_spelt_right() -> None:
+    item = SubRequest("2", "POST", "/users/x/events", {"content-type": "application/json"}, {"a": 1}, ("1",))
+    payload = json.loads(encode([item]))
+    assert payload == {"requests": [{"id": "2", "method": "POST", "url": "/users/x/events",
+                                     "headers": {"content-type": "application/json"}, "body": {"a": 1},
+                                     "dependsOn": ["1"]}]}
+    answer = json.dumps({"responses": [{"id": "2", "status": 429, "headers": {"Retry-After": "2.128"}}]}).encode()
+    (response,) = decode(answer, [item])
+    assert (response.status, response.retry_after) == (429, 2.128)
+    (missing,) = decode(b'{"responses": []}', [item])
+    assert missing.status is None  # no answer for it: outcome unknown
+
+
+def test_twenty_writes_are_one_envelope(sandbox: Harness) -> None:
+    results = gateway_run(sandbox, lambda g: g.write(sandbox.organizer, creates(20)))
+    assert [r.status for r in results] == ["done"] * 20 and sum(r.messages for r in results) == 20
+    stats = sandbox.admin.stats()
+    assert (stats["batches"], stats["requests"], stats["messagesSent"]) == (1, 20, 20)
+
+
+def test_throttled_sub_requests_wait_their_fractional_retry_after_and_go_alone(sandbox: Harness) -> None:
+    sandbox.admin.configure(faults=[{"status": 429, "code": "ApplicationThrottled", "method": "POST",
+                                     "path": "/users/*/events", "after": 2, "times": 3, "retryAfter": 0.45}])
+    started = time.monotonic()
+    results = gateway_run(sandbox, lambda g: g.write(sandbox.organizer, creates(10)))
+    elapsed = time.monotonic() - started
+    assert [r.status for r in results] == ["done"] * 10
+    assert all(requests_received(sandbox, n) == 1 for n in range(10))
+    stats = sandbox.admin.stats()
+    assert (stats["throttled"], stats["requests"], stats["batches"]) == (3, 13, 2)  # only the three went again
+    assert 0.45 <= elapsed < 4.0
+
+
+def test_a_create_whose_answer_was_lost_is_looked_up_not_sent_again(sandbox: Harness) -> None:
+    sandbox.admin.configure(faults=[{"status": 504, "code": "GatewayTimeout", "method": "POST",
+                                     "path": "/users/*/events", "applied": True, "times": 2}])
+    results = gateway_run(sandbox, lambda g: g.write(sandbox.organizer, creates(5)))
+    assert [r.status for r in results] == ["done"] * 5
+    assert sum(r.adopted for r in results) == 2
+    assert all(requests_received(sandbox, n) == 1 for n in range(5))
+    assert len(sandbox.admin.calendar(sandbox.organizer)) == 5
+    assert sandbox.admin.stats()["byMethod"] == {"POST": 5, "GET": 2}
+
+
+def test_a_create_that_failed_before_landing_is_created_after_the_lookup(sandbox: Harness) -> None:
+    sandbox.admin.configure(faults=[{"status": 503, "method": "POST", "path": "/users/*/events", "times": 1,
+                                     "retryAfter": 0.1}])
+    results = gateway_run(sandbox, lambda g: g.write(sandbox.organizer, creates(1)))
+    assert results[0].status == "done" and not results[0].adopted and results[0].messages == 1
+    assert sandbox.admin.stats()["byMethod"] == {"POST": 2, "GET": 1}  # create, lookup (nothing), create
+    assert requests_received(sandbox, 0) == 1
+
+
+def test_cancels_and_updates_after_lost_answers(sandbox: Harness) -> None:
+    created = gateway_run(sandbox, lambda g: g.write(sandbox.organizer, creates(2)))
+    ids = [r.event_id or "" for r in created]
+    sandbox.admin.configure(faults=[
+        {"status": 504, "method": "POST", "path": "/users/*/events/*/cancel", "applied": True, "times": 1},
+        {"status": 504, "method": "PATCH", "path": "/users/*/events/*", "applied": True, "times": 1},
+    ])
+    extra: list[bool] = []
+
+    async def deny() -> bool:
+        extra.append(False)
+        return False
+
+    results = gateway_run(sandbox, lambda g: g.write(sandbox.organizer, [
+        CancelWrite("lcs1/O/A/learner0@learners.example", "Withdrawn.", ids[0]),
+        UpdateWrite(ids[1], {"location": {"displayName": "Room 2"}}, "state-new"),
+    ], extra_message=deny))
+    cancel, update = results
+    assert cancel == WriteResult("done", event_id=ids[0], messages=1)  # the repeat was "not found": done
+    assert (update.status, update.error, update.messages) == ("unknown", None, 1)  # no budget to send it twice
+    assert extra == [False]
+    kinds = [m["type"] for m in sandbox.admin.messages("learner0@learners.example")]
+    assert kinds == ["meetingRequest", "meetingCancellation"]
+    assert [m["type"] for m in sandbox.admin.messages("learner1@learners.example")] == ["meetingRequest",
+                                                                                        "meetingUpdate"]
+
+
+def test_never_more_than_four_requests_in_flight_per_mailbox(sandbox: Harness) -> None:
+    sandbox.admin.configure(faults=[{"status": None, "method": "POST", "path": "/users/*/events", "latency": 0.05}])
+
+    async def many(g: GraphCalendar) -> list[list[WriteResult]]:
+        batches = [[CreateWrite(invitation(10 * b + n)) for n in range(3)] for b in range(8)]
+        return await asyncio.gather(*(g.write(sandbox.organizer, writes) for writes in batches))
+
+    results = gateway_run(sandbox, many)
+    assert all(r.status == "done" for batch in results for r in batch)
+    stats = sandbox.admin.stats()
+    assert stats["maxConcurrentPerMailbox"] == 4 and stats["throttled"] == 0
+
+
+def test_a_transaction_id_of_a_cancelled_meeting_is_reported_superseded(sandbox: Harness) -> None:
+    async def work(g: GraphCalendar) -> WriteResult:
+        (first,) = await g.write(sandbox.organizer, creates(1))
+        await g.write(sandbox.organizer, [CancelWrite(invitation(0).tag, "Gone.", first.event_id)])
+        (again,) = await g.write(sandbox.organizer, creates(1))
+        return again
+
+    again = gateway_run(sandbox, work)
+    assert again.status == "done" and again.superseded and again.event_id is None
+
+
+def test_lookups_outside_batches_honour_fractional_retry_after(sandbox: Harness) -> None:
+    gateway_run(sandbox, lambda g: g.write(sandbox.organizer, creates(3)))
+    sandbox.admin.configure(faults=[{"status": 429, "method": "GET", "path": "/users/*/events", "times": 2,
+                                     "retryAfter": 0.35}])
+    started = time.monotonic()
+    found = gateway_run(sandbox, lambda g: g.find_by_tag(sandbox.organizer, invitation(1).tag))
+    assert len(found) == 1 and time.monotonic() - started >= 0.7
+
+
+def test_tagged_events_carry_their_state(sandbox: Harness) -> None:
+    gateway_run(sandbox, lambda g: g.write(sandbox.organizer, creates(3)))
+
+    async def listing(g: GraphCalendar) -> list[tuple[str, str | None, str | None]]:
+        return sorted([(e.tag, e.state, e.start_utc) async for e in g.tagged_events(sandbox.organizer)])
+
+    events = gateway_run(sandbox, listing)
+    assert [(tag, state) for tag, state, _ in events] == [(invitation(n).tag, f"state-{n}") for n in range(3)]
+    assert all(start and start.startswith("2027-03-01T08:00:00") for _, _, start in events)

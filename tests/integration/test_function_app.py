@@ -1,0 +1,75 @@
+"""The Azure Functions entry points, called directly (as the Functions host would call them)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+import pytest
+from azure.functions.timer import TimerRequest
+
+import function_app
+from shared import sandbox
+from shared.local.azurite import RunningAzurite
+from shared.local.demo import sandbox_environment
+from shared.local.inspector import SandboxInspector
+from tests.support.feeds import ADA, PAT, base_feed, write
+
+
+def user_function(name: str) -> Any:
+    """The decorated function as the host calls it (`build()` can be repeated; `get_functions()` cannot)."""
+    return getattr(function_app, name).build().get_user_function()
+
+
+@pytest.fixture(scope="module")
+def running_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with sandbox.start(tmp_path_factory.mktemp("functions-sandbox")) as running:
+        yield running.info
+
+
+@pytest.fixture
+def configured(
+    running_sandbox: dict[str, Any], azurite: RunningAzurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> SandboxInspector:
+    inspector = SandboxInspector(running_sandbox["graphUrl"], running_sandbox["caFile"])
+    inspector.post("/reset")
+    for name, value in sandbox_environment(running_sandbox, azurite.connection_string).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LEARNCAL_TABLE_PREFIX", "F" + uuid.uuid4().hex[:10])
+    monkeypatch.setenv("LEARNCAL_FEED", write(base_feed(), tmp_path / "feed.json"))
+    return inspector
+
+
+def test_the_timer_runs_the_same_sync_as_the_cli(configured: SandboxInspector, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="learncal")
+    user_function("hourly_sync")(TimerRequest(past_due=True))
+    assert len(configured.calendar(ADA)) == 3 and len(configured.calendar(PAT)) == 1
+    assert any("running late" in r.getMessage() for r in caplog.records)
+    logged = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("sync run"))
+    assert json.loads(logged.split(": ", 1)[1])["created"] == 10
+    before = configured.stats()["requests"]
+    user_function("hourly_sync")(TimerRequest())
+    assert configured.stats()["requests"] == before  # the next hour, nothing changed: nothing sent
+
+
+def test_health_reports_ok_when_configured_and_storage_reachable(configured: SandboxInspector) -> None:
+    response = user_function("health")(func.HttpRequest("GET", "/api/health", body=b""))
+    body = json.loads(response.get_body())
+    assert response.status_code == 200 and body["status"] == "ok"
+    assert body["checks"] == {"configuration": "ok", "storage": "ok"}
+
+
+def test_health_names_missing_settings_without_revealing_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LEARNCAL_ORGANIZER", raising=False)
+    monkeypatch.setenv("LEARNCAL_TENANT_ID", "00000000-0000-0000-0000-000000000001")
+    monkeypatch.setenv("AzureWebJobsStorage", "DefaultEndpointsProtocol=http;AccountName=x;AccountKey=eA==;"
+                       "TableEndpoint=http://127.0.0.1:9/x;")
+    response = user_function("health")(func.HttpRequest("GET", "/api/health", body=b""))
+    body = json.loads(response.get_body())
+    assert response.status_code == 503
+    assert "LEARNCAL_ORGANIZER" in body["checks"]["configuration"]
+    assert "00000000-0000-0000-0000-000000000001" not in response.get_body().decode()

@@ -1,0 +1,435 @@
+"""The executor without servers: urgency order, full batches, intent before write, and crashes.
+
+`Graph` models what the executor relies on in Microsoft Graph (a repeated transactionId
+returns the first event, cancelled ones included; a lookup by tag sees live events; a second
+cancel is "not found"). `Store` is the mapping with ETags. Both can "crash" the process at
+any numbered step, before or after a write lands; after a crash nothing else happens in that
+process, as after SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.calendar.gateway import (
+    CancelWrite,
+    CreateWrite,
+    ExtraMessage,
+    TaggedEvent,
+    UpdateWrite,
+    Write,
+    WriteResult,
+)
+from shared.domain import Feed, InvitationKey
+from shared.errors import GraphError, SignInFailed
+from shared.feed.reader import parse_feed
+from shared.planning.desired import desired_state
+from shared.planning.plan import Cancel, Create, Update, plan
+from shared.planning.sent import SentRecord
+from shared.store.mapping import ConcurrentChange
+from shared.store.sendlog import MemorySendLog
+from shared.sync.executor import Executor, Outcome, transaction_id
+from shared.sync.pacing import Pacer, Timebase
+from shared.sync.rebuild import parse_state
+from tests.support.feeds import ADA, BO, DEE, base_feed, enrollment, offering
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+ORG = "coordinator@contoso.example"
+
+
+class Crash(BaseException):
+    """The process died here."""
+
+
+@dataclass
+class Fate:
+    """Counts every step that changes state; raises Crash at the chosen one (and at every one after)."""
+
+    crash_at: int | None = None
+    steps: int = 0
+    dead: bool = False
+
+    def step(self) -> None:
+        if self.dead:
+            raise Crash()
+        self.steps += 1
+        if self.crash_at is not None and self.steps >= self.crash_at:
+            self.dead = True
+            raise Crash()
+
+
+@dataclass
+class Event:
+    id: str
+    tag: str
+    attendee: str
+    transaction_id: str
+    props: dict[str, object]
+    state: str | None
+    cancelled: bool = False
+
+
+@dataclass
+class Graph:
+    fate: Fate = field(default_factory=Fate)
+    events: dict[str, Event] = field(default_factory=dict)
+    messages: list[tuple[str, str, str]] = field(default_factory=list)  # (type, attendee, event id)
+    calls: list[int] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    seen_before_write: list[str] = field(default_factory=list)
+    store: Store | None = None
+    unknown_after: int | None = None  # every write after this many ends "unknown" (the run's time ran out)
+    written: int = 0
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    async def write(self, organizer: str, writes: Sequence[Write], *, extra_message: ExtraMessage | None = None,
+                    patience: float | None = None) -> list[WriteResult]:
+        self.calls.append(len(writes))
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(0.001)
+            results = []
+            for write in writes:
+                self.written += 1
+                if self.unknown_after is not None and self.written > self.unknown_after:
+                    results.append(WriteResult("unknown"))
+                    continue
+                self._check_intent(write)
+                self.fate.step()  # dies before the write lands
+                result = self._apply(write)
+                self.fate.step()  # dies after it landed, before the answer is read
+                results.append(result)
+            return results
+        finally:
+            self.in_flight -= 1
+
+    def _check_intent(self, write: Write) -> None:
+        if self.store is None:
+            return
+        tag = write.event.tag if isinstance(write, CreateWrite) else getattr(write, "tag", None)
+        if tag is None:
+            return
+        key = InvitationKey.from_tag(tag)
+        assert key is not None
+        self.seen_before_write.append(self.store.rows[key].state)
+
+    def live(self, tag: str) -> list[Event]:
+        return [e for e in self.events.values() if e.tag == tag and not e.cancelled]
+
+    def _apply(self, write: Write) -> WriteResult:
+        if isinstance(write, CreateWrite):
+            event = write.event
+            if write.look_first and (found := self.live(event.tag)):
+                return WriteResult("done", event_id=found[0].id, adopted=True)
+            same = [e for e in self.events.values() if e.transaction_id == event.transaction_id]
+            if same:
+                return WriteResult("done", event_id=None if same[0].cancelled else same[0].id,
+                                   superseded=same[0].cancelled)
+            created = Event(f"E{next(self._ids)}", event.tag, event.attendee_email, event.transaction_id,
+                            dict(event.properties), event.state)
+            self.events[created.id] = created
+            self.messages.append(("meetingRequest", created.attendee, created.id))
+            return WriteResult("done", event_id=created.id, messages=1)
+        if isinstance(write, UpdateWrite):
+            target = self.events.get(write.event_id)
+            if target is None or target.cancelled:
+                return WriteResult("failed", error=GraphError("gone", status=404, code="ErrorItemNotFound"))
+            target.props.update(write.changes)
+            target.state = write.state
+            self.messages.append(("meetingUpdate", target.attendee, target.id))
+            return WriteResult("done", event_id=target.id, messages=1)
+        assert isinstance(write, CancelWrite)
+        ids = [write.event_id] if write.event_id else [e.id for e in self.live(write.tag)]
+        sent = 0
+        for event_id in ids:
+            target = self.events.get(event_id)
+            if target is not None and not target.cancelled:
+                target.cancelled = True
+                self.messages.append(("meetingCancellation", target.attendee, target.id))
+                sent += 1
+        return WriteResult("done", event_id=write.event_id, messages=sent)
+
+    async def find_by_tag(self, organizer: str, tag: str) -> list[str]:
+        return [e.id for e in self.live(tag)]
+
+    async def tagged_events(self, organizer: str):  # type: ignore[no-untyped-def]
+        for event in list(self.events.values()):
+            if not event.cancelled:
+                yield TaggedEvent(event.id, event.tag, None, None, event.state)
+
+    async def aclose(self) -> None:
+        return None
+
+
+@dataclass
+class Store:
+    """The mapping table: ETag checks as in Table Storage, and a fate shared with Graph."""
+
+    fate: Fate = field(default_factory=Fate)
+    rows: dict[InvitationKey, SentRecord] = field(default_factory=dict)
+    _etags: itertools.count[int] = field(default_factory=itertools.count)
+
+    def load(self, offering_ids: Iterable[str]) -> dict[InvitationKey, SentRecord]:
+        wanted = set(offering_ids)
+        return {k: r for k, r in self.rows.items() if k.offering_id in wanted}
+
+    def load_all(self) -> dict[InvitationKey, SentRecord]:
+        return dict(self.rows)
+
+    def put(self, record: SentRecord) -> SentRecord:
+        self.fate.step()
+        current = self.rows.get(record.key)
+        if (current.etag if current else None) != record.etag:
+            raise ConcurrentChange(f"{record.key.tag()} changed")
+        stored = record.but(etag=f"e{next(self._etags)}")
+        self.rows[record.key] = stored
+        return stored
+
+    def upsert(self, record: SentRecord) -> SentRecord:
+        stored = record.but(etag=f"e{next(self._etags)}")
+        self.rows[record.key] = stored
+        return stored
+
+
+def world(crash_at: int | None = None) -> tuple[Graph, Store]:
+    fate = Fate(crash_at)
+    store = Store(fate)
+    return Graph(fate, store=store), store
+
+
+def read(feed: dict) -> Feed:
+    return parse_feed(feed)
+
+
+def sync(graph: Graph, store: Store, feed: dict, *, per_minute: int = 10_000, seconds: float = 3600.0,
+         log: MemorySendLog | None = None, **executor: object) -> Outcome:
+    """One run as the service does it: plan against the mapping, then execute."""
+    desired = desired_state(read(feed), now=NOW)
+    the_plan = plan(desired, store.load(desired.offerings), organizer=ORG, now=NOW)
+    clock = Timebase()
+
+    async def pacer_for(organizer: str) -> Pacer:
+        pacer = Pacer(organizer=organizer, per_minute=per_minute, per_day=1_000_000, deadline=clock.now() + seconds,
+                      timebase=clock, log=log)
+        await pacer.load()
+        return pacer
+
+    return asyncio.run(Executor(graph, store, pacer_for, **executor).run(the_plan.actions))  # type: ignore[arg-type]
+
+
+def big_feed(learners: int) -> dict:
+    feed = base_feed()
+    offering(feed, "OFF-1001")["enrollments"] = [
+        {"learnerEmail": f"l{i:03d}@contoso.example", "status": "active"} for i in range(learners)
+    ]
+    return feed
+
+
+def converged(graph: Graph, store: Store, feed: dict) -> None:
+    """Every wanted invitation exists exactly once and was requested exactly once; nothing else is live."""
+    desired = desired_state(read(feed), now=NOW)
+    live = [e for e in graph.events.values() if not e.cancelled]
+    by_tag = Counter(e.tag for e in live)
+    assert set(by_tag) == {k.tag() for k in desired.wanted}, "missing or orphan events"
+    assert max(by_tag.values(), default=1) == 1, "duplicate events"
+    requests = Counter(graph.events[e].tag for kind, _, e in graph.messages if kind == "meetingRequest")
+    cancels = Counter(graph.events[e].tag for kind, _, e in graph.messages if kind == "meetingCancellation")
+    for key in desired.wanted:
+        assert requests[key.tag()] - cancels[key.tag()] == 1, f"{key.tag()}: requests {requests[key.tag()]}"
+    for tag, count in requests.items():
+        if tag not in by_tag:
+            assert cancels[tag] == count, f"{tag} was invited but never cancelled"
+    for key, invitation in desired.wanted.items():
+        row = store.rows[key]
+        assert row.state == "live" and row.event_id is not None
+        event = graph.events[row.event_id]
+        assert event.tag == key.tag() and not event.cancelled
+        assert event.props["start"] == invitation.content.properties()["start"]
+
+
+# -- throughput and order ------------------------------------------------------------------
+
+def test_batches_fill_up_and_at_most_four_are_in_flight() -> None:
+    graph, store = world()
+    outcome = sync(graph, store, big_feed(90))
+    assert outcome.count(Create) == 90 * 2 + 3 + 3  # learners x 2 activities, 3 instructor invitations, OFF-2002
+    assert all(size <= 20 for size in graph.calls) and graph.calls.count(20) >= len(graph.calls) - 2
+    assert 1 < graph.max_in_flight <= 4
+
+
+def test_the_budget_takes_the_most_urgent_first_and_defers_the_rest_in_order() -> None:
+    graph, store = world()
+    feed = base_feed()
+    desired = desired_state(read(feed), now=NOW)
+    ordered = plan(desired, {}, organizer=ORG, now=NOW).sends
+    outcome = sync(graph, store, feed, per_minute=4, seconds=5.0)
+    assert [a.key for a in outcome.applied] == [a.key for a in ordered[:4]]
+    assert [a.key for a in outcome.deferred] == [a.key for a in ordered[4:]]
+    assert "OFF-2002" in {a.key.offering_id for a in outcome.applied}  # the soonest activity (Feb) went first
+    assert all(row.state == "live" for row in store.rows.values()) and len(store.rows) == 4  # nothing half-done
+
+
+def test_cancellations_then_updates_then_invitations_within_an_activity() -> None:
+    graph, store = world()
+    feed = base_feed()
+    sync(graph, store, feed)
+    enrollment(feed, "OFF-2002", DEE)["status"] = "withdrawn"
+    enrollment(feed, "OFF-2002", ADA)["status"] = "withdrawn"
+    offering(feed, "OFF-2002")["enrollments"].append({"learnerEmail": "new@contoso.example", "status": "active"})
+    offering(feed, "OFF-2002")["activities"][0]["location"]["joinUrl"] = "https://meet.example.com/j/new"
+    outcome = sync(graph, store, feed, per_minute=3, seconds=5.0)
+    assert [type(a) for a in outcome.applied] == [Cancel, Cancel, Update]
+    assert [type(a) for a in outcome.deferred] == [Create]
+
+
+def test_every_intent_is_recorded_before_its_write() -> None:
+    graph, store = world()
+    feed = base_feed()
+    sync(graph, store, feed)
+    enrollment(feed, "OFF-1001", BO)["status"] = "withdrawn"
+    sync(graph, store, feed)
+    assert graph.seen_before_write and set(graph.seen_before_write) == {"pending", "cancelling"}
+
+
+def test_a_stop_at_the_time_budget_leaves_intents_the_next_run_finishes() -> None:
+    graph, store = world()
+    graph.unknown_after = 3
+    feed = base_feed()
+    outcome = sync(graph, store, feed)
+    assert len(outcome.deferred) == 7 and not outcome.failed
+    assert Counter(r.state for r in store.rows.values()) == {"live": 3, "pending": 7}
+    graph.unknown_after = None
+    again = sync(graph, store, feed)
+    assert again.count(Create) == 7
+    converged(graph, store, feed)
+
+
+def test_a_transaction_id_taken_by_an_old_cancelled_meeting_gets_the_next_generation() -> None:
+    graph, store = world()
+    feed = base_feed()
+    sync(graph, store, feed)
+    key = InvitationKey("OFF-2002", "ACT-9", DEE)
+    enrollment(feed, "OFF-2002", DEE)["status"] = "withdrawn"
+    sync(graph, store, feed)
+    store.rows.pop(key)  # the mapping forgot the cancelled row (a rebuild cannot see cancelled meetings)
+    enrollment(feed, "OFF-2002", DEE)["status"] = "active"
+    outcome = sync(graph, store, feed)
+    assert outcome.count(Create) == 1 and not outcome.failed
+    row = store.rows[key]
+    assert row.generation == 1 and row.state == "live"
+    assert graph.events[row.event_id or ""].transaction_id == transaction_id(key, 1)
+    converged(graph, store, feed)
+
+
+def test_the_event_carries_what_was_sent() -> None:
+    graph, store = world()
+    sync(graph, store, base_feed())
+    for row in store.rows.values():
+        state = parse_state(graph.events[row.event_id or ""].state)
+        assert state is not None
+        assert (state.role, state.key_fp, state.hashes, state.generation) == (
+            row.role, row.key_fp, row.hashes, row.generation)
+
+
+def test_sign_in_failure_stops_the_run_and_keeps_the_intents() -> None:
+    graph, store = world()
+
+    async def refuse(*_args: object, **_kwargs: object) -> list[WriteResult]:
+        raise SignInFailed("Sign-in to Microsoft Entra failed (AADSTS7000215)")
+
+    graph.write = refuse  # type: ignore[method-assign]
+    with pytest.raises(SignInFailed):
+        sync(graph, store, base_feed())
+    assert {r.state for r in store.rows.values()} == {"pending"}
+
+
+def test_a_refused_write_is_reported_and_the_rest_goes_on() -> None:
+    graph, store = world()
+    feed = base_feed()
+    sync(graph, store, feed)
+    ada = store.rows[InvitationKey("OFF-2002", "ACT-9", ADA)]
+    graph.events[ada.event_id or ""].cancelled = True  # someone cancelled it in Outlook
+    offering(feed, "OFF-2002")["activities"][0]["start"] = "2027-02-15T15:00:00"
+    outcome = sync(graph, store, feed)
+    assert [f.key.email for f in outcome.failed] == [ADA]
+    assert outcome.count(Update) == 2  # Dee and Pat
+
+
+# -- crashes -------------------------------------------------------------------------------
+
+def changed(feed: dict) -> dict:
+    """Withdrawals (cancels), a moved session (updates) and a new learner (invitations)."""
+    feed = replace_feed(feed)
+    enrollment(feed, "OFF-1001", BO)["status"] = "withdrawn"
+    enrollment(feed, "OFF-2002", DEE)["status"] = "withdrawn"
+    offering(feed, "OFF-1001")["activities"][0]["start"] = "2027-03-02T10:00:00"
+    offering(feed, "OFF-1001")["enrollments"].append({"learnerEmail": "eve@contoso.example", "status": "active"})
+    return feed
+
+
+def replace_feed(feed: dict) -> dict:
+    import copy
+
+    return copy.deepcopy(feed)
+
+
+def steps_of(feed: dict, then: dict | None = None) -> int:
+    graph, store = world()
+    sync(graph, store, feed)
+    if then is not None:
+        sync(graph, store, then)
+    return graph.fate.steps
+
+
+@pytest.mark.parametrize("phase", ["first sync", "changes"])
+def test_a_crash_at_any_step_converges_on_the_next_run(phase: str) -> None:
+    first = base_feed()
+    second = changed(first)
+    before = steps_of(first) if phase == "changes" else 0
+    total = steps_of(first, second) if phase == "changes" else steps_of(first)
+    assert total - before > 20
+    for crash_at in range(before + 1, total + 1):
+        graph, store = world(crash_at)
+        target = first if phase == "first sync" else second
+        with pytest.raises(Crash):
+            sync(graph, store, first)
+            sync(graph, store, second)
+        graph.fate = store.fate = Fate()  # a new process
+        sync(graph, store, target)
+        converged(graph, store, target)
+
+
+def test_two_crashes_in_a_row_still_converge() -> None:
+    first = base_feed()
+    for a, b in [(3, 2), (7, 5), (12, 1), (20, 9)]:
+        graph, store = world(a)
+        with pytest.raises(Crash):
+            sync(graph, store, first)
+        graph.fate = store.fate = Fate(b)
+        with pytest.raises(Crash):
+            sync(graph, store, first)
+        graph.fate = store.fate = Fate()
+        sync(graph, store, first)
+        converged(graph, store, first)
+
+
+def test_a_pending_row_whose_create_landed_is_adopted_not_sent_again() -> None:
+    graph, store = world()
+    feed = base_feed()
+    sync(graph, store, feed)
+    key = InvitationKey("OFF-2002", "ACT-9", DEE)
+    row = store.rows[key]
+    store.rows[key] = replace(row, state="pending", event_id=None)
+    before = len(graph.messages)
+    outcome = sync(graph, store, feed)
+    assert outcome.count(Create) == 1 and len(graph.messages) == before
+    assert store.rows[key].event_id == row.event_id
