@@ -53,6 +53,8 @@ def sign_in_failed(error: BaseException) -> SignInFailed:
     text = str(error)
     match = _AADSTS.search(text)
     code = match.group(0) if match else None
+    if code is None and "Unable to get authority configuration" in text:
+        code = "AADSTS90002"  # MSAL's wording when the tenant's OpenID discovery is refused
     advice = _AADSTS_ADVICE.get(code or "", "Check LEARNCAL_TENANT_ID, LEARNCAL_CLIENT_ID and the client secret.")
     prefix = f"Sign-in to Microsoft Entra failed ({code})" if code else "Sign-in to Microsoft Entra failed"
     return SignInFailed(f"{prefix}: {advice}")

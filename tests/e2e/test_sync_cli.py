@@ -103,3 +103,10 @@ def test_unreadable_feed_fails_before_anything_is_sent(world: World) -> None:
     assert result.code == 1
     assert result.summary["status"] == "failed" and "JSON" in result.summary["message"]
     assert world.stats()["messagesSent"] == 0
+
+
+def test_unknown_tenant_names_the_setting_to_fix(world: World) -> None:
+    result = world.sync(base_feed(), LEARNCAL_TENANT_ID="11111111-2222-3333-4444-555555555555")
+    assert result.code == 1
+    assert "AADSTS90002" in result.summary["message"] and "LEARNCAL_TENANT_ID" in result.summary["message"]
+    assert "Traceback" not in result.stderr and world.stats()["messagesSent"] == 0

@@ -44,7 +44,9 @@ def configured(
     return inspector
 
 
-def test_the_timer_runs_the_same_sync_as_the_cli(configured: SandboxInspector, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_timer_runs_the_same_sync_as_the_cli(
+    configured: SandboxInspector, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level("INFO", logger="learncal")
     user_function("hourly_sync")(TimerRequest(past_due=True))
     assert len(configured.calendar(ADA)) == 3 and len(configured.calendar(PAT)) == 1
@@ -66,8 +68,10 @@ def test_health_reports_ok_when_configured_and_storage_reachable(configured: San
 def test_health_names_missing_settings_without_revealing_values(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LEARNCAL_ORGANIZER", raising=False)
     monkeypatch.setenv("LEARNCAL_TENANT_ID", "00000000-0000-0000-0000-000000000001")
-    monkeypatch.setenv("AzureWebJobsStorage", "DefaultEndpointsProtocol=http;AccountName=x;AccountKey=eA==;"
-                       "TableEndpoint=http://127.0.0.1:9/x;")
+    monkeypatch.setenv(
+        "AzureWebJobsStorage",
+        "DefaultEndpointsProtocol=http;AccountName=x;AccountKey=eA==;TableEndpoint=http://127.0.0.1:9/x;",
+    )
     response = user_function("health")(func.HttpRequest("GET", "/api/health", body=b""))
     body = json.loads(response.get_body())
     assert response.status_code == 503

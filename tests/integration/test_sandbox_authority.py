@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import ClientAssertionCredential, ClientSecretCredential
-from conftest_sandbox import GRAPH_SCOPE, Harness, claims_of, harness_for
+from conftest_sandbox import GRAPH_SCOPE, Harness, claims_of
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    yield from harness_for(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def fresh(sandbox: Harness) -> None:
-    sandbox.admin.reset()
 
 
 def test_app_token_carries_the_granted_application_roles(sandbox: Harness) -> None:

@@ -6,25 +6,13 @@ which msgraph-core does not declare as a dependency.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from conftest_sandbox import Harness, harness_for
+from conftest_sandbox import Harness
 
 LEARNERS = [f"learner{i}@learners.example" for i in range(3)]
 WINDOW = {"start": {"dateTime": "2027-03-01T09:00:00", "timeZone": "UTC"},
           "end": {"dateTime": "2027-03-01T10:00:00", "timeZone": "UTC"}}
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    yield from harness_for(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def fresh(sandbox: Harness) -> None:
-    sandbox.admin.reset()
 
 
 def create_step(step_id: str, organizer: str, attendee: str, **extra: Any) -> dict[str, Any]:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
-from conftest_sandbox import TAG_ID, Harness, harness_for, meeting
+from conftest_sandbox import TAG_ID, Harness, meeting
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph import GraphServiceClient
 from msgraph.generated.models.attendee import Attendee
@@ -19,16 +18,6 @@ from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body im
 from msgraph.generated.users.item.events.item.event_item_request_builder import EventItemRequestBuilder
 
 ADA, BO, CY = "ada@learners.example", "bo@learners.example", "cy@learners.example"
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    yield from harness_for(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def fresh(sandbox: Harness) -> None:
-    sandbox.admin.reset()
 
 
 def create(sandbox: Harness, event: Event) -> Event:

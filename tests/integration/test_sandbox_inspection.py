@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
-from conftest_sandbox import Harness, harness_for, meeting
+from conftest_sandbox import Harness, meeting
 from msgraph import GraphServiceClient
 
 ADA = "Ada@Learners.Example"
 UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    yield from harness_for(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def fresh(sandbox: Harness) -> None:
-    sandbox.admin.reset()
 
 
 def test_calendar_messages_and_stats_have_the_promised_fields(sandbox: Harness) -> None:

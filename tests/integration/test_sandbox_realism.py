@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
-from conftest_sandbox import Harness, harness_for
+from conftest_sandbox import Harness
 
 ADA, BO, CY = "ada@learners.example", "bo@learners.example", "cy@learners.example"
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    yield from harness_for(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def fresh(sandbox: Harness) -> None:
-    sandbox.admin.reset()
 
 
 def invitation(attendee: str, transaction_id: str | None = None) -> dict[str, Any]:
