@@ -37,6 +37,7 @@ MAX_PAGE = 1000
 ORDERS = {"start/datetime": "start", "end/datetime": "end", "createddatetime": "seq"}
 
 _ROUTES = Map([
+    Rule("/users", endpoint="users", methods=["GET"]),
     Rule("/users/<user_key>", endpoint="user", methods=["GET"]),
     Rule("/users/<user_key>/calendar", endpoint="calendar", methods=["GET"]),
     Rule("/users/<user_key>/events", endpoint="events", methods=["GET", "POST"]),
@@ -73,8 +74,8 @@ class GraphService:
     def __init__(self, sandbox: Sandbox) -> None:
         self._sandbox = sandbox
         self._endpoints: dict[str, Callable[[GraphRequest, Principal, Target], GraphResponse]] = {
-            "user": self._user, "calendar": self._calendar, "events": self._events, "event": self._event,
-            "cancel": self._cancel,
+            "users": self._users, "user": self._user, "calendar": self._calendar, "events": self._events,
+            "event": self._event, "cancel": self._cancel,
         }
 
     def handle(self, request: GraphRequest) -> GraphResponse:
@@ -83,8 +84,9 @@ class GraphService:
         try:
             principal = self._authenticate(request)
             endpoint, args = self._route(request)
-            user = sandbox.directory.user(args["user_key"])
-            target = Target(args["user_key"], user, args.get("event_id", ""))
+            user_key = args.get("user_key", "")
+            user = sandbox.directory.user(user_key) if user_key else None
+            target = Target(user_key, user, args.get("event_id", ""))
             with sandbox.gate.admit(principal.client_id, user.address if user else target.user_key):
                 rule = sandbox.gate.fault_for(request.method, request.path)
                 fault = None
@@ -147,6 +149,20 @@ class GraphService:
             raise GraphError(404, "MailboxNotEnabledForRESTAPI",
                              "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
         return user
+
+    def _users(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
+        """`GET /users?$top=N`: the directory's users (Validate looks for a mailbox outside the app's scope)."""
+        if not principal.roles & USER_READ:
+            raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+        top_text = request.option("top") or "100"
+        if not top_text.isdigit() or not 1 <= int(top_text) <= 999:
+            raise GraphError(400, "Request_BadRequest",
+                             f"Invalid page size specified: '{top_text}'. Must be between 1 and 999 inclusive.")
+        users = [u.graph_json() for u in self._sandbox.directory.users()][: int(top_text)]
+        select = odata.parse_select(request.option("select"), frozenset(users[0]) if users else frozenset(), "user")
+        if select is not None:
+            users = [{key: u[key] for key in select if key in u} for u in users]
+        return GraphResponse(200, {"@odata.context": f"{request.base_url}/$metadata#users", "value": users})
 
     def _user(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
         if not principal.roles & USER_READ:

@@ -238,3 +238,13 @@ def test_the_organizer_itself_is_no_probe_for_the_scope(world: World) -> None:
 
     assert check["status"] == "warn"
     assert "organizer itself" in check["detail"]
+
+
+def test_the_scope_check_finds_a_mailbox_to_probe_by_itself(world: World) -> None:
+    world.sandbox.put_user(OTHER_USER, hasMailbox=True)
+    scoped(world, mailboxScope=[world.info["organizer"]])
+
+    check = validate(world)["mailbox-scope"]  # no probeMailbox: the tenant's users are listed
+
+    assert check["status"] == "pass"
+    assert f"cannot read the calendar of {OTHER_USER}" in check["detail"]
