@@ -84,12 +84,13 @@ def build_offering(shape: Shape, index: int, *, title_suffix: str = "") -> dict[
     }
 
 
-def build_feed(shape: Shape, *, offerings: range | None = None, retitled: frozenset[int] = frozenset()) -> dict[str, Any]:
-    chosen = offerings if offerings is not None else range(shape.offerings)
+def build_feed(shape: Shape, *, retitled: frozenset[int] = frozenset()) -> dict[str, Any]:
+    """The whole catalog; offerings in `retitled` carry a changed title (a non-key change)."""
     return {
         "schemaVersion": 1,
         "source": "bench",
-        "offerings": [build_offering(shape, i, title_suffix=" (renamed)" if i in retitled else "") for i in chosen],
+        "offerings": [build_offering(shape, i, title_suffix=" (renamed)" if i in retitled else "")
+                      for i in range(shape.offerings)],
     }
 
 

@@ -7,6 +7,7 @@ code 1, never as a traceback, and never with a secret in it.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -230,19 +231,20 @@ def mapping_rebuild(organizer: str | None, dry_run: bool, as_json: bool) -> None
     from shared.bootstrap import build, make_gateway_factory
     from shared.store.lease import LeaseStore
     from shared.sync.rebuild import MappingRebuild
+    from shared.sync.service import LEASE_SECONDS, LeaseKeeper
 
     app = build()
     mailbox = organizer or app.sync.organizer()
     if not mailbox:
         raise LearncalError("No organizer: pass --organizer or set LEARNCAL_ORGANIZER.")
-    leases = LeaseStore(app.tables)
-    lease = None if dry_run else leases.acquire(mailbox, seconds=600)
+    leases = LeaseStore(app.tables)  # no sync run may write the mapping while it is rebuilt
+    keeper = None if dry_run else LeaseKeeper(leases, leases.acquire(mailbox, seconds=LEASE_SECONDS))
     try:
         report = MappingRebuild(make_gateway_factory(app.settings), app.mapping, app.offerings).run(
             mailbox, dry_run=dry_run)
     finally:
-        if lease is not None:
-            leases.release(lease)
+        if keeper is not None:
+            keeper.release()
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
@@ -267,6 +269,10 @@ def demo(keep: bool) -> None:
 
 
 def main() -> None:
+    if not os.environ.get("LEARNCAL_DEBUG"):
+        # The SDKs log each failed attempt as a warning; the command reports the outcome itself.
+        logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("azure").setLevel(logging.ERROR)
     cli(prog_name="learncal")
 
 

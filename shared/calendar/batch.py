@@ -92,8 +92,12 @@ class SubResponse:
         return str(message) if message else None
 
 
-def sub_request(info: Any, request_id: str, base_url: str) -> SubRequest:
-    """A batch item from the SDK's RequestInformation (what a request builder would have sent)."""
+_FROM_INFO: Any = object()
+
+
+def sub_request(info: Any, request_id: str, base_url: str, *, body: Any = _FROM_INFO) -> SubRequest:
+    """A batch item from the SDK's RequestInformation (what a request builder would have sent);
+    `body`, when given, is the JSON body (otherwise the information's serialized content)."""
     url = str(info.url)
     if url.lower().startswith(("http://", "https://")):
         base_path = urlsplit(base_url).path.rstrip("/")
@@ -102,7 +106,8 @@ def sub_request(info: Any, request_id: str, base_url: str) -> SubRequest:
         url = path + (f"?{parts.query}" if parts.query else "")
     headers = {name: ", ".join(sorted(values)) for name, values in info.headers.get_all().items()
                if name.lower() not in _SKIP_HEADERS}
-    body = json.loads(info.content) if info.content else None
+    if body is _FROM_INFO:
+        body = json.loads(info.content) if info.content else None
     if body is None:
         headers.pop("content-type", None)
     method = getattr(info.http_method, "value", info.http_method)

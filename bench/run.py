@@ -1,0 +1,284 @@
+"""`make bench`: the scale benchmark against the sandbox with Graph's and Exchange's limits.
+
+Phases (method and figures: docs/performance.md):
+1. start-up: `import function_app`, and warm `learncal sync` runs of a ten-invitation feed;
+2. send rate: a slice of the catalog sent through a 30-a-minute budget, time-scaled (sandbox
+   and sync share the scale): requests per message (R) and achieved rate over budget (S);
+3. pipeline: the same slice with the message budget out of the way and Graph's latency
+   emulated, ours against a naive sequential client doing the same work (B);
+4. full catalog: 2,000 offerings / 10,000 sessions / 100,000 enrollments seeded by the fast
+   path, then a no-change `learncal sync` (N seconds, M MB peak), then runs with some
+   offerings changed, to show the cost follows the changes, not the catalog.
+
+The last line printed is the one-line result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.catalog import Shape, build_feed, write_feed
+from bench.measure import ROOT, import_seconds, run_cli, send_rate_ratio
+from shared.local.azurite import start_azurite
+from shared.local.demo import sandbox_environment
+from shared.sandbox.client import SandboxClient
+
+GRAPH_WRITE_LATENCY = 0.25  # seconds Graph takes for one event write (an assumption; see docs/performance.md)
+_STARTED = time.monotonic()
+
+
+def say(message: str) -> None:
+    print(f"[{time.monotonic() - _STARTED:7.1f}s] {message}", flush=True)
+
+
+@contextmanager
+def sandbox(data: Path) -> Iterator[dict[str, Any]]:
+    process = subprocess.Popen([sys.executable, "-m", "shared.cli", "sandbox", "--data", str(data)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        yield json.loads(process.stdout.readline())
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+class Bench:
+    def __init__(self, info: dict[str, Any], storage: str, work: Path, scale: float) -> None:
+        self.info = info
+        self.admin = SandboxClient(info)
+        self.base_env = {**os.environ, **sandbox_environment(info, storage)}
+        self.work = work
+        self.scale = scale
+        self.results: dict[str, Any] = {}
+
+    def env(self, **values: str) -> dict[str, str]:
+        return {**self.base_env, "LEARNCAL_TABLE_PREFIX": "B" + uuid.uuid4().hex[:10], **values}
+
+    def feed_file(self, feed: dict[str, Any], name: str) -> str:
+        return str(write_feed(feed, self.work / name))
+
+    # -- 1. start-up ----------------------------------------------------------------------
+
+    def startup(self) -> None:
+        say("start-up: import function_app, warm learncal sync of a ten-invitation feed")
+        self.results["import_function_app_seconds"] = round(import_seconds("function_app"), 3)
+        feed = self.feed_file(build_feed(Shape(offerings=2, activities_per_offering=1, enrollments_per_offering=4)),
+                              "ten.json")
+        run_cli(["sync", "--feed", feed, "--json", "--quiet"], self.env())  # warms the file cache
+        sending, unchanged = [], []
+        for _ in range(3):
+            self.admin.reset()
+            env = self.env()
+            first = run_cli(["sync", "--feed", feed, "--json", "--quiet"], env)
+            assert first.code == 0 and first.summary["created"] == 10, first.stderr
+            sending.append(first.seconds)
+            again = run_cli(["sync", "--feed", feed, "--json", "--quiet"], env)
+            assert again.code == 0 and again.summary["unchanged"] == 10, again.stderr
+            unchanged.append(again.seconds)
+        self.results["warm_sync_ten_invitations_seconds"] = round(statistics.median(sending), 2)
+        self.results["warm_sync_no_change_seconds"] = round(statistics.median(unchanged), 2)
+        say(f"  import function_app {self.results['import_function_app_seconds']} s; warm sync sending 10: "
+            f"{self.results['warm_sync_ten_invitations_seconds']} s, no change: "
+            f"{self.results['warm_sync_no_change_seconds']} s")
+
+    # -- 2. send rate ---------------------------------------------------------------------
+
+    def send_rate(self, shape: Shape) -> None:
+        per_minute = 30
+        say(f"send rate: {shape.invitations} invitations through {per_minute}/min, time x{self.scale:g}")
+        self.admin.reset()
+        self.admin.configure(timeScale=self.scale, messagesPerMinute=per_minute, recipientsPerDay=10_000,
+                             requestsPer10Minutes=10_000, concurrentRequestsPerMailbox=4, sendLimitMode="record")
+        feed = build_feed(shape)
+        path = self.feed_file(feed, "slice.json")
+        started = time.monotonic()
+        summary = self.in_process(path, LEARNCAL_SEND_PER_MINUTE=str(per_minute), LEARNCAL_SEND_PER_DAY="10000")
+        seconds = time.monotonic() - started
+        stats = self.admin.stats()
+        received = [m["receivedUtc"] for person in recipients(feed) for m in self.admin.messages(person)
+                    if m["type"] == "meetingRequest"]
+        assert summary["created"] == shape.invitations and len(received) == shape.invitations, summary
+        self.results["send_rate"] = {
+            "invitations": shape.invitations, "scale": self.scale, "wall_seconds": round(seconds, 1),
+            "messages": stats["messagesSent"], "graph_writes": stats["writes"], "graph_requests": stats["requests"],
+            "batches": stats["batches"], "send_limit_exceeded": stats["sendLimitExceeded"],
+            "throttled": stats["throttled"],
+            "requests_per_message": round(stats["writes"] / stats["messagesSent"], 3),
+            "send_rate_ratio": round(send_rate_ratio(received, per_minute), 3),
+        }
+        say(f"  {self.results['send_rate']}")
+
+    # -- 3. pipeline against the naive baseline --------------------------------------------
+
+    def pipeline(self, shape: Shape) -> None:
+        latency = GRAPH_WRITE_LATENCY / self.scale
+        say(f"pipeline vs naive baseline: {shape.invitations} invitations, Graph write latency "
+            f"{GRAPH_WRITE_LATENCY}s, time x{self.scale:g}, message budget out of the way")
+        feed = build_feed(shape)
+        path = self.feed_file(feed, "pipeline.json")
+        lifted = {"LEARNCAL_SEND_PER_MINUTE": "1000000", "LEARNCAL_SEND_PER_DAY": "10000000"}
+
+        self.configure_pipeline(latency)
+        started = time.monotonic()
+        summary = self.in_process(path, **lifted)
+        ours = time.monotonic() - started
+        ours_stats = self.admin.stats()
+        assert summary["created"] == shape.invitations, summary
+
+        self.configure_pipeline(latency)
+        count, naive = self.baseline(path)
+        naive_stats = self.admin.stats()
+        assert count == shape.invitations and naive_stats["messagesSent"] == shape.invitations
+        self.results["pipeline"] = {
+            "invitations": shape.invitations, "ours_seconds": round(ours, 2), "baseline_seconds": round(naive, 2),
+            "baseline_speedup": round(naive / ours, 2), "ours_envelopes": ours_stats["batches"],
+            "baseline_requests": naive_stats["requests"], "max_concurrent": ours_stats["maxConcurrentPerMailbox"],
+            "ours_throttled": ours_stats["throttled"],
+        }
+        say(f"  {self.results['pipeline']}")
+
+    def configure_pipeline(self, latency: float) -> None:
+        self.admin.reset()
+        self.admin.configure(timeScale=self.scale, messagesPerMinute=1_000_000, recipientsPerDay=10_000_000,
+                             faults=[{"status": None, "method": "*", "path": "/users/*/events*", "latency": latency}])
+
+    def baseline(self, path: str) -> tuple[int, float]:
+        from bench.baseline import run_baseline
+        from shared.bootstrap import client_secret
+        from shared.feed.reader import read_feed
+        from shared.identity import build_credential
+        from shared.settings import Settings
+        from shared.store.mapping import TableMappingStore
+        from shared.store.tables import Tables, table_service
+
+        settings = Settings.from_env(self.env())
+        credential = build_credential(settings, client_secret(settings))
+        mapping = TableMappingStore(Tables(table_service(settings), prefix=settings.table_prefix))
+        return run_baseline(settings, credential, read_feed(path), mapping, now=datetime.now(UTC), progress=say)
+
+    def in_process(self, path: str, **values: str) -> dict[str, Any]:
+        """One sync in this process on a clock running as fast as the sandbox's (ratios stay true)."""
+        from shared.bootstrap import build
+        from shared.settings import Settings
+        from shared.sync.pacing import Timebase
+        from shared.sync.service import SyncRequest
+
+        env = self.env(LEARNCAL_RUN_SECONDS="86400", **values)
+        app = build(Settings.from_env(env), timebase=Timebase(self.scale), progress=lambda m: say("  " + m))
+        summary = app.sync.sync(SyncRequest(feed=path))
+        assert summary.status == "completed" and not summary.errors, summary.to_json()
+        return summary.to_json()
+
+    # -- 4. the full catalog --------------------------------------------------------------
+
+    def full_catalog(self, shape: Shape, changed: tuple[int, ...]) -> None:
+        from bench.seed import seed
+        from shared.feed.reader import read_feed
+        from shared.settings import Settings
+        from shared.store.tables import Tables, table_service
+        from shared.sync.service import ProviderView
+
+        say(f"full catalog: {shape.offerings} offerings, {shape.sessions} sessions, {shape.enrollments} "
+            f"enrollments, {shape.invitations} invitations")
+        self.admin.reset()
+        path = self.feed_file(build_feed(shape), "catalog.json")
+        env = self.env()
+        settings = Settings.from_env(env)
+        started = time.monotonic()
+        rows = seed(Tables(table_service(settings), prefix=settings.table_prefix), read_feed(path),
+                    ProviderView("active", settings.organizer, ()), now=datetime.now(UTC), progress=say)
+        say(f"  seeded {rows} mapping rows in {time.monotonic() - started:.0f} s")
+
+        before = self.admin.stats()
+        runs = [run_cli(["sync", "--feed", path, "--json", "--quiet"], env) for _ in range(3)]
+        after = self.admin.stats()
+        for run in runs:
+            assert run.code == 0, run.stderr
+            assert (run.summary["unchanged"], run.summary["offeringsExamined"]) == (rows, 0), run.summary
+        assert after["requests"] == before["requests"], "a no-change run called Graph"
+        self.results["no_change"] = {
+            "offerings": shape.offerings, "invitations": rows,
+            "seconds": [round(r.seconds, 2) for r in runs], "peak_rss_mb": [round(r.peak_rss_mb, 1) for r in runs],
+            "graph_requests": after["requests"] - before["requests"],
+        }
+        say(f"  no-change runs: {self.results['no_change']}")
+
+        scaling = []
+        renamed = 0
+        for count in changed:
+            renamed += count  # earlier renames stay, so exactly `count` offerings differ from the last run
+            feed = self.feed_file(build_feed(shape, retitled=frozenset(range(renamed))), f"catalog-{count}.json")
+            run = run_cli(["sync", "--feed", feed, "--json", "--quiet"], env)
+            assert run.code == 0, run.stderr
+            scaling.append({"changed_offerings": run.summary["offeringsExamined"], "seconds": round(run.seconds, 2),
+                            "peak_rss_mb": round(run.peak_rss_mb, 1),
+                            "waiting_for_reconcile": run.summary["waitingForReconcile"]})
+            say(f"  {scaling[-1]}")
+        self.results["changed_offerings"] = scaling
+        self.results["nochange_seconds"] = round(min(r.seconds for r in runs), 2)
+        self.results["peak_rss_mb"] = round(max(r.peak_rss_mb for r in runs), 1)
+
+
+def recipients(feed: dict[str, Any]) -> set[str]:
+    people: set[str] = set()
+    for offering in feed["offerings"]:
+        people.update(e["learnerEmail"] for e in offering["enrollments"])
+        for activity in offering["activities"]:
+            people.update(i["email"] for i in activity["instructors"])
+    return people
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a small catalog, for trying the benchmark out")
+    parser.add_argument("--scale", type=float, default=20.0, help="time scale of the send-rate phase (default 20)")
+    args = parser.parse_args(argv)
+
+    full = Shape(offerings=200) if args.quick else Shape()
+    slice_ = Shape(offerings=1, enrollments_per_offering=20) if args.quick else Shape(offerings=2)
+    changed = (5, 50) if args.quick else (20, 200)
+    os.environ.setdefault("NODE_OPTIONS", "--max-old-space-size=8192")  # Azurite keeps every row in memory
+
+    with tempfile.TemporaryDirectory(prefix="learncal-bench-") as tmp, start_azurite() as azurite, \
+            sandbox(Path(tmp) / "sandbox") as info:
+        os.environ["SSL_CERT_FILE"] = os.environ["REQUESTS_CA_BUNDLE"] = info["caFile"]
+        bench = Bench(info, azurite.connection_string, Path(tmp), args.scale)
+        bench.startup()
+        bench.send_rate(slice_)
+        bench.pipeline(slice_)
+        bench.full_catalog(full, changed)
+        results = bench.results
+
+    out = ROOT / ".learncal" / "bench-results.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    say(f"results written to {out.relative_to(ROOT)}")
+    print(
+        f"requests_per_message={results['send_rate']['requests_per_message']:.2f} "
+        f"send_rate_ratio={results['send_rate']['send_rate_ratio']:.2f} "
+        f"nochange_seconds={results['nochange_seconds']:.2f} "
+        f"peak_rss_mb={results['peak_rss_mb']:.0f} "
+        f"baseline_speedup={results['pipeline']['baseline_speedup']:.2f}",
+        flush=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
