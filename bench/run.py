@@ -19,13 +19,10 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +33,7 @@ from bench.catalog import Shape, build_feed, write_feed
 from bench.measure import ROOT, import_seconds, run_cli, send_rate_ratio
 from shared.local.azurite import start_azurite
 from shared.local.demo import sandbox_environment
+from shared.local.sandbox_process import sandbox_process
 from shared.sandbox.client import SandboxClient
 
 GRAPH_WRITE_LATENCY = 0.25  # seconds Graph takes for one event write (an assumption; see docs/performance.md)
@@ -44,18 +42,6 @@ _STARTED = time.monotonic()
 
 def say(message: str) -> None:
     print(f"[{time.monotonic() - _STARTED:7.1f}s] {message}", flush=True)
-
-
-@contextmanager
-def sandbox(data: Path) -> Iterator[dict[str, Any]]:
-    process = subprocess.Popen([sys.executable, "-m", "shared.cli", "sandbox", "--data", str(data)], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stdout is not None
-        yield json.loads(process.stdout.readline())
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 class Bench:
@@ -256,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("NODE_OPTIONS", "--max-old-space-size=8192")  # Azurite keeps every row in memory
 
     with tempfile.TemporaryDirectory(prefix="learncal-bench-") as tmp, start_azurite() as azurite, \
-            sandbox(Path(tmp) / "sandbox") as info:
+            sandbox_process(Path(tmp) / "sandbox") as info:
         os.environ["SSL_CERT_FILE"] = os.environ["REQUESTS_CA_BUNDLE"] = info["caFile"]
         bench = Bench(info, azurite.connection_string, Path(tmp), args.scale)
         bench.startup()

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from shared.local.azurite import RunningAzurite, start_azurite
+from shared.local.sandbox_process import sandbox_process as run_sandbox_process
 from shared.settings import Settings
 from shared.store.tables import Tables, table_service
+from tests.support.world import World
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +27,19 @@ def tables(azurite: RunningAzurite) -> Tables:
     """A fresh set of tables per test (a unique prefix), so tests never see each other's rows."""
     settings = Settings.from_env({"AzureWebJobsStorage": azurite.connection_string})
     return Tables(table_service(settings), prefix="T" + uuid.uuid4().hex[:10])
+
+
+@pytest.fixture(scope="session")
+def sandbox_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """`learncal sandbox` as its own process; its start line (URLs, credentials, CA file)."""
+    with run_sandbox_process(tmp_path_factory.mktemp("sandbox")) as info:
+        yield info
+
+
+@pytest.fixture
+def world(sandbox_process: dict[str, Any], azurite: RunningAzurite, tmp_path: Path) -> Iterator[World]:
+    """A fresh installation over a reset sandbox: empty calendars, default limits, empty tables."""
+    created = World(sandbox_process, azurite.connection_string, tmp_path)
+    created.reset_sandbox()
+    yield created
+    created.inspector.close()

@@ -9,49 +9,23 @@ what people see: calendars, received messages, the organizer's calendar.
 from __future__ import annotations
 
 import copy
-import json
 import random
 import select
 import socket
 import socketserver
 import struct
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from shared.local.azurite import RunningAzurite
 from tests.support.convergence import problems
 from tests.support.feeds import BO, base_feed, enrollment, offering
-from tests.support.world import ROOT, CliResult, World
+from tests.support.world import CliResult, World
 
 EXTRA = [f"learner{i:02d}@contoso.example" for i in range(12)]
-
-
-@pytest.fixture(scope="module")
-def sandbox_info(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    data = tmp_path_factory.mktemp("sandbox")
-    process = subprocess.Popen([sys.executable, "-m", "shared.cli", "sandbox", "--data", str(data)], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stdout is not None
-        yield json.loads(process.stdout.readline())
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.fixture
-def world(sandbox_info: dict[str, Any], azurite: RunningAzurite, tmp_path: Path) -> Iterator[World]:
-    created = World(sandbox_info, azurite.connection_string, tmp_path)
-    created.reset_sandbox()
-    yield created
-    created.inspector.close()
 
 
 def first_feed() -> dict[str, Any]:
@@ -195,8 +169,8 @@ def _reset(sock: socket.socket) -> None:
 
 
 @pytest.fixture
-def proxy(sandbox_info: dict[str, Any]) -> Iterator[ResettingProxy]:
-    parts = urlsplit(sandbox_info["graphUrl"])
+def proxy(sandbox_process: dict[str, Any]) -> Iterator[ResettingProxy]:
+    parts = urlsplit(sandbox_process["graphUrl"])
     server = ResettingProxy((parts.hostname or "127.0.0.1", parts.port or 443), before=0.05, after=0.1, seed=11)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

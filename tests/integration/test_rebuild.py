@@ -8,42 +8,15 @@ from __future__ import annotations
 
 import json
 import ssl
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from shared.calendar.gateway import TAG_PROPERTY_ID
-from shared.local.azurite import RunningAzurite
 from shared.store.tables import TABLES
 from tests.support.convergence import problems
 from tests.support.feeds import DEE, base_feed, enrollment
-from tests.support.world import ROOT, World
-
-
-@pytest.fixture(scope="module")
-def sandbox_info(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    data = tmp_path_factory.mktemp("sandbox")
-    process = subprocess.Popen([sys.executable, "-m", "shared.cli", "sandbox", "--data", str(data)], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stdout is not None
-        yield json.loads(process.stdout.readline())
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.fixture
-def world(sandbox_info: dict[str, Any], azurite: RunningAzurite, tmp_path: Path) -> Iterator[World]:
-    created = World(sandbox_info, azurite.connection_string, tmp_path)
-    created.reset_sandbox()
-    yield created
-    created.inspector.close()
+from tests.support.world import World
 
 
 def lose_every_table(world: World) -> None:
