@@ -37,9 +37,8 @@ def sandbox_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
 
 
 @pytest.fixture
-def world(sandbox_process: dict[str, Any], azurite: RunningAzurite, tmp_path: Path) -> Iterator[World]:
+def world(sandbox_process: dict[str, Any], azurite: RunningAzurite, tmp_path: Path) -> World:
     """A fresh installation over a reset sandbox: empty calendars, default limits, empty tables."""
     created = World(sandbox_process, azurite.connection_string, tmp_path)
     created.reset_sandbox()
-    yield created
-    created.inspector.close()
+    return created

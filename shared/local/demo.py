@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.local.azurite import start_azurite
-from shared.local.inspector import SandboxInspector
+from shared.sandbox.client import SandboxClient
 
 SAMPLE_FEED = Path(__file__).resolve().parents[1] / "feed" / "examples" / "sample.json"
 
@@ -67,12 +67,9 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
                 console.print("\nSecond sync of the same feed (nothing should be sent):")
                 second = app.sync.sync(SyncRequest(feed=str(SAMPLE_FEED)))
                 print_summary(second, console)
-                inspector = SandboxInspector(info["graphUrl"], info["caFile"])
-                try:
-                    _show_people(console, inspector, _people(read_feed(str(SAMPLE_FEED))))
-                    stats = inspector.stats()
-                finally:
-                    inspector.close()
+                inspector = SandboxClient(info)
+                _show_people(console, inspector, _people(read_feed(str(SAMPLE_FEED))))
+                stats = inspector.stats()
                 console.print(
                     f"\nGraph requests served: {stats.get('requests')}, messages delivered: "
                     f"{stats.get('messagesSent')}. Took {time.monotonic() - began:.1f} s."
@@ -102,7 +99,7 @@ def _people(feed: object) -> list[str]:
 _LINK = re.compile(r'<b>([^<:]+):</b> <a href="([^"]+)"')
 
 
-def _show_people(console: Console, inspector: SandboxInspector, people: list[str]) -> None:
+def _show_people(console: Console, inspector: SandboxClient, people: list[str]) -> None:
     table = Table(title="Who received which meetings", show_lines=False)
     table.add_column("Person", no_wrap=True)
     table.add_column("Meeting", overflow="fold")

@@ -60,6 +60,9 @@ class SandboxClient:
     def put_user(self, address: str, **settings: Any) -> dict[str, Any]:
         return dict(self._ok("PUT", f"/users/{quote(address)}", settings))
 
+    def delete_user(self, address: str) -> None:
+        self._ok("DELETE", f"/users/{quote(address)}")
+
     def put_app(self, client_id: str, **settings: Any) -> dict[str, Any]:
         return dict(self._ok("PUT", f"/apps/{quote(client_id)}", settings))
 

@@ -60,7 +60,7 @@ def expire_lease(world: World) -> None:
 
 def test_sigkill_at_random_moments_then_one_clean_run_converges(world: World) -> None:
     rng = random.Random(SEED)
-    world.inspector.put("/config", {"faults": [
+    world.sandbox.configure(**{"faults": [
         {"status": None, "method": "*", "path": "/users/*/events*", "latency": 0.08}]})
     wanted = feeds()
     paths = [world.feed_file(feed) for feed in wanted]

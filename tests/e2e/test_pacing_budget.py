@@ -13,7 +13,7 @@ from tests.support.world import World
 
 
 def test_minute_budget_sends_the_soonest_first_and_defers_the_rest(world: World) -> None:
-    world.inspector.put("/config", {"messagesPerMinute": 6, "sendLimitMode": "reject"})
+    world.sandbox.configure(**{"messagesPerMinute": 6, "sendLimitMode": "reject"})
     feed = world.feed_file(base_feed())
     env = {"LEARNCAL_SEND_PER_MINUTE": "6", "LEARNCAL_RUN_SECONDS": "4"}
 
@@ -32,7 +32,7 @@ def test_minute_budget_sends_the_soonest_first_and_defers_the_rest(world: World)
 
 
 def test_day_budget_spans_runs_and_deferred_work_completes_later(world: World) -> None:
-    world.inspector.put("/config", {"recipientsPerDay": 7, "sendLimitMode": "reject"})
+    world.sandbox.configure(**{"recipientsPerDay": 7, "sendLimitMode": "reject"})
     feed = world.feed_file(base_feed())
 
     first = world.sync(feed, LEARNCAL_SEND_PER_DAY="7").summary
@@ -40,7 +40,7 @@ def test_day_budget_spans_runs_and_deferred_work_completes_later(world: World) -
     again = world.sync(feed, LEARNCAL_SEND_PER_DAY="7").summary
     assert (again["created"], again["deferred"]) == (0, 3)  # the day's budget is spent, whichever process asks
 
-    world.inspector.put("/config", {"recipientsPerDay": 10})  # the next day's headroom, as an administrator raises it
+    world.sandbox.configure(**{"recipientsPerDay": 10})  # the next day's headroom, as an administrator raises it
     last = world.sync(feed, LEARNCAL_SEND_PER_DAY="10").summary
     assert (last["created"], last["deferred"], last["unchanged"]) == (3, 0, 7)
     stats = world.stats()

@@ -84,7 +84,7 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_converges_under_faults(world: World, scenario: str) -> None:
-    world.inspector.put("/config", {"faultSeed": 7, "faults": SCENARIOS[scenario]})
+    world.sandbox.configure(**{"faultSeed": 7, "faults": SCENARIOS[scenario]})
     first = first_feed()
     sync_until_done(world, first)
     second = second_feed(first)

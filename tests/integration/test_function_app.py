@@ -16,7 +16,7 @@ import function_app
 from shared import sandbox
 from shared.local.azurite import RunningAzurite
 from shared.local.demo import sandbox_environment
-from shared.local.inspector import SandboxInspector
+from shared.sandbox.client import SandboxClient
 from tests.support.feeds import ADA, PAT, base_feed, write
 
 
@@ -34,9 +34,9 @@ def running_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
 @pytest.fixture
 def configured(
     running_sandbox: dict[str, Any], azurite: RunningAzurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> SandboxInspector:
-    inspector = SandboxInspector(running_sandbox["graphUrl"], running_sandbox["caFile"])
-    inspector.post("/reset")
+) -> SandboxClient:
+    inspector = SandboxClient(running_sandbox)
+    inspector.reset()
     for name, value in sandbox_environment(running_sandbox, azurite.connection_string).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("LEARNCAL_TABLE_PREFIX", "F" + uuid.uuid4().hex[:10])
@@ -45,7 +45,7 @@ def configured(
 
 
 def test_the_timer_runs_the_same_sync_as_the_cli(
-    configured: SandboxInspector, caplog: pytest.LogCaptureFixture
+    configured: SandboxClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("INFO", logger="learncal")
     user_function("hourly_sync")(TimerRequest(past_due=True))
@@ -58,7 +58,7 @@ def test_the_timer_runs_the_same_sync_as_the_cli(
     assert configured.stats()["requests"] == before  # the next hour, nothing changed: nothing sent
 
 
-def test_health_reports_ok_when_configured_and_storage_reachable(configured: SandboxInspector) -> None:
+def test_health_reports_ok_when_configured_and_storage_reachable(configured: SandboxClient) -> None:
     response = user_function("health")(func.HttpRequest("GET", "/api/health", body=b""))
     body = json.loads(response.get_body())
     assert response.status_code == 200 and body["status"] == "ok"

@@ -30,7 +30,7 @@ from shared.bootstrap import build
 from shared.errors import UnknownOffering
 from shared.local.azurite import RunningAzurite
 from shared.local.demo import sandbox_environment
-from shared.local.inspector import SandboxInspector
+from shared.sandbox.client import SandboxClient
 from shared.settings import Settings
 from shared.store.tables import Tables, table_service
 from shared.sync.service import SyncRequest
@@ -121,8 +121,8 @@ class FeedMachine(RuleBasedStateMachine):
         self.env = sandbox_environment(self.info, self.storage)
         self.env["LEARNCAL_SEND_PER_MINUTE"] = "100000"
         self.prefix = "M" + uuid.uuid4().hex[:10]
-        self.inspector = SandboxInspector(self.info["graphUrl"], self.info["caFile"])
-        self.inspector.post("/reset")
+        self.inspector = SandboxClient(self.info)
+        self.inspector.reset()
         self.oracle = Oracle()
         self.feed: dict[str, Any] = {"schemaVersion": 1, "offerings": []}
         self.status = "active"
@@ -130,9 +130,6 @@ class FeedMachine(RuleBasedStateMachine):
         self.marked: set[str] = set()
         self.seen: dict[str, Counter[str]] = {}
         self.path = self.workdir / f"{self.prefix}.json"
-
-    def teardown(self) -> None:
-        self.inspector.close()
 
     # -- the system under test -------------------------------------------------------------
 

@@ -103,7 +103,7 @@ def test_unreadable_tags_and_duplicates_are_reported(world: World) -> None:
 def test_rebuild_reads_through_throttling_outside_batches(world: World) -> None:
     world.sync(base_feed())
     lose_every_table(world)
-    world.inspector.put("/config", {"faultSeed": 3, "faults": [
+    world.sandbox.configure(**{"faultSeed": 3, "faults": [
         {"status": 429, "code": "ApplicationThrottled", "method": "GET", "path": "/users/*/events", "probability": 0.5,
          "retryAfter": 0.3, "times": 3}]})
     code, report = rebuild(world)

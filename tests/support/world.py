@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.local.demo import sandbox_environment
-from shared.local.inspector import SandboxInspector
+from shared.sandbox.client import SandboxClient
 from tests.support.feeds import write
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ class World:
         self.env.update(sandbox_environment(info, storage))
         self.env.update({"LEARNCAL_TABLE_PREFIX": "E" + uuid.uuid4().hex[:10], "LEARNCAL_SEND_PER_MINUTE": "6000"})
         self.env.update(settings)
-        self.inspector = SandboxInspector(info["graphUrl"], info["caFile"])
+        self.sandbox = SandboxClient(info)
         self._feeds = 0
 
     def feed_file(self, feed: dict[str, Any]) -> str:
@@ -59,16 +59,16 @@ class World:
         return self.cli("sync", "--feed", path, "--json", "--quiet", *args, **env)
 
     def calendar(self, address: str) -> list[dict[str, Any]]:
-        return self.inspector.calendar(address)
+        return self.sandbox.calendar(address)
 
     def messages(self, address: str) -> list[dict[str, Any]]:
-        return self.inspector.messages(address)
+        return self.sandbox.messages(address)
 
     def received(self, address: str) -> Counter[str]:
         return Counter(m["type"] for m in self.messages(address))
 
     def reset_sandbox(self) -> None:
-        self.inspector.post("/reset")
+        self.sandbox.reset()
 
     def stats(self) -> dict[str, Any]:
-        return self.inspector.stats()
+        return self.sandbox.stats()
