@@ -20,9 +20,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
-from shared.calendar.graph_client import ca_bundle
 from shared.errors import ConfigurationError
 from shared.settings import Settings
+from shared.tls import azure_connection_options
 
 log = logging.getLogger("learncal.identity")
 
@@ -42,9 +42,7 @@ def credential_options(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {"authority": settings.authority_url}
     if host not in KNOWN_AUTHORITY_HOSTS:
         options["disable_instance_discovery"] = True
-    ca = ca_bundle()
-    if ca:
-        options["connection_verify"] = ca
+    options.update(azure_connection_options())
     return options
 
 

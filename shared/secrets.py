@@ -95,13 +95,9 @@ class KeyVaultSecret:
     def _client(self) -> Any:
         from azure.keyvault.secrets import SecretClient
 
-        from shared.calendar.graph_client import ca_bundle
+        from shared.tls import azure_connection_options
 
-        options: dict[str, Any] = {}
-        ca = ca_bundle()
-        if ca:
-            options["connection_verify"] = ca
-        return SecretClient(self._vault_url, self._credential, **options)
+        return SecretClient(self._vault_url, self._credential, **azure_connection_options())
 
     def _explain(self, error: BaseException, action: str) -> SecretUnavailable:
         """Key Vault's refusals in words that say what to fix; the SDK's text is not repeated."""

@@ -8,22 +8,14 @@ to the local sandbox.
 
 from __future__ import annotations
 
-import os
 import ssl
 from typing import Any
 from urllib.parse import urlparse
 
+from shared.tls import ca_bundle
+
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 _NATIONAL_GRAPH_HOSTS = {"graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"}
-
-
-def ca_bundle() -> str | None:
-    """The CA bundle named by the standard variables (the sandbox's CA in local runs)."""
-    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
-        value = os.environ.get(name)
-        if value and os.path.isfile(value):
-            return value
-    return None
 
 
 def graph_scope(graph_url: str) -> str:

@@ -7,7 +7,6 @@ machine (local tools and tests serve feeds there).
 
 from __future__ import annotations
 
-import os
 import re
 import ssl
 from pathlib import Path
@@ -16,8 +15,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from shared.errors import FeedUnreadable
+from shared.tls import named_ca_bundle
 
-CA_BUNDLE_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _MAX_REDIRECTS = 5
@@ -90,14 +89,14 @@ def _check_url(url: str) -> None:
 
 def _tls() -> ssl.SSLContext | bool:
     """The CA bundle named by the standard variables, else httpx's default trust store."""
-    for variable in CA_BUNDLE_VARIABLES:
-        bundle = os.environ.get(variable)
-        if bundle:
-            try:
-                return ssl.create_default_context(cafile=bundle)
-            except (OSError, ssl.SSLError) as exc:
-                raise FeedUnreadable(f"The CA bundle named by {variable} cannot be used ({bundle}): {exc}") from exc
-    return True
+    named = named_ca_bundle()
+    if named is None:
+        return True
+    variable, bundle = named
+    try:
+        return ssl.create_default_context(cafile=bundle)
+    except (OSError, ssl.SSLError) as exc:
+        raise FeedUnreadable(f"The CA bundle named by {variable} cannot be used ({bundle}): {exc}") from exc
 
 
 def _refuse_insecure(request: httpx.Request) -> None:
