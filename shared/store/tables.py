@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from shared.settings import DEVELOPMENT_STORAGE, Settings
 
@@ -21,10 +21,6 @@ DEFAULT_PREFIX = "Learncal"
 def key_part(value: str) -> str:
     """Table keys may not contain / \\ # ? or control characters; percent-encoding keeps them readable."""
     return quote(value, safe="@")
-
-
-def from_key_part(value: str) -> str:
-    return unquote(value)
 
 
 def table_service(settings: Settings) -> Any:
