@@ -57,7 +57,7 @@ class CancelWrite:
 
 
 Write = CreateWrite | UpdateWrite | CancelWrite
-WriteStatus = Literal["done", "failed", "unknown"]
+WriteStatus = Literal["done", "failed", "unknown", "gone"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,8 @@ class WriteResult:
 
     `unknown`: retries ran out (or the run's time did) while the outcome was unknown or the
     write was still throttled; the intent recorded before it lets the next run finish it.
+    `gone`: an update found no event (deleted by hand in the organizer's mailbox): the
+    person no longer has the meeting, so the executor sends a new invitation instead.
     `messages`: meeting messages this write may have caused in this run, so the sending
     budget is charged for what may have been sent and refunded for what surely was not.
     """
