@@ -78,6 +78,20 @@ class GraphService:
             "event": self._event, "cancel": self._cancel,
         }
 
+    @property
+    def sandbox(self) -> Sandbox:
+        return self._sandbox
+
+    def mailbox_key(self, request: GraphRequest) -> str:
+        """The mailbox a request addresses (for a batch's per-mailbox parallelism); "" when none."""
+        try:
+            _endpoint, args = self._route(request)
+        except GraphError:
+            return ""
+        user_key = str(args.get("user_key", ""))
+        user = self._sandbox.directory.user(user_key) if user_key else None
+        return (user.address if user else user_key).lower()
+
     def handle(self, request: GraphRequest) -> GraphResponse:
         """Serve one Graph request; every Graph request and batch sub-request comes through here."""
         sandbox = self._sandbox
