@@ -103,14 +103,16 @@ def test_delegated_permissions_fail_the_permission_check(world: World) -> None:
     assert "APPLICATION permissions" in check["fix"]
 
 
-def test_missing_user_read_all_fails_and_missing_calendars_readwrite_warns(world: World) -> None:
+def test_missing_user_read_all_fails_and_so_does_no_calendar_grant_anywhere(world: World) -> None:
     scoped(world, roles=["Calendars.ReadWrite"])
     assert validate(world)["application-permissions"]["status"] == "fail"
 
-    scoped(world, roles=["User.Read.All"])
-    check = validate(world)["application-permissions"]
-    assert check["status"] == "warn"
-    assert "RBAC for Applications" in check["detail"]
+    scoped(world, roles=["User.Read.All"])  # no Entra calendar role, and no Exchange grant either
+    checks = validate(world)
+    assert checks["application-permissions"]["status"] == "fail"
+    assert "refuses the app" in checks["application-permissions"]["detail"]
+    assert "Application Calendars.ReadWrite" in checks["application-permissions"]["fix"]
+    assert checks["organizer-mailbox"]["status"] == "fail"
 
 
 def test_an_organizer_who_is_not_in_the_tenant_fails(world: World) -> None:
