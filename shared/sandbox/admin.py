@@ -25,6 +25,9 @@ _APP_FIELDS = {"displayName": "display_name", "roles": "roles", "delegatedOnly":
                "federatedSubjects": "federated_subjects", "secrets": "secrets"}
 
 
+_USER_FIELDS = {"displayName", "hasMailbox", "userPrincipalName", "proxyAddresses", "mailboxType"}
+
+
 def _strings(value: Any, name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise BadInput(f"{name} must be a list of strings")
@@ -61,7 +64,10 @@ class Admin:
             return json_response(200 if directory.delete_user(address) else 404, {"address": address.lower()})
         body = json_body(request)
         if "@" not in address:
-            raise BadInput("a user is named by an e-mail address")
+            raise BadInput("a user is named by its primary e-mail address")
+        unknown = set(body) - _USER_FIELDS
+        if unknown:
+            raise BadInput(f"unknown user setting {sorted(unknown)[0]!r}; known: {', '.join(sorted(_USER_FIELDS))}")
         existing = directory.user(address)
         user = existing or User(id=str(uuid.uuid4()), address=address.lower(),
                                 display_name=address.split("@")[0].replace(".", " ").title())
@@ -71,6 +77,23 @@ class Admin:
             if not isinstance(body["hasMailbox"], bool):
                 raise BadInput("hasMailbox is true or false")
             user.has_mailbox = body["hasMailbox"]
+        if "userPrincipalName" in body:
+            upn = body["userPrincipalName"]
+            if upn is not None and (not isinstance(upn, str) or "@" not in upn):
+                raise BadInput("userPrincipalName is a sign-in name like name@contoso.example (or null: the address)")
+            user.user_principal_name = upn.lower() if upn else None
+        if "proxyAddresses" in body:
+            proxies = _strings(body["proxyAddresses"], "proxyAddresses")
+            if not all(p.lower().startswith("smtp:") and "@" in p for p in proxies):
+                raise BadInput('proxyAddresses are like "smtp:alias@contoso.example"')
+            user.proxy_addresses = proxies
+        if "mailboxType" in body:
+            if body["mailboxType"] not in ("user", "shared"):
+                raise BadInput('mailboxType is "user" or "shared"')
+            user.mailbox_type = body["mailboxType"]
+        clash = directory.resolve(user.upn, smtp=False)
+        if clash is not None and clash.id != user.id:
+            raise BadInput(f"userPrincipalName {user.upn} already belongs to {clash.address}")
         directory.save_user(user)
         return json_response(200 if existing else 201, user.to_json())
 

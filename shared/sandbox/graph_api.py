@@ -48,6 +48,25 @@ _ROUTES = Map([
 ], strict_slashes=False)
 
 
+USER_SELECTABLE = frozenset(User("", "", "").graph_json(extended=True))
+
+
+def _user_body(user: User, select: list[str] | None) -> dict[str, Any]:
+    if select is None:
+        return user.graph_json()
+    body = user.graph_json(extended=True)
+    return {key: body[key] for key in select}
+
+
+def _user_matches(user: User, name: str, value: str) -> bool:
+    """Directory string comparisons are case-insensitive."""
+    wanted = value.lower()
+    if name == "proxyAddresses":
+        return wanted in {p.lower() for p in user.all_proxy_addresses()}
+    found = user.graph_json()[name]
+    return isinstance(found, str) and found.lower() == wanted
+
+
 @dataclass(frozen=True)
 class Principal:
     client_id: str
@@ -78,6 +97,20 @@ class GraphService:
             "event": self._event, "cancel": self._cancel,
         }
 
+    @property
+    def sandbox(self) -> Sandbox:
+        return self._sandbox
+
+    def mailbox_key(self, request: GraphRequest) -> str:
+        """The mailbox a request addresses (for a batch's per-mailbox parallelism); "" when none."""
+        try:
+            _endpoint, args = self._route(request)
+        except GraphError:
+            return ""
+        user_key = str(args.get("user_key", ""))
+        user = self._sandbox.directory.resolve(user_key, smtp=_endpoint != "user") if user_key else None
+        return (user.address if user else user_key).lower()
+
     def handle(self, request: GraphRequest) -> GraphResponse:
         """Serve one Graph request; every Graph request and batch sub-request comes through here."""
         sandbox = self._sandbox
@@ -85,7 +118,8 @@ class GraphService:
             principal = self._authenticate(request)
             endpoint, args = self._route(request)
             user_key = args.get("user_key", "")
-            user = sandbox.directory.user(user_key) if user_key else None
+            # /users/{id | UPN}; Outlook resources under it also take the primary SMTP address.
+            user = sandbox.directory.resolve(user_key, smtp=endpoint != "user") if user_key else None
             target = Target(user_key, user, args.get("event_id", ""))
             with sandbox.gate.admit(principal.client_id, user.address if user else target.user_key):
                 rule = sandbox.gate.fault_for(request.method, request.path)
@@ -151,17 +185,20 @@ class GraphService:
         return user
 
     def _users(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
-        """`GET /users?$top=N`: the directory's users (Validate looks for a mailbox outside the app's scope)."""
+        """`GET /users[?$filter=…][&$top=N]`: Validate finds an organizer by address or alias, and a mailbox
+        outside the app's scope. learn.microsoft.com/graph/api/user-list."""
         if not principal.roles & USER_READ:
             raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
         top_text = request.option("top") or "100"
         if not top_text.isdigit() or not 1 <= int(top_text) <= 999:
             raise GraphError(400, "Request_BadRequest",
                              f"Invalid page size specified: '{top_text}'. Must be between 1 and 999 inclusive.")
-        users = [u.graph_json() for u in self._sandbox.directory.users()][: int(top_text)]
-        select = odata.parse_select(request.option("select"), frozenset(users[0]) if users else frozenset(), "user")
-        if select is not None:
-            users = [{key: u[key] for key in select if key in u} for u in users]
+        found = self._sandbox.directory.users()
+        if request.option("filter"):
+            name, value = odata.parse_user_filter(request.option("filter") or "")
+            found = [u for u in found if _user_matches(u, name, value)]
+        select = odata.parse_select(request.option("select"), USER_SELECTABLE, "user")
+        users = [_user_body(u, select) for u in found][: int(top_text)]
         return GraphResponse(200, {"@odata.context": f"{request.base_url}/$metadata#users", "value": users})
 
     def _user(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
@@ -170,12 +207,9 @@ class GraphService:
         if target.user is None:
             raise GraphError(404, "Request_ResourceNotFound", f"Resource '{target.user_key}' does not exist or one "
                              "of its queried reference-property objects are not present.")
-        body = target.user.graph_json()
-        select = odata.parse_select(request.option("select"), frozenset(body), "user")
-        if select is not None:
-            body = {key: body[key] for key in select}
+        select = odata.parse_select(request.option("select"), USER_SELECTABLE, "user")
         context = f"{request.base_url}/$metadata#users/$entity"
-        return GraphResponse(200, {"@odata.context": context, **body})
+        return GraphResponse(200, {"@odata.context": context, **_user_body(target.user, select)})
 
     def _calendar(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
         owner = self._mailbox(principal, target, write=False)
