@@ -26,6 +26,7 @@ from conftest_admin import (
 from shared.cli import cli
 from shared.domain import InvitationKey
 from shared.planning.sent import SentRecord
+from shared.store.lease import LeaseStore
 from shared.store.mapping import TableMappingStore
 
 ALL = ("configuration", "sign-in", "application-permissions", "organizer-mailbox", "calendar-write",
@@ -250,3 +251,96 @@ def test_the_scope_check_finds_a_mailbox_to_probe_by_itself(world: World) -> Non
 
     assert check["status"] == "pass"
     assert f"cannot read the calendar of {OTHER_USER}" in check["detail"]
+
+
+# -- the organizer's names: a shared mailbox's sign-in name often differs from its address ----------------
+
+DESK = "learning.desk@contoso.example"
+DESK_UPN = "lc-desk-7f3a@contoso.onmicrosoft.example"
+DESK_ALIAS = "training@contoso.example"
+
+
+def desk(world: World) -> None:
+    world.sandbox.put_user(DESK, displayName="Learning Desk", userPrincipalName=DESK_UPN,
+                           proxyAddresses=[f"smtp:{DESK_ALIAS}"], mailboxType="shared")
+
+
+def test_an_organizer_given_by_its_address_is_found_although_its_sign_in_name_differs(world: World) -> None:
+    desk(world)
+
+    checks = validate(world, {"organizer": DESK, "probeMailbox": OTHER_USER})
+
+    assert checks["organizer-mailbox"]["status"] == "pass", checks["organizer-mailbox"]
+    assert f"Organizer found: UPN {DESK_UPN}, address {DESK}" in checks["organizer-mailbox"]["detail"]
+    assert checks["calendar-write"]["status"] == "pass"
+    assert world.sandbox.calendar(DESK) == []  # the probe event is gone again
+
+
+def test_an_organizer_given_by_its_sign_in_name_passes_and_names_its_address(world: World) -> None:
+    desk(world)
+
+    check = validate(world, {"organizer": DESK_UPN})["organizer-mailbox"]
+
+    assert check["status"] == "pass"
+    assert f"address {DESK}" in check["detail"]
+
+
+def test_an_organizer_given_by_an_alias_is_found_and_the_calendar_is_asked_under_that_alias(world: World) -> None:
+    desk(world)
+
+    checks = validate(world, {"organizer": DESK_ALIAS})
+    check = checks["organizer-mailbox"]
+
+    # The directory finds the alias; Graph's calendar endpoints take the primary address (the sandbox
+    # does not take aliases there), and the sync addresses the calendar by the configured name.
+    assert f"Organizer found: UPN {DESK_UPN}, address {DESK}" in check["detail"]
+    assert f"{DESK_ALIAS} is one of its aliases" in check["detail"]
+    assert check["status"] == "fail"
+    assert check["fix"] == f"Set the organizer to the primary address {DESK}."
+
+
+def test_someone_elses_address_is_not_taken_for_the_organizer(world: World) -> None:
+    desk(world)
+
+    check = validate(world, {"organizer": "learning.des@contoso.example"})["organizer-mailbox"]
+
+    assert check["status"] == "fail"
+    assert "no user learning.des@contoso.example" in check["detail"]
+
+
+# -- one sender per mailbox: Validate stays out of a mailbox a run is sending from -------------------------
+
+def test_while_a_run_holds_the_organizer_mailbox_validate_does_not_probe_it(world: World) -> None:
+    organizer = world.info["organizer"]
+    run = LeaseStore(world.tables).acquire(organizer, seconds=300)  # a sync run in another process
+    world.sandbox.reset_stats()
+
+    checks = validate(world, {"probeMailbox": OTHER_USER})
+
+    for name in ("organizer-mailbox", "calendar-write"):
+        assert checks[name]["status"] == "warn"
+        assert "A sync run is sending from this mailbox; checked later." in checks[name]["detail"]
+    assert world.sandbox.stats()["writes"] == 0  # no probe event was created beside the run
+    assert checks["mailbox-scope"]["status"] == "warn"  # another mailbox is still asked: unrestricted
+    assert checks["application-permissions"]["status"] == "pass"
+    LeaseStore(world.tables).release(run)
+    assert validate(world)["calendar-write"]["status"] == "pass"
+
+
+def test_a_run_holding_the_mailbox_under_its_sign_in_name_keeps_validate_out_too(world: World) -> None:
+    desk(world)
+    LeaseStore(world.tables).acquire(DESK_UPN, seconds=300)
+
+    check = validate(world, {"organizer": DESK})["organizer-mailbox"]
+
+    assert check["status"] == "warn"
+    assert "checked later" in check["detail"]
+
+
+def test_validate_gives_the_mailbox_back_when_done(world: World) -> None:
+    organizer = world.info["organizer"]
+
+    assert validate(world)["calendar-write"]["status"] == "pass"
+
+    lease = LeaseStore(world.tables).acquire(organizer, seconds=60)  # a run can start at once
+    assert lease.holder
