@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 from shared.sandbox.authority import Authority
-from shared.sandbox.directory import App, User, new_client_secret
+from shared.sandbox.directory import EXCHANGE_SCOPINGS, App, User, new_client_secret
 from shared.sandbox.keyvault import bundle
 from shared.sandbox.web import BadInput, json_body, json_response
 
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from shared.sandbox.core import Sandbox
 
 _APP_FIELDS = {"displayName": "display_name", "roles": "roles", "delegatedOnly": "delegated_only",
-               "delegatedScopes": "delegated_scopes", "mailboxScope": "mailbox_scope", "vaultAccess": "vault_access",
+               "delegatedScopes": "delegated_scopes", "mailboxScope": "mailbox_scope",
+               "exchangeScoping": "exchange_scoping", "vaultAccess": "vault_access",
                "federatedSubjects": "federated_subjects", "secrets": "secrets"}
 
 
@@ -113,6 +114,9 @@ class Admin:
                     raise BadInput(f"{key} is true or false")
             elif key == "displayName":
                 value = str(value)
+            elif key == "exchangeScoping":
+                if value is not None and value not in EXCHANGE_SCOPINGS:
+                    raise BadInput(f"exchangeScoping is one of {', '.join(EXCHANGE_SCOPINGS)} (or null)")
             elif not (key == "mailboxScope" and value is None):
                 value = _strings(value, key)
             setattr(app, _APP_FIELDS[key], value)

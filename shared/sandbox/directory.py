@@ -21,6 +21,7 @@ DEFAULT_ORGANIZER_NAME = "Learning Coordinator"
 TENANT_DOMAIN = "contoso.example"
 DEFAULT_ROLES = ("Calendars.ReadWrite", "User.Read.All")
 DEFAULT_DELEGATED_SCOPES = ("Calendars.ReadWrite", "User.Read")
+EXCHANGE_SCOPINGS = ("none", "applicationAccessPolicy", "rbacForApplications")
 VAULT_SECRET_NAME = "graph-client-secret"
 
 
@@ -41,19 +42,38 @@ class App:
     roles: list[str] = field(default_factory=lambda: list(DEFAULT_ROLES))  # admin-consented Graph app roles
     delegated_only: bool = False  # only delegated permissions were consented: tokens carry scp, no roles
     delegated_scopes: list[str] = field(default_factory=lambda: list(DEFAULT_DELEGATED_SCOPES))
-    mailbox_scope: list[str] | None = None  # Exchange RBAC for Applications scope; None reaches every mailbox
+    mailbox_scope: list[str] | None = None  # the mailboxes Exchange lets the app reach; None: every mailbox
+    # How Exchange scopes the app: "none", "applicationAccessPolicy" (legacy; the token carries the
+    # Calendars role and Exchange refuses other mailboxes) or "rbacForApplications" (the Calendars
+    # roles are Exchange role assignments scoped to mailbox_scope; the token carries none of them).
+    # None: "applicationAccessPolicy" when mailbox_scope is set, else "none".
+    exchange_scoping: str | None = None
     vault_access: bool = True  # "Key Vault Secrets User" on the sandbox vault
     federated_subjects: list[str] = field(default_factory=list)  # accepted client_assertion subjects
     object_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
+    @property
+    def scoping(self) -> str:
+        if self.exchange_scoping:
+            return self.exchange_scoping
+        return "none" if self.mailbox_scope is None else "applicationAccessPolicy"
+
     def reaches(self, address: str) -> bool:
-        return self.mailbox_scope is None or address.lower() in {a.lower() for a in self.mailbox_scope}
+        if self.scoping == "none" or self.mailbox_scope is None:
+            return True
+        return address.lower() in {a.lower() for a in self.mailbox_scope}
+
+    def token_roles(self) -> list[str]:
+        """Under RBAC for Applications the Calendars permissions live in Exchange, not in the token."""
+        if self.scoping == "rbacForApplications":
+            return [r for r in self.roles if not r.startswith("Calendars.")]
+        return list(self.roles)
 
     def to_json(self, *, with_secrets: bool = False) -> dict[str, Any]:
         data = {
             "clientId": self.client_id, "displayName": self.display_name, "roles": self.roles,
             "delegatedOnly": self.delegated_only, "delegatedScopes": self.delegated_scopes,
-            "mailboxScope": self.mailbox_scope, "vaultAccess": self.vault_access,
+            "mailboxScope": self.mailbox_scope, "exchangeScoping": self.scoping, "vaultAccess": self.vault_access,
             "federatedSubjects": self.federated_subjects, "servicePrincipalId": self.object_id,
             "secretCount": len(self.secrets),
         }
