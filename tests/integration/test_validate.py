@@ -344,3 +344,78 @@ def test_validate_gives_the_mailbox_back_when_done(world: World) -> None:
 
     lease = LeaseStore(world.tables).acquire(organizer, seconds=60)  # a run can start at once
     assert lease.holder
+
+
+# -- the app's mailbox restriction: RBAC for Applications, an application access policy, or none ----------
+
+def test_rbac_for_applications_passes_for_an_organizer_whose_sign_in_name_differs(world: World) -> None:
+    desk(world)
+    scoped(world, exchangeScoping="rbacForApplications", mailboxScope=[DESK])  # the token has no Calendars role
+
+    checks = validate(world, {"organizer": DESK, "probeMailbox": OTHER_USER})
+
+    assert {n: c["status"] for n, c in checks.items()} == {n: "pass" for n in ALL}, checks
+    assert "RBAC for Applications grants calendar access per mailbox" in checks["application-permissions"]["detail"]
+    assert f"Organizer found: UPN {DESK_UPN}, address {DESK}" in checks["organizer-mailbox"]["detail"]
+    assert checks["mailbox-scope"]["detail"].startswith("Scoping detected: RBAC for Applications.")
+    assert f"cannot read the calendar of {OTHER_USER}" in checks["mailbox-scope"]["detail"]
+
+
+def test_rbac_for_applications_with_an_organizer_given_by_alias(world: World) -> None:
+    desk(world)
+    scoped(world, exchangeScoping="rbacForApplications", mailboxScope=[DESK])
+
+    checks = validate(world, {"organizer": DESK_ALIAS, "probeMailbox": OTHER_USER})
+
+    assert f"Organizer found: UPN {DESK_UPN}, address {DESK}" in checks["organizer-mailbox"]["detail"]
+    assert checks["organizer-mailbox"]["fix"] == f"Set the organizer to the primary address {DESK}."
+    assert checks["mailbox-scope"]["detail"].startswith("Scoping detected: RBAC for Applications.")
+    assert OTHER_USER in checks["mailbox-scope"]["detail"]  # the organizer's other names are never the probe
+
+
+@pytest.mark.parametrize(("scoping", "label", "command"), [
+    ("rbacForApplications", "RBAC for Applications",
+     "Test-ServicePrincipalAuthorization -Identity {app} -Resource {organizer}"),
+    ("applicationAccessPolicy", "application access policy",
+     "Test-ApplicationAccessPolicy -Identity {organizer} -AppId {app}"),
+])
+def test_an_organizer_outside_the_scope_fails_with_the_fix_for_that_scoping(
+    world: World, scoping: str, label: str, command: str
+) -> None:
+    organizer, app = world.info["organizer"], world.info["clientId"]
+    scoped(world, exchangeScoping=scoping, mailboxScope=[OTHER_USER])
+
+    checks = validate(world)
+    check = checks["organizer-mailbox"]
+
+    assert check["status"] == "fail"
+    assert f"{organizer} is outside the app's Exchange scope ({label})" in check["detail"]
+    assert command.format(app=app, organizer=organizer) in check["fix"]
+    assert checks["calendar-write"]["detail"].startswith("Not checked")
+    # without the Entra role, nothing grants the organizer's calendar: the permission check fails too
+    assert checks["application-permissions"]["status"] == ("fail" if scoping == "rbacForApplications" else "pass")
+
+
+def test_an_application_access_policy_is_detected_by_todays_wording(world: World) -> None:
+    scoped(world, exchangeScoping="applicationAccessPolicy", mailboxScope=[world.info["organizer"]])
+
+    check = validate(world, {"probeMailbox": OTHER_USER})["mailbox-scope"]
+
+    assert check["status"] == "pass"
+    assert check["detail"].startswith("Scoping detected: application access policy.")
+    assert "[RAOP]" in check["detail"]
+    assert "RBAC for Applications" in check["detail"]  # Microsoft's advice to move
+
+
+@pytest.mark.parametrize(("scoping", "grant_advice"), [("none", True), ("rbacForApplications", False)])
+def test_an_unrestricted_app_is_a_warning_with_the_fix(world: World, scoping: str, grant_advice: bool) -> None:
+    scoped(world, exchangeScoping=scoping, mailboxScope=None)  # an RBAC assignment without a scope reaches all
+
+    checks = validate(world, {"probeMailbox": OTHER_USER})
+    check = checks["mailbox-scope"]
+
+    assert check["status"] == "warn"
+    assert check["detail"].startswith("Scoping detected: not restricted (the app can reach every mailbox).")
+    assert "-CustomResourceScope" in check["fix"]
+    assert ("remove the tenant-wide Calendars.ReadWrite grant" in check["fix"]) is grant_advice
+    assert checks["organizer-mailbox"]["status"] == "pass"
