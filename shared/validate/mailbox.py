@@ -84,7 +84,7 @@ async def check_organizer_calendar(client: Any, organizer: Organizer, grants: Gr
                 ORGANIZER,
                 f"{organizer.describe()} But Exchange refuses the app its calendar: {given} is outside the app's "
                 f"Exchange scope ({LABELS[scoping]}){quoted(error)}.",
-                out_of_scope_fix(scoping, given, grants.client_id),
+                out_of_scope_fix(scoping, given, grants.client_id, organizer.address),
             ), "refused"
         if error.code == "MailboxNotEnabledForRESTAPI":
             return failed(ORGANIZER, f"{given} exists but has no Exchange Online mailbox that Graph can use.",
@@ -186,9 +186,9 @@ def _restricted(address: str, scoping: Scoping, organizer_calendar: CalendarAcce
         "answers": "The organizer's calendar answers",
         "busy": "The organizer's mailbox was not probed (a sync run is sending from it)",
     }.get(organizer_calendar, "The organizer's calendar could not be checked (see the organizer-mailbox check)")
+    note = f" {scoping_note(scoping)}" if organizer_calendar == "answers" else ""
     return passed(MAILBOX_SCOPE, f"Scoping detected: {LABELS[scoping]}. The app cannot read the calendar of "
-                  f"{address}{why}: it is limited to the mailboxes in its Exchange scope. {organizer}. "
-                  f"{scoping_note(scoping)}")
+                  f"{address}{why}: it is limited to the mailboxes in its Exchange scope. {organizer}.{note}")
 
 
 async def check_mailbox_scope(

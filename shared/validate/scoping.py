@@ -59,7 +59,7 @@ def quoted(error: GraphError) -> str:
     return f' (Graph: "{text}")' if text else ""
 
 
-def out_of_scope_fix(scoping: Scoping, organizer: str, client_id: str | None) -> str:
+def out_of_scope_fix(scoping: Scoping, organizer: str, client_id: str | None, address: str | None = None) -> str:
     """The plain fix for an organizer the app's restriction leaves out."""
     app = client_id or CLIENT_ID
     if scoping == "applicationAccessPolicy":
@@ -71,7 +71,7 @@ def out_of_scope_fix(scoping: Scoping, organizer: str, client_id: str | None) ->
     return (
         f"Give the app 'Application Calendars.ReadWrite' for {organizer} with Exchange RBAC for Applications: a "
         f"management scope that includes it (New-ManagementScope or Set-ManagementScope -RecipientRestrictionFilter "
-        f"\"PrimarySmtpAddress -eq '<organizer address>'\") and New-ManagementRoleAssignment -App {app} -Role "
+        f"\"PrimarySmtpAddress -eq '{address or organizer}'\") and New-ManagementRoleAssignment -App {app} -Role "
         f"'Application Calendars.ReadWrite' -CustomResourceScope <scope>; check with "
         f"Test-ServicePrincipalAuthorization -Identity {app} -Resource {organizer}. Changes take 30 minutes to "
         "2 hours to apply."

@@ -96,8 +96,8 @@ def check_permissions(token: str, organizer_calendar: CalendarAccess = "unknown"
     if organizer_calendar == "refused":
         return failed(
             PERMISSIONS,
-            "The token carries no Calendars.ReadWrite and the organizer's calendar refuses the app: neither Entra "
-            "nor Exchange RBAC for Applications grants it the organizer's calendar.",
+            "The token carries no Calendars.ReadWrite and the organizer's calendar refuses the app (opening or "
+            "writing it): neither Entra nor Exchange RBAC for Applications grants it write access there.",
             RBAC_FIX + " Or, without RBAC for Applications, " + GRANT_FIX[0].lower() + GRANT_FIX[1:],
         )
     return warned(
