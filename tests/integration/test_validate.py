@@ -7,13 +7,17 @@ mailbox, the vault's access), through the sandbox's admin endpoints.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import conftest_admin
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 from click.testing import CliRunner
 from conftest_admin import (
     OTHER_USER,
@@ -25,6 +29,7 @@ from conftest_admin import (
 
 from shared.cli import cli
 from shared.domain import InvitationKey
+from shared.errors import RunInProgress
 from shared.planning.sent import SentRecord
 from shared.store.lease import LeaseStore
 from shared.store.mapping import TableMappingStore
@@ -325,6 +330,30 @@ def test_while_a_run_holds_the_organizer_mailbox_validate_does_not_probe_it(worl
     assert checks["application-permissions"]["status"] == "pass"
     LeaseStore(world.tables).release(run)
     assert validate(world)["calendar-write"]["status"] == "pass"
+
+
+def test_no_run_can_start_while_validate_probes_the_organizer_mailbox(world: World) -> None:
+    organizer = world.info["organizer"]
+    # the organizer's calendar answers slowly, so Validate is caught in the middle of its probes
+    world.sandbox.configure(faults=[{"method": "GET", "path": f"/users/{organizer}/calendar", "status": None,
+                                     "latency": 1.5}])
+    leases = world.tables["leases"]
+    results: list[dict[str, dict[str, Any]]] = []
+    validating = threading.Thread(target=lambda: results.append(validate(world)))
+    validating.start()
+
+    held = False
+    while validating.is_alive() and not held:  # the lease row shows a holder once Validate has the mailbox
+        with contextlib.suppress(ResourceNotFoundError):
+            held = bool(leases.get_entity("lease", organizer)["Holder"])
+        time.sleep(0.02)
+    with pytest.raises(RunInProgress):
+        LeaseStore(world.tables).acquire(organizer, seconds=60)  # a sync run starting now
+    validating.join()
+
+    assert held
+    assert results[0]["calendar-write"]["status"] == "pass"
+    assert LeaseStore(world.tables).acquire(organizer, seconds=60).holder  # and once Validate is done, it can
 
 
 def test_a_run_holding_the_mailbox_under_its_sign_in_name_keeps_validate_out_too(world: World) -> None:
