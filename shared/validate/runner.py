@@ -107,7 +107,7 @@ class Validator:
             else:
                 grants = Grants(has_calendar_role(token), settings.client_id)
                 checks, access = asyncio.run(self._graph_checks(credential, target, grants))
-                report.add(check_permissions(token, access))
+                report.add(check_permissions(token, access, settings.client_id))
                 for check in checks:
                     report.add(check)
             _close(credential)

@@ -16,8 +16,8 @@ GRANT_FIX = (
 )
 RBAC_FIX = (
     "Assign the app 'Application Calendars.ReadWrite' for the organizer's mailbox with Exchange RBAC for "
-    "Applications (New-ManagementRoleAssignment -App <client ID> -CustomResourceScope <scope>; docs/setup.md, "
-    "step 6.2)."
+    "Applications (New-ManagementRoleAssignment -App {app} -Role 'Application Calendars.ReadWrite' "
+    "-CustomResourceScope <scope>; docs/setup.md, step 6.2)."
 )
 
 
@@ -63,7 +63,9 @@ def has_calendar_role(token: str) -> bool:
     return "Calendars.ReadWrite" in roles_of(token)
 
 
-def check_permissions(token: str, organizer_calendar: CalendarAccess = "unknown") -> Check:
+def check_permissions(
+    token: str, organizer_calendar: CalendarAccess = "unknown", client_id: str | None = None
+) -> Check:
     """Application permissions arrive in `roles`; delegated ones in `scp`, which an unattended service cannot use.
 
     Calendars.ReadWrite may rightly be missing: Exchange RBAC for Applications grants it per
@@ -98,7 +100,8 @@ def check_permissions(token: str, organizer_calendar: CalendarAccess = "unknown"
             PERMISSIONS,
             "The token carries no Calendars.ReadWrite and the organizer's calendar refuses the app (opening or "
             "writing it): neither Entra nor Exchange RBAC for Applications grants it write access there.",
-            RBAC_FIX + " Or, without RBAC for Applications, " + GRANT_FIX[0].lower() + GRANT_FIX[1:],
+            RBAC_FIX.format(app=client_id or "<client ID>") + " Or, without RBAC for Applications, "
+            + GRANT_FIX[0].lower() + GRANT_FIX[1:],
         )
     return warned(
         PERMISSIONS,
