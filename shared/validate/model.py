@@ -7,6 +7,12 @@ from typing import Any, Literal
 
 CheckStatus = Literal["pass", "warn", "fail"]
 
+# Did the organizer's calendar answer the app: "answers" (opened, and written where that was
+# tried), "refused" (Exchange said no), "busy" (not probed: a run holds the mailbox), "unknown"
+# (not probed, or failed for another reason). The permission check needs it: under Exchange
+# RBAC for Applications only the mailbox, not the token, shows the calendar grant.
+CalendarAccess = Literal["answers", "refused", "busy", "unknown"]
+
 # Stable names, in the order they are reported.
 CONFIGURATION = "configuration"
 SIGN_IN = "sign-in"

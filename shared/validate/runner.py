@@ -20,8 +20,16 @@ from shared.provider.service import ProviderService
 from shared.secrets import KeyVaultSecret, SecretUnavailable
 from shared.settings import Settings
 from shared.store.tables import Tables
+from shared.validate.guard import lease_names, organizer_mailbox
 from shared.validate.history import check_organizer_history
-from shared.validate.mailbox import check_calendar_write, check_mailbox_scope, check_organizer
+from shared.validate.mailbox import (
+    Grants,
+    busy,
+    check_calendar_write,
+    check_mailbox_scope,
+    check_organizer_calendar,
+    look_up_organizer,
+)
 from shared.validate.model import (
     CALENDAR_WRITE,
     CONFIGURATION,
@@ -29,13 +37,14 @@ from shared.validate.model import (
     ORGANIZER,
     PERMISSIONS,
     SIGN_IN,
+    CalendarAccess,
     Check,
     Report,
     failed,
     not_checked,
     passed,
 )
-from shared.validate.signin import check_permissions, check_sign_in
+from shared.validate.signin import check_permissions, check_sign_in, has_calendar_role
 from shared.validate.vault import check_key_vault
 
 
@@ -96,8 +105,10 @@ class Validator:
                 for name in (PERMISSIONS, ORGANIZER, CALENDAR_WRITE, MAILBOX_SCOPE):
                     report.add(not_checked(name, "sign-in failed."))
             else:
-                report.add(check_permissions(token))
-                for check in asyncio.run(self._graph_checks(credential, target)):
+                grants = Grants(has_calendar_role(token), settings.client_id)
+                checks, access = asyncio.run(self._graph_checks(credential, target, grants))
+                report.add(check_permissions(token, access, settings.client_id))
+                for check in checks:
                     report.add(check)
             _close(credential)
         report.add(check_key_vault(settings, self._vault))
@@ -145,24 +156,40 @@ class Validator:
         assert secret
         return secret_credential(settings, secret)
 
-    async def _graph_checks(self, credential: Any, target: Target) -> list[Check]:
+    async def _graph_checks(
+        self, credential: Any, target: Target, grants: Grants
+    ) -> tuple[list[Check], CalendarAccess]:
         from shared.calendar.graph_client import build_graph_client
 
         settings = target.settings
         organizer = settings.organizer or ""
         client = build_graph_client(credential, settings.graph_url, timeout=30.0)
         try:
-            mailbox = await check_organizer(client, organizer)
-            if mailbox.status == "fail":
-                write = not_checked(CALENDAR_WRITE, "the organizer mailbox check failed.")
-            else:
-                write = await check_calendar_write(client, organizer)
-            scope = await check_mailbox_scope(client, organizer, target.probe_mailbox)
-            return [mailbox, write, scope]
+            mailbox, write, access, names = await self._organizer_checks(client, organizer, grants)
+            scope = await check_mailbox_scope(client, names, target.probe_mailbox, organizer_calendar=access,
+                                              grants=grants)
+            return [mailbox, write, scope], access
         finally:
             http = getattr(getattr(client, "request_adapter", None), "_http_client", None)
             if http is not None:
                 await http.aclose()
+
+    async def _organizer_checks(
+        self, client: Any, organizer: str, grants: Grants
+    ) -> tuple[Check, Check, CalendarAccess, tuple[str, ...]]:
+        """The directory look-up, then the probes of the organizer's mailbox, under its run lease."""
+        found = await look_up_organizer(client, organizer)
+        if isinstance(found, Check):
+            return found, not_checked(CALENDAR_WRITE, "the organizer mailbox check failed."), "unknown", \
+                (organizer.lower(),)
+        with organizer_mailbox(self._tables, lease_names(organizer, found.upn, found.address)) as free:
+            if not free:
+                return busy(ORGANIZER, found), busy(CALENDAR_WRITE), "busy", found.names
+            mailbox, access = await check_organizer_calendar(client, found, grants)
+            if mailbox.status == "fail":
+                return mailbox, not_checked(CALENDAR_WRITE, "the organizer mailbox check failed."), access, found.names
+            write, refused = await check_calendar_write(client, organizer)
+        return mailbox, write, "refused" if refused else access, found.names
 
 
 def _close(credential: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.calendar.errors import sign_in_failed
-from shared.validate.model import PERMISSIONS, SIGN_IN, Check, failed, passed, warned
+from shared.validate.model import PERMISSIONS, SIGN_IN, CalendarAccess, Check, failed, passed, warned
 from shared.validate.tokens import claims_of
 
 REQUIRED_ROLES = ("User.Read.All", "Calendars.ReadWrite")
@@ -13,6 +13,11 @@ UNKNOWN_AUTHORITY = "Unable to get authority configuration"
 GRANT_FIX = (
     "In the app registration, under API permissions, add the Microsoft Graph APPLICATION permissions "
     "User.Read.All and Calendars.ReadWrite (not Delegated), then select 'Grant admin consent'."
+)
+RBAC_FIX = (
+    "Assign the app 'Application Calendars.ReadWrite' for the organizer's mailbox with Exchange RBAC for "
+    "Applications (New-ManagementRoleAssignment -App {app} -Role 'Application Calendars.ReadWrite' "
+    "-CustomResourceScope <scope>; docs/setup.md, step 6.2)."
 )
 
 
@@ -48,10 +53,26 @@ def _with_code(error: BaseException) -> BaseException:
     return error
 
 
-def check_permissions(token: str) -> Check:
-    """Application permissions arrive in `roles`; delegated ones in `scp`, which an unattended service cannot use."""
+def roles_of(token: str) -> frozenset[str]:
+    """The application permissions (app roles) the token carries."""
+    return frozenset(str(r) for r in claims_of(token).get("roles") or [])
+
+
+def has_calendar_role(token: str) -> bool:
+    """A tenant-wide Entra grant of Calendars.ReadWrite (absent under Exchange RBAC for Applications)."""
+    return "Calendars.ReadWrite" in roles_of(token)
+
+
+def check_permissions(
+    token: str, organizer_calendar: CalendarAccess = "unknown", client_id: str | None = None
+) -> Check:
+    """Application permissions arrive in `roles`; delegated ones in `scp`, which an unattended service cannot use.
+
+    Calendars.ReadWrite may rightly be missing: Exchange RBAC for Applications grants it per
+    mailbox, outside the token. Then what the organizer's calendar answered decides.
+    """
     claims = claims_of(token)
-    roles = {str(r) for r in claims.get("roles") or []}
+    roles = roles_of(token)
     scopes = str(claims.get("scp") or "").split()
     if not roles:
         if scopes:
@@ -66,12 +87,26 @@ def check_permissions(token: str) -> Check:
             PERMISSIONS, "The app lacks the application permission User.Read.All (needed to find the organizer).",
             GRANT_FIX,
         )
-    if "Calendars.ReadWrite" not in roles:
-        return warned(
+    if "Calendars.ReadWrite" in roles:
+        return passed(PERMISSIONS, "The app has the application permissions " + ", ".join(REQUIRED_ROLES) + ".")
+    if organizer_calendar == "answers":
+        return passed(
             PERMISSIONS,
-            "The token does not carry Calendars.ReadWrite. That is right only when Exchange RBAC for Applications "
-            "grants 'Application Calendars.ReadWrite' for the organizer's mailbox; the calendar-write check shows "
-            "whether writing works.",
-            "If you do not use RBAC for Applications, " + GRANT_FIX[0].lower() + GRANT_FIX[1:],
+            "The app has User.Read.All; the token carries no Calendars.ReadWrite, and that is right here: Exchange "
+            "RBAC for Applications grants calendar access per mailbox, and the organizer's calendar answers the app.",
         )
-    return passed(PERMISSIONS, "The app has the application permissions " + ", ".join(REQUIRED_ROLES) + ".")
+    if organizer_calendar == "refused":
+        return failed(
+            PERMISSIONS,
+            "The token carries no Calendars.ReadWrite and the organizer's calendar refuses the app (opening or "
+            "writing it): neither Entra nor Exchange RBAC for Applications grants it write access there.",
+            RBAC_FIX.format(app=client_id or "<client ID>") + " Or, without RBAC for Applications, "
+            + GRANT_FIX[0].lower() + GRANT_FIX[1:],
+        )
+    return warned(
+        PERMISSIONS,
+        "The token does not carry Calendars.ReadWrite. That is right only when Exchange RBAC for Applications "
+        "grants 'Application Calendars.ReadWrite' for the organizer's mailbox (it grants per mailbox, outside the "
+        "token); the organizer's calendar could not be asked here.",
+        "If you do not use RBAC for Applications, " + GRANT_FIX[0].lower() + GRANT_FIX[1:],
+    )

@@ -7,13 +7,17 @@ mailbox, the vault's access), through the sandbox's admin endpoints.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import conftest_admin
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 from click.testing import CliRunner
 from conftest_admin import (
     OTHER_USER,
@@ -25,7 +29,9 @@ from conftest_admin import (
 
 from shared.cli import cli
 from shared.domain import InvitationKey
+from shared.errors import RunInProgress
 from shared.planning.sent import SentRecord
+from shared.store.lease import LeaseStore
 from shared.store.mapping import TableMappingStore
 
 ALL = ("configuration", "sign-in", "application-permissions", "organizer-mailbox", "calendar-write",
@@ -103,14 +109,16 @@ def test_delegated_permissions_fail_the_permission_check(world: World) -> None:
     assert "APPLICATION permissions" in check["fix"]
 
 
-def test_missing_user_read_all_fails_and_missing_calendars_readwrite_warns(world: World) -> None:
+def test_missing_user_read_all_fails_and_so_does_no_calendar_grant_anywhere(world: World) -> None:
     scoped(world, roles=["Calendars.ReadWrite"])
     assert validate(world)["application-permissions"]["status"] == "fail"
 
-    scoped(world, roles=["User.Read.All"])
-    check = validate(world)["application-permissions"]
-    assert check["status"] == "warn"
-    assert "RBAC for Applications" in check["detail"]
+    scoped(world, roles=["User.Read.All"])  # no Entra calendar role, and no Exchange grant either
+    checks = validate(world)
+    assert checks["application-permissions"]["status"] == "fail"
+    assert "refuses the app" in checks["application-permissions"]["detail"]
+    assert "Application Calendars.ReadWrite" in checks["application-permissions"]["fix"]
+    assert checks["organizer-mailbox"]["status"] == "fail"
 
 
 def test_an_organizer_who_is_not_in_the_tenant_fails(world: World) -> None:
@@ -248,3 +256,195 @@ def test_the_scope_check_finds_a_mailbox_to_probe_by_itself(world: World) -> Non
 
     assert check["status"] == "pass"
     assert f"cannot read the calendar of {OTHER_USER}" in check["detail"]
+
+
+# -- the organizer's names: a shared mailbox's sign-in name often differs from its address ----------------
+
+DESK = "learning.desk@contoso.example"
+DESK_UPN = "lc-desk-7f3a@contoso.onmicrosoft.example"
+DESK_ALIAS = "training@contoso.example"
+
+
+def desk(world: World) -> None:
+    world.sandbox.put_user(DESK, displayName="Learning Desk", userPrincipalName=DESK_UPN,
+                           proxyAddresses=[f"smtp:{DESK_ALIAS}"], mailboxType="shared")
+
+
+def test_an_organizer_given_by_its_address_is_found_although_its_sign_in_name_differs(world: World) -> None:
+    desk(world)
+
+    checks = validate(world, {"organizer": DESK, "probeMailbox": OTHER_USER})
+
+    assert checks["organizer-mailbox"]["status"] == "pass", checks["organizer-mailbox"]
+    assert f"Organizer found: UPN {DESK_UPN}, address {DESK}" in checks["organizer-mailbox"]["detail"]
+    assert checks["calendar-write"]["status"] == "pass"
+    assert world.sandbox.calendar(DESK) == []  # the probe event is gone again
+
+
+def test_an_organizer_given_by_its_sign_in_name_passes_and_names_its_address(world: World) -> None:
+    desk(world)
+
+    check = validate(world, {"organizer": DESK_UPN})["organizer-mailbox"]
+
+    assert check["status"] == "pass"
+    assert f"address {DESK}" in check["detail"]
+
+
+def test_an_organizer_given_by_an_alias_is_found_and_the_calendar_is_asked_under_that_alias(world: World) -> None:
+    desk(world)
+
+    checks = validate(world, {"organizer": DESK_ALIAS})
+    check = checks["organizer-mailbox"]
+
+    # The directory finds the alias; Graph's calendar endpoints take the primary address (the sandbox
+    # does not take aliases there), and the sync addresses the calendar by the configured name.
+    assert f"Organizer found: UPN {DESK_UPN}, address {DESK}" in check["detail"]
+    assert f"{DESK_ALIAS} is one of its aliases" in check["detail"]
+    assert check["status"] == "fail"
+    assert check["fix"] == f"Set the organizer to the primary address {DESK}."
+
+
+def test_someone_elses_address_is_not_taken_for_the_organizer(world: World) -> None:
+    desk(world)
+
+    check = validate(world, {"organizer": "learning.des@contoso.example"})["organizer-mailbox"]
+
+    assert check["status"] == "fail"
+    assert "no user learning.des@contoso.example" in check["detail"]
+
+
+# -- one sender per mailbox: Validate stays out of a mailbox a run is sending from -------------------------
+
+def test_while_a_run_holds_the_organizer_mailbox_validate_does_not_probe_it(world: World) -> None:
+    organizer = world.info["organizer"]
+    run = LeaseStore(world.tables).acquire(organizer, seconds=300)  # a sync run in another process
+    world.sandbox.reset_stats()
+
+    checks = validate(world, {"probeMailbox": OTHER_USER})
+
+    for name in ("organizer-mailbox", "calendar-write"):
+        assert checks[name]["status"] == "warn"
+        assert "A sync run is sending from this mailbox; checked later." in checks[name]["detail"]
+    assert world.sandbox.stats()["writes"] == 0  # no probe event was created beside the run
+    assert checks["mailbox-scope"]["status"] == "warn"  # another mailbox is still asked: unrestricted
+    assert checks["application-permissions"]["status"] == "pass"
+    LeaseStore(world.tables).release(run)
+    assert validate(world)["calendar-write"]["status"] == "pass"
+
+
+def test_no_run_can_start_while_validate_probes_the_organizer_mailbox(world: World) -> None:
+    organizer = world.info["organizer"]
+    # the organizer's calendar answers slowly, so Validate is caught in the middle of its probes
+    world.sandbox.configure(faults=[{"method": "GET", "path": f"/users/{organizer}/calendar", "status": None,
+                                     "latency": 1.5}])
+    leases = world.tables["leases"]
+    results: list[dict[str, dict[str, Any]]] = []
+    validating = threading.Thread(target=lambda: results.append(validate(world)))
+    validating.start()
+
+    held = False
+    while validating.is_alive() and not held:  # the lease row shows a holder once Validate has the mailbox
+        with contextlib.suppress(ResourceNotFoundError):
+            held = bool(leases.get_entity("lease", organizer)["Holder"])
+        time.sleep(0.02)
+    with pytest.raises(RunInProgress):
+        LeaseStore(world.tables).acquire(organizer, seconds=60)  # a sync run starting now
+    validating.join()
+
+    assert held
+    assert results[0]["calendar-write"]["status"] == "pass"
+    assert LeaseStore(world.tables).acquire(organizer, seconds=60).holder  # and once Validate is done, it can
+
+
+def test_a_run_holding_the_mailbox_under_its_sign_in_name_keeps_validate_out_too(world: World) -> None:
+    desk(world)
+    LeaseStore(world.tables).acquire(DESK_UPN, seconds=300)
+
+    check = validate(world, {"organizer": DESK})["organizer-mailbox"]
+
+    assert check["status"] == "warn"
+    assert "checked later" in check["detail"]
+
+
+def test_validate_gives_the_mailbox_back_when_done(world: World) -> None:
+    organizer = world.info["organizer"]
+
+    assert validate(world)["calendar-write"]["status"] == "pass"
+
+    lease = LeaseStore(world.tables).acquire(organizer, seconds=60)  # a run can start at once
+    assert lease.holder
+
+
+# -- the app's mailbox restriction: RBAC for Applications, an application access policy, or none ----------
+
+def test_rbac_for_applications_passes_for_an_organizer_whose_sign_in_name_differs(world: World) -> None:
+    desk(world)
+    scoped(world, exchangeScoping="rbacForApplications", mailboxScope=[DESK])  # the token has no Calendars role
+
+    checks = validate(world, {"organizer": DESK, "probeMailbox": OTHER_USER})
+
+    assert {n: c["status"] for n, c in checks.items()} == {n: "pass" for n in ALL}, checks
+    assert "RBAC for Applications grants calendar access per mailbox" in checks["application-permissions"]["detail"]
+    assert f"Organizer found: UPN {DESK_UPN}, address {DESK}" in checks["organizer-mailbox"]["detail"]
+    assert checks["mailbox-scope"]["detail"].startswith("Scoping detected: RBAC for Applications.")
+    assert f"cannot read the calendar of {OTHER_USER}" in checks["mailbox-scope"]["detail"]
+
+
+def test_rbac_for_applications_with_an_organizer_given_by_alias(world: World) -> None:
+    desk(world)
+    scoped(world, exchangeScoping="rbacForApplications", mailboxScope=[DESK])
+
+    checks = validate(world, {"organizer": DESK_ALIAS, "probeMailbox": OTHER_USER})
+
+    assert f"Organizer found: UPN {DESK_UPN}, address {DESK}" in checks["organizer-mailbox"]["detail"]
+    assert checks["organizer-mailbox"]["fix"] == f"Set the organizer to the primary address {DESK}."
+    assert checks["mailbox-scope"]["detail"].startswith("Scoping detected: RBAC for Applications.")
+    assert OTHER_USER in checks["mailbox-scope"]["detail"]  # the organizer's other names are never the probe
+
+
+@pytest.mark.parametrize(("scoping", "label", "command"), [
+    ("rbacForApplications", "RBAC for Applications",
+     "Test-ServicePrincipalAuthorization -Identity {app} -Resource {organizer}"),
+    ("applicationAccessPolicy", "application access policy",
+     "Test-ApplicationAccessPolicy -Identity {organizer} -AppId {app}"),
+])
+def test_an_organizer_outside_the_scope_fails_with_the_fix_for_that_scoping(
+    world: World, scoping: str, label: str, command: str
+) -> None:
+    organizer, app = world.info["organizer"], world.info["clientId"]
+    scoped(world, exchangeScoping=scoping, mailboxScope=[OTHER_USER])
+
+    checks = validate(world)
+    check = checks["organizer-mailbox"]
+
+    assert check["status"] == "fail"
+    assert f"{organizer} is outside the app's Exchange scope ({label})" in check["detail"]
+    assert command.format(app=app, organizer=organizer) in check["fix"]
+    assert checks["calendar-write"]["detail"].startswith("Not checked")
+    # without the Entra role, nothing grants the organizer's calendar: the permission check fails too
+    assert checks["application-permissions"]["status"] == ("fail" if scoping == "rbacForApplications" else "pass")
+
+
+def test_an_application_access_policy_is_detected_by_todays_wording(world: World) -> None:
+    scoped(world, exchangeScoping="applicationAccessPolicy", mailboxScope=[world.info["organizer"]])
+
+    check = validate(world, {"probeMailbox": OTHER_USER})["mailbox-scope"]
+
+    assert check["status"] == "pass"
+    assert check["detail"].startswith("Scoping detected: application access policy.")
+    assert "[RAOP]" in check["detail"]
+    assert "RBAC for Applications" in check["detail"]  # Microsoft's advice to move
+
+
+@pytest.mark.parametrize(("scoping", "grant_advice"), [("none", True), ("rbacForApplications", False)])
+def test_an_unrestricted_app_is_a_warning_with_the_fix(world: World, scoping: str, grant_advice: bool) -> None:
+    scoped(world, exchangeScoping=scoping, mailboxScope=None)  # an RBAC assignment without a scope reaches all
+
+    checks = validate(world, {"probeMailbox": OTHER_USER})
+    check = checks["mailbox-scope"]
+
+    assert check["status"] == "warn"
+    assert check["detail"].startswith("Scoping detected: not restricted (the app can reach every mailbox).")
+    assert "-CustomResourceScope" in check["fix"]
+    assert ("remove the tenant-wide Calendars.ReadWrite grant" in check["fix"]) is grant_advice
+    assert checks["organizer-mailbox"]["status"] == "pass"

@@ -39,3 +39,23 @@ def test_missing_permissions() -> None:
     assert check_permissions(token()).status == "fail"
     assert check_permissions(token(roles=["Calendars.ReadWrite"])).status == "fail"
     assert check_permissions(token(roles=["User.Read.All"])).status == "warn"
+
+
+def test_without_calendars_readwrite_the_organizers_calendar_decides() -> None:
+    rbac = token(roles=["User.Read.All"])  # Exchange RBAC for Applications: no calendar role in the token
+
+    answers = check_permissions(rbac, "answers")
+    refused = check_permissions(rbac, "refused")
+    busy = check_permissions(rbac, "busy")
+
+    assert answers.status == "pass"
+    assert "RBAC for Applications grants calendar access per mailbox" in answers.detail
+    assert refused.status == "fail"
+    assert refused.fix and "Application Calendars.ReadWrite" in refused.fix
+    assert busy.status == "warn"
+
+
+def test_with_calendars_readwrite_the_calendars_answer_does_not_matter_here() -> None:
+    full = token(roles=["User.Read.All", "Calendars.ReadWrite"])
+
+    assert {check_permissions(full, access).status for access in ("answers", "refused", "unknown")} == {"pass"}
