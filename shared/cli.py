@@ -259,6 +259,37 @@ def mapping_rebuild(organizer: str | None, dry_run: bool, as_json: bool) -> None
     sys.exit(report.exit_code)
 
 
+@cli.command("tenant-probe")
+@click.option("--mailbox", help="The test mailbox the probe creates its meetings in (required).")
+@click.option("--attendee", help="The one test person the probe invites (required; nobody else is sent anything).")
+@click.option("--profile-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the tenant profile here (load it with learncal sandbox --profile FILE).")
+@click.option("--json", "as_json", is_flag=True, help="Print the tenant profile as one JSON object.")
+def tenant_probe(mailbox: str | None, attendee: str | None, profile_out: Path | None, as_json: bool) -> None:
+    """Measure how a test tenant answers what the sandbox assumes, and write it as a tenant profile.
+
+    Run it against the organisation's own test tenant before the first production run. It signs in
+    as `learncal sync` does, creates a few meetings in the test mailbox (one with the test
+    attendee), and removes them all again. Exit 1 when it could not remove every probe meeting.
+    """
+    from shared.probe import ProbeTarget, run_probe
+    from shared.settings import Settings
+
+    settings = Settings.from_env()
+    profile = run_probe(settings, ProbeTarget.parse(mailbox, attendee, settings))
+    if profile_out is not None:
+        profile.write(profile_out)
+    if as_json:
+        click.echo(json.dumps(profile.to_json(), ensure_ascii=False))
+    else:
+        from shared.probe.report import print_profile
+
+        print_profile(profile)
+        if profile_out is not None:
+            click.echo(f"Profile written to {profile_out}; rehearse with: learncal sandbox --profile {profile_out}")
+    sys.exit(0 if profile.clean else 1)
+
+
 @cli.command()
 @click.option("--keep", is_flag=True, help="Keep the sandbox and Azurite running until Ctrl+C.")
 def demo(keep: bool) -> None:

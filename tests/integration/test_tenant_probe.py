@@ -1,0 +1,177 @@
+"""`learncal tenant-probe` against the sandbox, in each setting of the switches it measures.
+
+The sandbox stands in for a test tenant: each switch is set through /_sandbox/config (or the
+app's Exchange scope through /_sandbox/apps), the probe runs through the real msgraph-sdk
+client, and its observations must name the setting in force. Expected values come from the
+setting chosen here, never from the probe's own code. Every test also checks that no probe
+meeting is left and that nobody but the named test attendee received anything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from conftest_sandbox import Harness
+
+from shared.cli import cli
+from shared.local.demo import sandbox_environment
+from shared.probe import ProbeTarget, TenantProfile, run_probe
+from shared.settings import Settings
+
+ATTENDEE = "probe.attendee@contoso.example"
+# Latency on every events read keeps the two batches in flight together, as a real mailbox's
+# round trips do; without it the sandbox answers each batch before the next one arrives.
+SLOW_READS = {"method": "GET", "path": "/users/*/events", "status": None, "latency": 0.15}
+
+
+@pytest.fixture
+def tenant(sandbox: Harness, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    """The sandbox with the test attendee as a tenant user; realism reset afterwards as well."""
+    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):  # the product's clients read the CA from these
+        monkeypatch.setenv(name, sandbox.info["caFile"])
+    sandbox.admin.put_user(ATTENDEE, displayName="Probe Attendee")
+    yield sandbox
+    sandbox.admin.reset()
+
+
+def env_for(sandbox: Harness) -> dict[str, str]:
+    return sandbox_environment(sandbox.info, "UseDevelopmentStorage=true")
+
+
+def probe(sandbox: Harness, **settings: str) -> TenantProfile:
+    config = Settings.from_env({**env_for(sandbox), **settings})
+    return run_probe(config, ProbeTarget.parse(sandbox.organizer, ATTENDEE, config))
+
+
+def results(profile: TenantProfile) -> dict[str, str]:
+    return {name: observation.result for name, observation in profile.observations.items()}
+
+
+def assert_nothing_left(sandbox: Harness) -> None:
+    """No probe meeting in either calendar; nobody but the attendee was sent anything."""
+    leftovers = [m for m in sandbox.admin.calendar(sandbox.organizer) if "tenant probe" in m["subject"]]
+    assert leftovers == []
+    assert sandbox.admin.calendar(ATTENDEE) == []
+    for mailbox in sandbox.admin.mailboxes():
+        if mailbox["address"].lower() not in (ATTENDEE, sandbox.organizer.lower()):
+            assert sandbox.admin.messages(mailbox["address"]) == [], mailbox["address"]
+    senders = {m["from"].lower() for m in sandbox.admin.messages(ATTENDEE)}
+    assert senders <= {sandbox.organizer.lower()}
+
+
+def test_refuses_without_both_names_and_sends_nothing(tenant: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in env_for(tenant).items():
+        monkeypatch.setenv(name, value)
+    tenant.admin.reset_stats()
+    runner = CliRunner()
+    for args in (["--mailbox", tenant.organizer], ["--attendee", ATTENDEE], []):
+        outcome = runner.invoke(cli, ["tenant-probe", *args])
+        assert outcome.exit_code == 1
+        assert "tenant-probe needs" in outcome.output
+        missing = [o for o in ("--mailbox", "--attendee") if o not in args]
+        assert all(option in outcome.output.split(":")[1] for option in missing)
+    same = runner.invoke(cli, ["tenant-probe", "--mailbox", ATTENDEE, "--attendee", ATTENDEE.upper()])
+    assert same.exit_code == 1 and "--attendee must differ from --mailbox" in same.output
+    allow = runner.invoke(cli, ["tenant-probe", "--mailbox", tenant.organizer, "--attendee", ATTENDEE],
+                          env={"LEARNCAL_RECIPIENT_ALLOWLIST": "@fabrikam.example"})
+    assert allow.exit_code == 1 and "LEARNCAL_RECIPIENT_ALLOWLIST" in allow.output
+    assert tenant.admin.stats()["requests"] == 0
+    assert tenant.admin.stats()["tokensIssued"] == 0
+
+
+def test_default_sandbox_reads_as_the_worst_case(tenant: Harness) -> None:
+    tenant.admin.configure(faults=[SLOW_READS])
+    profile = probe(tenant)
+    assert results(profile) == {
+        "outOfScope": "not restricted",
+        "encodedBatchQueryOptions": "ignored",
+        "extendedPropertyFilterCase": "insensitive",
+        "repeatCancel": "accepted",
+        "transactionIdAfterCancel": "returnsCancelled",
+        "subjectOverLimit": "refuse",
+        "batchConcurrency": "throttled",
+    }
+    concurrency = profile.observations["batchConcurrency"].details
+    assert concurrency["throttled"] > 0
+    assert concurrency["codes"] == ["ApplicationThrottled"]
+    assert concurrency["withRetryAfter"] == concurrency["throttled"]
+    assert profile.realism == {
+        "batchExecution": "concurrent", "encodedBatchQueryOptions": "ignored",
+        "extendedPropertyFilterCase": "insensitive", "repeatCancel": "accepted",
+        "transactionIdAfterCancel": "returnsCancelled", "subjectOverLimit": "refuse",
+    }
+    assert profile.clean
+    assert_nothing_left(tenant)
+    kinds = [m["type"] for m in tenant.admin.messages(ATTENDEE)]
+    assert kinds[0] == "meetingRequest" and kinds.count("meetingCancellation") == 2  # the repeat was accepted
+
+
+@pytest.mark.parametrize(("config", "name", "expected"), [
+    ({"batchExecution": "sequential"}, "batchConcurrency", "notThrottled"),
+    ({"encodedBatchQueryOptions": "decoded"}, "encodedBatchQueryOptions", "decoded"),
+    ({"extendedPropertyFilterCase": "sensitive"}, "extendedPropertyFilterCase", "sensitive"),
+    ({"repeatCancel": "notFound"}, "repeatCancel", "notFound"),
+    ({"repeatCancel": "badRequest"}, "repeatCancel", "badRequest"),
+    ({"transactionIdAfterCancel": "createsNew"}, "transactionIdAfterCancel", "createsNew"),
+    ({"subjectOverLimit": "truncate"}, "subjectOverLimit", "truncate"),
+])
+def test_each_switch_is_measured(tenant: Harness, config: dict[str, Any], name: str, expected: str) -> None:
+    tenant.admin.configure(**config, faults=[SLOW_READS] if name == "batchConcurrency" else [])
+    profile = probe(tenant)
+    assert profile.observations[name].result == expected
+    key, value = next(iter(config.items()))
+    assert profile.realism[key] == value
+    assert profile.clean
+    assert_nothing_left(tenant)
+
+
+def test_a_truncated_subject_reports_the_length_kept(tenant: Harness) -> None:
+    tenant.admin.configure(subjectOverLimit="truncate", subjectMaxLength=120)
+    profile = probe(tenant)
+    assert profile.observations["subjectOverLimit"].details["storedLength"] == 120
+    assert profile.realism["subjectMaxLength"] == 120
+    assert_nothing_left(tenant)
+
+
+@pytest.mark.parametrize("scoping", ["applicationAccessPolicy", "rbacForApplications"])
+def test_out_of_scope_wording_is_recorded(tenant: Harness, scoping: str) -> None:
+    tenant.admin.put_app(tenant.info["clientId"], exchangeScoping=scoping, mailboxScope=[tenant.organizer])
+    observation = probe(tenant).observations["outOfScope"]
+    assert observation.result == "refused"
+    assert observation.details["status"] == 403
+    assert observation.details["code"] == "ErrorAccessDenied"
+    if scoping == "applicationAccessPolicy":
+        assert observation.details["message"] == ("Access to OData is disabled: [RAOP] : Blocked by tenant configured "
+                                                  "AppOnly AccessPolicy settings.")
+    assert observation.details["message"] in observation.summary
+    assert_nothing_left(tenant)
+
+
+def test_profile_round_trips_through_learncal_sandbox(tenant: Harness, tmp_path: Path) -> None:
+    from shared.local.sandbox_process import sandbox_process
+    from shared.sandbox.client import SandboxClient
+
+    tenant.admin.configure(encodedBatchQueryOptions="decoded", repeatCancel="notFound",
+                           transactionIdAfterCancel="createsNew", subjectOverLimit="truncate")
+    env = env_for(tenant)
+    runner = CliRunner()
+    path = tmp_path / "tenant.json"
+    outcome = runner.invoke(cli, ["tenant-probe", "--mailbox", tenant.organizer, "--attendee", ATTENDEE,
+                                  "--profile-out", str(path), "--json"], env=env)
+    assert outcome.exit_code == 0, outcome.output
+    printed = json.loads(outcome.stdout.strip().splitlines()[-1])
+    stored = json.loads(path.read_text())
+    assert printed == stored
+    assert stored["kind"] == "learncal-tenant-profile" and stored["version"] == 1
+    assert stored["mailbox"] == tenant.organizer and stored["attendee"] == ATTENDEE
+    assert stored["tenantId"] == tenant.info["tenantId"]
+    assert stored["realism"]["repeatCancel"] == "notFound"
+    assert stored["realism"]["subjectMaxLength"] == 255
+    with sandbox_process(tmp_path / "rehearsal", profile=path) as info:
+        config = SandboxClient(info).request("GET", "/config")[1]
+    assert {key: config[key] for key in stored["realism"]} == stored["realism"]
