@@ -30,6 +30,19 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
+def _development_tool(command: str) -> None:
+    """The sandbox and the demo come with the repository, not with the deployed app: say so plainly."""
+    try:
+        import shared.local.demo
+        import shared.sandbox  # noqa: F401
+    except ModuleNotFoundError as error:
+        missing = f" ({error.name} is missing)" if error.name else ""
+        raise LearncalError(
+            f"learncal {command} is a development tool and needs the development requirements{missing}: in a clone "
+            "of the repository run `pip install -r requirements-dev.txt` (make demo and make test do it for you)."
+        ) from None
+
+
 class _Group(click.Group):
     """Turns the product's own errors into one plain line, wherever a command raises them."""
 
@@ -60,6 +73,7 @@ def cli() -> None:
 @click.option("--port", type=int, default=0, show_default=True, help="Port to listen on (0: a free one).")
 def sandbox(data_dir: Path, port: int) -> None:
     """Serve the local Microsoft 365 sandbox (sign-in, Graph calendars, Key Vault) until stopped."""
+    _development_tool("sandbox")
     from shared.sandbox import serve
 
     serve(data_dir, port)
@@ -294,6 +308,7 @@ def tenant_probe(mailbox: str | None, attendee: str | None, profile_out: Path | 
 @click.option("--keep", is_flag=True, help="Keep the sandbox and Azurite running until Ctrl+C.")
 def demo(keep: bool) -> None:
     """The whole product on this machine: Azurite + sandbox + a bundled feed, then who got what."""
+    _development_tool("demo")
     from shared.local.demo import run_demo
 
     sys.exit(run_demo(keep=keep))
