@@ -264,7 +264,9 @@ class GraphService:
         order = self._order(request.option("orderby"))
         rows = self._sandbox.store.live_events(
             owner.address, prop_id=prop.prop_id if prop else None, prop_value=prop.value if prop else None,
-            any_value=prop is not None and prop.value is None, order=order, limit=top + 1, offset=skip)
+            any_value=prop is not None and prop.value is None, order=order, limit=top + 1, offset=skip,
+            # Graph compares extended-property values case-insensitively (switch extendedPropertyFilterCase).
+            ignore_case=self._sandbox.realism.extended_property_filter_case == "insensitive")
         zone, preferences = self._preferences(request)
         body: dict[str, Any] = {
             "@odata.context": f"{request.base_url}/$metadata#users('{quote(target.user_key)}')/events",

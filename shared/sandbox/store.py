@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS event_props (
     PRIMARY KEY (event_id, prop_id)
 );
 CREATE INDEX IF NOT EXISTS event_props_by_value ON event_props (prop_id, value);
+CREATE INDEX IF NOT EXISTS event_props_by_value_nocase ON event_props (prop_id, value COLLATE NOCASE);
 CREATE TABLE IF NOT EXISTS messages (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     mailbox TEXT NOT NULL,
@@ -230,8 +231,11 @@ class Store:
 
     def live_events(self, mailbox: str, *, prop_id: str | None = None, prop_value: str | None = None,
                     any_value: bool = False, order: str = "seq", limit: int = 1000,
-                    offset: int = 0) -> list[EventRow]:
-        """Events in a mailbox's calendar (not cancelled), optionally those carrying a property value."""
+                    offset: int = 0, ignore_case: bool = False) -> list[EventRow]:
+        """Events in a mailbox's calendar (not cancelled), optionally those carrying a property value.
+
+        `ignore_case` compares the value without regard to (ASCII) case, with its own index.
+        """
         order_sql = {"seq": "e.seq", "seq desc": "e.seq DESC", "start": "e.start_utc, e.seq",
                      "start desc": "e.start_utc DESC, e.seq DESC", "end": "e.end_utc, e.seq",
                      "end desc": "e.end_utc DESC, e.seq DESC"}[order]
@@ -247,7 +251,8 @@ class Store:
         else:
             rows = self._all(
                 f"SELECT {_JOINED_COLUMNS} FROM event_props p JOIN events e ON e.id = p.event_id "
-                f"WHERE p.prop_id = ? AND p.value = ? AND e.mailbox = ? AND e.cancelled = 0 "
+                f"WHERE p.prop_id = ? AND p.value = ?{' COLLATE NOCASE' if ignore_case else ''} "
+                "AND e.mailbox = ? AND e.cancelled = 0 "
                 f"ORDER BY {order_sql} LIMIT ? OFFSET ?", (prop_id, prop_value, mailbox, limit, offset))
         return [_event(r) for r in rows]
 
