@@ -264,9 +264,11 @@ class Store:
             "FROM events WHERE mailbox = ? AND cancelled = 0 ORDER BY start_utc, seq", (mailbox,))
         return [(_event(r), r["tag"]) for r in rows]
 
-    def by_transaction(self, organizer: str, transaction_id: str) -> EventRow | None:
+    def by_transaction(self, organizer: str, transaction_id: str, *, live_only: bool = False) -> EventRow | None:
+        """The organizer's first event with this transactionId (cancelled ones too unless `live_only`)."""
+        live = " AND cancelled = 0" if live_only else ""
         row = self._one(f"SELECT {_EVENT_COLUMNS} FROM events WHERE organizer = ? AND transaction_id = ? "
-                        "AND organizer_event_id IS NULL ORDER BY seq LIMIT 1", (organizer, transaction_id))
+                        f"AND organizer_event_id IS NULL{live} ORDER BY seq LIMIT 1", (organizer, transaction_id))
         return None if row is None else _event(row)
 
     def copies_of(self, organizer_event_id: str) -> list[EventRow]:
