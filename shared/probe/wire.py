@@ -27,23 +27,17 @@ class Wire:
     async def batch(self, requests: Sequence[SubRequest]) -> list[SubResponse]:
         """One envelope, each sub-response as Graph gave it (a failed envelope answers each alike)."""
         from azure.core.exceptions import ClientAuthenticationError
+        from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
         from shared.calendar.errors import sign_in_failed
-        from shared.calendar.graph_gateway import _error_mapping, _headers, _is_transport_error
 
         try:
-            payload = await self._sender.send(list(requests), _error_mapping())
+            payload = await self._sender.send(list(requests), {"XXX": ODataError})
         except ClientAuthenticationError as error:
             raise sign_in_failed(error) from None
         except Exception as error:
-            if _is_transport_error(error):
-                return same_answer(requests, None)
-            status = getattr(error, "response_status_code", None)
-            if status is None:
-                raise
-            odata = getattr(error, "error", None)
-            body = {"error": {"code": getattr(odata, "code", None), "message": getattr(odata, "message", None)}}
-            return same_answer(requests, int(status), _headers(getattr(error, "response_headers", None)), body)
+            failed = _failure(error, "envelope")
+            return same_answer(requests, failed.status, failed.headers, failed.body)
         return decode(payload, requests)
 
     async def settled(self, requests: Sequence[SubRequest]) -> list[SubResponse]:
@@ -70,19 +64,28 @@ class Wire:
         from azure.core.exceptions import ClientAuthenticationError
 
         from shared.calendar.errors import sign_in_failed
-        from shared.calendar.graph_gateway import _headers, _is_transport_error
 
         try:
             calendar = await self._client.users.by_user_id(user).calendar.get()
         except ClientAuthenticationError as error:
             raise sign_in_failed(error) from None
         except Exception as error:
-            if _is_transport_error(error):
-                return SubResponse("calendar", None)
-            status = getattr(error, "response_status_code", None)
-            if status is None:
-                raise
-            odata = getattr(error, "error", None)
-            body = {"error": {"code": getattr(odata, "code", None), "message": getattr(odata, "message", None)}}
-            return SubResponse("calendar", int(status), _headers(getattr(error, "response_headers", None)), body)
+            return _failure(error, "calendar")
         return SubResponse("calendar", 200, {}, {"id": getattr(calendar, "id", None)})
+
+
+def _failure(error: Exception, request_id: str) -> SubResponse:
+    """What an SDK exception says, as an answer: Graph's status, headers and error; None when nothing came back."""
+    import httpx
+
+    if isinstance(error, (httpx.TransportError, asyncio.TimeoutError)):
+        return SubResponse(request_id, None)
+    status = getattr(error, "response_status_code", None)
+    if status is None:
+        raise error
+    odata = getattr(error, "error", None)
+    body = {"error": {"code": getattr(odata, "code", None), "message": getattr(odata, "message", None)}}
+    raw = getattr(error, "response_headers", None)
+    headers = {str(k): str(next(iter(v), "") if isinstance(v, (list, tuple, set)) else v)
+               for k, v in (raw.items() if hasattr(raw, "items") else [])}
+    return SubResponse(request_id, int(status), headers, body)
