@@ -17,7 +17,7 @@ _REPO = Path(__file__).resolve().parents[2]
 def sandbox_process(data: Path, *, port: int = 0, profile: Path | None = None) -> Iterator[dict[str, Any]]:
     """Yield the sandbox's start line (URLs, credentials, CA file); stop the process afterwards.
 
-    `profile`: a tenant profile (`learncal tenant-probe --profile-out`) the sandbox loads at start.
+    `profile`: a tenant profile (`learncal sandbox --profile FILE`) whose realism is in force.
     """
     extra = ["--profile", str(profile)] if profile is not None else []
     process = subprocess.Popen(

@@ -5,8 +5,7 @@ probe asks the real tenant instead, with one test mailbox and one test attendee 
 names, and writes the answers as a tenant profile that `learncal sandbox --profile` loads.
 """
 
-from shared.probe.profile import PROFILE_KIND, PROFILE_VERSION, TenantProfile, load_profile, realism_from
+from shared.probe.profile import PROFILE_KIND, PROFILE_VERSION, TenantProfile, realism_from
 from shared.probe.runner import ProbeTarget, run_probe
 
-__all__ = ["PROFILE_KIND", "PROFILE_VERSION", "ProbeTarget", "TenantProfile", "load_profile", "realism_from",
-           "run_probe"]
+__all__ = ["PROFILE_KIND", "PROFILE_VERSION", "ProbeTarget", "TenantProfile", "realism_from", "run_probe"]

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.errors import LearncalError
-
 PROFILE_KIND = "learncal-tenant-profile"
 PROFILE_VERSION = 1
 INCONCLUSIVE = "inconclusive"
@@ -105,22 +103,3 @@ class TenantProfile:
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-
-
-def load_profile(path: Path) -> dict[str, Any]:
-    """A profile file's JSON, checked for kind and version; errors name the file and the fix."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LearncalError(f"{path}: no such tenant profile; write one with learncal tenant-probe "
-                            "--profile-out FILE.") from None
-    except (OSError, ValueError) as error:
-        raise LearncalError(f"{path}: not a readable JSON tenant profile ({error}).") from None
-    if not isinstance(data, dict) or data.get("kind") != PROFILE_KIND:
-        raise LearncalError(f"{path}: kind must be {PROFILE_KIND!r}; this is not a tenant profile.")
-    if data.get("version") != PROFILE_VERSION:
-        raise LearncalError(f"{path}: version {data.get('version')!r} is not supported; "
-                            f"write the profile again with this version of learncal (version {PROFILE_VERSION}).")
-    if not isinstance(data.get("realism"), dict):
-        raise LearncalError(f"{path}: realism must be an object of sandbox settings.")
-    return data

@@ -85,7 +85,7 @@ def _failure(error: Exception, request_id: str) -> SubResponse:
         raise error
     odata = getattr(error, "error", None)
     body = {"error": {"code": getattr(odata, "code", None), "message": getattr(odata, "message", None)}}
-    raw = getattr(error, "response_headers", None)
+    raw: Any = getattr(error, "response_headers", None) or {}
     headers = {str(k): str(next(iter(v), "") if isinstance(v, (list, tuple, set)) else v)
                for k, v in (raw.items() if hasattr(raw, "items") else [])}
     return SubResponse(request_id, int(status), headers, body)
