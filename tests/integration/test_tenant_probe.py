@@ -175,3 +175,30 @@ def test_profile_round_trips_through_learncal_sandbox(tenant: Harness, tmp_path:
     with sandbox_process(tmp_path / "rehearsal", profile=path) as info:
         config = SandboxClient(info).request("GET", "/config")[1]
     assert {key: config[key] for key in stored["realism"]} == stored["realism"]
+
+
+def test_a_failing_step_is_inconclusive_and_its_meeting_still_removed(tenant: Harness) -> None:
+    tenant.admin.configure(faults=[{"method": "POST", "path": "/users/*/events/*/cancel", "status": 503,
+                                    "code": "ServiceUnavailable", "message": "Try again later."}])
+    profile = probe(tenant)
+    assert profile.observations["repeatCancel"].result == "inconclusive"
+    assert profile.observations["transactionIdAfterCancel"].result == "inconclusive"
+    assert profile.observations["repeatCancel"].details["first"]["status"] == 503
+    assert "repeatCancel" not in profile.realism and "transactionIdAfterCancel" not in profile.realism
+    assert profile.observations["subjectOverLimit"].result == "refuse"  # the later steps still ran
+    assert profile.clean
+    assert_nothing_left(tenant)
+
+
+def test_an_interrupted_probe_still_removes_what_it_created(tenant: Harness,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.probe import measure
+
+    async def broken(*_: Any) -> None:
+        raise RuntimeError("the connection dropped")
+
+    monkeypatch.setattr(measure, "batch_concurrency", broken)
+    with pytest.raises(RuntimeError, match="the connection dropped"):
+        probe(tenant)
+    assert [m for m in tenant.admin.messages(ATTENDEE) if m["type"] == "meetingRequest"]  # it had got that far
+    assert_nothing_left(tenant)
