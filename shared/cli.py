@@ -293,10 +293,11 @@ def tenant_probe(mailbox: str | None, attendee: str | None, profile_out: Path | 
     attendee), and removes them all again. Exit 1 when it could not remove every probe meeting.
     """
     from shared.probe import ProbeTarget, run_probe
+    from shared.probe.runner import settings_in_force
     from shared.settings import Settings
 
-    settings = Settings.from_env()
-    profile = run_probe(settings, ProbeTarget.parse(mailbox, attendee, settings))
+    target = ProbeTarget.parse(mailbox, attendee)  # before anything is read or sent
+    profile = run_probe(settings_in_force(Settings.from_env()), target)
     if profile_out is not None:
         profile.write(profile_out)
     if as_json:

@@ -34,7 +34,8 @@ class ProbeTarget:
     attendee: str
 
     @classmethod
-    def parse(cls, mailbox: str | None, attendee: str | None, settings: Settings) -> ProbeTarget:
+    def parse(cls, mailbox: str | None, attendee: str | None) -> ProbeTarget:
+        """The two names, checked before anything is read or sent."""
         missing = [name for name, value in (("--mailbox", mailbox), ("--attendee", attendee))
                    if not (value or "").strip()]
         if missing:
@@ -51,12 +52,24 @@ class ProbeTarget:
         if mailbox == attendee:
             raise LearncalError("--attendee must differ from --mailbox: a meeting's organizer is never sent its own "
                                 "invitation, so the cancellation answers could not be measured.")
+        return cls(mailbox, attendee)
+
+    def check_allowed(self, settings: Settings) -> None:
+        """The recipient allow-list in force (environment or saved configuration) must admit the attendee."""
         from shared.planning.desired import Allowlist
 
-        if not Allowlist(settings.recipient_allowlist).allows(attendee):
-            raise LearncalError(f"--attendee {attendee} is not on LEARNCAL_RECIPIENT_ALLOWLIST; add it there or name "
-                                "an attendee the allow-list admits.")
-        return cls(mailbox, attendee)
+        if not Allowlist(settings.recipient_allowlist).allows(self.attendee):
+            raise LearncalError(f"--attendee {self.attendee} is not on the recipient allow-list in force "
+                                "(LEARNCAL_RECIPIENT_ALLOWLIST or the saved provider configuration); add it there or "
+                                "name an attendee the allow-list admits.")
+
+
+def settings_in_force(settings: Settings) -> Settings:
+    """As `learncal sync` reads them: the saved provider configuration over the environment."""
+    from shared.bootstrap import effective_settings
+    from shared.store.tables import Tables, table_service
+
+    return effective_settings(settings, Tables(table_service(settings), prefix=settings.table_prefix))
 
 
 def graph_client(settings: Settings) -> Any:
@@ -70,6 +83,8 @@ def graph_client(settings: Settings) -> Any:
 
 
 def run_probe(settings: Settings, target: ProbeTarget, *, client: Any = None) -> TenantProfile:
+    """Measure with `settings` (see `settings_in_force`); every probe event is removed again."""
+    target.check_allowed(settings)
     settings.require("LEARNCAL_TENANT_ID", "LEARNCAL_CLIENT_ID")
     return asyncio.run(_probe(settings, target, client or graph_client(settings)))
 

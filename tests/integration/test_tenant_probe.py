@@ -10,6 +10,7 @@ meeting is left and that nobody but the named test attendee received anything.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from click.testing import CliRunner
 from conftest_sandbox import Harness
 
 from shared.cli import cli
+from shared.local.azurite import RunningAzurite
 from shared.local.demo import sandbox_environment
 from shared.probe import ProbeTarget, TenantProfile, run_probe
 from shared.settings import Settings
@@ -30,22 +32,22 @@ SLOW_READS = {"method": "GET", "path": "/users/*/events", "status": None, "laten
 
 
 @pytest.fixture
-def tenant(sandbox: Harness, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
-    """The sandbox with the test attendee as a tenant user; realism reset afterwards as well."""
-    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):  # the product's clients read the CA from these
-        monkeypatch.setenv(name, sandbox.info["caFile"])
+def tenant(sandbox: Harness, azurite: RunningAzurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    """The sandbox with the test attendee as a tenant user; realism reset afterwards as well.
+
+    The environment is an installation's (tables of its own in Azurite), as `learncal sync` sees it.
+    """
+    env = {**sandbox_environment(sandbox.info, azurite.connection_string),
+           "LEARNCAL_TABLE_PREFIX": "P" + uuid.uuid4().hex[:10]}
+    for name, value in env.items():  # the product's clients read the CA from SSL_CERT_FILE / REQUESTS_CA_BUNDLE
+        monkeypatch.setenv(name, value)
     sandbox.admin.put_user(ATTENDEE, displayName="Probe Attendee")
     yield sandbox
     sandbox.admin.reset()
 
 
-def env_for(sandbox: Harness) -> dict[str, str]:
-    return sandbox_environment(sandbox.info, "UseDevelopmentStorage=true")
-
-
-def probe(sandbox: Harness, **settings: str) -> TenantProfile:
-    config = Settings.from_env({**env_for(sandbox), **settings})
-    return run_probe(config, ProbeTarget.parse(sandbox.organizer, ATTENDEE, config))
+def probe(sandbox: Harness) -> TenantProfile:
+    return run_probe(Settings.from_env(), ProbeTarget.parse(sandbox.organizer, ATTENDEE))
 
 
 def results(profile: TenantProfile) -> dict[str, str]:
@@ -64,9 +66,7 @@ def assert_nothing_left(sandbox: Harness) -> None:
     assert senders <= {sandbox.organizer.lower()}
 
 
-def test_refuses_without_both_names_and_sends_nothing(tenant: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in env_for(tenant).items():
-        monkeypatch.setenv(name, value)
+def test_refuses_without_both_names_and_sends_nothing(tenant: Harness) -> None:
     tenant.admin.reset_stats()
     runner = CliRunner()
     for args in (["--mailbox", tenant.organizer], ["--attendee", ATTENDEE], []):
@@ -77,11 +77,20 @@ def test_refuses_without_both_names_and_sends_nothing(tenant: Harness, monkeypat
         assert all(option in outcome.output.split(":")[1] for option in missing)
     same = runner.invoke(cli, ["tenant-probe", "--mailbox", ATTENDEE, "--attendee", ATTENDEE.upper()])
     assert same.exit_code == 1 and "--attendee must differ from --mailbox" in same.output
-    allow = runner.invoke(cli, ["tenant-probe", "--mailbox", tenant.organizer, "--attendee", ATTENDEE],
-                          env={"LEARNCAL_RECIPIENT_ALLOWLIST": "@fabrikam.example"})
-    assert allow.exit_code == 1 and "LEARNCAL_RECIPIENT_ALLOWLIST" in allow.output
     assert tenant.admin.stats()["requests"] == 0
     assert tenant.admin.stats()["tokensIssued"] == 0
+
+
+def test_the_saved_allow_list_applies_as_for_the_sync(tenant: Harness) -> None:
+    """The saved provider configuration wins over the environment, for the probe as for `learncal sync`."""
+    runner = CliRunner()
+    saved = runner.invoke(cli, ["provider", "set", "--allowlist", "@fabrikam.example"])
+    assert saved.exit_code == 0, saved.output
+    tenant.admin.reset_stats()
+    refused = runner.invoke(cli, ["tenant-probe", "--mailbox", tenant.organizer, "--attendee", ATTENDEE])
+    assert refused.exit_code == 1
+    assert f"--attendee {ATTENDEE} is not on the recipient allow-list in force" in refused.output
+    assert tenant.admin.stats()["requests"] == 0 and tenant.admin.messages(ATTENDEE) == []
 
 
 def test_default_sandbox_reads_as_the_worst_case(tenant: Harness) -> None:
@@ -158,11 +167,10 @@ def test_profile_round_trips_through_learncal_sandbox(tenant: Harness, tmp_path:
 
     tenant.admin.configure(encodedBatchQueryOptions="decoded", repeatCancel="notFound",
                            transactionIdAfterCancel="createsNew", subjectOverLimit="truncate")
-    env = env_for(tenant)
     runner = CliRunner()
     path = tmp_path / "tenant.json"
     outcome = runner.invoke(cli, ["tenant-probe", "--mailbox", tenant.organizer, "--attendee", ATTENDEE,
-                                  "--profile-out", str(path), "--json"], env=env)
+                                  "--profile-out", str(path), "--json"])
     assert outcome.exit_code == 0, outcome.output
     printed = json.loads(outcome.stdout.strip().splitlines()[-1])
     stored = json.loads(path.read_text())

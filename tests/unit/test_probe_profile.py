@@ -56,12 +56,13 @@ def test_profile_json_has_the_agreed_shape(tmp_path: Path) -> None:
 ])
 def test_probe_target_refuses_unclear_names(mailbox: str | None, attendee: str | None, words: str) -> None:
     with pytest.raises(LearncalError, match=words):
-        ProbeTarget.parse(mailbox, attendee, Settings.from_env({}))
+        ProbeTarget.parse(mailbox, attendee)
 
 
 def test_probe_target_respects_the_allowlist() -> None:
     settings = Settings.from_env({"LEARNCAL_RECIPIENT_ALLOWLIST": "@test.contoso.example"})
-    with pytest.raises(LearncalError, match="LEARNCAL_RECIPIENT_ALLOWLIST"):
-        ProbeTarget.parse("m@contoso.example", "a@contoso.example", settings)
-    target = ProbeTarget.parse(" M@Contoso.example ", "A@Test.Contoso.example", settings)
+    with pytest.raises(LearncalError, match="not on the recipient allow-list in force"):
+        ProbeTarget.parse("m@contoso.example", "a@contoso.example").check_allowed(settings)
+    target = ProbeTarget.parse(" M@Contoso.example ", "A@Test.Contoso.example")
+    target.check_allowed(settings)
     assert (target.mailbox, target.attendee) == ("m@contoso.example", "a@test.contoso.example")
