@@ -227,7 +227,7 @@ def start(data_dir: Path, port: int = 0, host: str = "127.0.0.1", *,
     sandbox = Sandbox(data_dir)
     try:
         if realism is not None:
-            sandbox.configure(realism)
+            sandbox.apply_profile(realism)
         app = SandboxApp(sandbox, log_stream)
         server = make_server(host, port, app, threaded=True,
                              request_handler=_QuietHandler)

@@ -33,10 +33,16 @@ def test_learncal_sandbox_with_a_profile_has_its_realism_in_force(tmp_path: Path
     profile = write_profile(tmp_path / "tenant.json")
 
     with sandbox_process(tmp_path / "data", profile=profile) as info:
-        config = SandboxClient(info).request("GET", "/config")[1]
+        client = SandboxClient(info)
+        config = client.request("GET", "/config")[1]
+        client.configure(repeatCancel="accepted", messagesPerMinute=7)
+        client.reset()
+        after_reset = client.request("GET", "/config")[1]
 
     assert {key: config[key] for key in MEASURED} == MEASURED
     assert config["extendedPropertyFilterCase"] == "insensitive"  # not in the profile: keeps its value
+    assert {key: after_reset[key] for key in MEASURED} == MEASURED  # reset returns to the measured tenant
+    assert after_reset["messagesPerMinute"] == 30
 
 
 def test_start_applies_a_profile_over_the_kept_settings(tmp_path: Path) -> None:
