@@ -210,3 +210,15 @@ def test_an_interrupted_probe_still_removes_what_it_created(tenant: Harness,
         probe(tenant)
     assert [m for m in tenant.admin.messages(ATTENDEE) if m["type"] == "meetingRequest"]  # it had got that far
     assert_nothing_left(tenant)
+
+
+def test_events_it_could_not_remove_are_named_and_fail_the_command(tenant: Harness) -> None:
+    tenant.admin.configure(faults=[{"method": "DELETE", "path": "/users/*/events/*", "status": 503,
+                                    "code": "ServiceUnavailable", "message": "Try again later."}])
+    outcome = CliRunner().invoke(cli, ["tenant-probe", "--mailbox", tenant.organizer, "--attendee", ATTENDEE],
+                                 env={"COLUMNS": "200"})
+    assert outcome.exit_code == 1
+    live = [m["id"] for m in tenant.admin.calendar(tenant.organizer) if "tenant probe" in m["subject"]]
+    assert len(live) == 2  # the two tagged events (the meeting was cancelled, the long subject refused)
+    assert "Clean-up left 2 probe events" in outcome.output
+    assert all(event_id in outcome.output.replace("\n", "") for event_id in live)
