@@ -1,5 +1,18 @@
 """The measurements, one function each. Every event a step creates is entered in the ledger
 before anything else happens to it, so the clean-up finds it even when the step fails.
+
+What Microsoft documents, and what each step asks because the documentation leaves it open:
+- four concurrent requests per app and mailbox, sub-requests of a batch included
+  (learn.microsoft.com/graph/throttling-limits, "Outlook service limits"; /graph/json-batching):
+  are two batches in flight throttled, and with which code and Retry-After?
+- tag look-ups by extended property (/graph/api/singlevaluelegacyextendedproperty-get): is a
+  `%24filter` inside a batch applied, and is the value compared regardless of case?
+- cancel (/graph/api/event-cancel): what does a second cancel of the same meeting answer?
+- `transactionId` (/graph/api/resources/event): what does a repeat answer once the first
+  meeting was cancelled?
+- the scope refusal of an application access policy or RBAC for Applications
+  (/graph/auth-limit-mailbox-access, /exchange/permissions-exo/application-rbac): its wording today.
+- subject length (/graph/api/resources/event): is an over-long subject refused or cut?
 """
 
 from __future__ import annotations
