@@ -222,3 +222,14 @@ def test_events_it_could_not_remove_are_named_and_fail_the_command(tenant: Harne
     assert len(live) == 2  # the two tagged events (the meeting was cancelled, the long subject refused)
     assert "Clean-up left 2 probe events" in outcome.output
     assert all(event_id in outcome.output.replace("\n", "") for event_id in live)
+
+
+def test_unreachable_storage_is_named_before_anything_is_sent(tenant: Harness, azurite: RunningAzurite) -> None:
+    closed = azurite.connection_string.replace(f"127.0.0.1:{azurite.port}/", "127.0.0.1:9/")
+    assert closed != azurite.connection_string
+    tenant.admin.reset_stats()
+    outcome = CliRunner().invoke(cli, ["tenant-probe", "--mailbox", tenant.organizer, "--attendee", ATTENDEE],
+                                 env={"AzureWebJobsStorage": closed})
+    assert outcome.exit_code == 1
+    assert "AzureWebJobsStorage could not be reached" in outcome.output
+    assert tenant.admin.stats()["requests"] == 0
