@@ -83,7 +83,7 @@ async def tag_filters(wire: Wire, requests: Requests, ledger: Ledger) -> dict[st
     created = await wire.settled([requests.create(alpha), requests.create(beta)])
     alpha_id, beta_id = (ledger.created(r) for r in created)
     if not alpha_id or not beta_id:
-        failed = next(r for r in created if not r.ok)
+        failed = next((r for r in created if not r.ok), created[0])  # ok without an id counts as failed too
         reason = f"the probe events could not be created ({failed.status} {failed.error_code or ''})".rstrip()
         return {"encodedBatchQueryOptions": inconclusive(reason, **answer(failed)),
                 "extendedPropertyFilterCase": inconclusive(reason, **answer(failed))}
