@@ -233,3 +233,14 @@ def test_unreachable_storage_is_named_before_anything_is_sent(tenant: Harness, a
     assert outcome.exit_code == 1
     assert "AzureWebJobsStorage could not be reached" in outcome.output
     assert tenant.admin.stats()["requests"] == 0
+
+
+def test_a_mailbox_the_app_cannot_use_stops_the_probe_before_any_write(tenant: Harness) -> None:
+    from shared.errors import LearncalError
+
+    tenant.admin.reset_stats()
+    with pytest.raises(LearncalError) as raised:
+        run_probe(Settings.from_env(), ProbeTarget.parse("nobody@contoso.example", ATTENDEE))
+    assert "The test mailbox nobody@contoso.example cannot be used" in str(raised.value)
+    assert "does not exist" in str(raised.value)
+    assert tenant.admin.stats()["writes"] == 0 and tenant.admin.messages(ATTENDEE) == []
