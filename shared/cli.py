@@ -30,6 +30,19 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
+def _development_tool(command: str) -> None:
+    """The sandbox and the demo come with the repository, not with the deployed app: say so plainly."""
+    try:
+        import shared.local.demo
+        import shared.sandbox  # noqa: F401
+    except ModuleNotFoundError as error:
+        missing = f" ({error.name} is missing)" if error.name else ""
+        raise LearncalError(
+            f"learncal {command} is a development tool and needs the development requirements{missing}: in a clone "
+            "of the repository run `pip install -r requirements-dev.txt` (make demo and make test do it for you)."
+        ) from None
+
+
 class _Group(click.Group):
     """Turns the product's own errors into one plain line, wherever a command raises them."""
 
@@ -62,6 +75,7 @@ def cli() -> None:
               help="A tenant profile from `learncal tenant-probe`: behave like that tenant.")
 def sandbox(data_dir: Path, port: int, profile: Path | None) -> None:
     """Serve the local Microsoft 365 sandbox (sign-in, Graph calendars, Key Vault) until stopped."""
+    _development_tool("sandbox")
     from shared.sandbox import serve
     from shared.sandbox.profile import ProfileError
 
@@ -265,10 +279,43 @@ def mapping_rebuild(organizer: str | None, dry_run: bool, as_json: bool) -> None
     sys.exit(report.exit_code)
 
 
+@cli.command("tenant-probe")
+@click.option("--mailbox", help="The test mailbox the probe creates its meetings in (required).")
+@click.option("--attendee", help="The one test person the probe invites (required; nobody else is sent anything).")
+@click.option("--profile-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the tenant profile here (load it with learncal sandbox --profile FILE).")
+@click.option("--json", "as_json", is_flag=True, help="Print the tenant profile as one JSON object.")
+def tenant_probe(mailbox: str | None, attendee: str | None, profile_out: Path | None, as_json: bool) -> None:
+    """Measure how a test tenant answers what the sandbox assumes, and write it as a tenant profile.
+
+    Run it against the organisation's own test tenant before the first production run. It signs in
+    as `learncal sync` does, creates a few meetings in the test mailbox (one with the test
+    attendee), and removes them all again. Exit 1 when it could not remove every probe meeting.
+    """
+    from shared.probe import ProbeTarget, run_probe
+    from shared.probe.runner import settings_in_force
+    from shared.settings import Settings
+
+    target = ProbeTarget.parse(mailbox, attendee)  # before anything is read or sent
+    profile = run_probe(settings_in_force(Settings.from_env()), target)
+    if profile_out is not None:
+        profile.write(profile_out)
+    if as_json:
+        click.echo(json.dumps(profile.to_json(), ensure_ascii=False))
+    else:
+        from shared.probe.report import print_profile
+
+        print_profile(profile)
+        if profile_out is not None:
+            click.echo(f"Profile written to {profile_out}; rehearse with: learncal sandbox --profile {profile_out}")
+    sys.exit(0 if profile.clean else 1)
+
+
 @cli.command()
 @click.option("--keep", is_flag=True, help="Keep the sandbox and Azurite running until Ctrl+C.")
 def demo(keep: bool) -> None:
     """The whole product on this machine: Azurite + sandbox + a bundled feed, then who got what."""
+    _development_tool("demo")
     from shared.local.demo import run_demo
 
     sys.exit(run_demo(keep=keep))
