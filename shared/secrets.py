@@ -129,7 +129,8 @@ class KeyVaultSecret:
         if isinstance(error, ServiceRequestError):
             return SecretUnavailable(
                 f"Key Vault could not be reached to {action} the {self.where}.",
-                "Check LEARNCAL_KEY_VAULT_URL and the network path to the vault.",
+                "Check LEARNCAL_KEY_VAULT_URL (https://<vault name>.vault.azure.net/ in Azure; locally the "
+                "sandbox's keyVaultUrl, with `learncal sandbox` running) and the network path to the vault.",
             )
         status = getattr(error, "status_code", None)
         detail = f"HTTP {status}" if status else type(error).__name__
