@@ -264,3 +264,23 @@ def test_validate_warns_about_a_secret_expiring_within_30_days(world: World) -> 
     assert soon.status == "warn" and "expires in 5 days" in soon.detail
     assert soon.fix and "create-client-secret.sh" in soon.fix
     assert world.secret not in soon.detail + soon.fix
+
+
+def test_a_run_that_cannot_reach_storage_fails_its_invocation_with_a_failed_run_record(
+    timer: Timer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.errors import StorageUnreachable
+    from shared.local.ports import free_port
+
+    port = free_port()
+    monkeypatch.setenv("AzureWebJobsStorage", "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey="
+                       "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+                       f"TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1;")
+    timer.feed(base_feed())
+
+    records, error = timer.run()
+
+    assert isinstance(error, StorageUnreachable)
+    (failed,) = selected(RULES["run-failed"], records)
+    assert field(failed, "kind") == "StorageUnreachable" and f"127.0.0.1:{port}" in failed
+    assert "AccountKey" not in failed
