@@ -284,3 +284,20 @@ def test_a_run_that_cannot_reach_storage_fails_its_invocation_with_a_failed_run_
     (failed,) = selected(RULES["run-failed"], records)
     assert field(failed, "kind") == "StorageUnreachable" and f"127.0.0.1:{port}" in failed
     assert "AccountKey" not in failed
+
+
+def test_an_inactive_provider_is_no_failure_and_no_missing_success(
+    timer: Timer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    timer.feed(base_feed())
+    _, error = timer.run()
+    assert error is None
+    monkeypatch.setenv("LEARNCAL_STATUS", "inactive")
+
+    records, error = timer.run()
+
+    assert error is None
+    (skipped,) = [m for m in records if m.startswith("learncal.run.skipped ")]
+    assert field(skipped, "reason") == "inactive" and field(skipped, "applied") == "true"
+    assert selected(RULES["run-failed"], records) == []
+    assert not no_success_fires(RULES["no-success"], records)
