@@ -8,6 +8,8 @@
 // (tests/infra/test_infra.py, tests/integration/test_alert_records.py) read these queries and
 // check that the timer emits exactly the records they select.
 //
+// host.json excludes traces from Application Insights sampling, so no record is dropped.
+//
 // Once per new problem, not every hour:
 // - stateful rules (autoMitigate: true) notify when they fire and not again until Azure Monitor
 //   resolves them, which happens only after the condition stops holding: a run failing every

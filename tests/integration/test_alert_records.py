@@ -164,6 +164,10 @@ def test_the_rules_select_the_records_the_product_defines() -> None:
     assert {"run_id", "kind"} <= set(RULES["run-failed"].fields)
     assert {"applied", "reason"} <= set(RULES["no-success"].fields)
     assert RULES["run-errors"].above == (("errors", 0),)
+    # Sampling would drop some log lines, and an alert would miss its record: traces are never sampled.
+    host = json.loads((ALERTS.parents[2] / "host.json").read_text())
+    assert "Trace" in host["logging"]["applicationInsights"]["samplingSettings"]["excludedTypes"].split(";")
+    assert host["logging"]["logLevel"]["default"] in ("Information", "Debug", "Trace")
 
 
 def test_a_fresh_deployment_waiting_for_its_feed_fails_its_runs_without_a_no_success_alert(timer: Timer) -> None:
