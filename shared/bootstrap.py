@@ -134,11 +134,21 @@ def scheduled_run(settings: Settings | None = None, **options: Any) -> RunSummar
     result = summary.to_json()
     result.pop("plan", None)
     log.info("sync run %s: %s", summary.status, json.dumps(result, ensure_ascii=False))
-    monitoring.report_run(summary, applied_before=_feed_applied(app), earlier=_earlier_rejections(app, summary))
+    report_run_records(app, summary)
     _check_secret_expiry(app)
     if summary.status == "failed" and summary.failure != "RunInProgress":
         raise ScheduledRunFailed(f"{monitoring.RUN_FAILED} run_id={summary.run_id}: {summary.message}")
     return summary
+
+
+def report_run_records(app: App, summary: RunSummary) -> list[str]:
+    """The alert records of one finished run (any entry point may log them; the timer does)."""
+    from shared import monitoring
+
+    if summary.dry_run:
+        return []
+    return monitoring.report_run(summary, applied_before=_feed_applied(app),
+                                 earlier=_earlier_rejections(app, summary))
 
 
 def _feed_applied(app: App) -> bool | None:
