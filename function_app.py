@@ -17,16 +17,15 @@ log = logging.getLogger("learncal")
 
 @app.timer_trigger(schedule="%LEARNCAL_SYNC_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 def hourly_sync(timer: func.TimerRequest) -> None:
-    """The scheduled run (hourly by default); the same service as `learncal sync`."""
-    from shared.bootstrap import build
-    from shared.sync.service import SyncRequest
+    """The scheduled run (hourly by default); the same service as `learncal sync`.
+
+    Its log records (shared.monitoring) are what the alert rules in infra/modules/alerts.bicep select.
+    """
+    from shared.bootstrap import scheduled_run
 
     if timer.past_due:
         log.warning("The sync timer is running late; this run catches up.")
-    summary = build().sync.sync(SyncRequest())
-    result = summary.to_json()
-    result.pop("plan", None)
-    log.info("sync run %s: %s", summary.status, json.dumps(result, ensure_ascii=False))
+    scheduled_run()  # raises when the run failed, so the invocation is marked failed
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

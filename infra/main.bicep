@@ -3,6 +3,7 @@
 //   resource group
 //   ├─ user-assigned managed identity            modules/identity.bicep
 //   ├─ Log Analytics + Application Insights      modules/monitoring.bicep
+//   ├─ action group + log alert rules            modules/alerts.bicep
 //   ├─ Storage account + deployment container    modules/storage.bicep
 //   ├─ Key Vault (RBAC, purge protection)        modules/keyvault.bicep
 //   ├─ role assignments                          modules/rbac.bicep
@@ -120,6 +121,14 @@ param tablePrefix string = 'Learncal'
 ])
 param storageSkuName string = 'Standard_GRS'
 
+@description('E-mail address that receives the alerts (failed runs, rejected feed items, no successful run, mass-cancellation guard, expiring client secret).')
+param alertEmail string
+
+@description('Hours without a successful run, once a feed has been applied, before the no-success alert fires (2-47).')
+@minValue(2)
+@maxValue(47)
+param alertNoSuccessHours int = 6
+
 @description('Days a deleted Key Vault stays recoverable (7-90); its name stays reserved that long.')
 @minValue(7)
 @maxValue(90)
@@ -164,6 +173,19 @@ module monitoring 'modules/monitoring.bicep' = {
     applicationInsightsName: 'appi-${resourceToken}'
     location: location
     tags: tags
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    namePrefix: 'alert-${resourceToken}'
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    location: location
+    tags: tags
+    alertEmail: alertEmail
+    noSuccessHours: alertNoSuccessHours
   }
 }
 

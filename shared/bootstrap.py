@@ -7,11 +7,15 @@ request at all.
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.calendar.gateway import CalendarGateway
+from shared.errors import LearncalError
 from shared.settings import Settings
 from shared.store.lease import LeaseStore
 from shared.store.mapping import TableMappingStore
@@ -20,6 +24,9 @@ from shared.store.runs import RunStore
 from shared.store.sendlog import TableSendLog
 from shared.store.tables import Tables, table_service
 from shared.sync.service import ProviderView, SyncService
+from shared.sync.summary import RunSummary
+
+log = logging.getLogger("learncal")
 
 
 @dataclass
@@ -103,3 +110,85 @@ def build(
         **overrides,
     )
     return App(settings, tables, service, offerings, runs, mapping)
+
+
+class ScheduledRunFailed(LearncalError):
+    """Raised by the timer so the Functions host marks the invocation failed (and Application Insights counts it)."""
+
+
+def scheduled_run(settings: Settings | None = None, **options: Any) -> RunSummary:
+    """One scheduled run with the records the alert rules select (shared.monitoring).
+
+    A failed run raises ScheduledRunFailed after logging; a run that completed with errors or
+    rejections logs a warning with its counts. `options` go to build() (tests pass a clock).
+    """
+    from shared import monitoring
+    from shared.sync.service import SyncRequest
+
+    try:
+        app = build(settings, **options)
+    except Exception as error:  # storage unreachable, settings malformed: no run could start
+        monitoring.report_unstarted(error)
+        raise
+    summary = app.sync.sync(SyncRequest())
+    result = summary.to_json()
+    result.pop("plan", None)
+    log.info("sync run %s: %s", summary.status, json.dumps(result, ensure_ascii=False))
+    report_run_records(app, summary)
+    _check_secret_expiry(app)
+    if summary.status == "failed" and summary.failure != "RunInProgress":
+        raise ScheduledRunFailed(f"{monitoring.RUN_FAILED} run_id={summary.run_id}: {summary.message}")
+    return summary
+
+
+def report_run_records(app: App, summary: RunSummary) -> list[str]:
+    """The alert records of one finished run (any entry point may log them; the timer does)."""
+    from shared import monitoring
+
+    if summary.dry_run:
+        return []
+    return monitoring.report_run(summary, applied_before=_feed_applied(app),
+                                 earlier=_earlier_rejections(app, summary))
+
+
+def _feed_applied(app: App) -> bool | None:
+    """Whether any run has applied a feed: offering rows exist only after a completed run."""
+    try:
+        rows = app.tables["offerings"].query_entities("PartitionKey eq @pk", parameters={"pk": "offering"},
+                                                      results_per_page=1, select=["PartitionKey"])
+        return next(iter(rows), None) is not None
+    except Exception:  # the run's own outcome is already logged; this only qualifies it
+        log.warning("could not tell whether a feed was applied before", exc_info=True)
+        return None
+
+
+def _earlier_rejections(app: App, summary: RunSummary) -> set[str] | None:
+    from shared import monitoring
+
+    if not summary.rejected:
+        return None
+    try:
+        return monitoring.previous_fingerprints(app.runs.recent(10), summary.run_id)
+    except Exception:
+        log.warning("could not read the previous run's rejections", exc_info=True)
+        return None
+
+
+def _check_secret_expiry(app: App) -> None:
+    """Log the expiring-secret record when the Key Vault secret's recorded end date is near."""
+    from shared import monitoring
+    from shared.secrets import KeyVaultSecret, SecretUnavailable
+
+    try:
+        effective = effective_settings(app.settings, app.tables)
+    except Exception:
+        effective = app.settings
+    if effective.auth_mode != "secret" or not effective.key_vault_url:
+        return
+    source = KeyVaultSecret.for_settings(effective)
+    try:
+        version = source.read(refresh=True)  # one read an hour; a rotated secret is seen at once
+    except SecretUnavailable as error:
+        log.warning("could not read the client secret's expiry: %s", error)
+        return
+    monitoring.report_secret_expiry(version.expires_on, datetime.now(UTC), where=source.where)

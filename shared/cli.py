@@ -141,6 +141,20 @@ def feed_schema() -> None:
     click.echo(schema_text())
 
 
+@feed.command("example")
+@click.argument("name", default="sample.json")
+def feed_example(name: str) -> None:
+    """Print a bundled example feed with its sessions moved to the coming weeks (default: the demo's)."""
+    from shared.feed.examples import example_names, upcoming
+
+    try:
+        feed_document = upcoming(name)
+    except FileNotFoundError:
+        raise LearncalError(f"No example feed is called {name!r}; the examples are: "
+                            + ", ".join(example_names()) + ".") from None
+    click.echo(json.dumps(feed_document, ensure_ascii=False, indent=2))
+
+
 @feed.command("check")
 @click.argument("source")
 def feed_check(source: str) -> None:

@@ -40,3 +40,23 @@ class MassCancellationStopped(LearncalError):
 
 class UnknownOffering(LearncalError):
     """An offering id that the service has never seen in a feed."""
+
+
+class DependencyUnreachable(LearncalError):
+    """A service the product needs did not answer or refused the connection.
+
+    The message names the endpoint that was tried (never a key or secret) and what to do,
+    because "connection refused" alone does not tell a newcomer which of five services is
+    missing.
+    """
+
+    def __init__(self, what: str, endpoint: str, fix: str, *, detail: str | None = None) -> None:
+        reason = f" ({detail})" if detail else ""
+        super().__init__(f"{what} could not be reached at {endpoint}{reason}. {fix}")
+        self.what = what
+        self.endpoint = endpoint
+        self.fix = fix
+
+
+class StorageUnreachable(DependencyUnreachable):
+    """Azure Table Storage (Azurite locally) did not answer or refused the account's credentials."""

@@ -33,6 +33,13 @@ class SecretUnavailable(LearncalError):
 class SecretVersion:
     value: str = field(repr=False)
     updated_on: datetime | None = None
+    expires_on: datetime | None = None  # the credential's end date, recorded by create-client-secret.sh
+
+    def days_left(self, now: datetime) -> float | None:
+        """Days until the secret expires (negative once expired); None when no expiry was recorded."""
+        if self.expires_on is None:
+            return None
+        return (self.expires_on - now).total_seconds() / 86400
 
 
 _CACHE: dict[tuple[str, str], SecretVersion] = {}
@@ -76,18 +83,18 @@ class KeyVaultSecret:
             secret = self._client().get_secret(self._name)
         except Exception as error:
             raise self._explain(error, "read") from None
-        version = SecretVersion(secret.value or "", secret.properties.updated_on)
+        version = SecretVersion(secret.value or "", secret.properties.updated_on, secret.properties.expires_on)
         with _LOCK:
             _CACHE[key] = version
         return version
 
-    def store(self, value: str) -> SecretVersion:
+    def store(self, value: str, *, expires_on: datetime | None = None) -> SecretVersion:
         """Write a new version; this process uses it from now on (others pick it up on their next refusal)."""
         try:
-            secret = self._client().set_secret(self._name, value, content_type="client secret")
+            secret = self._client().set_secret(self._name, value, content_type="client secret", expires_on=expires_on)
         except Exception as error:
             raise self._explain(error, "write") from None
-        version = SecretVersion(value, secret.properties.updated_on)
+        version = SecretVersion(value, secret.properties.updated_on, secret.properties.expires_on)
         with _LOCK:
             _CACHE[(self._vault_url, self._name)] = version
         return version
@@ -129,7 +136,8 @@ class KeyVaultSecret:
         if isinstance(error, ServiceRequestError):
             return SecretUnavailable(
                 f"Key Vault could not be reached to {action} the {self.where}.",
-                "Check LEARNCAL_KEY_VAULT_URL and the network path to the vault.",
+                "Check LEARNCAL_KEY_VAULT_URL (https://<vault name>.vault.azure.net/ in Azure; locally the "
+                "sandbox's keyVaultUrl, with `learncal sandbox` running) and the network path to the vault.",
             )
         status = getattr(error, "status_code", None)
         detail = f"HTTP {status}" if status else type(error).__name__

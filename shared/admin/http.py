@@ -71,6 +71,7 @@ def problem_for(error: Exception) -> Problem:
     """The problem document for an error; unexpected ones are logged and described only by kind."""
     from shared.errors import (
         ConfigurationError,
+        DependencyUnreachable,
         GraphError,
         LearncalError,
         RunInProgress,
@@ -92,6 +93,8 @@ def problem_for(error: Exception) -> Problem:
         return Problem(404, "unknown-offering", str(error), title="Unknown offering")
     if isinstance(error, RunInProgress):
         return Problem(409, "run-in-progress", str(error), title="A run is in progress")
+    if isinstance(error, DependencyUnreachable):
+        return Problem(503, "dependency-unreachable", str(error), title=f"{error.what} could not be reached")
     if isinstance(error, SecretUnavailable):
         return Problem(502, "key-vault", str(error), title="Key Vault refused the request")
     if isinstance(error, (SignInFailed, GraphError)):

@@ -191,7 +191,8 @@ def start_job(index: int, write: Write, policy: RetryPolicy) -> Job:
 def sub_error(response: SubResponse, action: str) -> GraphError:
     """A sub-response's failure in the product's words (the same mapping as top-level errors)."""
     if response.status is None:
-        return GraphError(f"The connection to Graph failed while trying to {action}; it is retried.")
+        tried = f" {response.error_message}" if response.error_message else ""
+        return GraphError(f"The connection to Graph failed while trying to {action}; it is retried.{tried}")
     shaped = SimpleNamespace(response_status_code=response.status, response_headers=response.headers,
                              error=SimpleNamespace(code=response.error_code, message=response.error_message))
     return graph_error(shaped, action=action)

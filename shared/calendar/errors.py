@@ -46,6 +46,11 @@ _AADSTS_ADVICE = {
 }
 
 _AADSTS = re.compile(r"AADSTS\d+")
+# azure-identity reports an authority it could not connect to as a ClientAuthenticationError whose
+# text carries urllib3's words and the host it tried.
+_NO_CONNECTION = re.compile(r"Failed to (establish a new connection|resolve)|Connection refused|timed out|"
+                            r"Max retries exceeded|SSLError|CERTIFICATE_VERIFY_FAILED")
+_TRIED = re.compile(r"HTTPS?Connection(?:Pool)?\(host='([^']+)', port=(\d+)\)")
 
 
 def sign_in_failed(error: BaseException) -> SignInFailed:
@@ -53,11 +58,27 @@ def sign_in_failed(error: BaseException) -> SignInFailed:
     text = str(error)
     match = _AADSTS.search(text)
     code = match.group(0) if match else None
+    if code is None and _NO_CONNECTION.search(text):
+        return sign_in_unreachable(text)
     if code is None and "Unable to get authority configuration" in text:
         code = "AADSTS90002"  # MSAL's wording when the tenant's OpenID discovery is refused
     advice = _AADSTS_ADVICE.get(code or "", "Check LEARNCAL_TENANT_ID, LEARNCAL_CLIENT_ID and the client secret.")
     prefix = f"Sign-in to Microsoft Entra failed ({code})" if code else "Sign-in to Microsoft Entra failed"
     return SignInFailed(f"{prefix}: {advice}")
+
+
+def sign_in_unreachable(text: str) -> SignInFailed:
+    """The identity platform did not answer: name the host that was tried and the setting that chose it."""
+    tried = _TRIED.search(text)
+    where = f"https://{tried.group(1)}" + ("" if tried.group(2) == "443" else f":{tried.group(2)}") if tried else (
+        "the authority host")
+    hint = " (its certificate is not trusted; for a private CA set SSL_CERT_FILE to the CA bundle)" if (
+        "CERTIFICATE_VERIFY_FAILED" in text) else ""
+    return SignInFailed(
+        f"Sign-in to Microsoft Entra could not reach {where}{hint}. Check LEARNCAL_AUTHORITY_URL "
+        "(https://login.microsoftonline.com in Azure; locally the sandbox's authorityUrl, with `learncal sandbox` "
+        "running) and the network path to it."
+    )
 
 
 def graph_error(error: Any, *, action: str) -> GraphError:

@@ -163,7 +163,7 @@ class GraphCalendar:
         except Exception as error:
             if _is_transport_error(error):
                 log.info("a batch of %d got no answer: %s", len(requests), type(error).__name__)
-                return same_answer(requests, None)
+                return same_answer(requests, None, body={"error": {"message": self._unreachable()}})
             status = getattr(error, "response_status_code", None)
             if status is None:
                 raise
@@ -188,6 +188,12 @@ class GraphCalendar:
     def _events(self, organizer: str) -> Any:
         return self._client.users.by_user_id(organizer).events
 
+    def _unreachable(self) -> str:
+        """Where Graph was tried and which setting chose it (a base URL carries no secret)."""
+        return (f"Graph was tried at {self._client.request_adapter.base_url}: check LEARNCAL_GRAPH_URL "
+                "(https://graph.microsoft.com/v1.0 in Azure; locally the sandbox's graphUrl, with `learncal "
+                "sandbox` running) and the network path to it.")
+
     def _map(self, error: BaseException, action: str) -> GraphError:
         from azure.core.exceptions import ClientAuthenticationError
 
@@ -196,7 +202,8 @@ class GraphCalendar:
         if isinstance(error, ClientAuthenticationError):
             raise sign_in_failed(error) from None
         if _is_transport_error(error):
-            return GraphError(f"The connection to Graph failed while trying to {action}; it is retried.")
+            return GraphError(f"The connection to Graph failed while trying to {action}; it is retried. "
+                              + self._unreachable())
         return graph_error(error, action=action)
 
     async def _with_retries(self, organizer: str, attempt: Callable[[], Awaitable[T]]) -> T:

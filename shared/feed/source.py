@@ -113,12 +113,18 @@ def _fetch(url: str, timeout: float) -> bytes:
         ) as client:
             response = client.get(url, headers={"Accept": "application/json"})
     except httpx.TimeoutException as exc:
-        raise FeedUnreadable(f"The feed URL did not answer within {timeout:g} seconds: {shown}") from exc
+        raise FeedUnreadable(
+            f"The feed URL did not answer within {timeout:g} seconds: {shown}. Check that the server publishing "
+            "the feed is up; the next run reads it again."
+        ) from exc
     except httpx.ConnectError as exc:
         hint = ""
         if "CERTIFICATE_VERIFY_FAILED" in str(exc):
             hint = " (its certificate is not trusted; for a private CA set SSL_CERT_FILE to the CA bundle)"
-        raise FeedUnreadable(f"The feed URL cannot be reached{hint}: {shown}: {exc}") from exc
+        raise FeedUnreadable(
+            f"The feed URL cannot be reached{hint}: {shown}: {exc}. Check the URL (LEARNCAL_FEED or --feed), "
+            "that the server publishing the feed is running, and that this machine may reach it."
+        ) from exc
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise FeedUnreadable(f"The feed URL cannot be read: {shown}: {exc}") from exc
     if response.status_code != 200:

@@ -17,6 +17,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from shared.feed.examples import SAMPLE, write_upcoming
 from shared.local.azurite import start_azurite
 from shared.sandbox.client import SandboxClient
 
@@ -40,6 +41,13 @@ def sandbox_environment(info: dict[str, str], storage: str) -> dict[str, str]:
     }
 
 
+def _first_start(feed: str) -> str:
+    from shared.feed.reader import read_feed
+
+    starts = [a.start_local for o in read_feed(feed).offerings for a in o.activities]
+    return f"{min(starts):%Y-%m-%d}" if starts else "-"
+
+
 def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
     from shared import sandbox
     from shared.bootstrap import build
@@ -61,14 +69,16 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
                 env = sandbox_environment(info, azurite.connection_string)
                 os.environ.update(env)
                 app = build(Settings.from_env(env), progress=lambda m: console.print(f"  [dim]{m}[/dim]"))
-                console.print(f"\nFirst sync of the bundled feed {SAMPLE_FEED.name}:")
-                first = app.sync.sync(SyncRequest(feed=str(SAMPLE_FEED)))
+                feed = str(write_upcoming(SAMPLE, Path(workdir)))  # its sessions moved to the coming weeks
+                console.print(f"\nFirst sync of the bundled feed {SAMPLE_FEED.name} (sessions from "
+                              f"{_first_start(feed)} on):")
+                first = app.sync.sync(SyncRequest(feed=feed))
                 print_summary(first, console)
                 console.print("\nSecond sync of the same feed (nothing should be sent):")
-                second = app.sync.sync(SyncRequest(feed=str(SAMPLE_FEED)))
+                second = app.sync.sync(SyncRequest(feed=feed))
                 print_summary(second, console)
                 inspector = SandboxClient(info)
-                _show_people(console, inspector, _people(read_feed(str(SAMPLE_FEED))))
+                _show_people(console, inspector, _people(read_feed(feed)))
                 stats = inspector.stats()
                 console.print(
                     f"\nGraph requests served: {stats.get('requests')}, messages delivered: "

@@ -32,13 +32,15 @@ class Vault:
         self._clock = clock
 
     def put(self, name: str, value: str, content_type: str | None = None,
-            tags: dict[str, str] | None = None) -> dict[str, Any]:
+            tags: dict[str, str] | None = None, expires: int | None = None) -> dict[str, Any]:
         if not _NAME.match(name):
             raise BadInput(f"The secret name '{name}' is not valid: use 1-127 letters, digits and dashes.")
         now = int(self._clock.timestamp())
         version = uuid.uuid4().hex
         secret: dict[str, Any] = {"name": name, "version": version, "value": value, "contentType": content_type,
                   "tags": tags or {}, "enabled": True, "created": now, "updated": now}
+        if expires is not None:
+            secret["exp"] = expires  # attributes.exp: expiry in Unix seconds, as Set Secret accepts it
         self._store.put_secret(name, version, secret)
         return secret
 
@@ -57,6 +59,8 @@ def bundle(secret: dict[str, Any], vault_url: str, *, with_value: bool = True) -
                        "recoveryLevel": "Recoverable+Purgeable", "recoverableDays": 90},
         "tags": secret.get("tags") or {},
     }
+    if secret.get("exp") is not None:
+        body["attributes"]["exp"] = secret["exp"]
     if with_value:
         body["value"] = secret["value"]
     if secret.get("contentType"):
@@ -93,7 +97,13 @@ class KeyVaultApi:
                 if not isinstance(body.get("value"), str):
                     raise BadInput("The request body must contain a 'value' string.")
                 tags = body.get("tags") if isinstance(body.get("tags"), dict) else None
-                secret = vault.put(parts[0], body["value"], body.get("contentType"), tags)
+                # https://learn.microsoft.com/rest/api/keyvault/secrets/set-secret/set-secret: attributes.exp
+                # is the expiry (Unix seconds); `az keyvault secret set --expires` sends it.
+                attributes = body.get("attributes")
+                expires = attributes.get("exp") if isinstance(attributes, dict) else None
+                if expires is not None and not isinstance(expires, int):
+                    raise BadInput("attributes.exp must be a whole number of seconds since 1970-01-01 UTC.")
+                secret = vault.put(parts[0], body["value"], body.get("contentType"), tags, expires)
                 return json_response(200, bundle(secret, vault_url))
             if len(parts) == 2 and parts[1] == "versions" and request.method == "GET":
                 versions = self._sandbox.store.secret_versions(parts[0])

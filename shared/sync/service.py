@@ -95,12 +95,15 @@ class SyncService:
         try:
             self._sync(request, summary)
         except RunInProgress as error:
+            summary.failure = type(error).__name__
             summary.finish("failed", str(error))
             return summary  # not recorded: the run in progress records its own outcome
         except LearncalError as error:
+            summary.failure = type(error).__name__
             summary.finish("failed", str(error))
         except Exception as error:  # the run's record must say it failed, whatever happened
             log.exception("sync run failed")
+            summary.failure = type(error).__name__
             summary.finish("failed", f"The run failed unexpectedly: {type(error).__name__}. See the logs.")
         if summary.ended_at is None:
             summary.finish()

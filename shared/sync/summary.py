@@ -35,6 +35,7 @@ class RunSummary:
     message: str | None = None
     reconciled: list[str] = field(default_factory=list)
     plan: list[dict[str, Any]] | None = None  # dry runs: what would be done
+    failure: str | None = None  # kind of error that failed the run (e.g. MassCancellationStopped), for alerts
 
     @property
     def exit_code(self) -> int:
@@ -80,4 +81,6 @@ class RunSummary:
         }
         if self.plan is not None:
             out["plan"] = self.plan
+        if self.failure is not None:
+            out["failure"] = self.failure
         return out

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
+from shared.monitoring import SECRET_WARNING_DAYS
 from shared.secrets import KeyVaultSecret, SecretUnavailable
 from shared.settings import Settings
 from shared.validate.model import KEY_VAULT, Check, failed, passed, warned
@@ -27,4 +29,10 @@ def check_key_vault(settings: Settings, vault: Callable[[Settings], KeyVaultSecr
     if not version.value:
         return failed(KEY_VAULT, f"The {source.where} is empty.", "Store the client secret's value in it.")
     when = f"; it last changed {version.updated_on:%Y-%m-%d %H:%M} UTC" if version.updated_on else ""
+    days = version.days_left(datetime.now(UTC))
+    if days is not None and days <= SECRET_WARNING_DAYS and version.expires_on is not None:
+        state = "has expired" if days < 0 else f"expires in {int(days)} days"
+        return warned(KEY_VAULT, f"The {source.where} can be read{when}, but it {state} "
+                      f"({version.expires_on:%Y-%m-%d} UTC).",
+                      "Create and store a new client secret: infra/scripts/create-client-secret.sh --rotate.")
     return passed(KEY_VAULT, f"The {source.where} can be read{when}.")

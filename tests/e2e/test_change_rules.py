@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.dates import day, dst_gap, local, moved, zulu
 from tests.support.feeds import ADA, BO, CY, DEE, INES, PAT, SAM, activity, base_feed, enrollment, offering
 from tests.support.world import World
 
@@ -41,12 +42,13 @@ def test_key_change_updates_each_affected_person_once(world: World) -> None:
     feed = base_feed()
     synced(world, feed)
     before = snapshot(world)
-    activity(feed, "OFF-1001", "ACT-1")["start"] = "2027-03-02T10:00:00"
+    act1 = activity(feed, "OFF-1001", "ACT-1")
+    act1["start"] = moved(act1["start"], clock="10:00")
     summary = synced(world, feed)
     assert summary["updated"] == 4
     assert delta(world, before) == {who: {"meetingUpdate": 1} for who in (ADA, BO, INES, SAM)}
-    moved = next(m for m in world.calendar(BO) if m["subject"].endswith("Foundations"))
-    assert moved["startUtc"] == "2027-03-02T09:00:00Z"
+    meeting = next(m for m in world.calendar(BO) if m["subject"].endswith("Foundations"))
+    assert meeting["startUtc"] == zulu(act1["start"], "Europe/Berlin")
 
 
 def test_non_key_change_waits_for_reconcile_then_reaches_everyone(world: World) -> None:
@@ -204,7 +206,7 @@ def test_allowlist_invites_nobody_else_and_counts_who_was_left_out(world: World)
 def test_ended_activities_get_nothing(world: World) -> None:
     feed = base_feed()
     act = activity(feed, "OFF-2002", "ACT-9")
-    act["start"], act["end"] = "2025-02-15T14:00:00", "2025-02-15T15:30:00"
+    act["start"], act["end"] = local(-400, "14:00"), local(-400, "15:30")
     assert synced(world, feed)["created"] == 7
     assert world.calendar(PAT) == [] and len(world.calendar(DEE)) == 0
 
@@ -215,7 +217,8 @@ def test_organizer_change_keeps_old_meetings_with_their_organizer(world: World) 
     world.sandbox.put_user(new, hasMailbox=True)
     feed = base_feed()
     synced(world, feed)
-    activity(feed, "OFF-2002", "ACT-9")["start"] = "2027-02-15T13:00:00"
+    act9 = activity(feed, "OFF-2002", "ACT-9")
+    act9["start"] = moved(act9["start"], clock="13:00")
     offering(feed, "OFF-2002")["enrollments"].append(
         {"learnerEmail": "eve.learner@contoso.example", "status": "active"}
     )
@@ -225,7 +228,7 @@ def test_organizer_change_keeps_old_meetings_with_their_organizer(world: World) 
     assert world.calendar("eve.learner@contoso.example")[0]["organizer"].lower() == new
 
     world.sandbox.delete_user(old)  # the old organizer can no longer be reached
-    activity(feed, "OFF-2002", "ACT-9")["start"] = "2027-02-15T12:00:00"
+    act9["start"] = moved(act9["start"], clock="12:00")
     result = world.sync(feed, LEARNCAL_ORGANIZER=new)
     assert result.code == 1
     errors = result.summary["errors"]
@@ -236,16 +239,17 @@ def test_organizer_change_keeps_old_meetings_with_their_organizer(world: World) 
 def test_time_zones_outside_graphs_list_half_hours_and_dst(world: World) -> None:
     feed = base_feed()
     act = activity(feed, "OFF-1001", "ACT-1")
-    act.update(timeZone="Europe/Amsterdam", start="2027-03-28T01:30:00", end="2027-03-28T04:00:00")  # across DST
+    change = dst_gap("Europe/Amsterdam")[:10]  # the next spring-forward day
+    act.update(timeZone="Europe/Amsterdam", start=f"{change}T01:30:00", end=f"{change}T04:00:00")  # across DST
     act2 = activity(feed, "OFF-1001", "ACT-2")
-    act2.update(timeZone="Asia/Kolkata", start="2027-03-09T09:00:00", end="2027-03-09T10:30:00")
+    act2.update(timeZone="Asia/Kolkata", start=local(42, "09:00"), end=local(42, "10:30"))
     synced(world, feed)
     meetings = {m["subject"]: m for m in world.calendar(BO)}
     amsterdam = meetings["Leading Hybrid Teams: Workshop 1: Foundations"]
     assert amsterdam["start"]["timeZone"] == "W. Europe Standard Time"
-    assert (amsterdam["startUtc"], amsterdam["endUtc"]) == ("2027-03-28T00:30:00Z", "2027-03-28T02:00:00Z")
+    assert (amsterdam["startUtc"], amsterdam["endUtc"]) == (f"{change}T00:30:00Z", f"{change}T02:00:00Z")
     kolkata = meetings["Leading Hybrid Teams: Workshop 2: Practice"]
-    assert (kolkata["startUtc"], kolkata["endUtc"]) == ("2027-03-09T03:30:00Z", "2027-03-09T05:00:00Z")
+    assert (kolkata["startUtc"], kolkata["endUtc"]) == (f"{day(42)}T03:30:00Z", f"{day(42)}T05:00:00Z")
 
 
 def test_invalid_items_are_rejected_by_path_and_their_meetings_left_alone(world: World) -> None:
@@ -253,8 +257,8 @@ def test_invalid_items_are_rejected_by_path_and_their_meetings_left_alone(world:
     synced(world, feed)
     before = snapshot(world)
     activity(feed, "OFF-1001", "ACT-1")["timeZone"] = "Mars/Olympus"
-    activity(feed, "OFF-1001", "ACT-2")["start"] = "2027-03-28T02:30:00"  # does not exist in Berlin
-    activity(feed, "OFF-1001", "ACT-2")["end"] = "2027-03-28T04:00:00"
+    activity(feed, "OFF-1001", "ACT-2")["start"] = dst_gap("Europe/Berlin") + ":00"  # does not exist in Berlin
+    activity(feed, "OFF-1001", "ACT-2")["end"] = dst_gap("Europe/Berlin")[:10] + "T04:00:00"
     enrollment(feed, "OFF-2002", DEE)["learnerEmail"] = "dee@@contoso"
     result = world.sync(feed)
     assert result.code == 2

@@ -20,6 +20,7 @@ from typing import Any
 
 from shared.store.tables import key_part
 from tests.support.convergence import problems
+from tests.support.dates import moved
 from tests.support.feeds import BO, DEE, base_feed, enrollment, offering
 from tests.support.world import ROOT, World
 
@@ -37,10 +38,12 @@ def feeds() -> list[dict[str, Any]]:
     enrollment(second, "OFF-2002", DEE)["status"] = "withdrawn"
     for i in range(4):
         enrollment(second, "OFF-1001", f"learner{i:02d}@contoso.example")["status"] = "withdrawn"
-    offering(second, "OFF-1001")["activities"][1]["start"] = "2027-03-09T10:00:00"
+    act2 = offering(second, "OFF-1001")["activities"][1]
+    act2["start"] = moved(act2["start"], clock="10:00")
     offering(second, "OFF-1001")["enrollments"].append({"learnerEmail": "late@contoso.example", "status": "active"})
     third = copy.deepcopy(second)
-    offering(third, "OFF-1001")["activities"][0]["start"] = "2027-03-02T08:00:00"
+    act1 = offering(third, "OFF-1001")["activities"][0]
+    act1["start"] = moved(act1["start"], clock="08:00")
     for i in range(4, 7):
         enrollment(third, "OFF-1001", f"learner{i:02d}@contoso.example")["status"] = "withdrawn"
     offering(third, "OFF-1001")["enrollments"].extend(

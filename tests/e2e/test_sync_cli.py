@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.support.feeds import ADA, BO, CY, DEE, INES, PAT, SAM, base_feed, enrollment
+from tests.support.dates import zulu
+from tests.support.feeds import ADA, BO, CY, DEE, INES, PAT, SAM, activity, base_feed, enrollment
 from tests.support.world import World
 
 LINK = re.compile(r'href="([^"]+)"')
@@ -19,7 +20,8 @@ def by_subject(world: World, address: str) -> dict[str, dict]:
 
 
 def test_first_sync_gives_everyone_exactly_their_meetings(world: World) -> None:
-    result = world.sync(base_feed())
+    feed = base_feed()
+    result = world.sync(feed)
     assert result.code == 0, result.stderr
     summary = result.summary
     assert (summary["status"], summary["created"], summary["cancelled"], summary["rejected"]) == (
@@ -34,14 +36,18 @@ def test_first_sync_gives_everyone_exactly_their_meetings(world: World) -> None:
     assert links(world.calendar(SAM)[0]) == set()  # not primary: no join link
     pat = world.calendar(PAT)[0]
     assert links(pat) == {"https://meet.example.com/j/999"}  # primary without host link: the join link
-    assert (pat["startUtc"], pat["endUtc"]) == ("2027-02-15T19:00:00Z", "2027-02-15T20:30:00Z")
+    act9 = activity(feed, "OFF-2002", "ACT-9")
+    assert (pat["startUtc"], pat["endUtc"]) == (zulu(act9["start"], "America/New_York"),
+                                                zulu(act9["end"], "America/New_York"))
 
     ada = by_subject(world, ADA)
     assert set(ada) == {"Leading Hybrid Teams: Workshop 1: Foundations", "Leading Hybrid Teams: Workshop 2: Practice",
                         "Data Privacy Basics"}  # equal titles: said once
     assert links(ada["Leading Hybrid Teams: Workshop 2: Practice"]) == {"https://meet.example.com/j/111"}
     workshop1 = ada["Leading Hybrid Teams: Workshop 1: Foundations"]
-    assert (workshop1["startUtc"], workshop1["endUtc"]) == ("2027-03-02T08:00:00Z", "2027-03-02T11:30:00Z")
+    act1 = activity(feed, "OFF-1001", "ACT-1")
+    assert (workshop1["startUtc"], workshop1["endUtc"]) == (zulu(act1["start"], "Europe/Berlin"),
+                                                            zulu(act1["end"], "Europe/Berlin"))
     assert workshop1["location"]["displayName"] == "Training Room 4.12, Friedrichstrasse 100, 10117 Berlin"
     assert workshop1["organizer"].lower() == world.info["organizer"].lower()
     assert workshop1["responseRequested"] is False and workshop1["allowNewTimeProposals"] is False

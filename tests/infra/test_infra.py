@@ -241,6 +241,41 @@ def test_storage_key_vault_and_monitoring_are_locked_down() -> None:
     assert monitoring["logAnalytics"]["type"] == "Microsoft.OperationalInsights/workspaces"
 
 
+def test_alerts_mail_the_deployment_address_for_each_problem() -> None:
+    path = INFRA / "modules" / "alerts.bicep"
+    parsed = parse(path)
+    res = resources(path)
+    group = res["actionGroup"]
+    assert group["type"] == "Microsoft.Insights/actionGroups"
+    (receiver,) = group["config"]["properties"]["emailReceivers"]
+    assert receiver["emailAddress"] == "alertEmail"
+    assert parsed["parameters"]["alertEmail"].get("default") is None  # given at deployment
+    rules = res["alertRules"]
+    assert rules["type"] == "Microsoft.Insights/scheduledQueryRules"
+    props = rules["config"]["config"]["properties"]  # one rule per entry of `rules` (a loop)
+    assert props["scopes"] == ["applicationInsightsId"]
+    (target,) = props["actions"]["actionGroups"]
+    assert target["operator"]["operands"] == {"operand_1": "actionGroup", "operand_2": "id"}
+    by_key = {r["key"]: r for r in parsed["variables"]["rules"]["value"]}
+    assert set(by_key) == {"run-failed", "feed-rejections", "run-errors", "no-success", "mass-cancellation",
+                           "secret-expiring"}
+    for rule in by_key.values():
+        assert rule["query"].startswith("traces | where message startswith \"learncal."), rule["key"]
+    # Once per new problem: stateful rules notify once until resolved; rejections are new by construction.
+    assert by_key["feed-rejections"]["autoMitigate"] is False
+    assert all(r["autoMitigate"] is True for k, r in by_key.items() if k != "feed-rejections")
+    assert by_key["run-failed"]["dimension"] == "kind"
+    # No successful run: only once a feed has been applied, over a two-day look-back.
+    assert "everApplied > 0" in by_key["no-success"]["query"]
+    assert by_key["no-success"]["overrideQueryTimeRange"] == "P2D"
+    hours = parsed["parameters"]["noSuccessHours"]
+    assert hours["default"] == 6 and {"type": "max_value", "argument": 47} in hours["decorators"]
+    main = parse(INFRA / "main.bicep")
+    assert unwrap(main["modules"]["alerts"]["config"])["params"]["alertEmail"] == "alertEmail"
+    values = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert values["alertEmail"]["value"] == "${AZURE_ALERT_EMAIL}"
+
+
 def test_role_assignments_for_the_identity() -> None:
     path = INFRA / "modules" / "rbac.bicep"
     variables = {name: v["value"] for name, v in parse(path)["variables"].items()}
@@ -486,6 +521,9 @@ def test_create_client_secret_stores_the_secret_without_printing_it(fake_az: dic
     assert "--append" in reset and "--display-name" in reset and "--end-date" in reset
     stored = next(c for c in calls if c.startswith("keyvault secret set"))
     assert "--name graph-client-secret" in stored and "--output none" in stored
+    # The credential's end date becomes the Key Vault secret's expiry, which the product reads.
+    end_date = re.search(r"--end-date (\d{4}-\d{2}-\d{2})", reset)
+    assert end_date and f"--expires {end_date.group(1)}T00:00:00Z" in stored
 
 
 def test_create_client_secret_is_idempotent(fake_az: dict[str, str]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,7 +33,8 @@ from shared.store.tables import Tables
 VAULT_READER = "5b0f5c1e-0000-4000-8000-00000000c0de"
 OTHER_USER = "ada.learner@contoso.example"
 ADMIN_ROLE = "LearningCalendar.Admin"
-SAMPLE_FEED = str(Path(examples.__file__).parent / "sample.json")  # 15 invitations, all in 2027
+# The bundled sample moved to the coming weeks (15 invitations, none ended), in a folder of its own.
+SAMPLE_FEED = str(examples.write_upcoming(examples.SAMPLE, Path(tempfile.mkdtemp(prefix="learncal-sample-"))))
 
 
 def function(name: str) -> Any:

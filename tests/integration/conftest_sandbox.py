@@ -32,6 +32,7 @@ from msgraph_core import GraphClientFactory
 
 from shared.sandbox import RunningSandbox, start
 from shared.sandbox.client import SandboxClient
+from tests.support.dates import local
 
 T = TypeVar("T")
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -101,8 +102,11 @@ def claims_of(token: str) -> dict[str, Any]:
     return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
 
 
-def meeting(subject: str, attendees: list[str], *, start: str = "2027-02-15T14:00:00",
-            end: str = "2027-02-15T15:30:00", zone: str = "Eastern Standard Time", tag: str | None = None,
+MEETING_START, MEETING_END = local(20, "14:00"), local(20, "15:30")  # a meeting's default times, 20 days ahead
+
+
+def meeting(subject: str, attendees: list[str], *, start: str = MEETING_START,
+            end: str = MEETING_END, zone: str = "Eastern Standard Time", tag: str | None = None,
             transaction_id: str | None = None, location: str = "Room 1") -> Event:
     """An invitation shaped like the product's: no responses, no new-time proposals, a tag."""
     return Event(

@@ -20,6 +20,9 @@ from shared.calendar.gateway import CancelWrite, CreateWrite, NewEvent, UpdateWr
 from shared.calendar.graph_client import build_graph_client
 from shared.calendar.graph_gateway import GraphCalendar
 from shared.calendar.retry import RetryPolicy
+from tests.support.dates import local, moved, zulu
+
+SESSION_START = local(30, "09:00")
 
 T = TypeVar("T")
 FAST = RetryPolicy(initial=0.05, cap=5.0, jitter=0.05)
@@ -55,8 +58,8 @@ def invitation(n: int, *, transaction: str | None = None) -> NewEvent:
     return NewEvent(
         properties={
             "subject": f"Session {n}", "body": {"contentType": "html", "content": f"<p>Session {n}</p>"},
-            "start": {"dateTime": "2027-03-01T09:00:00", "timeZone": "W. Europe Standard Time"},
-            "end": {"dateTime": "2027-03-01T10:00:00", "timeZone": "W. Europe Standard Time"},
+            "start": {"dateTime": SESSION_START, "timeZone": "W. Europe Standard Time"},
+            "end": {"dateTime": moved(SESSION_START, clock="10:00"), "timeZone": "W. Europe Standard Time"},
             "location": {"displayName": "Online"},
         },
         attendee_email=f"learner{n}@learners.example", attendee_name=None, tag=f"lcs1/O/A/learner{n}@learners.example",
@@ -252,4 +255,5 @@ def test_tagged_events_carry_their_state(sandbox: Harness) -> None:
 
     events = gateway_run(sandbox, listing)
     assert [(tag, state) for tag, state, _ in events] == [(invitation(n).tag, f"state-{n}") for n in range(3)]
-    assert all(start and start.startswith("2027-03-01T08:00:00") for _, _, start in events)
+    in_utc = zulu(SESSION_START, "Europe/Berlin")[:-1]  # W. Europe Standard Time is Berlin's
+    assert all(start and start.startswith(in_utc) for _, _, start in events)

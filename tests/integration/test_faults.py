@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from tests.support.convergence import problems
+from tests.support.dates import moved
 from tests.support.feeds import BO, base_feed, enrollment, offering
 from tests.support.world import CliResult, World
 
@@ -40,7 +41,8 @@ def second_feed(feed: dict[str, Any]) -> dict[str, Any]:
     enrollment(feed, "OFF-1001", BO)["status"] = "withdrawn"
     for email in EXTRA[:3]:
         enrollment(feed, "OFF-1001", email)["status"] = "withdrawn"
-    offering(feed, "OFF-1001")["activities"][0]["start"] = "2027-03-02T10:00:00"
+    act1 = offering(feed, "OFF-1001")["activities"][0]
+    act1["start"] = moved(act1["start"], clock="10:00")
     offering(feed, "OFF-1001")["enrollments"].extend(
         {"learnerEmail": f"late{i}@contoso.example", "status": "active"} for i in range(2))
     return feed

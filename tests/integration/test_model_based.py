@@ -34,6 +34,7 @@ from shared.sandbox.client import SandboxClient
 from shared.settings import Settings
 from shared.store.tables import Tables, table_service
 from shared.sync.service import SyncRequest
+from tests.support.dates import local
 
 settings.register_profile("ci", max_examples=25, stateful_step_count=6, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -148,8 +149,8 @@ class FeedMachine(RuleBasedStateMachine):
             self.feed["offerings"].append({
                 "id": offering_id, "title": f"Course {offering_id}", "status": "active",
                 "activities": [{
-                    "id": f"{offering_id}-S1", "title": "Session 1", "start": f"2027-0{3 * n + 2}-10T09:00:00",
-                    "end": f"2027-0{3 * n + 2}-10T11:00:00", "timeZone": zone,
+                    "id": f"{offering_id}-S1", "title": "Session 1", "start": local(30 + 90 * n, "09:00"),
+                    "end": local(30 + 90 * n, "11:00"), "timeZone": zone,
                     "location": {"kind": "virtual", "joinUrl": "https://meet.example.com/j/1"},
                     "instructors": [{"email": INSTRUCTORS[n], "primary": True}],
                 }],

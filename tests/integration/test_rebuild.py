@@ -15,6 +15,7 @@ import httpx
 from shared.calendar.gateway import TAG_PROPERTY_ID
 from shared.store.tables import TABLES
 from tests.support.convergence import problems
+from tests.support.dates import local
 from tests.support.feeds import DEE, base_feed, enrollment
 from tests.support.world import World
 
@@ -45,8 +46,8 @@ def graph_post(world: World, path: str, body: dict[str, Any]) -> None:
 
 
 def tagged_meeting(tag: str) -> dict[str, Any]:
-    return {"subject": "Made by hand", "start": {"dateTime": "2027-05-01T09:00:00", "timeZone": "UTC"},
-            "end": {"dateTime": "2027-05-01T10:00:00", "timeZone": "UTC"},
+    return {"subject": "Made by hand", "start": {"dateTime": local(60, "09:00"), "timeZone": "UTC"},
+            "end": {"dateTime": local(60, "10:00"), "timeZone": "UTC"},
             "attendees": [{"emailAddress": {"address": "someone@contoso.example"}}],
             "singleValueExtendedProperties": [{"id": TAG_PROPERTY_ID, "value": tag}]}
 

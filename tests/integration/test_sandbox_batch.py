@@ -10,9 +10,11 @@ from typing import Any
 
 from conftest_sandbox import Harness
 
+from tests.support.dates import local
+
 LEARNERS = [f"learner{i}@learners.example" for i in range(3)]
-WINDOW = {"start": {"dateTime": "2027-03-01T09:00:00", "timeZone": "UTC"},
-          "end": {"dateTime": "2027-03-01T10:00:00", "timeZone": "UTC"}}
+WINDOW = {"start": {"dateTime": local(30, "09:00"), "timeZone": "UTC"},
+          "end": {"dateTime": local(30, "10:00"), "timeZone": "UTC"}}
 
 
 def create_step(step_id: str, organizer: str, attendee: str, **extra: Any) -> dict[str, Any]:

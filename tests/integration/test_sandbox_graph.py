@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest_sandbox import TAG_ID, Harness, meeting
+from conftest_sandbox import MEETING_END, MEETING_START, TAG_ID, Harness, meeting
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph import GraphServiceClient
 from msgraph.generated.models.attendee import Attendee
@@ -17,7 +17,18 @@ from msgraph.generated.users.item.events.events_request_builder import EventsReq
 from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import CancelPostRequestBody
 from msgraph.generated.users.item.events.item.event_item_request_builder import EventItemRequestBuilder
 
+from tests.support.dates import local, moved, utc_of, zulu
+
 ADA, BO, CY = "ada@learners.example", "bo@learners.example", "cy@learners.example"
+EASTERN = "America/New_York"  # Graph's "Eastern Standard Time"
+NEXT_DAY = moved(MEETING_START, days=1, clock="09:00")
+
+
+def in_zone(text: str, zone: str, shown_in: str) -> str:
+    """A local time as Graph writes it in another zone (seven fractional digits)."""
+    from zoneinfo import ZoneInfo
+
+    return utc_of(text, zone).astimezone(ZoneInfo(shown_in)).strftime("%Y-%m-%dT%H:%M:%S.0000000")
 
 
 def create(sandbox: Harness, event: Event) -> Event:
@@ -61,8 +72,8 @@ def test_create_invites_each_attendee_once_and_puts_a_copy_in_their_calendar(san
     created = create(sandbox, meeting("Safety 101", [ADA, BO], tag="t-1"))
 
     assert created.start is not None and created.end is not None
-    assert (created.start.date_time, created.start.time_zone) == ("2027-02-15T19:00:00.0000000", "UTC")
-    assert created.end.date_time == "2027-02-15T20:30:00.0000000"
+    assert (created.start.date_time, created.start.time_zone) == (in_zone(MEETING_START, EASTERN, "UTC"), "UTC")
+    assert created.end.date_time == in_zone(MEETING_END, EASTERN, "UTC")
     assert created.response_requested is False and created.allow_new_time_proposals is False
     assert created.organizer is not None and created.organizer.email_address is not None
     assert created.organizer.email_address.address == sandbox.organizer
@@ -71,8 +82,8 @@ def test_create_invites_each_attendee_once_and_puts_a_copy_in_their_calendar(san
     assert kinds(sandbox, CY) == [] and kinds(sandbox, sandbox.organizer) == []
     [copy] = sandbox.admin.calendar(ADA)
     assert copy["subject"] == "Safety 101" and copy["organizer"] == sandbox.organizer
-    assert (copy["startUtc"], copy["endUtc"]) == ("2027-02-15T19:00:00Z", "2027-02-15T20:30:00Z")
-    assert copy["start"] == {"dateTime": "2027-02-15T14:00:00", "timeZone": "Eastern Standard Time"}
+    assert (copy["startUtc"], copy["endUtc"]) == (zulu(MEETING_START, EASTERN), zulu(MEETING_END, EASTERN))
+    assert copy["start"] == {"dateTime": MEETING_START, "timeZone": "Eastern Standard Time"}
     assert copy["tag"] == "t-1" and copy["isOrganizer"] is False
     [own] = sandbox.admin.calendar(sandbox.organizer)
     assert own["id"] == created.id and own["attendees"] == [ADA, BO]
@@ -90,7 +101,8 @@ def test_prefer_outlook_timezone_returns_times_in_that_zone(sandbox: Harness) ->
 
     fetched = sandbox.graph(work)
     assert fetched is not None and fetched.start is not None
-    assert (fetched.start.date_time, fetched.start.time_zone) == ("2027-02-16T00:30:00.0000000", "India Standard Time")
+    assert (fetched.start.date_time, fetched.start.time_zone) == (
+        in_zone(MEETING_START, EASTERN, "Asia/Kolkata"), "India Standard Time")
 
 
 def test_unsupported_time_zone_is_refused(sandbox: Harness) -> None:
@@ -110,7 +122,7 @@ def test_strict_time_zones_accept_only_the_primary_iana_name(sandbox: Harness) -
     created = create(sandbox, meeting("Berlin", [ADA], zone="Europe/Berlin"))
 
     assert error.error is not None and error.error.code == "TimeZoneNotSupportedException"
-    assert created.start is not None and created.start.date_time == "2027-02-15T13:00:00.0000000"
+    assert created.start is not None and created.start.date_time == in_zone(MEETING_START, "Europe/Berlin", "UTC")
 
 
 def test_patch_of_a_key_field_sends_every_attendee_an_update_and_moves_their_copy(sandbox: Harness) -> None:
@@ -118,8 +130,9 @@ def test_patch_of_a_key_field_sends_every_attendee_an_update_and_moves_their_cop
     assert created.id is not None
 
     async def work(graph: GraphServiceClient) -> Event | None:
-        change = Event(start=DateTimeTimeZone(date_time="2027-02-16T09:00:00", time_zone="Eastern Standard Time"),
-                       end=DateTimeTimeZone(date_time="2027-02-16T10:00:00", time_zone="Eastern Standard Time"))
+        change = Event(start=DateTimeTimeZone(date_time=NEXT_DAY, time_zone="Eastern Standard Time"),
+                       end=DateTimeTimeZone(date_time=moved(NEXT_DAY, clock="10:00"),
+                                            time_zone="Eastern Standard Time"))
         assert created.id is not None
         return await graph.users.by_user_id(sandbox.organizer).events.by_event_id(created.id).patch(change)
 
@@ -127,8 +140,8 @@ def test_patch_of_a_key_field_sends_every_attendee_an_update_and_moves_their_cop
 
     assert updated is not None and updated.id == created.id and updated.change_key != created.change_key
     assert kinds(sandbox, ADA) == kinds(sandbox, BO) == ["meetingRequest", "meetingUpdate"]
-    assert [c["startUtc"] for c in sandbox.admin.calendar(ADA)] == ["2027-02-16T14:00:00Z"]
-    assert sandbox.admin.messages(BO)[-1]["startUtc"] == "2027-02-16T14:00:00Z"
+    assert [c["startUtc"] for c in sandbox.admin.calendar(ADA)] == [zulu(NEXT_DAY, EASTERN)]
+    assert sandbox.admin.messages(BO)[-1]["startUtc"] == zulu(NEXT_DAY, EASTERN)
 
 
 def test_patch_of_attendees_only_notifies_only_those_added_or_removed(sandbox: Harness) -> None:
@@ -286,8 +299,8 @@ def test_write_needs_calendars_readwrite(sandbox: Harness) -> None:
 
 def test_unknown_event_property_is_refused_like_graph_does(sandbox: Harness) -> None:
     response = sandbox.raw("POST", f"/v1.0/users/{sandbox.organizer}/events", token=sandbox.token(), json={
-        "subject": "x", "start": {"dateTime": "2027-01-01T10:00:00", "timeZone": "UTC"},
-        "end": {"dateTime": "2027-01-01T11:00:00", "timeZone": "UTC"}, "responseRequest": False})
+        "subject": "x", "start": {"dateTime": local(30, "10:00"), "timeZone": "UTC"},
+        "end": {"dateTime": local(30, "11:00"), "timeZone": "UTC"}, "responseRequest": False})
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "RequestBodyRead"

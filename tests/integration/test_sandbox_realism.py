@@ -8,13 +8,15 @@ from typing import Any
 import httpx
 from conftest_sandbox import Harness
 
+from tests.support.dates import local
+
 ADA, BO, CY = "ada@learners.example", "bo@learners.example", "cy@learners.example"
 
 
 def invitation(attendee: str, transaction_id: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "subject": "Limits", "start": {"dateTime": "2027-04-01T09:00:00", "timeZone": "UTC"},
-        "end": {"dateTime": "2027-04-01T10:00:00", "timeZone": "UTC"},
+        "subject": "Limits", "start": {"dateTime": local(30, "09:00"), "timeZone": "UTC"},
+        "end": {"dateTime": local(30, "10:00"), "timeZone": "UTC"},
         "attendees": [{"emailAddress": {"address": attendee}}]}
     if transaction_id:
         body["transactionId"] = transaction_id

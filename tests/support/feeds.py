@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
+
+from tests.support.dates import local
 
 INES = "ines.instructor@contoso.example"
 SAM = "sam.second@contoso.example"
@@ -15,6 +17,7 @@ BO = "bo.learner@contoso.example"
 CY = "cy.learner@contoso.example"
 DEE = "dee.learner@contoso.example"
 
+# Dates are written "D+<days>T<time>" (that many days from today); base_feed() fills them in.
 BASE: dict[str, Any] = {
     "schemaVersion": 1,
     "source": "tests",
@@ -30,8 +33,8 @@ BASE: dict[str, Any] = {
                 {
                     "id": "ACT-1",
                     "title": "Workshop 1: Foundations",
-                    "start": "2027-03-02T09:00:00",
-                    "end": "2027-03-02T12:30:00",
+                    "start": "D+35T09:00:00",
+                    "end": "D+35T12:30:00",
                     "timeZone": "Europe/Berlin",
                     "location": {"kind": "classroom", "name": "Training Room 4.12",
                                  "address": "Friedrichstrasse 100, 10117 Berlin"},
@@ -43,8 +46,8 @@ BASE: dict[str, Any] = {
                 {
                     "id": "ACT-2",
                     "title": "Workshop 2: Practice",
-                    "start": "2027-03-09T09:00:00",
-                    "end": "2027-03-09T12:30:00",
+                    "start": "D+42T09:00:00",
+                    "end": "D+42T12:30:00",
                     "timeZone": "Europe/Berlin",
                     "location": {"kind": "virtual", "name": "Online", "joinUrl": "https://meet.example.com/j/111",
                                  "hostUrl": "https://meet.example.com/h/111"},
@@ -65,8 +68,8 @@ BASE: dict[str, Any] = {
                 {
                     "id": "ACT-9",
                     "title": "Data Privacy Basics",
-                    "start": "2027-02-15T14:00:00",
-                    "end": "2027-02-15T15:30:00",
+                    "start": "D+20T14:00:00",
+                    "end": "D+20T15:30:00",
                     "timeZone": "America/New_York",
                     "location": {"kind": "virtual", "joinUrl": "https://meet.example.com/j/999"},
                     "instructors": [{"email": PAT, "name": "Pat Primary", "primary": True}],
@@ -81,8 +84,23 @@ BASE: dict[str, Any] = {
 }
 
 
+_RELATIVE = re.compile(r"^D\+(\d+)T(\d\d:\d\d):00$")
+
+
+def dated(value: Any) -> Any:
+    """A copy with every "D+<days>T<hh:mm>:00" made the local time that many days from today."""
+    if isinstance(value, dict):
+        return {k: dated(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [dated(v) for v in value]
+    if isinstance(value, str) and (match := _RELATIVE.match(value)):
+        return local(int(match.group(1)), match.group(2))
+    return value
+
+
 def base_feed() -> dict[str, Any]:
-    return copy.deepcopy(BASE)
+    """BASE with its dates counted from today: ACT-9 in 20 days, ACT-1 in 35, ACT-2 a week after ACT-1."""
+    return dict(dated(BASE))
 
 
 def offering(feed: dict[str, Any], offering_id: str) -> dict[str, Any]:

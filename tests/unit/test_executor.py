@@ -38,6 +38,7 @@ from shared.store.sendlog import MemorySendLog
 from shared.sync.executor import Executor, Outcome, transaction_id
 from shared.sync.pacing import Pacer, Timebase
 from shared.sync.rebuild import parse_state
+from tests.support.dates import moved
 from tests.support.feeds import ADA, BO, DEE, base_feed, enrollment, offering
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -358,7 +359,8 @@ def test_a_refused_write_is_reported_and_the_rest_goes_on() -> None:
     sync(graph, store, feed)
     ada = store.rows[InvitationKey("OFF-2002", "ACT-9", ADA)]
     graph.events[ada.event_id or ""].cancelled = True  # someone cancelled it in Outlook
-    offering(feed, "OFF-2002")["activities"][0]["start"] = "2027-02-15T15:00:00"
+    act9 = offering(feed, "OFF-2002")["activities"][0]
+    act9["start"] = moved(act9["start"], clock="15:00")
     outcome = sync(graph, store, feed)
     assert [f.key.email for f in outcome.failed] == [ADA]
     assert outcome.count(Update) == 2  # Dee and Pat
@@ -371,7 +373,8 @@ def changed(feed: dict) -> dict:
     feed = replace_feed(feed)
     enrollment(feed, "OFF-1001", BO)["status"] = "withdrawn"
     enrollment(feed, "OFF-2002", DEE)["status"] = "withdrawn"
-    offering(feed, "OFF-1001")["activities"][0]["start"] = "2027-03-02T10:00:00"
+    act1 = offering(feed, "OFF-1001")["activities"][0]
+    act1["start"] = moved(act1["start"], clock="10:00")
     offering(feed, "OFF-1001")["enrollments"].append({"learnerEmail": "eve@contoso.example", "status": "active"})
     return feed
 

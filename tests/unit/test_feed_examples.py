@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.domain import Feed, Hold
-from shared.feed import read_feed
-from shared.feed.examples import SAMPLE, example_names, example_path
+from shared.feed import parse_feed, read_feed
+from shared.feed.examples import SAMPLE, example_names, example_path, upcoming
 from shared.timezones import graph_time_zone
 
 
@@ -38,8 +38,30 @@ def test_every_valid_example_reads_without_rejections(name: str) -> None:
     for offering in feed.offerings:
         for activity in offering.activities:
             assert activity.start_utc < activity.end_utc
-            assert activity.end_utc > utc(2026, 11, 28)  # nothing in the examples has ended
             graph_time_zone(activity.time_zone)
+
+
+@pytest.mark.parametrize("name", sorted(set(example_names()) - {"invalid-items.json", "dst-change.json"}))
+def test_every_example_moved_to_the_coming_weeks_has_nothing_ended(name: str) -> None:
+    """What the demo and the tests sync: every session upcoming, whatever today's date."""
+    shipped, now = read(name), datetime.now(UTC)
+    moved = parse_feed(upcoming(name))
+    assert moved.rejections == ()
+    pairs = [(a, b) for o, p in zip(shipped.offerings, moved.offerings, strict=True)
+             for a, b in zip(o.activities, p.activities, strict=True)]
+    shifts = {(b.start_local - a.start_local) for a, b in pairs} | {(b.end_local - a.end_local) for a, b in pairs}
+    (shift,) = shifts  # every session moved by the same whole number of weeks
+    assert shift.days % 7 == 0 and shift.seconds == 0
+    assert all(b.end_utc > now for _, b in pairs)
+    earliest = min(b.start_local for _, b in pairs).date()
+    if name == SAMPLE:
+        assert 14 <= (earliest - now.date()).days <= 20
+
+
+def test_follow_up_examples_move_with_the_sample() -> None:
+    sample = parse_feed(upcoming(SAMPLE)).offerings[0]
+    assert parse_feed(upcoming("cancelled-activity.json")).offerings[0].activities[0] == sample.activities[0]
+    assert parse_feed(upcoming("completed-enrollment.json")).offerings[0].activities[:2] == sample.activities
 
 
 def test_unknown_example_name() -> None:
@@ -146,3 +168,18 @@ def test_invalid_items() -> None:
     assert applied.id == "OFF-BAD-1"
     assert [a.id for a in applied.activities] == ["ACT-1"]
     assert [e.email for e in applied.enrollments] == ["ada.learner@contoso.example"]
+
+
+def test_learncal_feed_example_prints_the_moved_sample_or_names_the_examples() -> None:
+    from click.testing import CliRunner
+
+    from shared.cli import cli
+
+    printed = CliRunner().invoke(cli, ["feed", "example"])
+    unknown = CliRunner().invoke(cli, ["feed", "example", "nope.json"])
+
+    assert printed.exit_code == 0, printed.output
+    feed = parse_feed(json.loads(printed.stdout))
+    assert feed.rejections == () and len(feed.offerings) == 2
+    assert all(a.end_utc > datetime.now(UTC) for o in feed.offerings for a in o.activities)
+    assert unknown.exit_code == 1 and "'nope.json'" in unknown.stderr and "sample.json" in unknown.stderr

@@ -17,6 +17,7 @@ from shared.errors import FeedUnreadable
 from shared.feed import parse_feed
 from shared.feed.formats import LOCAL_DATE_TIME_PATTERN
 from shared.timezones import graph_time_zone
+from tests.support.dates import dst_gap, dst_repeat
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -48,7 +49,8 @@ links = st.one_of(
 local_times = st.one_of(
     st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)).map(_local_form),
     st.from_regex(re.compile(LOCAL_DATE_TIME_PATTERN), fullmatch=True),
-    st.sampled_from(["2027-03-28T02:30", "2027-10-31T02:30", "2027-03-14T02:00:00"]),
+    # The next daylight-saving changes from today: a skipped time, a repeated time, a skipped second.
+    st.sampled_from([dst_gap("Europe/Berlin"), dst_repeat("Europe/Berlin"), dst_gap("America/New_York", 0) + ":00"]),
 )
 zones = st.one_of(
     st.sampled_from(sorted(zoneinfo.available_timezones())),

@@ -20,13 +20,14 @@ from shared.errors import FeedUnreadable, LearncalError
 from shared.feed import parse_feed, read_feed
 from shared.feed.examples import SAMPLE, example_path
 from shared.feed.source import display_url
+from tests.support.dates import local
 
 MINIMAL = {"schemaVersion": 1, "offerings": []}
 ONE = {
     "schemaVersion": 1,
     "offerings": [{
         "id": "OFF-1", "title": "T", "status": "active", "enrollments": [],
-        "activities": [{"id": "A", "title": "T", "start": "2027-01-01T10:00", "end": "2027-01-01T11:00",
+        "activities": [{"id": "A", "title": "T", "start": local(30, "10:00")[:16], "end": local(30, "11:00")[:16],
                         "timeZone": "UTC", "instructors": []}],
     }],
 }

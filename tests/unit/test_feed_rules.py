@@ -10,6 +10,12 @@ import pytest
 
 from shared.domain import Feed, Hold, Location, Rejection
 from shared.feed import parse_feed
+from tests.support.dates import day, dst_gap, dst_repeat, utc_of
+
+D = day(30).isoformat()  # the day of the test activity, a month from today
+GAP = dst_gap("Europe/Berlin")  # e.g. <year>-03-28T02:30: the clocks skip it
+REPEAT = dst_repeat("Europe/Berlin")  # e.g. <year>-10-31T02:30: it happens twice
+NY_GAP = dst_gap("America/New_York", 15)
 
 DROP = object()  # an override that removes the property
 
@@ -32,8 +38,8 @@ def activity(**overrides: Any) -> dict[str, Any]:
     base = {
         "id": "ACT-1",
         "title": "Workshop",
-        "start": "2027-03-02T09:00:00",
-        "end": "2027-03-02T10:00:00",
+        "start": f"{D}T09:00:00",
+        "end": f"{D}T10:00:00",
         "timeZone": "Europe/Berlin",
         "instructors": [instructor()],
     }
@@ -103,58 +109,62 @@ def test_time_zone_must_be_text() -> None:
     assert rejection == Rejection(f"{A1}.timeZone", "must be text, not the number 1")
 
 
-@pytest.mark.parametrize("end", ["2027-03-02T08:00:00", "2027-03-02T09:00"])
+@pytest.mark.parametrize("end", [f"{D}T08:00:00", f"{D}T09:00"])
 def test_end_not_after_start(end: str) -> None:
     rejection = only_rejection(rejected_activity(end=end))
     assert rejection == Rejection(
         f"{A1}.end",
-        f"the activity ends ({end[:16]}) before or when it starts (2027-03-02T09:00); "
+        f"the activity ends ({end[:16]}) before or when it starts ({D}T09:00); "
         "the end must be later than the start",
     )
 
 
 def test_start_in_daylight_saving_gap() -> None:
-    rejection = only_rejection(rejected_activity(start="2027-03-28T02:30", end="2027-03-28T04:00"))
+    rejection = only_rejection(rejected_activity(start=GAP, end=f"{GAP[:10]}T04:00"))
     assert rejection == Rejection(
         f"{A1}.start",
-        "2027-03-28T02:30 does not exist in Europe/Berlin: the clocks skip that time for daylight saving; "
+        f"{GAP} does not exist in Europe/Berlin: the clocks skip that time for daylight saving; "
         "use a time that shows on a local clock",
     )
 
 
 def test_end_in_daylight_saving_gap() -> None:
     rejection = only_rejection(
-        rejected_activity(start="2027-03-14T01:00", end="2027-03-14T02:15:00", timeZone="America/New_York")
+        rejected_activity(start=f"{NY_GAP[:10]}T01:00", end=f"{NY_GAP}:00", timeZone="America/New_York")
     )
     assert rejection.path == f"{A1}.end"
-    assert rejection.reason.startswith("2027-03-14T02:15 does not exist in America/New_York")
+    assert rejection.reason.startswith(f"{NY_GAP} does not exist in America/New_York")
 
 
 def test_both_times_in_the_gap_give_two_rejections_and_one_hold() -> None:
-    feed = rejected_activity(id="ACT-G", start="2027-03-28T02:00", end="2027-03-28T02:45")
+    feed = rejected_activity(id="ACT-G", start=dst_gap("Europe/Berlin", 0), end=dst_gap("Europe/Berlin", 45))
     assert [r.path for r in feed.rejections] == [f"{A1}.start", f"{A1}.end"]
     assert feed.holds == (Hold("OFF-1", activity_id="ACT-G"),)
 
 
 def test_ambiguous_time_is_its_first_occurrence() -> None:
-    feed = read(offering(activities=[activity(start="2027-10-31T02:30", end="2027-10-31T03:30")]))
+    feed = read(offering(activities=[activity(start=REPEAT, end=f"{REPEAT[:10]}T03:30")]))
     act = feed.offerings[0].activities[0]
-    assert act.start_utc == datetime(2027, 10, 31, 0, 30, tzinfo=UTC)
-    assert act.end_utc == datetime(2027, 10, 31, 2, 30, tzinfo=UTC)
-    assert act.start_local == datetime(2027, 10, 31, 2, 30)
+    assert act.start_utc == utc_of(REPEAT, "Europe/Berlin")  # fold 0: the first 02:30, still summer time
+    assert act.start_utc.hour == 0 and act.start_utc.minute == 30
+    assert act.end_utc == utc_of(f"{REPEAT[:10]}T03:30", "Europe/Berlin")
+    assert act.start_local == datetime.fromisoformat(REPEAT)
 
 
 def test_seconds_are_optional_and_local_times_are_kept() -> None:
-    feed = read(offering(activities=[activity(start="2027-03-02T09:00", end="2027-03-02T10:30:15")]))
+    feed = read(offering(activities=[activity(start=f"{D}T09:00", end=f"{D}T10:30:15")]))
     act = feed.offerings[0].activities[0]
-    assert act.start_local == datetime(2027, 3, 2, 9, 0)
-    assert act.end_local == datetime(2027, 3, 2, 10, 30, 15)
-    assert act.start_utc == datetime(2027, 3, 2, 8, 0, tzinfo=UTC)
+    assert act.start_local == datetime.fromisoformat(f"{D}T09:00")
+    assert act.end_local == datetime.fromisoformat(f"{D}T10:30:15")
+    assert act.start_utc == utc_of(f"{D}T09:00", "Europe/Berlin")
     assert act.time_zone == "Europe/Berlin"
 
 
-@pytest.mark.parametrize("value", ["2027-03-02 09:00", "2027-03-02T09:00Z", "2027-03-02T09:00:00+01:00",
-                                   "2027-03-02T09:00:00.5", "2027-3-2T09:00", "２０２７-03-02T09:00", ""])
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@pytest.mark.parametrize("value", [f"{D} 09:00", f"{D}T09:00Z", f"{D}T09:00:00+01:00", f"{D}T09:00:00.5",
+                                   f"{D}T9:00", D[:4].translate(FULLWIDTH) + f"{D[4:]}T09:00", ""])
 def test_start_not_in_local_date_time_form(value: str) -> None:
     rejection = only_rejection(rejected_activity(start=value))
     assert rejection.path == f"{A1}.start"
@@ -164,7 +174,7 @@ def test_start_not_in_local_date_time_form(value: str) -> None:
     )
 
 
-@pytest.mark.parametrize("value", ["2027-02-30T10:00", "2027-13-01T10:00", "2027-03-02T24:00", "0000-01-01T10:00"])
+@pytest.mark.parametrize("value", [f"{D[:4]}-02-30T10:00", f"{D[:4]}-13-01T10:00", f"{D}T24:00", "0000-01-01T10:00"])
 def test_start_that_is_no_real_date(value: str) -> None:
     assert only_rejection(rejected_activity(start=value)) == Rejection(
         f"{A1}.start", f"'{value}' is not a real date and time"
