@@ -40,3 +40,12 @@ class MassCancellationStopped(LearncalError):
 
 class UnknownOffering(LearncalError):
     """An offering id that the service has never seen in a feed."""
+
+
+class MappingLost(LearncalError):
+    """The mapping is empty, yet the organizer's calendar holds meetings the sync sent: creating now
+    could invite everyone a second time, so the run stops until the mapping is rebuilt."""
+
+
+class RebuildBlocked(LearncalError):
+    """A sync run holds the organizer's lease; a rebuild beside it would add requests to the same mailbox."""

@@ -358,6 +358,8 @@ class UpdateJob(Job):
         if answer.ok:
             self.messages += 1
             self.end("done", event_id=self.write.event_id)
+        elif answer.status == 404 and answer.error_code == "ErrorItemNotFound":
+            self.end("gone")  # deleted by hand in the organizer's mailbox: the executor invites anew
         elif answer.status == 429:
             self.retry(answer)
         elif outcome_unknown(answer.status):

@@ -113,4 +113,12 @@ class CalendarGateway(Protocol):
         """Every tagged event in the organizer's calendar (to rebuild a lost mapping)."""
         ...
 
+    async def has_tagged_events(self, organizer: str) -> bool:
+        """Whether the organizer's calendar holds any live tagged event; reads only until the first.
+
+        Asked before the first create into an empty mapping: a calendar that already holds the
+        sync's meetings means the mapping was lost, not that nothing was ever sent.
+        """
+        ...
+
     async def aclose(self) -> None: ...

@@ -17,10 +17,11 @@ thousand model modules (seconds per process), which a run that only needs ids sh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -49,6 +50,7 @@ from shared.errors import GraphError
 
 T = TypeVar("T")
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
+_PROBE_PAGE = 10  # events per page when only "is there any tagged event?" is asked
 log = logging.getLogger("learncal.graph")
 
 
@@ -112,6 +114,15 @@ class GraphCalendar:
         async for event_id, tag in self._property_values(organizer, TAG_PROPERTY_ID, with_times=True):
             yield TaggedEvent(event_id, tag[0], tag[1], tag[2], states.get(event_id))
 
+    async def has_tagged_events(self, organizer: str) -> bool:
+        """Small pages, stopping at the first tagged event: a calendar full of the sync's meetings
+        answers on the first page, and only a calendar without any is read to its end."""
+        listing = self._property_values(organizer, TAG_PROPERTY_ID, top=_PROBE_PAGE)
+        async with contextlib.aclosing(listing):
+            async for _found in listing:
+                return True
+        return False
+
     async def aclose(self) -> None:
         adapter = getattr(self._client, "request_adapter", None)
         http = getattr(adapter, "_http_client", None)
@@ -120,12 +131,14 @@ class GraphCalendar:
 
     # -- listing --------------------------------------------------------------------------
 
-    async def _property_values(self, organizer: str, prop_id: str, *, with_times: bool = False) -> AsyncIterator[Any]:
+    async def _property_values(
+        self, organizer: str, prop_id: str, *, with_times: bool = False, top: int = 500,
+    ) -> AsyncGenerator[Any, None]:
         from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
 
         select = ["id", "isCancelled", "start", "end"] if with_times else ["id", "isCancelled"]
         query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
-            select=select, expand=[f"singleValueExtendedProperties($filter=id eq '{prop_id}')"], top=500,
+            select=select, expand=[f"singleValueExtendedProperties($filter=id eq '{prop_id}')"], top=top,
         )
         builder = self._events(organizer)
         info = builder.to_get_request_information(_config(query))
