@@ -109,3 +109,28 @@ def test_rebuild_reads_through_throttling_outside_batches(world: World) -> None:
     code, report = rebuild(world)
     assert code == 0 and report["restored"] == 10
     assert world.stats()["throttled"] >= 1
+
+
+def test_rebuild_is_refused_while_a_sync_run_holds_the_mailbox(world: World) -> None:
+    from azure.data.tables import TableServiceClient
+
+    from shared.store.lease import LeaseStore
+    from shared.store.tables import Tables
+
+    world.sync(base_feed())
+    service = TableServiceClient.from_connection_string(world.env["AzureWebJobsStorage"])
+    leases = LeaseStore(Tables(service, prefix=world.env["LEARNCAL_TABLE_PREFIX"]))
+    running = leases.acquire(world.info["organizer"], seconds=60)  # a sync run in progress
+    before = world.stats()["requests"]
+    for args in (("--dry-run",), ()):
+        refused = world.cli("mapping", "rebuild", "--json", *args)
+        assert refused.code == 1 and refused.stdout == ""
+        assert "in progress" in refused.stderr and "again after the run" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert world.stats()["requests"] == before  # the calendar was not read beside the run
+
+    leases.release(running)
+    code, report = rebuild(world)
+    assert code == 0 and report["already"] == 10
+    again = leases.acquire(world.info["organizer"], seconds=60)  # the rebuild let go of the lease
+    leases.release(again)
