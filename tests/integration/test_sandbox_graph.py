@@ -250,7 +250,9 @@ def test_mailbox_problems_have_graph_codes(sandbox: Harness) -> None:
         return error.response_status_code, error.error.code, error.error.message
 
     assert code_for("missing@contoso.example")[:2] == (404, "ErrorInvalidUser")
-    assert code_for("other.organizer@contoso.example") == (403, "ErrorAccessDenied", "Access to OData is disabled.")
+    assert code_for("other.organizer@contoso.example") == (
+        403, "ErrorAccessDenied",
+        "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.")
     sandbox.admin.put_app(sandbox.info["clientId"], mailboxScope=None)
     assert code_for("shared.room@contoso.example")[:2] == (404, "MailboxNotEnabledForRESTAPI")
 
