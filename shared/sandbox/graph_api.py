@@ -252,7 +252,7 @@ class GraphService:
     def _events(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
         if request.method == "POST":
             owner = self._mailbox(principal, target, write=True)
-            changes = ev.parse_changes(request.json(), self._sandbox.realism.time_zones)
+            changes = self._limit_subject(ev.parse_changes(request.json(), self._sandbox.realism.time_zones))
             row, _created = self._sandbox.outlook.create(owner.address, owner.display_name, changes)
             return self._entity(request, 201, row, target.user_key)
         owner = self._mailbox(principal, target, write=False)
@@ -264,7 +264,9 @@ class GraphService:
         order = self._order(request.option("orderby"))
         rows = self._sandbox.store.live_events(
             owner.address, prop_id=prop.prop_id if prop else None, prop_value=prop.value if prop else None,
-            any_value=prop is not None and prop.value is None, order=order, limit=top + 1, offset=skip)
+            any_value=prop is not None and prop.value is None, order=order, limit=top + 1, offset=skip,
+            # Graph compares extended-property values case-insensitively (switch extendedPropertyFilterCase).
+            ignore_case=self._sandbox.realism.extended_property_filter_case == "insensitive")
         zone, preferences = self._preferences(request)
         body: dict[str, Any] = {
             "@odata.context": f"{request.base_url}/$metadata#users('{quote(target.user_key)}')/events",
@@ -275,6 +277,18 @@ class GraphService:
             query.update({"$top": str(top), "$skip": str(skip + top)})
             body["@odata.nextLink"] = f"{request.base_url}{quote(request.path)}?{urlencode(query, quote_via=quote)}"
         return GraphResponse(200, body, preferences)
+
+    def _limit_subject(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Exchange keeps a subject to 255 characters; whether Graph refuses a longer one or cuts it is
+        undocumented (switches subjectOverLimit and subjectMaxLength)."""
+        realism = self._sandbox.realism
+        subject = changes.get("subject")
+        if not isinstance(subject, str) or len(subject) <= realism.subject_max_length:
+            return changes
+        if realism.subject_over_limit == "truncate":
+            return {**changes, "subject": subject[: realism.subject_max_length]}
+        raise GraphError(400, "ErrorInvalidRequest", f"The 'subject' property is {len(subject)} characters long; "
+                         f"the maximum is {realism.subject_max_length}.")
 
     @staticmethod
     def _order(text: str | None) -> str:
@@ -294,7 +308,7 @@ class GraphService:
         if request.method == "DELETE":
             outlook.delete(owner.address, target.event_id)
             return GraphResponse(204)
-        changes = ev.parse_changes(request.json(), self._sandbox.realism.time_zones)
+        changes = self._limit_subject(ev.parse_changes(request.json(), self._sandbox.realism.time_zones))
         return self._entity(request, 200, outlook.update(owner.address, target.event_id, changes), target.user_key)
 
     def _cancel(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
