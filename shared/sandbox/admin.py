@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 from shared.sandbox.authority import Authority
-from shared.sandbox.directory import App, User, new_client_secret
+from shared.sandbox.directory import EXCHANGE_SCOPINGS, App, User, new_client_secret
 from shared.sandbox.keyvault import bundle
 from shared.sandbox.web import BadInput, json_body, json_response
 
@@ -21,8 +21,12 @@ if TYPE_CHECKING:
     from shared.sandbox.core import Sandbox
 
 _APP_FIELDS = {"displayName": "display_name", "roles": "roles", "delegatedOnly": "delegated_only",
-               "delegatedScopes": "delegated_scopes", "mailboxScope": "mailbox_scope", "vaultAccess": "vault_access",
+               "delegatedScopes": "delegated_scopes", "mailboxScope": "mailbox_scope",
+               "exchangeScoping": "exchange_scoping", "vaultAccess": "vault_access",
                "federatedSubjects": "federated_subjects", "secrets": "secrets"}
+
+
+_USER_FIELDS = {"displayName", "hasMailbox", "userPrincipalName", "proxyAddresses", "mailboxType"}
 
 
 def _strings(value: Any, name: str) -> list[str]:
@@ -61,7 +65,10 @@ class Admin:
             return json_response(200 if directory.delete_user(address) else 404, {"address": address.lower()})
         body = json_body(request)
         if "@" not in address:
-            raise BadInput("a user is named by an e-mail address")
+            raise BadInput("a user is named by its primary e-mail address")
+        unknown = set(body) - _USER_FIELDS
+        if unknown:
+            raise BadInput(f"unknown user setting {sorted(unknown)[0]!r}; known: {', '.join(sorted(_USER_FIELDS))}")
         existing = directory.user(address)
         user = existing or User(id=str(uuid.uuid4()), address=address.lower(),
                                 display_name=address.split("@")[0].replace(".", " ").title())
@@ -71,6 +78,23 @@ class Admin:
             if not isinstance(body["hasMailbox"], bool):
                 raise BadInput("hasMailbox is true or false")
             user.has_mailbox = body["hasMailbox"]
+        if "userPrincipalName" in body:
+            upn = body["userPrincipalName"]
+            if upn is not None and (not isinstance(upn, str) or "@" not in upn):
+                raise BadInput("userPrincipalName is a sign-in name like name@contoso.example (or null: the address)")
+            user.user_principal_name = upn.lower() if upn else None
+        if "proxyAddresses" in body:
+            proxies = _strings(body["proxyAddresses"], "proxyAddresses")
+            if not all(p.lower().startswith("smtp:") and "@" in p for p in proxies):
+                raise BadInput('proxyAddresses are like "smtp:alias@contoso.example"')
+            user.proxy_addresses = proxies
+        if "mailboxType" in body:
+            if body["mailboxType"] not in ("user", "shared"):
+                raise BadInput('mailboxType is "user" or "shared"')
+            user.mailbox_type = body["mailboxType"]
+        clash = directory.resolve(user.upn, smtp=False)
+        if clash is not None and clash.id != user.id:
+            raise BadInput(f"userPrincipalName {user.upn} already belongs to {clash.address}")
         directory.save_user(user)
         return json_response(200 if existing else 201, user.to_json())
 
@@ -90,6 +114,9 @@ class Admin:
                     raise BadInput(f"{key} is true or false")
             elif key == "displayName":
                 value = str(value)
+            elif key == "exchangeScoping":
+                if value is not None and value not in EXCHANGE_SCOPINGS:
+                    raise BadInput(f"exchangeScoping is one of {', '.join(EXCHANGE_SCOPINGS)} (or null)")
             elif not (key == "mailboxScope" and value is None):
                 value = _strings(value, key)
             setattr(app, _APP_FIELDS[key], value)

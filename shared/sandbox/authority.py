@@ -179,8 +179,8 @@ class Authority:
         if audience == GRAPH_RESOURCE:
             if app.delegated_only:
                 claims["scp"] = " ".join(app.delegated_scopes)
-            elif app.roles:
-                claims["roles"] = list(app.roles)
+            elif app.token_roles():
+                claims["roles"] = app.token_roles()
         access_token = tokens.encode(claims, identity.signing_key)
         return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
                 "access_token": access_token}

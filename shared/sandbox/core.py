@@ -65,7 +65,7 @@ class Sandbox:
         self.stats = Stats(self.clock)
         self.gate = Gate(self.clock, self.stats, lambda: self.realism)
         self.postmaster = Postmaster(self.store, self.clock, self.stats, lambda: self.realism)
-        self.outlook = Outlook(self.store, self.clock, self.postmaster)
+        self.outlook = Outlook(self.store, self.clock, self.postmaster, lambda: self.realism)
         self.vault = Vault(self.store, self.clock)
         if not self.store.secret_names():
             # A new tenant's vault holds the app's secret under the product's default name, so the

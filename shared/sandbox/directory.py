@@ -21,6 +21,7 @@ DEFAULT_ORGANIZER_NAME = "Learning Coordinator"
 TENANT_DOMAIN = "contoso.example"
 DEFAULT_ROLES = ("Calendars.ReadWrite", "User.Read.All")
 DEFAULT_DELEGATED_SCOPES = ("Calendars.ReadWrite", "User.Read")
+EXCHANGE_SCOPINGS = ("none", "applicationAccessPolicy", "rbacForApplications")
 VAULT_SECRET_NAME = "graph-client-secret"
 
 
@@ -41,19 +42,38 @@ class App:
     roles: list[str] = field(default_factory=lambda: list(DEFAULT_ROLES))  # admin-consented Graph app roles
     delegated_only: bool = False  # only delegated permissions were consented: tokens carry scp, no roles
     delegated_scopes: list[str] = field(default_factory=lambda: list(DEFAULT_DELEGATED_SCOPES))
-    mailbox_scope: list[str] | None = None  # Exchange RBAC for Applications scope; None reaches every mailbox
+    mailbox_scope: list[str] | None = None  # the mailboxes Exchange lets the app reach; None: every mailbox
+    # How Exchange scopes the app: "none", "applicationAccessPolicy" (legacy; the token carries the
+    # Calendars role and Exchange refuses other mailboxes) or "rbacForApplications" (the Calendars
+    # roles are Exchange role assignments scoped to mailbox_scope; the token carries none of them).
+    # None: "applicationAccessPolicy" when mailbox_scope is set, else "none".
+    exchange_scoping: str | None = None
     vault_access: bool = True  # "Key Vault Secrets User" on the sandbox vault
     federated_subjects: list[str] = field(default_factory=list)  # accepted client_assertion subjects
     object_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
+    @property
+    def scoping(self) -> str:
+        if self.exchange_scoping:
+            return self.exchange_scoping
+        return "none" if self.mailbox_scope is None else "applicationAccessPolicy"
+
     def reaches(self, address: str) -> bool:
-        return self.mailbox_scope is None or address.lower() in {a.lower() for a in self.mailbox_scope}
+        if self.scoping == "none" or self.mailbox_scope is None:
+            return True
+        return address.lower() in {a.lower() for a in self.mailbox_scope}
+
+    def token_roles(self) -> list[str]:
+        """Under RBAC for Applications the Calendars permissions live in Exchange, not in the token."""
+        if self.scoping == "rbacForApplications":
+            return [r for r in self.roles if not r.startswith("Calendars.")]
+        return list(self.roles)
 
     def to_json(self, *, with_secrets: bool = False) -> dict[str, Any]:
         data = {
             "clientId": self.client_id, "displayName": self.display_name, "roles": self.roles,
             "delegatedOnly": self.delegated_only, "delegatedScopes": self.delegated_scopes,
-            "mailboxScope": self.mailbox_scope, "vaultAccess": self.vault_access,
+            "mailboxScope": self.mailbox_scope, "exchangeScoping": self.scoping, "vaultAccess": self.vault_access,
             "federatedSubjects": self.federated_subjects, "servicePrincipalId": self.object_id,
             "secretCount": len(self.secrets),
         }
@@ -64,23 +84,49 @@ class App:
 
 @dataclass
 class User:
+    """A directory user; `address` is the primary SMTP address, which keys the mailbox.
+
+    The user principal name (the sign-in name) may differ from the address, and a mailbox may
+    have further proxy addresses (aliases), as in Entra ID and Exchange Online.
+    """
+
     id: str
     address: str
     display_name: str
     has_mailbox: bool = True
+    user_principal_name: str | None = None  # None: the same as the address
+    proxy_addresses: list[str] = field(default_factory=list)  # extra addresses, like "smtp:alias@contoso.example"
+    mailbox_type: str = "user"  # "user" | "shared" (a shared mailbox's account is disabled)
 
-    def graph_json(self) -> dict[str, Any]:
+    @property
+    def upn(self) -> str:
+        return self.user_principal_name or self.address
+
+    def all_proxy_addresses(self) -> list[str]:
+        """`SMTP:` (capital: primary) then the aliases, as Exchange lists them."""
+        if not self.has_mailbox:
+            return []
+        primary = "SMTP:" + self.address
+        return [primary] + [p for p in self.proxy_addresses if p.lower() != primary.lower()]
+
+    def graph_json(self, *, extended: bool = False) -> dict[str, Any]:
+        """The default property set; `extended` adds the properties only returned when selected."""
         given, _, surname = self.display_name.partition(" ")
-        return {
+        data: dict[str, Any] = {
             "businessPhones": [], "displayName": self.display_name, "givenName": given or None,
             "jobTitle": None, "mail": self.address if self.has_mailbox else None, "mobilePhone": None,
             "officeLocation": None, "preferredLanguage": "en-US", "surname": surname or None,
-            "userPrincipalName": self.address, "id": self.id,
+            "userPrincipalName": self.upn, "id": self.id,
         }
+        if extended:
+            data["proxyAddresses"] = self.all_proxy_addresses()
+            data["accountEnabled"] = self.mailbox_type != "shared"
+        return data
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "address": self.address, "displayName": self.display_name,
-                "hasMailbox": self.has_mailbox}
+                "hasMailbox": self.has_mailbox, "userPrincipalName": self.upn,
+                "proxyAddresses": self.all_proxy_addresses(), "mailboxType": self.mailbox_type}
 
 
 @dataclass(frozen=True)
@@ -95,6 +141,7 @@ class Identity:
 class Directory:
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._users: list[User] | None = None  # every Graph request resolves a user; the list is small
         self.identity = self._load_identity()
 
     def _load_identity(self) -> Identity:
@@ -132,6 +179,7 @@ class Directory:
         """Back to the first start: default app (same id and secret) and the default organizer only."""
         with self._store.transaction():
             self._store.wipe()
+            self._users = None
             self._seed()
 
     def knows_tenant(self, tenant: str) -> bool:
@@ -150,14 +198,34 @@ class Directory:
 
     # --- users
     def user(self, id_or_address: str) -> User | None:
-        data = self._store.user(id_or_address)
-        return None if data is None else User(**data)
+        """The user with this object id or primary address (the admin endpoints' key)."""
+        key = id_or_address.lower()
+        return next((u for u in self.users() if key in (u.id.lower(), u.address.lower())), None)
+
+    def resolve(self, key: str, *, smtp: bool) -> User | None:
+        """The user a Graph URL segment names.
+
+        learn.microsoft.com/graph/api/user-get: `/users/{id | userPrincipalName}`. Outlook
+        resources (events, calendar) also take the primary SMTP address (`smtp=True`); aliases
+        are not accepted there (undocumented: the strict reading).
+        """
+        key = key.lower()
+        for user in self.users():
+            if key in (user.id.lower(), user.upn.lower()) or (smtp and key == user.address.lower()):
+                return user
+        return None
 
     def users(self) -> list[User]:
-        return [User(**data) for data in self._store.users()]
+        users = self._users
+        if users is None:
+            users = self._users = [User(**data) for data in self._store.users()]
+        return list(users)
 
     def save_user(self, user: User) -> None:
         self._store.put_user(user.address, user.id, asdict(user))
+        self._users = None
 
     def delete_user(self, address: str) -> bool:
-        return self._store.delete_user(address)
+        deleted = self._store.delete_user(address)
+        self._users = None
+        return deleted

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 from shared.sandbox.clock import Clock
 from shared.sandbox.graph_http import GraphError
-from shared.sandbox.realism import FaultRule, Realism
+from shared.sandbox.realism import DEFAULT_FAULT_CODE, FaultRule, Realism
 from shared.sandbox.stats import Stats
 
 WINDOW_SECONDS = 600.0
@@ -38,6 +38,7 @@ class Gate:
         self._recent: dict[tuple[str, str], deque[float]] = {}
         self._in_flight: dict[tuple[str, str], int] = {}
         self._rng = random.Random(0)
+        self._order_rng = random.Random(0)
         self._seed: int | None = None
         self._matches: dict[int, int] = {}
         self._fired: dict[int, int] = {}
@@ -75,18 +76,40 @@ class Gate:
             with self._lock:
                 self._in_flight[key] -= 1
 
-    def fault_for(self, method: str, path: str) -> FaultRule | None:
-        """The fault plan's decision for one request; draws are repeatable for a given seed."""
+    def _reseed(self, realism: Realism) -> None:
+        """Called under the lock: a changed seed (or plan) starts the generators and counters afresh."""
+        if self._seed != realism.fault_seed:
+            self._seed = realism.fault_seed
+            self._rng = random.Random(realism.fault_seed)
+            self._order_rng = random.Random(realism.fault_seed)
+            self._matches.clear()
+            self._fired.clear()
+
+    def batch_order(self, ids: list[str]) -> list[str]:
+        """The order a concurrent batch's sub-requests start in: shuffled, repeatably for a given seed.
+
+        learn.microsoft.com/graph/json-batching: without dependsOn, requests run in any order.
+        """
+        with self._lock:
+            self._reseed(self._realism())
+            order = list(ids)
+            self._order_rng.shuffle(order)
+            return order
+
+    def fault_for(self, method: str, path: str, *, envelope: bool = False) -> FaultRule | None:
+        """The fault plan's decision for one request; draws are repeatable for a given seed.
+
+        Rules whose path names `$batch` apply to batch envelopes only (the whole batch fails, or
+        is served and its answer lost); all other rules apply to requests and sub-requests.
+        """
         realism = self._realism()
         if not realism.faults:
             return None
         with self._lock:
-            if self._seed != realism.fault_seed:
-                self._seed = realism.fault_seed
-                self._rng = random.Random(realism.fault_seed)
-                self._matches.clear()
-                self._fired.clear()
+            self._reseed(realism)
             for index, rule in enumerate(realism.faults):
+                if ("$batch" in rule.path.lower()) != envelope:
+                    continue
                 if rule.method not in ("*", method.upper()) or not fnmatch.fnmatchcase(path.lower(), rule.path.lower()):
                     continue
                 seen = self._matches.get(index, 0)
@@ -111,4 +134,7 @@ def fault_error(rule: FaultRule) -> GraphError | None:
     if rule.status is None:
         return None
     headers = {} if rule.retry_after is None else {"Retry-After": retry_after(rule.retry_after)}
+    if rule.status == 424 and rule.code == DEFAULT_FAULT_CODE:
+        # learn.microsoft.com/graph/json-batching: a request whose dependency failed answers 424.
+        return GraphError(424, "FailedDependency", "The request depends on a failed request.", headers)
     return GraphError(rule.status, rule.code, rule.message, headers)

@@ -34,6 +34,9 @@ CALENDAR_WRITE = frozenset({"Calendars.ReadWrite"})
 USER_READ = frozenset({"User.Read.All", "User.ReadWrite.All", "User.ReadBasic.All", "Directory.Read.All",
                        "Directory.ReadWrite.All"})
 MAX_PAGE = 1000
+# What tenants answer today for a mailbox outside an application access policy.
+ACCESS_POLICY_REFUSAL = ("Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy "
+                         "settings.")
 ORDERS = {"start/datetime": "start", "end/datetime": "end", "createddatetime": "seq"}
 
 _ROUTES = Map([
@@ -46,6 +49,25 @@ _ROUTES = Map([
     Rule("/users/<user_key>/calendar/events/<event_id>", endpoint="event", methods=["GET", "PATCH", "DELETE"]),
     Rule("/users/<user_key>/events/<event_id>/cancel", endpoint="cancel", methods=["POST"]),
 ], strict_slashes=False)
+
+
+USER_SELECTABLE = frozenset(User("", "", "").graph_json(extended=True))
+
+
+def _user_body(user: User, select: list[str] | None) -> dict[str, Any]:
+    if select is None:
+        return user.graph_json()
+    body = user.graph_json(extended=True)
+    return {key: body[key] for key in select}
+
+
+def _user_matches(user: User, name: str, value: str) -> bool:
+    """Directory string comparisons are case-insensitive."""
+    wanted = value.lower()
+    if name == "proxyAddresses":
+        return wanted in {p.lower() for p in user.all_proxy_addresses()}
+    found = user.graph_json()[name]
+    return isinstance(found, str) and found.lower() == wanted
 
 
 @dataclass(frozen=True)
@@ -78,6 +100,20 @@ class GraphService:
             "event": self._event, "cancel": self._cancel,
         }
 
+    @property
+    def sandbox(self) -> Sandbox:
+        return self._sandbox
+
+    def mailbox_key(self, request: GraphRequest) -> str:
+        """The mailbox a request addresses (for a batch's per-mailbox parallelism); "" when none."""
+        try:
+            _endpoint, args = self._route(request)
+        except GraphError:
+            return ""
+        user_key = str(args.get("user_key", ""))
+        user = self._sandbox.directory.resolve(user_key, smtp=_endpoint != "user") if user_key else None
+        return (user.address if user else user_key).lower()
+
     def handle(self, request: GraphRequest) -> GraphResponse:
         """Serve one Graph request; every Graph request and batch sub-request comes through here."""
         sandbox = self._sandbox
@@ -85,7 +121,8 @@ class GraphService:
             principal = self._authenticate(request)
             endpoint, args = self._route(request)
             user_key = args.get("user_key", "")
-            user = sandbox.directory.user(user_key) if user_key else None
+            # /users/{id | UPN}; Outlook resources under it also take the primary SMTP address.
+            user = sandbox.directory.resolve(user_key, smtp=endpoint != "user") if user_key else None
             target = Target(user_key, user, args.get("event_id", ""))
             with sandbox.gate.admit(principal.client_id, user.address if user else target.user_key):
                 rule = sandbox.gate.fault_for(request.method, request.path)
@@ -137,31 +174,57 @@ class GraphService:
         return str(endpoint), dict(args)
 
     def _mailbox(self, principal: Principal, target: Target, *, write: bool) -> User:
-        """The user whose mailbox an events request addresses, checked in Graph and Exchange's order."""
-        if not principal.roles & (CALENDAR_WRITE if write else CALENDAR_READ):
+        """The user whose mailbox an events request addresses, checked in Graph and Exchange's order.
+
+        Exchange scoping (learn.microsoft.com/graph/auth-limit-mailbox-access and
+        learn.microsoft.com/exchange/permissions-exo/application-rbac): an application access
+        policy refuses other mailboxes with today's wording; under RBAC for Applications the
+        token carries no Calendars role and Exchange decides per mailbox.
+        """
+        needed = CALENDAR_WRITE if write else CALENDAR_READ
+        app = principal.app
+        rbac = app is not None and app.scoping == "rbacForApplications" and not principal.roles & needed
+        if not rbac and not principal.roles & needed:
             raise access_denied()
         user = target.user
         if user is None:
             raise GraphError(404, "ErrorInvalidUser", f"The requested user '{target.user_key}' is invalid.")
-        if principal.app is not None and not principal.app.reaches(user.address):
-            raise GraphError(403, "ErrorAccessDenied", "Access to OData is disabled.")
+        if rbac:
+            assert app is not None
+            if not set(app.roles) & needed or not app.reaches(user.address):
+                # Microsoft's RBAC for Applications page documents no wording for an out-of-scope
+                # mailbox; Exchange's generic refusal is the plausible answer.
+                raise access_denied()
+        elif app is not None and not app.reaches(user.address):
+            raise GraphError(403, "ErrorAccessDenied", ACCESS_POLICY_REFUSAL)
         if not user.has_mailbox:
             raise GraphError(404, "MailboxNotEnabledForRESTAPI",
                              "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
         return user
 
+    @staticmethod
+    def _can_write(principal: Principal, owner: User) -> bool:
+        if principal.roles & CALENDAR_WRITE:
+            return True
+        app = principal.app
+        return (app is not None and app.scoping == "rbacForApplications" and bool(set(app.roles) & CALENDAR_WRITE)
+                and app.reaches(owner.address))
+
     def _users(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
-        """`GET /users?$top=N`: the directory's users (Validate looks for a mailbox outside the app's scope)."""
+        """`GET /users[?$filter=…][&$top=N]`: Validate finds an organizer by address or alias, and a mailbox
+        outside the app's scope. learn.microsoft.com/graph/api/user-list."""
         if not principal.roles & USER_READ:
             raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
         top_text = request.option("top") or "100"
         if not top_text.isdigit() or not 1 <= int(top_text) <= 999:
             raise GraphError(400, "Request_BadRequest",
                              f"Invalid page size specified: '{top_text}'. Must be between 1 and 999 inclusive.")
-        users = [u.graph_json() for u in self._sandbox.directory.users()][: int(top_text)]
-        select = odata.parse_select(request.option("select"), frozenset(users[0]) if users else frozenset(), "user")
-        if select is not None:
-            users = [{key: u[key] for key in select if key in u} for u in users]
+        found = self._sandbox.directory.users()
+        if request.option("filter"):
+            name, value = odata.parse_user_filter(request.option("filter") or "")
+            found = [u for u in found if _user_matches(u, name, value)]
+        select = odata.parse_select(request.option("select"), USER_SELECTABLE, "user")
+        users = [_user_body(u, select) for u in found][: int(top_text)]
         return GraphResponse(200, {"@odata.context": f"{request.base_url}/$metadata#users", "value": users})
 
     def _user(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
@@ -170,16 +233,13 @@ class GraphService:
         if target.user is None:
             raise GraphError(404, "Request_ResourceNotFound", f"Resource '{target.user_key}' does not exist or one "
                              "of its queried reference-property objects are not present.")
-        body = target.user.graph_json()
-        select = odata.parse_select(request.option("select"), frozenset(body), "user")
-        if select is not None:
-            body = {key: body[key] for key in select}
+        select = odata.parse_select(request.option("select"), USER_SELECTABLE, "user")
         context = f"{request.base_url}/$metadata#users/$entity"
-        return GraphResponse(200, {"@odata.context": context, **body})
+        return GraphResponse(200, {"@odata.context": context, **_user_body(target.user, select)})
 
     def _calendar(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
         owner = self._mailbox(principal, target, write=False)
-        can_edit = bool(principal.roles & CALENDAR_WRITE)
+        can_edit = self._can_write(principal, owner)
         return GraphResponse(200, {
             "@odata.context": f"{request.base_url}/$metadata#users('{quote(target.user_key)}')/calendar/$entity",
             "id": "AAMkACalendar" + owner.id.replace("-", ""), "name": "Calendar", "color": "auto",
@@ -192,7 +252,7 @@ class GraphService:
     def _events(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
         if request.method == "POST":
             owner = self._mailbox(principal, target, write=True)
-            changes = ev.parse_changes(request.json(), self._sandbox.realism.time_zones)
+            changes = self._limit_subject(ev.parse_changes(request.json(), self._sandbox.realism.time_zones))
             row, _created = self._sandbox.outlook.create(owner.address, owner.display_name, changes)
             return self._entity(request, 201, row, target.user_key)
         owner = self._mailbox(principal, target, write=False)
@@ -204,7 +264,9 @@ class GraphService:
         order = self._order(request.option("orderby"))
         rows = self._sandbox.store.live_events(
             owner.address, prop_id=prop.prop_id if prop else None, prop_value=prop.value if prop else None,
-            any_value=prop is not None and prop.value is None, order=order, limit=top + 1, offset=skip)
+            any_value=prop is not None and prop.value is None, order=order, limit=top + 1, offset=skip,
+            # Graph compares extended-property values case-insensitively (switch extendedPropertyFilterCase).
+            ignore_case=self._sandbox.realism.extended_property_filter_case == "insensitive")
         zone, preferences = self._preferences(request)
         body: dict[str, Any] = {
             "@odata.context": f"{request.base_url}/$metadata#users('{quote(target.user_key)}')/events",
@@ -215,6 +277,18 @@ class GraphService:
             query.update({"$top": str(top), "$skip": str(skip + top)})
             body["@odata.nextLink"] = f"{request.base_url}{quote(request.path)}?{urlencode(query, quote_via=quote)}"
         return GraphResponse(200, body, preferences)
+
+    def _limit_subject(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Exchange keeps a subject to 255 characters; whether Graph refuses a longer one or cuts it is
+        undocumented (switches subjectOverLimit and subjectMaxLength)."""
+        realism = self._sandbox.realism
+        subject = changes.get("subject")
+        if not isinstance(subject, str) or len(subject) <= realism.subject_max_length:
+            return changes
+        if realism.subject_over_limit == "truncate":
+            return {**changes, "subject": subject[: realism.subject_max_length]}
+        raise GraphError(400, "ErrorInvalidRequest", f"The 'subject' property is {len(subject)} characters long; "
+                         f"the maximum is {realism.subject_max_length}.")
 
     @staticmethod
     def _order(text: str | None) -> str:
@@ -234,7 +308,7 @@ class GraphService:
         if request.method == "DELETE":
             outlook.delete(owner.address, target.event_id)
             return GraphResponse(204)
-        changes = ev.parse_changes(request.json(), self._sandbox.realism.time_zones)
+        changes = self._limit_subject(ev.parse_changes(request.json(), self._sandbox.realism.time_zones))
         return self._entity(request, 200, outlook.update(owner.address, target.event_id, changes), target.user_key)
 
     def _cancel(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:

@@ -132,3 +132,30 @@ def parse_int(text: str | None, name: str, default: int) -> int:
     if not text.strip().isdigit():
         raise GraphError(400, "BadRequest", f"Invalid value '{text}' for query option ${name}.")
     return int(text)
+
+
+USER_FILTER_PROPERTIES = {"mail": "mail", "userprincipalname": "userPrincipalName", "id": "id"}
+
+
+def _unsupported_user_filter(name: str) -> GraphError:
+    return GraphError(400, "Request_UnsupportedQuery",
+                      f"Unsupported or invalid query filter clause specified for property '{name}' of resource 'User'.")
+
+
+def parse_user_filter(text: str) -> tuple[str, str]:
+    """`mail eq '…'`, `userPrincipalName eq '…'`, `id eq '…'` or `proxyAddresses/any(p:p eq 'smtp:…')`.
+
+    learn.microsoft.com/graph/api/resources/user (filter support per property) and
+    learn.microsoft.com/graph/filter-query-parameter (lambda operators on collections).
+    Returns (property, value); the directory compares strings case-insensitively.
+    """
+    tokens = _tokens(text)
+    if len(tokens) == 3 and tokens[1].lower() == "eq":
+        name = USER_FILTER_PROPERTIES.get(tokens[0].lower())
+        if name is None:
+            raise _unsupported_user_filter(tokens[0])
+        return name, _string(tokens[2])
+    if (len(tokens) == 8 and tokens[0].lower() == "proxyaddresses/any" and tokens[1] == "(" and tokens[3] == ":"
+            and tokens[4] == tokens[2] and tokens[5].lower() == "eq" and tokens[7] == ")"):
+        return "proxyAddresses", _string(tokens[6])
+    raise _unsupported_user_filter(tokens[0] if tokens else text)

@@ -10,6 +10,7 @@ moves out of the calendar (to Deleted Items) but keeps its id, as with Immutable
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from shared.sandbox.clock import Clock, graph_timestamp
@@ -25,6 +26,7 @@ from shared.sandbox.events import (
 )
 from shared.sandbox.graph_http import GraphError
 from shared.sandbox.postmaster import Postmaster
+from shared.sandbox.realism import Realism
 from shared.sandbox.store import EventRow, Store
 
 REQUEST, UPDATE, CANCELLATION = "meetingRequest", "meetingUpdate", "meetingCancellation"
@@ -39,10 +41,11 @@ def attendee_addresses(data: dict[str, Any]) -> list[str]:
 
 
 class Outlook:
-    def __init__(self, store: Store, clock: Clock, postmaster: Postmaster) -> None:
+    def __init__(self, store: Store, clock: Clock, postmaster: Postmaster, realism: Callable[[], Realism]) -> None:
         self._store = store
         self._clock = clock
         self._postmaster = postmaster
+        self._realism = realism
 
     def event(self, mailbox: str, event_id: str) -> EventRow:
         row = self._store.event(event_id)
@@ -56,7 +59,10 @@ class Outlook:
         with self._store.transaction():
             transaction_id = changes.get("transactionId")
             if transaction_id:
-                existing = self._store.by_transaction(mailbox, transaction_id)
+                # Undocumented how long Graph remembers a transactionId and whether a cancelled
+                # event still answers for it (switch transactionIdAfterCancel).
+                live_only = self._realism().transaction_id_after_cancel == "createsNew"
+                existing = self._store.by_transaction(mailbox, transaction_id, live_only=live_only)
                 if existing is not None:
                     return existing, False
             start_utc, end_utc = utc_bounds(changes, None)
@@ -96,8 +102,22 @@ class Outlook:
                 raise GraphError(400, "ErrorInvalidRequest",
                                  "Your request can't be completed. You need to be an organizer to cancel a meeting.")
             if row.cancelled:
-                raise not_found()
+                self._repeat_cancel(row, comment)
+                return
             self._cancel(row, comment)
+
+    def _repeat_cancel(self, row: EventRow, comment: str | None) -> None:
+        """A second cancel of a cancelled meeting; what Graph answers is undocumented (switch repeatCancel).
+
+        "accepted" (the worst case): 202 and every attendee receives a second cancellation.
+        """
+        mode = self._realism().repeat_cancel
+        if mode == "notFound":
+            raise not_found()
+        if mode == "badRequest":
+            raise GraphError(400, "ErrorInvalidRequest", "Your request can't be completed. The meeting has already "
+                             "been canceled.")
+        self._send(CANCELLATION, row, attendee_addresses(row.data), comment)
 
     def delete(self, mailbox: str, event_id: str) -> None:
         with self._store.transaction():

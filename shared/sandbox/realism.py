@@ -14,6 +14,17 @@ from typing import Any, Literal
 from shared.sandbox.timezones import ZoneMode
 
 SendLimitMode = Literal["off", "record", "reject"]
+DEFAULT_FAULT_CODE = "ServiceUnavailable"
+
+# Each switch's allowed values; the first is the default (the worst plausible case).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "batch_execution": ("concurrent", "sequential"),
+    "encoded_batch_query_options": ("ignored", "decoded"),
+    "extended_property_filter_case": ("insensitive", "sensitive"),
+    "repeat_cancel": ("accepted", "notFound", "badRequest"),
+    "transaction_id_after_cancel": ("returnsCancelled", "createsNew"),
+    "subject_over_limit": ("refuse", "truncate"),
+}
 
 
 @dataclass
@@ -30,7 +41,7 @@ class FaultRule:
     """
 
     status: int | None = 503
-    code: str = "ServiceUnavailable"
+    code: str = DEFAULT_FAULT_CODE
     message: str = "The service is currently unavailable. Please try again later."
     method: str = "*"
     path: str = "*"
@@ -52,8 +63,22 @@ class Realism:
     time_zones: ZoneMode = "lenient"
     token_lifetime_seconds: int = 3599
     time_scale: float = 1.0
-    fault_seed: int = 0
+    fault_seed: int = 0  # also seeds the order in which a batch's sub-requests start
     faults: list[FaultRule] = field(default_factory=list)
+    # learn.microsoft.com/graph/throttling-limits ("Outlook service limits for JSON batching"):
+    # Graph forwards up to four sub-requests of a batch to the mailbox at a time, in no set order.
+    batch_execution: str = "concurrent"
+    # Inside $batch, Graph does not decode `%24filter` etc. (kiota issues 1445, 1651): answered as if absent.
+    encoded_batch_query_options: str = "ignored"
+    # Graph compares extended-property values in $filter case-insensitively.
+    extended_property_filter_case: str = "insensitive"
+    # Undocumented: what a second cancel of the same meeting answers.
+    repeat_cancel: str = "accepted"
+    # Undocumented: how long Graph remembers a transactionId, and whether a cancelled event counts.
+    transaction_id_after_cancel: str = "returnsCancelled"
+    # Exchange keeps subjects to 255 characters; whether Graph refuses or cuts a longer one is undocumented.
+    subject_over_limit: str = "refuse"
+    subject_max_length: int = 255
 
     def to_json(self) -> dict[str, Any]:
         data = {_camel(k): v for k, v in asdict(self).items()}
@@ -79,6 +104,12 @@ class Realism:
             raise ValueError("sendLimitMode is off, record or reject")
         if self.time_zones not in ("lenient", "strict"):
             raise ValueError("timeZones is lenient or strict")
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{_camel(name)} is {' or '.join(repr(a) for a in allowed)}, "
+                                 f"not {getattr(self, name)!r}")
+        if not isinstance(self.subject_max_length, int) or self.subject_max_length < 1:
+            raise ValueError("subjectMaxLength must be a whole number of at least 1")
         if self.time_scale <= 0 or self.token_lifetime_seconds <= 0:
             raise ValueError("timeScale and tokenLifetimeSeconds must be positive")
         if min(self.requests_per_10_minutes, self.concurrent_requests_per_mailbox,

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared.sandbox.admin import Admin
 from shared.sandbox.authority import Authority
-from shared.sandbox.batch import run_batch
+from shared.sandbox.batch import BatchRunner
 from shared.sandbox.certs import ensure_certificates
 from shared.sandbox.core import Endpoints, Sandbox
 from shared.sandbox.graph_api import GraphService
@@ -76,6 +76,7 @@ class SandboxApp:
         inspection = Inspection(sandbox)
         admin = Admin(sandbox, authority)
         self._graph = GraphService(sandbox)
+        self._batches = BatchRunner(self._graph)
         self._keyvault = KeyVaultApi(sandbox)
         self._handlers: dict[str, Callable[..., Response]] = {
             "info": inspection.info, "stats": inspection.stats, "mailboxes": inspection.mailboxes,
@@ -97,6 +98,9 @@ class SandboxApp:
         self._log(request, response.status_code, time.monotonic() - started)
         return response(environ, start_response)
 
+    def close(self) -> None:
+        self._batches.close()
+
     def _dispatch(self, request: Request) -> Response:
         path = request.path
         if path == "/v1.0" or path.startswith("/v1.0/"):
@@ -117,7 +121,7 @@ class SandboxApp:
             headers=request.headers, body=request.get_data(), base_url=request.host_url.rstrip("/") + "/v1.0")
         if graph_request.path == "/$batch" and request.method == "POST":
             self.sandbox.stats.add("batches")
-            result = run_batch(self._graph, graph_request)
+            result = self._batches.run(graph_request)
         else:
             result = self._graph.handle(graph_request)
         headers = {"OData-Version": "4.0", **result.headers}
@@ -166,8 +170,9 @@ class _QuietHandler(WSGIRequestHandler):
 class RunningSandbox:
     """A sandbox serving from a background thread; `info` is the start line as a dict."""
 
-    def __init__(self, sandbox: Sandbox, server: BaseWSGIServer, thread: threading.Thread) -> None:
+    def __init__(self, sandbox: Sandbox, app: SandboxApp, server: BaseWSGIServer, thread: threading.Thread) -> None:
         self.sandbox = sandbox
+        self._app = app
         self.info: dict[str, Any] = sandbox.info()
         self._server = server
         self._thread = thread
@@ -184,6 +189,7 @@ class RunningSandbox:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
+        self._app.close()
         self.sandbox.close()
 
     def __enter__(self) -> RunningSandbox:
@@ -214,7 +220,8 @@ def start(data_dir: Path, port: int = 0, host: str = "127.0.0.1", *,
     certificates = ensure_certificates(data_dir, names)
     sandbox = Sandbox(data_dir)
     try:
-        server = make_server(host, port, SandboxApp(sandbox, log_stream), threaded=True,
+        app = SandboxApp(sandbox, log_stream)
+        server = make_server(host, port, app, threaded=True,
                              request_handler=_QuietHandler)
         context = certificates.server_context()
         server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
@@ -228,7 +235,7 @@ def start(data_dir: Path, port: int = 0, host: str = "127.0.0.1", *,
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="learncal-sandbox", daemon=True)
     thread.start()
-    return RunningSandbox(sandbox, server, thread)
+    return RunningSandbox(sandbox, app, server, thread)
 
 
 def serve(data_dir: Path = DEFAULT_DATA_DIR, port: int = 0, host: str = "127.0.0.1") -> None:

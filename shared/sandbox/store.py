@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS event_props (
     PRIMARY KEY (event_id, prop_id)
 );
 CREATE INDEX IF NOT EXISTS event_props_by_value ON event_props (prop_id, value);
+CREATE INDEX IF NOT EXISTS event_props_by_value_nocase ON event_props (prop_id, value COLLATE NOCASE);
 CREATE TABLE IF NOT EXISTS messages (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     mailbox TEXT NOT NULL,
@@ -230,8 +231,11 @@ class Store:
 
     def live_events(self, mailbox: str, *, prop_id: str | None = None, prop_value: str | None = None,
                     any_value: bool = False, order: str = "seq", limit: int = 1000,
-                    offset: int = 0) -> list[EventRow]:
-        """Events in a mailbox's calendar (not cancelled), optionally those carrying a property value."""
+                    offset: int = 0, ignore_case: bool = False) -> list[EventRow]:
+        """Events in a mailbox's calendar (not cancelled), optionally those carrying a property value.
+
+        `ignore_case` compares the value without regard to (ASCII) case, with its own index.
+        """
         order_sql = {"seq": "e.seq", "seq desc": "e.seq DESC", "start": "e.start_utc, e.seq",
                      "start desc": "e.start_utc DESC, e.seq DESC", "end": "e.end_utc, e.seq",
                      "end desc": "e.end_utc DESC, e.seq DESC"}[order]
@@ -247,7 +251,8 @@ class Store:
         else:
             rows = self._all(
                 f"SELECT {_JOINED_COLUMNS} FROM event_props p JOIN events e ON e.id = p.event_id "
-                f"WHERE p.prop_id = ? AND p.value = ? AND e.mailbox = ? AND e.cancelled = 0 "
+                f"WHERE p.prop_id = ? AND p.value = ?{' COLLATE NOCASE' if ignore_case else ''} "
+                "AND e.mailbox = ? AND e.cancelled = 0 "
                 f"ORDER BY {order_sql} LIMIT ? OFFSET ?", (prop_id, prop_value, mailbox, limit, offset))
         return [_event(r) for r in rows]
 
@@ -259,9 +264,11 @@ class Store:
             "FROM events WHERE mailbox = ? AND cancelled = 0 ORDER BY start_utc, seq", (mailbox,))
         return [(_event(r), r["tag"]) for r in rows]
 
-    def by_transaction(self, organizer: str, transaction_id: str) -> EventRow | None:
+    def by_transaction(self, organizer: str, transaction_id: str, *, live_only: bool = False) -> EventRow | None:
+        """The organizer's first event with this transactionId (cancelled ones too unless `live_only`)."""
+        live = " AND cancelled = 0" if live_only else ""
         row = self._one(f"SELECT {_EVENT_COLUMNS} FROM events WHERE organizer = ? AND transaction_id = ? "
-                        "AND organizer_event_id IS NULL ORDER BY seq LIMIT 1", (organizer, transaction_id))
+                        f"AND organizer_event_id IS NULL{live} ORDER BY seq LIMIT 1", (organizer, transaction_id))
         return None if row is None else _event(row)
 
     def copies_of(self, organizer_event_id: str) -> list[EventRow]:

@@ -181,7 +181,8 @@ class Executor:
                 record = action.record
                 if record.state != "cancelling":
                     record = await self._put(record.but(state="cancelling", comment=action.comment))
-                return _Step(action, record, CancelWrite(action.key.tag(), action.comment, record.event_id))
+                return _Step(action, record, CancelWrite(action.key.tag(), action.comment, record.event_id,
+                                                         check_first=action.record.state == "cancelling"))
         except (GraphError, ConcurrentChange) as error:
             outcome.failed.append(Failure(action.key, str(error)))
         except AzureError as error:

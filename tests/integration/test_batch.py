@@ -215,7 +215,7 @@ def test_never_more_than_four_requests_in_flight_per_mailbox(sandbox: Harness) -
     sandbox.admin.configure(faults=[{"status": None, "method": "POST", "path": "/users/*/events", "latency": 0.05}])
 
     async def many(g: GraphCalendar) -> list[list[WriteResult]]:
-        batches = [[CreateWrite(invitation(10 * b + n)) for n in range(3)] for b in range(8)]
+        batches = [[CreateWrite(invitation(10 * b + n)) for n in range(2)] for b in range(8)]
         return await asyncio.gather(*(g.write(sandbox.organizer, writes) for writes in batches))
 
     results = gateway_run(sandbox, many)

@@ -32,22 +32,25 @@ def test_batch_creates_one_invitation_per_sub_request_and_counts_each(sandbox: H
 
     response = sandbox.raw("POST", "/v1.0/$batch", token=sandbox.token(), json={"requests": steps})
 
-    assert [r["status"] for r in response.json()["responses"]] == [201, 201, 201]
+    assert sorted(r["status"] for r in response.json()["responses"]) == [201, 201, 201]
     for learner in LEARNERS:
         assert [m["type"] for m in sandbox.admin.messages(learner)] == ["meetingRequest"]
     stats = sandbox.admin.stats()
     assert (stats["requests"], stats["batches"], stats["byMethod"]) == (3, 1, {"POST": 3})
 
 
-def test_batch_responses_carry_graph_bodies_in_request_order(sandbox: Harness) -> None:
+def test_batch_responses_carry_graph_bodies_matched_by_id(sandbox: Harness) -> None:
+    """learn.microsoft.com/graph/json-batching: responses may come in any order; `id` pairs them."""
     steps = [create_step("1", sandbox.organizer, LEARNERS[0]),
-             {"id": "2", "method": "GET", "url": f"/users/{sandbox.organizer}/events?$select=subject"},
+             {"id": "2", "method": "GET", "url": f"/users/{sandbox.organizer}/events?$select=subject",
+              "dependsOn": ["1"]},
              {"id": "3", "method": "GET", "url": "/users/nobody@contoso.example/events"}]
 
     response = sandbox.raw("POST", "/v1.0/$batch", token=sandbox.token(), json={"requests": steps})
 
     assert response.status_code == 200
-    first, second, third = response.json()["responses"]
+    by_id = {r["id"]: r for r in response.json()["responses"]}
+    first, second, third = by_id["1"], by_id["2"], by_id["3"]
     assert (first["id"], first["status"], first["body"]["subject"]) == ("1", 201, "Batch 1")
     assert second["status"] == 200 and [e["subject"] for e in second["body"]["value"]] == ["Batch 1"]
     assert third["status"] == 404 and third["body"]["error"]["code"] == "ErrorInvalidUser"
@@ -71,7 +74,7 @@ def test_a_request_depending_on_a_failed_one_is_not_run(sandbox: Harness) -> Non
 
     response = sandbox.raw("POST", "/v1.0/$batch", token=sandbox.token(), json={"requests": steps})
 
-    assert [r["status"] for r in response.json()["responses"]] == [404, 424, 201]
+    assert {r["id"]: r["status"] for r in response.json()["responses"]} == {"a": 404, "b": 424, "c": 201}
     assert sandbox.admin.messages(LEARNERS[1]) == []
     assert [m["type"] for m in sandbox.admin.messages(LEARNERS[2])] == ["meetingRequest"]
 
@@ -84,7 +87,8 @@ def test_every_sub_request_is_authorised_on_its_own(sandbox: Harness) -> None:
 
     response = sandbox.raw("POST", "/v1.0/$batch", token=token, json={"requests": steps})
 
-    user, event = response.json()["responses"]
+    by_id = {r["id"]: r for r in response.json()["responses"]}
+    user, event = by_id["user"], by_id["event"]
     assert user["status"] == 200 and user["body"]["userPrincipalName"] == sandbox.organizer
     assert event["status"] == 403 and event["body"]["error"]["code"] == "ErrorAccessDenied"
     assert sandbox.admin.messages(LEARNERS[0]) == []

@@ -89,11 +89,13 @@ class Graph:
     unknown_after: int | None = None  # every write after this many ends "unknown" (the run's time ran out)
     written: int = 0
     deleted: dict[str, Event] = field(default_factory=dict)
+    cancels: list[CancelWrite] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     async def write(self, organizer: str, writes: Sequence[Write], *, extra_message: ExtraMessage | None = None,
                     patience: float | None = None) -> list[WriteResult]:
         self.calls.append(len(writes))
+        self.cancels.extend(w for w in writes if isinstance(w, CancelWrite))
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -500,3 +502,21 @@ def test_a_pending_row_whose_create_landed_is_adopted_not_sent_again() -> None:
     outcome = sync(graph, store, feed)
     assert outcome.count(Create) == 1 and len(graph.messages) == before
     assert store.rows[key].event_id == row.event_id
+
+
+def test_a_cancel_left_cancelling_by_an_earlier_run_is_read_before_it_is_sent_again() -> None:
+    graph, store = world()
+    feed = base_feed()
+    sync(graph, store, feed)
+    enrollment(feed, "OFF-1001", BO)["status"] = "withdrawn"
+    graph.unknown_after = graph.written  # every write of the next run ends with its outcome unknown
+    sync(graph, store, feed)
+    withdrawn = {k for k, r in store.rows.items() if k.email == BO}
+    assert withdrawn and {store.rows[k].state for k in withdrawn} == {"cancelling"}
+    assert graph.cancels and not any(w.check_first for w in graph.cancels)  # a first cancel goes straight out
+    graph.unknown_after = None
+    graph.cancels.clear()
+    sync(graph, store, feed)
+    assert {InvitationKey.from_tag(w.tag) for w in graph.cancels} == withdrawn
+    assert all(w.check_first for w in graph.cancels)
+    assert {store.rows[k].state for k in withdrawn} == {"cancelled"}
