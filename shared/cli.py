@@ -265,20 +265,14 @@ def mapping_rebuild(organizer: str | None, dry_run: bool, as_json: bool) -> None
     from shared.bootstrap import build, make_gateway_factory
     from shared.store.lease import LeaseStore
     from shared.sync.rebuild import MappingRebuild
-    from shared.sync.service import LEASE_SECONDS, LeaseKeeper
 
     app = build()
     mailbox = organizer or app.sync.organizer()
     if not mailbox:
         raise LearncalError("No organizer: pass --organizer or set LEARNCAL_ORGANIZER.")
-    leases = LeaseStore(app.tables)  # no sync run may write the mapping while it is rebuilt
-    keeper = None if dry_run else LeaseKeeper(leases, leases.acquire(mailbox, seconds=LEASE_SECONDS))
-    try:
-        report = MappingRebuild(make_gateway_factory(app.settings), app.mapping, app.offerings).run(
-            mailbox, dry_run=dry_run)
-    finally:
-        if keeper is not None:
-            keeper.release()
+    # under the organizer's run lease: refused while a sync run talks to the same mailbox
+    rebuild = MappingRebuild(make_gateway_factory(app.settings), app.mapping, app.offerings, LeaseStore(app.tables))
+    report = rebuild.run(mailbox, dry_run=dry_run)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:

@@ -60,3 +60,10 @@ class DependencyUnreachable(LearncalError):
 
 class StorageUnreachable(DependencyUnreachable):
     """Azure Table Storage (Azurite locally) did not answer or refused the account's credentials."""
+class MappingLost(LearncalError):
+    """The mapping is empty, yet the organizer's calendar holds meetings the sync sent: creating now
+    could invite everyone a second time, so the run stops until the mapping is rebuilt."""
+
+
+class RebuildBlocked(LearncalError):
+    """A sync run holds the organizer's lease; a rebuild beside it would add requests to the same mailbox."""

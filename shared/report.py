@@ -20,7 +20,8 @@ def print_summary(summary: RunSummary, console: Console | None = None) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
     for label, value in (
         ("invited", summary.created), ("updated", summary.updated), ("cancelled", summary.cancelled),
-        ("unchanged", summary.unchanged), ("deferred", summary.deferred),
+        ("sent again (deleted by hand)", len(summary.recreated)), ("unchanged", summary.unchanged),
+        ("deferred", summary.deferred),
         ("waiting for reconcile", summary.waiting_for_reconcile), ("left out (allow-list)", summary.left_out),
         ("held (rejected items)", summary.held),
     ):
@@ -29,6 +30,8 @@ def print_summary(summary: RunSummary, console: Console | None = None) -> None:
     console.print(table)
     for rejection in summary.rejected:
         console.print(f"  [yellow]rejected[/yellow] {rejection.path}: {rejection.reason}")
+    for tag in summary.recreated:
+        console.print(f"  [cyan]sent again[/cyan] {tag}: the meeting was deleted in the organizer's calendar")
     for error in summary.errors:
         console.print(f"  [red]not applied[/red] {error['invitation']}: {error['message']}")
     if summary.plan:

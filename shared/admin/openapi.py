@@ -111,6 +111,9 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             "created": {"type": "integer"},
             "updated": {"type": "integer"},
             "cancelled": {"type": "integer"},
+            "recreated": {"type": "integer", "description": "meetings deleted by hand in the organizer's "
+                                                            "calendar and sent again"},
+            "recreatedTags": {"type": "array", "items": {"type": "string"}},
             "unchanged": {"type": "integer"},
             "deferred": {"type": "integer"},
             "rejected": {"type": "array", "items": {

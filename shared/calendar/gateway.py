@@ -49,11 +49,14 @@ class UpdateWrite:
 @dataclass(frozen=True)
 class CancelWrite:
     """Cancel the meeting (the attendee receives a cancellation); an event already gone is fine.
-    Without an event id, every live event carrying the tag is cancelled."""
+    Without an event id, every live event carrying the tag is cancelled. `check_first`: an
+    earlier attempt's outcome is unknown, so the event is read by id first and cancelled only
+    if it is still there and not cancelled (a repeated cancel may send a second message)."""
 
     tag: str
     comment: str
     event_id: str | None = None
+    check_first: bool = False
 
 
 Write = CreateWrite | UpdateWrite | CancelWrite
@@ -106,11 +109,19 @@ class CalendarGateway(Protocol):
         ...
 
     async def find_by_tag(self, organizer: str, tag: str) -> list[str]:
-        """Ids of the organizer's events carrying this tag (to resolve unknown create outcomes)."""
+        """Ids of the organizer's live events whose tag is exactly this one (compared case-sensitively)."""
         ...
 
     def tagged_events(self, organizer: str) -> AsyncIterator[TaggedEvent]:
         """Every tagged event in the organizer's calendar (to rebuild a lost mapping)."""
+        ...
+
+    async def has_tagged_events(self, organizer: str) -> bool:
+        """Whether the organizer's calendar holds any live tagged event; reads only until the first.
+
+        Asked before the first create into an empty mapping: a calendar that already holds the
+        sync's meetings means the mapping was lost, not that nothing was ever sent.
+        """
         ...
 
     async def aclose(self) -> None: ...

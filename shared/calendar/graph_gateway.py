@@ -1,13 +1,25 @@
 """CalendarGateway over msgraph-sdk: JSON batches, immutable ids, the product's retry policy.
 
-Writes go out in JSON batches (up to 20 per envelope, at most `concurrency` envelopes or
-requests in flight per mailbox). Each write moves through small steps, one sub-request per
-round; a sub-request that is throttled or fails transiently waits (Retry-After, else backoff)
-and joins a later round on its own, as Graph throttles each sub-request on its own.
+Writes go out in JSON batches of up to 20. Each write moves through small steps, one
+sub-request per round (`jobs.py`); a sub-request that is throttled, not attempted (424) or
+fails transiently waits (Retry-After, else backoff) and joins a later round on its own, as
+Graph answers each sub-request on its own.
 
-A create is the one write that must never happen twice: it carries a deterministic
+Concurrency is counted per request, not per batch: Graph runs up to four sub-requests of a
+batch against the mailbox at once, and the mailbox takes four concurrent requests from an
+app. Every request this process sends to a mailbox (batches of writes and look-ups, tag
+look-ups and listings for a mapping rebuild) holds places in the process-wide
+`MailboxLimiter` (`limiter.py`): a batch of n sub-requests min(n, 4), a single request one,
+of the mailbox's four. So the executor may keep several groups of writes in flight, and
+their batches queue for the mailbox instead of reaching it together and being throttled.
+One batch of 20 at a time keeps four sub-requests running for the whole batch, the most the
+mailbox allows. Across processes, the per-organizer run lease (`shared/store/lease.py`) lets
+one sync at a time write to a mailbox.
+
+A create or a cancel must never happen twice: a create carries a deterministic
 `transactionId`, and whenever its outcome is unknown (timeout, lost response, server error)
-the event is looked up by its tag before the create is sent again.
+the event is looked up by its tag before the create is sent again; a cancel whose outcome is
+unknown is followed by reading the event by id, never by a blind repeat.
 
 Requests are built with the SDK's typed request builders; responses are read as plain JSON
 for the few fields the sync needs. Deserialising a full `Event` makes the SDK import over a
@@ -17,23 +29,15 @@ thousand model modules (seconds per process), which a run that only needs ids sh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
-from shared.calendar.batch import (
-    MAX_REQUESTS,
-    BatchSender,
-    SubRequest,
-    SubResponse,
-    decode,
-    same_answer,
-    start_job,
-    sub_request,
-)
+from shared.calendar.batch import MAX_REQUESTS, BatchSender, SubRequest, SubResponse, decode, same_answer, sub_request
 from shared.calendar.errors import graph_error, sign_in_failed
 from shared.calendar.gateway import (
     STATE_PROPERTY_ID,
@@ -44,22 +48,27 @@ from shared.calendar.gateway import (
     Write,
     WriteResult,
 )
+from shared.calendar.jobs import TagLookup, start_job, tag_value
+from shared.calendar.limiter import PROCESS_LIMITER, MailboxLimiter
 from shared.calendar.retry import RetryPolicy, transient
 from shared.errors import GraphError
 
 T = TypeVar("T")
+LOOKUP_PAGE = 25  # a look-up finds one event, rarely a few copies; a longer answer is paged
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
+_PROBE_PAGE = 10  # events per page when only "is there any tagged event?" is asked
 log = logging.getLogger("learncal.graph")
 
 
 class GraphCalendar:
-    """Writes meetings through one GraphServiceClient; at most `concurrency` requests per mailbox."""
+    """Writes meetings through one GraphServiceClient; at most four requests at a mailbox at once."""
 
-    def __init__(self, client: Any, *, policy: RetryPolicy | None = None, concurrency: int = 4) -> None:
+    def __init__(
+        self, client: Any, *, policy: RetryPolicy | None = None, limiter: MailboxLimiter | None = None,
+    ) -> None:
         self._client = client
         self._policy = policy or RetryPolicy()
-        self._concurrency = concurrency
-        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._limiter = limiter or PROCESS_LIMITER
         self._sender = BatchSender(client.request_adapter)
 
     # -- the port -------------------------------------------------------------------------
@@ -95,12 +104,15 @@ class GraphCalendar:
         return [job.outcome() for job in jobs]
 
     async def find_by_tag(self, organizer: str, tag: str) -> list[str]:
-        async def attempt() -> list[str]:
-            info = self._builder(organizer).lookup(tag)
-            page = await self._send_json_or_map(info, "look up a meeting by its tag")
-            return [str(e["id"]) for e in page.get("value") or [] if e.get("id") and not e.get("isCancelled")]
-
-        return await self._with_retries(organizer, attempt)
+        requests = self._builder(organizer)
+        lookup = TagLookup(tag)
+        info = requests.lookup(tag)
+        while True:
+            page = await self._with_retries(organizer, partial(self._send_json_or_map, info,
+                                                               "look up a meeting by its tag"))
+            if lookup.read(SubResponse("", 200, body=page)):
+                return lookup.ids
+            info = requests.page(str(page["@odata.nextLink"]))
 
     async def tagged_events(self, organizer: str) -> AsyncIterator[TaggedEvent]:
         """Every tagged event, with the fingerprints stored beside the tag (two listings, joined by id).
@@ -112,6 +124,15 @@ class GraphCalendar:
         async for event_id, tag in self._property_values(organizer, TAG_PROPERTY_ID, with_times=True):
             yield TaggedEvent(event_id, tag[0], tag[1], tag[2], states.get(event_id))
 
+    async def has_tagged_events(self, organizer: str) -> bool:
+        """Small pages, stopping at the first tagged event: a calendar full of the sync's meetings
+        answers on the first page, and only a calendar without any is read to its end."""
+        listing = self._property_values(organizer, TAG_PROPERTY_ID, top=_PROBE_PAGE)
+        async with contextlib.aclosing(listing):
+            async for _found in listing:
+                return True
+        return False
+
     async def aclose(self) -> None:
         adapter = getattr(self._client, "request_adapter", None)
         http = getattr(adapter, "_http_client", None)
@@ -120,20 +141,21 @@ class GraphCalendar:
 
     # -- listing --------------------------------------------------------------------------
 
-    async def _property_values(self, organizer: str, prop_id: str, *, with_times: bool = False) -> AsyncIterator[Any]:
+    async def _property_values(
+        self, organizer: str, prop_id: str, *, with_times: bool = False, top: int = 500,
+    ) -> AsyncGenerator[Any, None]:
         from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
 
         select = ["id", "isCancelled", "start", "end"] if with_times else ["id", "isCancelled"]
         query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
-            select=select, expand=[f"singleValueExtendedProperties($filter=id eq '{prop_id}')"], top=500,
+            select=select, expand=[f"singleValueExtendedProperties($filter=id eq '{prop_id}')"], top=top,
         )
         builder = self._events(organizer)
         info = builder.to_get_request_information(_config(query))
         while True:
             page = await self._with_retries(organizer, partial(self._send_json_or_map, info, "list tagged meetings"))
             for item in page.get("value") or []:
-                value = next((p.get("value") for p in item.get("singleValueExtendedProperties") or []
-                              if p.get("value")), None)
+                value = _property_value(item, prop_id)
                 if not value or not item.get("id") or item.get("isCancelled"):
                     continue
                 if with_times:
@@ -156,7 +178,7 @@ class GraphCalendar:
         from azure.core.exceptions import ClientAuthenticationError
 
         try:
-            async with self._slot(organizer):
+            async with self._limiter.hold(organizer, self._limiter.units_for(len(requests))):
                 payload = await self._sender.send(requests, _error_mapping())
         except ClientAuthenticationError as error:
             raise sign_in_failed(error) from None
@@ -171,9 +193,6 @@ class GraphCalendar:
             body = {"error": {"code": getattr(odata, "code", None), "message": getattr(odata, "message", None)}}
             return same_answer(requests, int(status), _headers(getattr(error, "response_headers", None)), body)
         return decode(payload, requests)
-
-    def _slot(self, organizer: str) -> asyncio.Semaphore:
-        return self._slots.setdefault(organizer.lower(), asyncio.Semaphore(self._concurrency))
 
     async def _send_json(self, info: Any) -> dict[str, Any]:
         raw = await self._client.request_adapter.send_primitive_async(info, "bytes", _error_mapping())
@@ -218,7 +237,7 @@ class GraphCalendar:
         )
         async for trial in retrying:
             with trial:
-                async with self._slot(organizer):
+                async with self._limiter.hold(organizer):
                     return await attempt()
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -248,19 +267,35 @@ class Requests:
     def cancel(self, request_id: str, event_id: str, comment: str) -> SubRequest:
         return self._item(request_id, "POST", self._events.by_event_id(event_id).cancel, {"Comment": comment})
 
-    def find(self, request_id: str, tag: str) -> SubRequest:
-        return sub_request(self.lookup(tag), request_id, self._base_url)
+    def read(self, request_id: str, event_id: str) -> SubRequest:
+        """GET one event: is it still there, and is it cancelled?"""
+        from msgraph.generated.users.item.events.item.event_item_request_builder import EventItemRequestBuilder
+
+        query = EventItemRequestBuilder.EventItemRequestBuilderGetQueryParameters(select=["id", "isCancelled"])
+        info = self._events.by_event_id(event_id).to_get_request_information(_config(query))
+        return sub_request(info, request_id, self._base_url)
+
+    def find(self, request_id: str, tag: str, next_link: str | None = None) -> SubRequest:
+        info = self.lookup(tag) if next_link is None else self.page(next_link)
+        return sub_request(info, request_id, self._base_url)
 
     def lookup(self, tag: str) -> Any:
+        """Events filtered by tag, each with its own tag value expanded: the filter narrows (Graph
+        compares values case-insensitively), the value read back decides."""
         from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
 
         literal = tag.replace("'", "''")
         query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
             filter=f"singleValueExtendedProperties/Any(ep: ep/id eq '{TAG_PROPERTY_ID}' and ep/value eq '{literal}')",
             select=["id", "isCancelled"],
-            top=10,
+            expand=[f"singleValueExtendedProperties($filter=id eq '{TAG_PROPERTY_ID}')"],
+            top=LOOKUP_PAGE,
         )
         return self._events.to_get_request_information(_config(query))
+
+    def page(self, next_link: str) -> Any:
+        """The next page of a listing, from Graph's `@odata.nextLink`."""
+        return self._events.with_url(next_link).to_get_request_information(_config())
 
     def _item(self, request_id: str, method: str, builder: Any, body: dict[str, Any]) -> SubRequest:
         from kiota_abstractions.method import Method
@@ -270,6 +305,14 @@ class Requests:
         info.headers.try_add("Prefer", IMMUTABLE_IDS)
         info.headers.try_add("Content-Type", "application/json")
         return sub_request(info, request_id, self._base_url, body=body)
+
+
+def _property_value(item: dict[str, Any], prop_id: str) -> str | None:
+    if prop_id == TAG_PROPERTY_ID:
+        return tag_value(item)
+    value = next((p.get("value") for p in item.get("singleValueExtendedProperties") or []
+                  if isinstance(p, dict) and p.get("value")), None)
+    return str(value) if value else None
 
 
 def _error_mapping() -> dict[str, Any]:

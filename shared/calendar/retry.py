@@ -6,9 +6,10 @@ HTTP-date), falls back to exponential backoff with jitter, and caps both. The sa
 drives top-level requests (through tenacity) and the sub-requests of a JSON batch (through
 `delay`, because a batch retries each sub-request on its own schedule).
 
-Whether a write may simply be sent again is not decided here: `outcome_unknown` only says
-when a write may or may not have been applied, and the gateway resolves that for creates
-by looking for the event before creating it again.
+Whether a write may simply be sent again is not decided here: `not_attempted` says when
+Graph surely did not run it, `outcome_unknown` when it may or may not have been applied; the
+gateway resolves the latter by reading before writing again (a create looks its event up by
+tag, a cancel reads its event by id).
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from datetime import UTC, datetime
 
 from tenacity import RetryCallState, wait_exponential_jitter
 
-TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+TRANSIENT_STATUS = frozenset({424, 429, 500, 502, 503, 504})
+# Refused before anything happened, so the write may simply go again (nothing was sent):
+# 429, throttled; 424 Failed Dependency, what a batch answers for a sub-request it never ran
+# (https://learn.microsoft.com/graph/json-batching#sequencing-requests-with-the-dependson-property).
+NOT_ATTEMPTED_STATUS = frozenset({424, 429})
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -44,14 +49,19 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 
 def transient(status: int | None) -> bool:
-    """Worth another attempt: throttled, a server or gateway error, or no answer at all (None)."""
+    """Worth another attempt: throttled, not attempted, a server or gateway error, or no answer (None)."""
     return status is None or status in TRANSIENT_STATUS
+
+
+def not_attempted(status: int | None) -> bool:
+    """Graph did not run the request (throttled, or a batch dependency failed): send it again as it is."""
+    return status in NOT_ATTEMPTED_STATUS
 
 
 def outcome_unknown(status: int | None) -> bool:
     """A write that got this answer may or may not have been applied.
 
-    429 is refused before anything happens; 4xx are refusals. A server error, a gateway
+    429 and 424 are refused before anything happens; other 4xx are refusals. A server error, a gateway
     timeout or a lost connection (None) say nothing about whether the mailbox committed it.
     """
     return status is None or status >= 500

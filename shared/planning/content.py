@@ -50,10 +50,36 @@ def fingerprint(value: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:24]
 
 
+# Exchange limits an item's subject to 255 characters and Graph refuses a longer one
+# (https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/subject).
+# Exchange counts UTF-16 code units, so a character outside the Basic Multilingual Plane counts twice.
+SUBJECT_MAX_LENGTH = 255
+ELLIPSIS = "\u2026"
+
+
 def subject_for(offering: Offering, activity: Activity) -> str:
     if offering.title.strip() == activity.title.strip():
-        return offering.title.strip()
-    return f"{offering.title.strip()}: {activity.title.strip()}"
+        return fit_subject(offering.title.strip())
+    return fit_subject(f"{offering.title.strip()}: {activity.title.strip()}")
+
+
+def fit_subject(text: str, limit: int = SUBJECT_MAX_LENGTH) -> str:
+    """The subject as it is, or cut to fit Graph's limit with an ellipsis, so a long offering and
+    activity title is shortened where the person reads it rather than refused by Graph."""
+    if _utf16_length(text) <= limit:
+        return text
+    room = limit - _utf16_length(ELLIPSIS)
+    kept: list[str] = []
+    for char in text:
+        room -= _utf16_length(char)
+        if room < 0:
+            break
+        kept.append(char)
+    return "".join(kept).rstrip() + ELLIPSIS
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def location_for(activity: Activity) -> str:

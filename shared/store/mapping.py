@@ -24,6 +24,8 @@ class MappingStore(Protocol):
 
     def load_all(self) -> dict[InvitationKey, SentRecord]: ...
 
+    def is_empty(self) -> bool: ...
+
     def put(self, record: SentRecord) -> SentRecord: ...
 
     def upsert(self, record: SentRecord) -> SentRecord: ...
@@ -90,6 +92,11 @@ class TableMappingStore:
 
     def load_all(self) -> dict[InvitationKey, SentRecord]:
         return {record.key: record for record in map(from_entity, self._table.list_entities())}
+
+    def is_empty(self) -> bool:
+        """No row at all (a new or replaced table): one request for at most one key."""
+        rows = self._table.list_entities(results_per_page=1, select=["PartitionKey"])
+        return next(iter(rows), None) is None
 
     def put(self, record: SentRecord) -> SentRecord:
         from azure.core import MatchConditions

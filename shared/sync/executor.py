@@ -14,6 +14,8 @@ Per action, the order of writes is what makes a crash at any moment harmless:
   by the next run (a second cancel of a cancelled meeting is answered "not found": done).
 - update: PATCH -> record the new fingerprints. After a crash between the two the next run
   sends the PATCH again: the person may get the same update twice, never a stale meeting.
+  An update that finds no event (the meeting was deleted by hand in the organizer's
+  mailbox) is followed by a create under the next generation, recorded `pending` first.
 A group's intents are all recorded before its batch is sent, and its outcomes are recorded
 before the group ends, so a stop at the time budget leaves nothing half-done.
 """
@@ -25,7 +27,7 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from azure.core.exceptions import AzureError
@@ -64,6 +66,7 @@ class Outcome:
     failed: list[Failure] = field(default_factory=list)
     records: dict[InvitationKey, SentRecord] = field(default_factory=dict)  # rows as they are now
     messages: int = 0  # messages that may have been sent
+    recreated: list[InvitationKey] = field(default_factory=list)  # deleted by hand, invited anew
 
     def count(self, kind: type) -> int:
         return sum(1 for a in self.applied if isinstance(a, kind))
@@ -76,6 +79,7 @@ class _Step:
     action: Action
     record: SentRecord
     write: Write
+    recreates: bool = False  # a new invitation for a meeting deleted by hand in the organizer's mailbox
 
 
 class Executor:
@@ -177,7 +181,8 @@ class Executor:
                 record = action.record
                 if record.state != "cancelling":
                     record = await self._put(record.but(state="cancelling", comment=action.comment))
-                return _Step(action, record, CancelWrite(action.key.tag(), action.comment, record.event_id))
+                return _Step(action, record, CancelWrite(action.key.tag(), action.comment, record.event_id,
+                                                         check_first=action.record.state == "cancelling"))
         except (GraphError, ConcurrentChange) as error:
             outcome.failed.append(Failure(action.key, str(error)))
         except AzureError as error:
@@ -230,9 +235,11 @@ class Executor:
             if result.status == "unknown":
                 outcome.deferred.append(action)  # the run's time ran out; the recorded intent finishes it next run
                 return None
+            if result.status == "gone":
+                return await self._recreate(step, outcome)
             if isinstance(step.write, CreateWrite) and result.superseded:
                 assert isinstance(action, Create)
-                return await self._create_intent(action, superseded=step.record)
+                return replace(await self._create_intent(action, superseded=step.record), recreates=step.recreates)
             record = await self._done(step, result)
             if isinstance(step.write, CreateWrite) and result.adopted and isinstance(action, Create):
                 follow_up = self._bring_up_to_date(action, record)
@@ -244,11 +251,35 @@ class Executor:
         except AzureError as error:
             outcome.failed.append(Failure(action.key, _storage_failed(error, "after sending")))
             return None
-        outcome.applied.append(action)
+        if step.recreates:
+            outcome.recreated.append(action.key)  # counted apart: the person got a new invitation
+        else:
+            outcome.applied.append(action)
         outcome.records[action.key] = record
         if self._progress:
             self._progress(action)
         return None
+
+    async def _recreate(self, step: _Step, outcome: Outcome) -> _Step | None:
+        """The meeting was deleted by hand in the organizer's mailbox, so the person no longer has it.
+
+        An update (or an adopted create's update) is planned only for a wanted invitation, so
+        a new one goes out: recorded `pending` under the next generation first, like any create
+        (a fresh transactionId, so Graph cannot answer with the deleted meeting). A completed
+        enrollment is never invited anew: its row is closed as cancelled, as the person has
+        been told the meeting is gone.
+        """
+        action = step.action
+        if not isinstance(action, (Create, Update)):
+            raise GraphError(f"Graph found no meeting for {action.key.tag()}.")
+        if not action.invitation.may_create:
+            outcome.records[action.key] = await self._put(step.record.but(state="cancelled"))
+            log.info("a meeting deleted by hand is not sent again (completed enrollment): %s", action.key.tag())
+            return None
+        again = Create(action.key, action.invitation, step.record.organizer, step.record.generation + 1,
+                       record=step.record)
+        log.info("a meeting deleted by hand in the organizer's mailbox is sent again: %s", action.key.tag())
+        return replace(await self._create_intent(again, superseded=step.record), recreates=True)
 
     async def _done(self, step: _Step, result: Result) -> SentRecord:
         if isinstance(step.write, CancelWrite):

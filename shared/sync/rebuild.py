@@ -21,8 +21,10 @@ from typing import Any
 
 from shared.calendar.gateway import CalendarGateway, TaggedEvent
 from shared.domain import InvitationKey, Role
+from shared.errors import RebuildBlocked, RunInProgress
 from shared.planning.content import PROPERTIES
 from shared.planning.sent import SentRecord
+from shared.store.lease import LeaseStore
 from shared.store.mapping import MappingStore
 from shared.store.offerings import OfferingStore
 
@@ -80,13 +82,39 @@ class RebuildReport:
 
 
 class MappingRebuild:
+    """Reads the organizer's calendar under the organizer's run lease, dry run or not.
+
+    The lease keeps a sync run from writing the mapping while it is rebuilt, and keeps the
+    rebuild's listing requests from joining a running sync's requests to the same mailbox
+    (Graph allows four at a time per app and mailbox): while a run holds it, nothing is read.
+    """
+
     def __init__(self, gateway_factory: Callable[[], CalendarGateway], mapping: MappingStore,
-                 offerings: OfferingStore) -> None:
+                 offerings: OfferingStore, leases: LeaseStore | None = None) -> None:
         self._gateway_factory = gateway_factory
         self._mapping = mapping
         self._offerings = offerings
+        self._leases = leases
 
     def run(self, organizer: str, *, dry_run: bool = False) -> RebuildReport:
+        if self._leases is None:
+            return self._rebuild(organizer, dry_run)
+        from shared.sync.service import LEASE_SECONDS, LeaseKeeper  # the sync's own lease keeper
+
+        try:
+            lease = self._leases.acquire(organizer, seconds=LEASE_SECONDS)
+        except RunInProgress:
+            raise RebuildBlocked(
+                f"A sync run for {organizer} is in progress, so the mapping was not rebuilt and its calendar was "
+                "not read. Run `learncal mapping rebuild` again after the run has finished."
+            ) from None
+        keeper = LeaseKeeper(self._leases, lease)
+        try:
+            return self._rebuild(organizer, dry_run)
+        finally:
+            keeper.release()
+
+    def _rebuild(self, organizer: str, dry_run: bool) -> RebuildReport:
         events = asyncio.run(self._collect(organizer))
         report = RebuildReport(organizer=organizer, dry_run=dry_run)
         by_key = self._group(events, report)

@@ -20,7 +20,7 @@ from typing import Any
 
 from shared.calendar.gateway import CalendarGateway
 from shared.domain import Feed, Offering
-from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, RunInProgress
+from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, MappingLost, RunInProgress
 from shared.planning.desired import Allowlist, desired_state
 from shared.planning.plan import Cancel, Create, Plan, Update, plan
 from shared.settings import Settings
@@ -170,6 +170,7 @@ class SyncService:
             f"({len(skipped)} unchanged)."
         )
         self._guard(the_plan, skipped, request)
+        self._guard_lost_mapping(the_plan)
         if request.dry_run:
             summary.created = len(the_plan.of(Create))
             summary.updated = len(the_plan.of(Update))
@@ -242,10 +243,42 @@ class SyncService:
                 "(or set LEARNCAL_ALLOW_MASS_CANCEL=true for one run)."
             )
 
+    def _guard_lost_mapping(self, the_plan: Plan) -> None:
+        """An empty mapping is not proof that nothing was sent.
+
+        A new or replaced table reads as "nothing sent", and only the transactionId would stand
+        between the creates and a second invitation for everyone (Graph documents no lasting
+        guarantee for it). So before the first create into an empty mapping, each organizer
+        calendar about to be written to is asked for any meeting this service tagged.
+        """
+        creates = [a for a in the_plan.actions if isinstance(a, Create)]
+        if not creates or not self._mapping.is_empty():
+            return
+        organizers = sorted({a.organizer.lower() for a in creates})
+        found = asyncio.run(self._calendars_with_tagged_events(organizers))
+        if not found:
+            return
+        rebuild = "`learncal mapping rebuild`" if len(found) == 1 else \
+            "`learncal mapping rebuild --organizer ADDRESS` for each of them"
+        raise MappingLost(
+            f"Stopped before sending anything: the mapping of sent invitations is empty, but the calendar of "
+            f"{', '.join(found)} already holds meetings this service sent (the mapping table was replaced or "
+            f"deleted). Sending now could invite people a second time. Run {rebuild} to restore the mapping "
+            "from those meetings, then run the sync again."
+        )
+
+    async def _calendars_with_tagged_events(self, organizers: list[str]) -> list[str]:
+        gateway = self._gateway_factory()
+        try:
+            return [organizer for organizer in organizers if await gateway.has_tagged_events(organizer)]
+        finally:
+            await gateway.aclose()
+
     def _summarise(self, summary: RunSummary, outcome: Outcome) -> None:
         summary.created = outcome.count(Create)
         summary.updated = outcome.count(Update)
         summary.cancelled = outcome.count(Cancel)
+        summary.recreated = sorted(key.tag() for key in outcome.recreated)
         summary.deferred = len(outcome.deferred)
         summary.errors = [{"invitation": f.key.tag(), "message": f.message} for f in outcome.failed]
 
@@ -289,6 +322,8 @@ class SyncService:
     def _message(summary: RunSummary) -> str:
         parts = [f"{summary.created} invited", f"{summary.updated} updated", f"{summary.cancelled} cancelled",
                  f"{summary.unchanged} unchanged"]
+        if summary.recreated:
+            parts.append(f"{len(summary.recreated)} deleted by hand in the organizer's calendar and sent again")
         if summary.deferred:
             parts.append(f"{summary.deferred} deferred to the next run (sending limits or time budget)")
         if summary.rejected:

@@ -22,6 +22,7 @@ class RunSummary:
     created: int = 0
     updated: int = 0
     cancelled: int = 0
+    recreated: list[str] = field(default_factory=list)  # tags of meetings deleted by hand and sent anew
     unchanged: int = 0
     deferred: int = 0
     left_out: int = 0
@@ -66,6 +67,8 @@ class RunSummary:
             "created": self.created,
             "updated": self.updated,
             "cancelled": self.cancelled,
+            "recreated": len(self.recreated),
+            "recreatedTags": list(self.recreated),
             "unchanged": self.unchanged,
             "deferred": self.deferred,
             "leftOut": self.left_out,

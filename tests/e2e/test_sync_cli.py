@@ -116,3 +116,18 @@ def test_unknown_tenant_names_the_setting_to_fix(world: World) -> None:
     assert result.code == 1
     assert "AADSTS90002" in result.summary["message"] and "LEARNCAL_TENANT_ID" in result.summary["message"]
     assert "Traceback" not in result.stderr and world.stats()["messagesSent"] == 0
+
+
+def test_a_subject_over_outlooks_limit_is_cut_not_refused(world: World) -> None:
+    from tests.support.feeds import activity, offering
+
+    world.sandbox.configure(subjectOverLimit="refuse")  # as Graph: a subject over 255 characters is refused
+    feed = base_feed()
+    offering(feed, "OFF-1001")["title"] = "Leading Hybrid Teams " + "x" * 180
+    activity(feed, "OFF-1001", "ACT-1")["title"] = "Workshop 1 " + "y" * 180
+    result = world.sync(feed)
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.summary["created"] == 10 and result.summary["errors"] == []
+    [cut] = [m["subject"] for m in world.calendar(BO) if m["subject"].startswith("Leading Hybrid Teams x")
+             and "Workshop 1" in m["subject"]]
+    assert len(cut) == 255 and cut.endswith("yyy\u2026")

@@ -218,7 +218,7 @@ def test_never_more_than_four_requests_in_flight_per_mailbox(sandbox: Harness) -
     sandbox.admin.configure(faults=[{"status": None, "method": "POST", "path": "/users/*/events", "latency": 0.05}])
 
     async def many(g: GraphCalendar) -> list[list[WriteResult]]:
-        batches = [[CreateWrite(invitation(10 * b + n)) for n in range(3)] for b in range(8)]
+        batches = [[CreateWrite(invitation(10 * b + n)) for n in range(2)] for b in range(8)]
         return await asyncio.gather(*(g.write(sandbox.organizer, writes) for writes in batches))
 
     results = gateway_run(sandbox, many)
@@ -257,3 +257,25 @@ def test_tagged_events_carry_their_state(sandbox: Harness) -> None:
     assert [(tag, state) for tag, state, _ in events] == [(invitation(n).tag, f"state-{n}") for n in range(3)]
     in_utc = zulu(SESSION_START, "Europe/Berlin")[:-1]  # W. Europe Standard Time is Berlin's
     assert all(start and start.startswith(in_utc) for _, _, start in events)
+
+
+def test_has_tagged_events_reads_only_until_the_first(sandbox: Harness) -> None:
+    assert gateway_run(sandbox, lambda g: g.has_tagged_events(sandbox.organizer)) is False
+    results = gateway_run(sandbox, lambda g: g.write(sandbox.organizer, creates(20)))
+    sandbox.admin.reset_stats()
+    assert gateway_run(sandbox, lambda g: g.has_tagged_events(sandbox.organizer)) is True
+    assert sandbox.admin.stats()["requests"] == 1  # the first small page answered; the rest was never read
+
+    cancels = [CancelWrite(invitation(n).tag, "Cancelled.", r.event_id) for n, r in enumerate(results)]
+    gateway_run(sandbox, lambda g: g.write(sandbox.organizer, cancels))
+    assert gateway_run(sandbox, lambda g: g.has_tagged_events(sandbox.organizer)) is False  # cancelled ones don't count
+
+
+def test_an_update_of_a_meeting_deleted_by_hand_ends_gone(sandbox: Harness) -> None:
+    [made] = gateway_run(sandbox, lambda g: g.write(sandbox.organizer, creates(1)))
+    sandbox.graph(lambda client: client.users.by_user_id(sandbox.organizer).events.by_event_id(
+        made.event_id).delete())  # deleted in the organizer's mailbox, not through the sync
+    assert sandbox.admin.calendar(sandbox.organizer) == []
+    [result] = gateway_run(sandbox, lambda g: g.write(sandbox.organizer, [UpdateWrite(made.event_id or "", {
+        "subject": "Moved"})]))
+    assert (result.status, result.messages, result.error) == ("gone", 0, None)

@@ -15,6 +15,7 @@ import socket
 import socketserver
 import struct
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -81,6 +82,17 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
     "slow responses": [
         {"status": None, "method": "*", "path": "/users/*/events*", "probability": 0.5, "latency": 0.12},
     ],
+    # learn.microsoft.com/graph/json-batching: the envelope may fail as a whole, or be served and its answer lost.
+    "batch envelopes refused or lost": [
+        {"status": 503, "code": "ServiceUnavailable", "method": "POST", "path": "/$batch", "probability": 0.3,
+         "retryAfter": 0.1},
+        {"status": 504, "code": "GatewayTimeout", "method": "POST", "path": "/$batch", "probability": 0.3,
+         "applied": True, "retryAfter": 0.1},
+    ],
+    # learn.microsoft.com/graph/json-batching: 424 Failed Dependency, a sub-request Graph did not run.
+    "424 failed dependency": [
+        {"status": 424, "method": "*", "path": "/users/*/events*", "probability": 0.3},
+    ],
 }
 
 
@@ -97,6 +109,28 @@ def test_converges_under_faults(world: World, scenario: str) -> None:
     assert problems(world, second) == []
     if scenario.startswith("throttled"):
         assert stats["throttled"] > 5
+    else:
+        assert stats["throttled"] == 0  # never more requests at the mailbox than it takes
+
+
+def test_lost_cancel_answers_never_give_anyone_two_cancellations(world: World) -> None:
+    """A tenant may answer a repeated cancel with 202 and a second message (`repeatCancel: accepted`)."""
+    first = first_feed()
+    sync_until_done(world, first)
+    second = copy.deepcopy(first)
+    withdrawn = [BO, *EXTRA[:6]]
+    for email in withdrawn:
+        enrollment(second, "OFF-1001", email)["status"] = "withdrawn"
+    world.sandbox.configure(repeatCancel="accepted", faultSeed=3, faults=[
+        {"status": 504, "code": "GatewayTimeout", "method": "POST", "path": "/users/*/events/*/cancel",
+         "probability": 0.6, "applied": True, "retryAfter": 0.1},
+    ])
+    sync_until_done(world, second)
+    assert world.stats()["faultsInjected"] >= 3
+    for person in withdrawn:
+        cancellations = Counter(m["eventId"] for m in world.messages(person) if m["type"] == "meetingCancellation")
+        assert cancellations and set(cancellations.values()) == {1}, (person, cancellations)
+    assert problems(world, second) == []
 
 
 # -- connection resets ---------------------------------------------------------------------

@@ -7,10 +7,7 @@ its tag and the fingerprints of what was sent. Events it cannot match are report
 from __future__ import annotations
 
 import json
-import ssl
 from typing import Any
-
-import httpx
 
 from shared.calendar.gateway import TAG_PROPERTY_ID
 from shared.store.tables import TABLES
@@ -36,13 +33,7 @@ def rebuild(world: World, *args: str) -> tuple[int, dict[str, Any]]:
 
 def graph_post(world: World, path: str, body: dict[str, Any]) -> None:
     """A meeting made by someone else with the app's identity (not through the sync)."""
-    info = world.info
-    with httpx.Client(verify=ssl.create_default_context(cafile=info["caFile"])) as http:
-        token = http.post(f"{info['authorityUrl']}/{info['tenantId']}/oauth2/v2.0/token", data={
-            "grant_type": "client_credentials", "client_id": info["clientId"], "client_secret": info["clientSecret"],
-            "scope": "https://graph.microsoft.com/.default"}).json()["access_token"]
-        response = http.post(info["graphUrl"] + path, json=body, headers={"Authorization": f"Bearer {token}"})
-        response.raise_for_status()
+    assert world.graph("POST", path, body) == 201
 
 
 def tagged_meeting(tag: str) -> dict[str, Any]:
@@ -110,3 +101,28 @@ def test_rebuild_reads_through_throttling_outside_batches(world: World) -> None:
     code, report = rebuild(world)
     assert code == 0 and report["restored"] == 10
     assert world.stats()["throttled"] >= 1
+
+
+def test_rebuild_is_refused_while_a_sync_run_holds_the_mailbox(world: World) -> None:
+    from azure.data.tables import TableServiceClient
+
+    from shared.store.lease import LeaseStore
+    from shared.store.tables import Tables
+
+    world.sync(base_feed())
+    service = TableServiceClient.from_connection_string(world.env["AzureWebJobsStorage"])
+    leases = LeaseStore(Tables(service, prefix=world.env["LEARNCAL_TABLE_PREFIX"]))
+    running = leases.acquire(world.info["organizer"], seconds=60)  # a sync run in progress
+    before = world.stats()["requests"]
+    for args in (("--dry-run",), ()):
+        refused = world.cli("mapping", "rebuild", "--json", *args)
+        assert refused.code == 1 and refused.stdout == ""
+        assert "in progress" in refused.stderr and "again after the run" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert world.stats()["requests"] == before  # the calendar was not read beside the run
+
+    leases.release(running)
+    code, report = rebuild(world)
+    assert code == 0 and report["already"] == 10
+    again = leases.acquire(world.info["organizer"], seconds=60)  # the rebuild let go of the lease
+    leases.release(again)

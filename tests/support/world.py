@@ -72,3 +72,20 @@ class World:
 
     def stats(self) -> dict[str, Any]:
         return self.sandbox.stats()
+
+    def graph(self, method: str, path: str, body: dict[str, Any] | None = None) -> int:
+        """One Graph request with the app's identity, as an administrator's script would send it
+        (not through the sync); the answer's status."""
+        import ssl
+
+        import httpx
+
+        info = self.info
+        with httpx.Client(verify=ssl.create_default_context(cafile=info["caFile"])) as http:
+            token = http.post(f"{info['authorityUrl']}/{info['tenantId']}/oauth2/v2.0/token", data={
+                "grant_type": "client_credentials", "client_id": info["clientId"],
+                "client_secret": info["clientSecret"], "scope": "https://graph.microsoft.com/.default",
+            }).json()["access_token"]
+            response = http.request(method, info["graphUrl"] + path, json=body,
+                                    headers={"Authorization": f"Bearer {token}"})
+            return response.status_code

@@ -39,7 +39,7 @@ from shared.sync.executor import Executor, Outcome, transaction_id
 from shared.sync.pacing import Pacer, Timebase
 from shared.sync.rebuild import parse_state
 from tests.support.dates import moved
-from tests.support.feeds import ADA, BO, DEE, base_feed, enrollment, offering
+from tests.support.feeds import ADA, BO, DEE, PAT, base_feed, enrollment, offering
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 ORG = "coordinator@contoso.example"
@@ -89,11 +89,14 @@ class Graph:
     store: Store | None = None
     unknown_after: int | None = None  # every write after this many ends "unknown" (the run's time ran out)
     written: int = 0
+    deleted: dict[str, Event] = field(default_factory=dict)
+    cancels: list[CancelWrite] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     async def write(self, organizer: str, writes: Sequence[Write], *, extra_message: ExtraMessage | None = None,
                     patience: float | None = None) -> list[WriteResult]:
         self.calls.append(len(writes))
+        self.cancels.extend(w for w in writes if isinstance(w, CancelWrite))
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -142,8 +145,10 @@ class Graph:
             return WriteResult("done", event_id=created.id, messages=1)
         if isinstance(write, UpdateWrite):
             target = self.events.get(write.event_id)
-            if target is None or target.cancelled:
-                return WriteResult("failed", error=GraphError("gone", status=404, code="ErrorItemNotFound"))
+            if target is None:
+                return WriteResult("gone")  # deleted in the organizer's mailbox: what the gateway reports
+            if target.cancelled:
+                return WriteResult("failed", error=GraphError("cancelled", status=400, code="ErrorInvalidRequest"))
             target.props.update(write.changes)
             target.state = write.state
             self.messages.append(("meetingUpdate", target.attendee, target.id))
@@ -167,6 +172,15 @@ class Graph:
             if not event.cancelled:
                 yield TaggedEvent(event.id, event.tag, None, None, event.state)
 
+    async def has_tagged_events(self, organizer: str) -> bool:
+        return any(not e.cancelled for e in self.events.values())
+
+    def delete_by_hand(self, event_id: str) -> None:
+        """The organizer deletes the meeting in Outlook: it is gone and the attendee is told."""
+        event = self.events.pop(event_id)
+        self.messages.append(("meetingCancellation", event.attendee, event.id))
+        self.deleted[event.id] = event
+
     async def aclose(self) -> None:
         return None
 
@@ -185,6 +199,9 @@ class Store:
 
     def load_all(self) -> dict[InvitationKey, SentRecord]:
         return dict(self.rows)
+
+    def is_empty(self) -> bool:
+        return not self.rows
 
     def put(self, record: SentRecord) -> SentRecord:
         self.fate.step()
@@ -242,8 +259,9 @@ def converged(graph: Graph, store: Store, feed: dict) -> None:
     by_tag = Counter(e.tag for e in live)
     assert set(by_tag) == {k.tag() for k in desired.wanted}, "missing or orphan events"
     assert max(by_tag.values(), default=1) == 1, "duplicate events"
-    requests = Counter(graph.events[e].tag for kind, _, e in graph.messages if kind == "meetingRequest")
-    cancels = Counter(graph.events[e].tag for kind, _, e in graph.messages if kind == "meetingCancellation")
+    every = {**graph.deleted, **graph.events}
+    requests = Counter(every[e].tag for kind, _, e in graph.messages if kind == "meetingRequest")
+    cancels = Counter(every[e].tag for kind, _, e in graph.messages if kind == "meetingCancellation")
     for key in desired.wanted:
         assert requests[key.tag()] - cancels[key.tag()] == 1, f"{key.tag()}: requests {requests[key.tag()]}"
     for tag, count in requests.items():
@@ -366,6 +384,45 @@ def test_a_refused_write_is_reported_and_the_rest_goes_on() -> None:
     assert outcome.count(Update) == 2  # Dee and Pat
 
 
+def test_a_meeting_deleted_by_hand_is_sent_again_under_the_next_generation() -> None:
+    graph, store = world()
+    feed = base_feed()
+    sync(graph, store, feed)
+    key = InvitationKey("OFF-2002", "ACT-9", DEE)
+    deleted = store.rows[key].event_id or ""
+    graph.delete_by_hand(deleted)
+    act9 = offering(feed, "OFF-2002")["activities"][0]
+    act9["start"] = moved(act9["start"], clock="15:00")
+    outcome = sync(graph, store, feed)
+    assert outcome.recreated == [key] and not outcome.failed
+    assert sorted(a.key.email for a in outcome.applied) == sorted([ADA.lower(), PAT])  # the two updates
+    row = store.rows[key]
+    assert (row.state, row.generation) == ("live", 1) and row.event_id not in (None, deleted)
+    event = graph.events[row.event_id or ""]
+    assert event.transaction_id == transaction_id(key, 1) and event.props["start"]["dateTime"] == act9["start"]
+    assert [kind for kind, who, _ in graph.messages if who == DEE] == [
+        "meetingRequest", "meetingCancellation", "meetingRequest"]
+    converged(graph, store, feed)
+    before = len(graph.messages)
+    again = sync(graph, store, feed)
+    assert (again.applied, again.recreated, len(graph.messages)) == ([], [], before)
+
+
+def test_a_completed_enrollment_whose_meeting_was_deleted_is_not_invited_again() -> None:
+    graph, store = world()
+    feed = base_feed()
+    sync(graph, store, feed)
+    key = InvitationKey("OFF-2002", "ACT-9", DEE)
+    graph.delete_by_hand(store.rows[key].event_id or "")
+    enrollment(feed, "OFF-2002", DEE)["status"] = "completed"
+    act9 = offering(feed, "OFF-2002")["activities"][0]
+    act9["start"] = moved(act9["start"], clock="15:00")
+    outcome = sync(graph, store, feed)
+    assert outcome.recreated == [] and not outcome.failed
+    assert store.rows[key].state == "cancelled"
+    assert [kind for kind, who, _ in graph.messages if who == DEE] == ["meetingRequest", "meetingCancellation"]
+
+
 # -- crashes -------------------------------------------------------------------------------
 
 def changed(feed: dict) -> dict:
@@ -450,3 +507,21 @@ def test_a_pending_row_whose_create_landed_is_adopted_not_sent_again() -> None:
     outcome = sync(graph, store, feed)
     assert outcome.count(Create) == 1 and len(graph.messages) == before
     assert store.rows[key].event_id == row.event_id
+
+
+def test_a_cancel_left_cancelling_by_an_earlier_run_is_read_before_it_is_sent_again() -> None:
+    graph, store = world()
+    feed = base_feed()
+    sync(graph, store, feed)
+    enrollment(feed, "OFF-1001", BO)["status"] = "withdrawn"
+    graph.unknown_after = graph.written  # every write of the next run ends with its outcome unknown
+    sync(graph, store, feed)
+    withdrawn = {k for k, r in store.rows.items() if k.email == BO}
+    assert withdrawn and {store.rows[k].state for k in withdrawn} == {"cancelling"}
+    assert graph.cancels and not any(w.check_first for w in graph.cancels)  # a first cancel goes straight out
+    graph.unknown_after = None
+    graph.cancels.clear()
+    sync(graph, store, feed)
+    assert {InvitationKey.from_tag(w.tag) for w in graph.cancels} == withdrawn
+    assert all(w.check_first for w in graph.cancels)
+    assert {store.rows[k].state for k in withdrawn} == {"cancelled"}

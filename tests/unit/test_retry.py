@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
-from shared.calendar.retry import RetryPolicy, outcome_unknown, parse_retry_after, transient
+from shared.calendar.retry import RetryPolicy, not_attempted, outcome_unknown, parse_retry_after, transient
 from shared.errors import GraphError
 
 NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
@@ -56,13 +56,16 @@ def test_backoff_is_jittered() -> None:
     assert len({round(policy.delay(3), 6) for _ in range(20)}) > 1
 
 
-@pytest.mark.parametrize(("status", "retry", "unknown"), [
-    (429, True, False), (500, True, True), (503, True, True), (504, True, True), (None, True, True),
-    (400, False, False), (404, False, False), (409, False, False),
+@pytest.mark.parametrize(("status", "retry", "unknown", "skipped"), [
+    (429, True, False, True), (424, True, False, True), (500, True, True, False), (503, True, True, False),
+    (504, True, True, False), (None, True, True, False),
+    (400, False, False, False), (404, False, False, False), (409, False, False, False),
 ])
-def test_what_is_retried_and_what_may_have_been_applied(status: int | None, retry: bool, unknown: bool) -> None:
+def test_what_is_retried_and_what_may_have_been_applied(status: int | None, retry: bool, unknown: bool,
+                                                        skipped: bool) -> None:
     assert transient(status) is retry
     assert outcome_unknown(status) is unknown
+    assert not_attempted(status) is skipped  # sent again as it is: nothing happened, no message charged
 
 
 def test_tenacity_waits_what_graph_asked_for() -> None:
