@@ -97,7 +97,7 @@ def run_probe(settings: Settings, target: ProbeTarget, *, client: Any = None) ->
 
 
 async def _probe(settings: Settings, target: ProbeTarget, client: Any) -> TenantProfile:
-    from shared.calendar.batch import sub_error
+    from shared.calendar.jobs import sub_error
 
     now = datetime.now(UTC)
     wire = Wire(client)
