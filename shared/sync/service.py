@@ -26,7 +26,7 @@ from shared.planning.plan import Cancel, Create, Plan, Update, plan
 from shared.settings import Settings
 from shared.store.lease import Lease, LeaseStore
 from shared.store.mapping import MappingStore
-from shared.store.offerings import OfferingState, OfferingStore
+from shared.store.offerings import ConcurrentOfferingChange, OfferingState, OfferingStore
 from shared.store.runs import RunStore
 from shared.store.sendlog import SendLog
 from shared.sync.executor import Executor, Outcome, describe
@@ -260,18 +260,17 @@ class SyncService:
                 continue
             previous = states.get(offering.id)
             settled = offering.id not in unfinished
-            reconcile_at = previous.reconcile_requested_at if previous else None
-            if reconcile_at is not None and settled:
+            applied = previous.reconcile_requested_at if previous and settled else None
+            if applied is not None:
                 summary.reconciled.append(offering.id)
-                latest = self._offerings.get(offering.id)
-                if latest is None or latest.reconcile_requested_at == reconcile_at:
-                    reconcile_at = None  # every difference was applied; a newer mark stays
-            self._offerings.save(
-                OfferingState(
-                    offering_id=offering.id, title=offering.title, digest=digests[offering.id],
-                    settled=settled, live=live[offering.id], reconcile_requested_at=reconcile_at, last_seen=now,
-                )
+            state = OfferingState(
+                offering_id=offering.id, title=offering.title, digest=digests[offering.id],
+                settled=settled, live=live[offering.id], last_seen=now,
             )
+            try:  # a reconcile asked for during this run stays for the next one
+                self._offerings.settle(state, applied=applied)
+            except ConcurrentOfferingChange as error:
+                log.warning("%s", error)
 
     def _digest(self, offering: Offering, feed: Feed, provider: ProviderView) -> str:
         return offering_digest(offering, feed, provider)

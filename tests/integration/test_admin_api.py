@@ -7,7 +7,9 @@ on), and for the refusals, proof that nothing changed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import conftest_admin
@@ -26,6 +28,7 @@ from conftest_admin import (
     request,
 )
 
+from shared.admin.context import Services
 from shared.domain import InvitationKey
 from shared.planning.sent import SentRecord
 from shared.provider.store import ProviderStore
@@ -33,6 +36,7 @@ from shared.store.lease import LeaseStore
 from shared.store.mapping import TableMappingStore
 from shared.store.offerings import OfferingState, OfferingStore
 from shared.store.runs import RunStore
+from tests.support.feeds import base_feed, offering, write
 
 PROBLEM = "application/problem+json"
 
@@ -295,6 +299,37 @@ def test_reconcile_with_a_blank_id_names_the_field(world: World) -> None:
                                                             route_params={"offeringId": " "})), 422)
 
     assert fields(body) == {"offeringId"}
+
+
+
+def test_a_reconcile_asked_for_during_a_run_survives_it_and_the_next_run_applies_it(
+    world: World, tmp_path: Path,
+) -> None:
+    feed = base_feed()
+    path = write(feed, tmp_path / "feed.json")
+    assert payload(world.call("sync_now", request("POST", "sync", {}), world.services(feed=path)))["created"] > 0
+    offering(feed, "OFF-1001")["enrollments"].append({"learnerEmail": OTHER_USER.replace("ada", "eve"),
+                                                      "status": "active"})
+    write(feed, tmp_path / "feed.json")  # the offering changed, so the next run looks at it
+    answers: list[int] = []
+
+    def reconcile_while_running(message: str) -> None:
+        if message.startswith("Planned") and not answers:  # the run has read the offering rows
+            answers.append(world.call("offering_reconcile", request(
+                "POST", "offerings/OFF-1001/reconcile", route_params={"offeringId": "OFF-1001"})).status_code)
+
+    running = Services.build(replace(world.settings, feed=path), tables=world.tables, progress=reconcile_while_running)
+    during = payload(world.call("sync_now", request("POST", "sync", {}), running))
+
+    assert answers == [202]
+    assert (during["status"], during["created"], during["reconciled"]) == ("completed", 2, [])
+    state = OfferingStore(world.tables).get("OFF-1001")
+    assert state is not None and state.reconcile_requested_at is not None  # still waiting for a run
+
+    after = payload(world.call("sync_now", request("POST", "sync", {}), world.services(feed=path)))
+    assert after["reconciled"] == ["OFF-1001"]
+    state = OfferingStore(world.tables).get("OFF-1001")
+    assert state is not None and state.reconcile_requested_at is None and state.settled
 
 
 # -- POST /api/sync and GET /api/runs --------------------------------------------------------
