@@ -94,7 +94,7 @@ def build(
         mapping=mapping,
         offerings=offerings,
         runs=runs,
-        leases=LeaseStore(tables),
+        leases=overrides.pop("leases", None) or LeaseStore(tables),
         gateway_factory=gateway_factory or make_gateway_factory(settings, tables),
         read_feed=read_feed,
         provider=overrides.pop("provider", None) or provider_view(settings, tables),

@@ -8,6 +8,7 @@ checked, so an unreadable feed or a mass cancellation stops the run with nothing
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import threading
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.calendar.gateway import CalendarGateway
+from shared.calendar.retry import RetryPolicy
 from shared.domain import Feed, Offering
 from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, RunInProgress
 from shared.planning.desired import Allowlist, desired_state
@@ -36,8 +38,32 @@ from shared.sync.summary import RunSummary
 log = logging.getLogger("learncal.sync")
 
 RULES_VERSION = "1"  # bump when content rendering changes, so every offering is looked at again
-LEASE_SECONDS = 120.0  # a crashed run blocks the next for at most this long
-LEASE_RENEW_SECONDS = 30.0  # a live run renews its lease this often, however long it runs
+
+
+@dataclass(frozen=True)
+class LeaseTiming:
+    """How long a run's lease lasts, and when a run that cannot renew it stops sending.
+
+    A write already sent may keep retrying for `patience` (the retry policy's attempts times
+    its longest wait). A run that cannot renew stops admitting work while the lease still
+    has `patience + margin` left, so its last writes finish before another run may take the
+    lease. The lease therefore lasts that long plus a few renewal intervals, or a single
+    missed renewal would already stop a run.
+    """
+
+    renew_every: float = 30.0  # a live run renews its lease this often, however long it runs
+    patience: float = RetryPolicy().attempts * RetryPolicy().cap
+    margin: float = 30.0
+    missed_renewals: int = 3  # renewals that may fail before the run stops sending
+
+    @property
+    def seconds(self) -> float:
+        return self.patience + self.margin + self.missed_renewals * self.renew_every
+
+
+LEASE_TIMING = LeaseTiming()
+LEASE_SECONDS = LEASE_TIMING.seconds  # a crashed run blocks the next for at most this long
+LEASE_RENEW_SECONDS = LEASE_TIMING.renew_every
 
 
 @dataclass(frozen=True)
@@ -72,6 +98,8 @@ class SyncService:
         progress: Callable[[str], None] | None = None,
         send_log: SendLog | None = None,
         timebase: Timebase | None = None,
+        lease_timing: LeaseTiming | None = None,
+        lease_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._settings = settings
         self._mapping = mapping
@@ -85,6 +113,8 @@ class SyncService:
         self._progress = progress or (lambda _message: None)
         self._send_log = send_log  # what each organizer sent in the last day, across runs
         self._timebase = timebase or Timebase()  # scaled only by benchmarks, with the sandbox's clock
+        self._lease_timing = lease_timing or LEASE_TIMING
+        self._lease_clock = lease_clock
 
     def organizer(self) -> str | None:
         """The organizer in force (the stored provider configuration over the environment)."""
@@ -130,7 +160,9 @@ class SyncService:
         if request.dry_run:
             self._plan_and_apply(request, summary, feed, provider, now, started, None)
             return
-        keeper = LeaseKeeper(self._leases, self._leases.acquire(provider.organizer, seconds=LEASE_SECONDS))
+        lease = self._leases.acquire(provider.organizer, seconds=self._lease_timing.seconds,
+                                     now=self._lease_clock())
+        keeper = LeaseKeeper(self._leases, lease, timing=self._lease_timing, clock=self._lease_clock)
         try:
             self._plan_and_apply(request, summary, feed, provider, now, started, keeper)
         finally:
@@ -180,6 +212,8 @@ class SyncService:
             deadline = started + self._settings.run_seconds
             outcome = asyncio.run(self._execute(the_plan, deadline, keeper))
         self._summarise(summary, outcome)
+        if keeper is not None and keeper.stop_reason:
+            summary.stopped = f"Stopped sending early: {keeper.stop_reason}."
         self._settle(feed, examine, states, digests, sent, outcome, now, summary)
         summary.finish("completed", self._message(summary))
 
@@ -208,7 +242,7 @@ class SyncService:
                 self._progress(f"Sent {count} of {total} ({dict(done)})")
 
         executor = Executor(gateway, self._mapping, pacer_for, progress=progress,
-                            should_stop=lambda: keeper is not None and keeper.lost)
+                            should_stop=keeper.should_stop if keeper is not None else lambda: False)
         try:
             outcome = await executor.run(the_plan.actions)
         finally:
@@ -286,12 +320,14 @@ class SyncService:
         parts = [f"{summary.created} invited", f"{summary.updated} updated", f"{summary.cancelled} cancelled",
                  f"{summary.unchanged} unchanged"]
         if summary.deferred:
-            parts.append(f"{summary.deferred} deferred to the next run (sending limits or time budget)")
+            why = "the run lease" if summary.stopped else "sending limits or time budget"
+            parts.append(f"{summary.deferred} deferred to the next run ({why})")
         if summary.rejected:
             parts.append(f"{len(summary.rejected)} feed items rejected")
         if summary.errors:
             parts.append(f"{len(summary.errors)} could not be applied")
-        return ", ".join(parts) + "."
+        text = ", ".join(parts) + "."
+        return f"{summary.stopped} {text}" if summary.stopped else text
 
 
 def offering_digest(offering: Offering, feed: Feed, provider: ProviderView) -> str:
@@ -308,38 +344,95 @@ def offering_digest(offering: Offering, feed: Feed, provider: ProviderView) -> s
 class LeaseKeeper:
     """Holds the run's lease: renews it from a thread (planning is synchronous) until released.
 
-    A lease that could not be renewed may have been taken over after expiry; `lost` then
-    stops the executor from admitting more work, so two runs never send for one organizer.
+    The lease is what keeps a second run from sending for the same organizer. When renewals
+    fail (storage unreachable), the lease runs out after its last successful renewal, and
+    another run may then take it. Writes already in flight may keep retrying for up to the
+    writes' patience, so the run stops admitting work while the time left on its lease still
+    covers that patience plus a margin: `should_stop` turns true, the executor defers what is
+    left, and `stop_reason` says why.
     """
 
-    def __init__(self, leases: LeaseStore, lease: Lease) -> None:
+    def __init__(
+        self, leases: LeaseStore, lease: Lease, *, timing: LeaseTiming | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC), renew_in_background: bool = True,
+    ) -> None:
         self._leases = leases
         self._lease: Lease | None = lease
+        self._timing = timing or LEASE_TIMING
+        self._clock = clock
+        self._expires = lease.expires  # as of the last successful renewal
+        self._renewed_at: datetime = clock()
+        self._stop_reason: str | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._renew, name="learncal-lease", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if renew_in_background:
+            self._thread = threading.Thread(target=self._renew_loop, name="learncal-lease", daemon=True)
+            self._thread.start()
 
     @property
     def lost(self) -> bool:
         return self._lease is None
 
-    def _renew(self) -> None:
-        while not self._stop.wait(LEASE_RENEW_SECONDS):
-            lease = self._lease
-            if lease is None:
-                return
-            try:
-                self._lease = self._leases.renew(lease, seconds=LEASE_SECONDS)
-            except Exception:  # a storage hiccup: keep the lease we have, try again next time
-                log.warning("could not renew the run lease", exc_info=True)
+    @property
+    def time_left(self) -> float:
+        """Seconds until the lease expires, counted from its last successful renewal."""
+        return (self._expires - self._clock()).total_seconds()
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why this run stopped admitting work, once it has; None while it may go on."""
+        return self._stop_reason
+
+    def should_stop(self) -> bool:
+        """True once no more work may be started (the executor asks before each batch)."""
+        if self._stop_reason is not None:
+            return True
+        if self._lease is None:
+            self._stop_reason = ("the run lease was taken over by another run, so this run stopped sending to "
+                                 "leave the organizer's calendar to it")
+        elif self.time_left < self._timing.patience + self._timing.margin:
+            self._stop_reason = (
+                f"the run lease could not be renewed since {self._renewed_at:%H:%M:%S} UTC (Table Storage did not "
+                f"answer), and the {max(0, round(self.time_left))} s left on it no longer cover the "
+                f"{self._timing.patience:.0f} s a write may keep retrying, so this run stopped sending before another "
+                "run could take the lease"
+            )
+        if self._stop_reason is not None:
+            log.warning("no more work is started in this run: %s", self._stop_reason)
+            return True
+        return False
+
+    def renew_now(self) -> None:
+        """One renewal attempt; a failure keeps the expiry of the last successful one."""
+        lease = self._lease
+        if lease is None:
+            return
+        try:
+            renewed = self._leases.renew(lease, seconds=self._timing.seconds, now=self._clock())
+        except Exception:  # storage unreachable: the lease still runs out at its last expiry
+            log.warning("could not renew the run lease (%.0f s left)", self.time_left, exc_info=True)
+            return
+        if renewed is None:
+            self._lease = None
+            log.warning("the run lease was lost; no more work is started in this run")
+            return
+        self._lease = renewed
+        self._expires = renewed.expires
+        self._renewed_at = self._clock()
+
+    def _renew_loop(self) -> None:
+        while not self._stop.wait(self._timing.renew_every):
+            self.renew_now()
             if self._lease is None:
-                log.warning("the run lease was lost; no more work is started in this run")
+                return
 
     def release(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
         if self._lease is not None:
-            self._leases.release(self._lease)
+            with contextlib.suppress(Exception):  # unreachable storage: the lease simply expires
+                self._leases.release(self._lease)
 
 
 __all__ = ["FeedUnreadable", "ProviderView", "SyncRequest", "SyncService"]

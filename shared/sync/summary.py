@@ -34,6 +34,7 @@ class RunSummary:
     skipped: str | None = None
     message: str | None = None
     reconciled: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why the run stopped admitting work early (its lease), if it did
     plan: list[dict[str, Any]] | None = None  # dry runs: what would be done
 
     @property
@@ -77,6 +78,7 @@ class RunSummary:
             "skipped": self.skipped,
             "message": self.message,
             "reconciled": self.reconciled,
+            "stopped": self.stopped,
         }
         if self.plan is not None:
             out["plan"] = self.plan
