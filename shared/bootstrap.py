@@ -13,6 +13,7 @@ from typing import Any
 
 from shared.calendar.gateway import CalendarGateway
 from shared.settings import Settings
+from shared.store.allowance import AllowanceStore
 from shared.store.lease import LeaseStore
 from shared.store.mapping import TableMappingStore
 from shared.store.offerings import OfferingStore
@@ -100,6 +101,7 @@ def build(
         provider=overrides.pop("provider", None) or provider_view(settings, tables),
         progress=progress,
         send_log=overrides.pop("send_log", None) or TableSendLog(tables),
+        allowances=overrides.pop("allowances", None) or AllowanceStore(tables),
         **overrides,
     )
     return App(settings, tables, service, offerings, runs, mapping)

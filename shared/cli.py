@@ -65,19 +65,50 @@ def sandbox(data_dir: Path, port: int) -> None:
     serve(data_dir, port)
 
 
+PREVIEW = "preview"
+
+
+def _allowance(value: str | None) -> int | bool:
+    """`--allow-mass-cancel[=N]`: False when absent, True for this run's count, else N."""
+    if value is None:
+        return False
+    if value == PREVIEW:
+        return True
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise click.BadParameter("must be the number of cancellations to allow, such as --allow-mass-cancel=67",
+                                 param_hint="--allow-mass-cancel")
+    return int(value)
+
+
+def _who() -> str:
+    """Who gave an allowance from this machine: the signed-in user and host, as far as they are known."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown user"
+    return f"{user}@{socket.gethostname()}"
+
+
 @cli.command()
 @click.option("--feed", help="Path or https URL of the learning feed (default: LEARNCAL_FEED).")
 @click.option("--dry-run", is_flag=True, help="Plan only: show what would be sent; send and record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as one JSON object.")
-@click.option("--allow-mass-cancel", is_flag=True, help="Go ahead even if the run cancels an unusual share.")
+@click.option("--allow-mass-cancel", "allow_mass_cancel", is_flag=False, flag_value=PREVIEW, default=None,
+              metavar="[=N]", help="Allow up to N cancellations once past the mass-cancellation guard (N: the "
+              "count the guard or --dry-run reported; without N, this run's count). Kept for 24 hours.")
 @click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
-def sync(feed: str | None, dry_run: bool, as_json: bool, allow_mass_cancel: bool, quiet: bool) -> None:
+def sync(feed: str | None, dry_run: bool, as_json: bool, allow_mass_cancel: str | None, quiet: bool) -> None:
     """Run one sync: invitations, updates and cancellations for the feed."""
     from shared.bootstrap import build
     from shared.sync.service import SyncRequest
 
+    allowance = _allowance(allow_mass_cancel)
     app = build(progress=None if quiet else _stderr)
-    summary = app.sync.sync(SyncRequest(feed=feed, dry_run=dry_run, allow_mass_cancel=allow_mass_cancel))
+    summary = app.sync.sync(SyncRequest(feed=feed, dry_run=dry_run, allow_mass_cancel=allowance,
+                                        given_by=_who() + " with learncal sync", via="cli"))
     if as_json:
         click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
     else:

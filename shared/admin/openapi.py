@@ -118,6 +118,16 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             "errors": {"type": "array", "items": {"type": "object"}},
             "message": NULLABLE_STRING,
             "skipped": NULLABLE_STRING,
+            "stopped": {"type": ["string", "null"],
+                        "description": "why the run stopped starting work early (its lease could not be renewed)"},
+            "massCancelAllowance": {
+                "type": ["object", "null"],
+                "description": "the one-shot allowance this run used to pass the mass-cancellation guard",
+                "properties": {"count": {"type": "integer"}, "used": {"type": "integer"},
+                               "givenBy": {"type": "string"}, "givenAt": {"type": "string", "format": "date-time"},
+                               "expiresAt": {"type": "string", "format": "date-time"},
+                               "via": {"enum": ["cli", "api", "environment"]}},
+            },
         },
     },
     "RunList": {

@@ -18,9 +18,11 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    PlainValidator,
     SecretStr,
     StrictBool,
     ValidationError,
+    WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
 
@@ -132,6 +134,19 @@ class ValidateInput(BaseModel):
     )
 
 
+def _allowance(value: Any) -> int | bool:
+    if isinstance(value, bool) or (isinstance(value, int) and value >= 1):
+        return value
+    raise ValueError("must be the number of cancellations to allow (1 or more, such as 23), or true for as many as "
+                     "this run plans")
+
+
+Allowance = Annotated[
+    int | bool, PlainValidator(_allowance),
+    WithJsonSchema({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "boolean"}]}),
+]
+
+
 class SyncInput(BaseModel):
     """The optional body of `POST /api/sync`."""
 
@@ -139,7 +154,11 @@ class SyncInput(BaseModel):
                               hide_input_in_errors=True)
 
     dry_run: StrictBool = Field(False, description="plan only: send and record nothing")
-    allow_mass_cancel: StrictBool = Field(False, description="go ahead even if the run cancels an unusual share")
+    allow_mass_cancel: Allowance = Field(
+        False, description="a one-shot allowance for the mass-cancellation guard: the number of cancellations to "
+        "allow (the count the guard or a dry run reported), or true for as many as this run plans. Kept for 24 "
+        "hours, used by the first run the guard would stop that cancels no more than that number",
+    )
 
 
 FieldError = dict[str, str]

@@ -26,6 +26,7 @@ from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, Run
 from shared.planning.desired import Allowlist, desired_state
 from shared.planning.plan import Cancel, Create, Plan, Update, plan
 from shared.settings import Settings
+from shared.store.allowance import AllowanceStore, Via
 from shared.store.lease import Lease, LeaseStore
 from shared.store.mapping import MappingStore
 from shared.store.offerings import ConcurrentOfferingChange, OfferingState, OfferingStore
@@ -70,7 +71,11 @@ LEASE_RENEW_SECONDS = LEASE_TIMING.renew_every
 class SyncRequest:
     feed: str | None = None
     dry_run: bool = False
-    allow_mass_cancel: bool = False
+    # A one-shot allowance for the mass-cancellation guard: N cancellations, or True for as many
+    # as this run plans (the preview's count). Recorded with `given_by`; see shared/store/allowance.py.
+    allow_mass_cancel: int | bool = False
+    given_by: str | None = None
+    via: Via = "cli"
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ class SyncService:
         timebase: Timebase | None = None,
         lease_timing: LeaseTiming | None = None,
         lease_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        allowances: AllowanceStore | None = None,
     ) -> None:
         self._settings = settings
         self._mapping = mapping
@@ -115,6 +121,7 @@ class SyncService:
         self._timebase = timebase or Timebase()  # scaled only by benchmarks, with the sandbox's clock
         self._lease_timing = lease_timing or LEASE_TIMING
         self._lease_clock = lease_clock
+        self._allowances = allowances  # None: no allowance can be given (tests of other parts)
 
     def organizer(self) -> str | None:
         """The organizer in force (the stored provider configuration over the environment)."""
@@ -198,13 +205,13 @@ class SyncService:
             f"{len(the_plan.of(Cancel))} cancellations across {len(examine)} changed offerings "
             f"({len(skipped)} unchanged)."
         )
-        self._guard(the_plan, skipped, request)
+        guard_note = self._guard(the_plan, skipped, request, summary)
         if request.dry_run:
             summary.created = len(the_plan.of(Create))
             summary.updated = len(the_plan.of(Update))
             summary.cancelled = len(the_plan.of(Cancel))
             summary.plan = [describe(a) for a in the_plan.sends]
-            summary.finish("completed", "Dry run: nothing was sent or recorded.")
+            summary.finish("completed", " ".join(filter(None, ["Dry run: nothing was sent or recorded.", guard_note])))
             return
         if not the_plan.actions:
             outcome = Outcome()
@@ -254,24 +261,72 @@ class SyncService:
 
     # -- guard, bookkeeping ----------------------------------------------------------------
 
-    def _guard(self, the_plan: Plan, skipped: list[OfferingState], request: SyncRequest) -> None:
+    def _guard(self, the_plan: Plan, skipped: list[OfferingState], request: SyncRequest,
+               summary: RunSummary) -> str | None:
+        """Stop a run that would cancel an unusual number of invitations, unless an allowance covers it.
+
+        Returns, for a dry run (the preview), what a real run would meet; raises for a real run.
+        """
         from shared.errors import MassCancellationStopped
 
         cancels = len(the_plan.of(Cancel))
         live = the_plan.live_before + sum(s.live for s in skipped)
-        limit_n = self._settings.mass_cancel_min
-        ratio = self._settings.mass_cancel_ratio
-        if cancels > limit_n and cancels > ratio * live:
-            if request.allow_mass_cancel or self._settings.allow_mass_cancel:
-                log.warning("mass-cancellation guard overridden: %d of %d live invitations", cancels, live)
-                return
-            share = 100.0 * cancels / live if live else 100.0
-            raise MassCancellationStopped(
-                f"Stopped before sending anything: this run would cancel {cancels} of {live} live invitations "
-                f"({share:.0f}%), more than {limit_n} and more than {ratio:.0%}. A truncated or wrong feed is the "
-                "usual cause. If the cancellations are intended, run again with --allow-mass-cancel "
-                "(or set LEARNCAL_ALLOW_MASS_CANCEL=true for one run)."
-            )
+        if not request.dry_run:
+            self._take_allowances(request, cancels)
+        reason = self._guard_reason(cancels, live)
+        if reason is None:
+            return None
+        share = 100.0 * cancels / live if live else 100.0
+        what = f"this run would cancel {cancels} of {live} live invitations ({share:.0f}%), {reason}."
+        how = (
+            "A truncated or wrong feed is the usual cause; `learncal sync --dry-run` lists what would be cancelled. "
+            f"If these cancellations are intended, allow them once: run `learncal sync --allow-mass-cancel={cancels}`, "
+            f'or POST /api/sync with {{"allowMassCancel": {cancels}}}, or set LEARNCAL_ALLOW_MASS_CANCEL={cancels} '
+            "for the next scheduled run. An allowance is kept for 24 hours and used by the first run the guard would "
+            "stop that cancels no more than its number."
+        )
+        if request.dry_run:
+            return f"A real run would be stopped by the mass-cancellation guard: {what} {how}"
+        now = self._clock()
+        allowance = self._allowances.current() if self._allowances is not None else None
+        if allowance is not None and not allowance.expired(now) and cancels <= allowance.count:
+            assert self._allowances is not None
+            if self._allowances.use(allowance):
+                summary.mass_cancel_allowance = {**allowance.to_json(), "used": cancels}
+                log.warning("mass-cancellation guard passed with an allowance of %d given by %s: %d of %d live "
+                            "invitations", allowance.count, allowance.given_by, cancels, live)
+                return None
+        note = ""
+        if allowance is not None and allowance.expired(now):
+            note = (f" The allowance of {allowance.count} given by {allowance.given_by} on "
+                    f"{allowance.given_at:%Y-%m-%d %H:%M} UTC has expired.")
+        elif allowance is not None and cancels > allowance.count:
+            note = (f" The allowance in force ({allowance.count}, given by {allowance.given_by}) is smaller than this "
+                    "run's cancellations, so it was left unused.")
+        raise MassCancellationStopped(f"Stopped before sending anything: {what}{note} {how}")
+
+    def _guard_reason(self, cancels: int, live: int) -> str | None:
+        """Why these cancellations are too many, or None when they are not."""
+        settings = self._settings
+        if cancels > settings.mass_cancel_max:
+            return f"more than the {settings.mass_cancel_max} any run may cancel (LEARNCAL_MASS_CANCEL_MAX)"
+        if cancels >= settings.mass_cancel_min and cancels > settings.mass_cancel_ratio * live:
+            return (f"at least {settings.mass_cancel_min} (LEARNCAL_MASS_CANCEL_MIN) and more than "
+                    f"{settings.mass_cancel_ratio:.0%} of them (LEARNCAL_MASS_CANCEL_RATIO)")
+        return None
+
+    def _take_allowances(self, request: SyncRequest, cancels: int) -> None:
+        """Record the allowances this run was given: the environment's (once) and the request's."""
+        if self._allowances is None:
+            return
+        given = self._allowances.from_environment(self._settings.allow_mass_cancel)
+        if given is not None:
+            log.warning("LEARNCAL_ALLOW_MASS_CANCEL gave a one-shot allowance of %d cancellations", given.count)
+        wanted = request.allow_mass_cancel
+        count = cancels if wanted is True else int(wanted)
+        if wanted is not False and count > 0:
+            self._allowances.give(count, by=request.given_by or "an unnamed caller", via=request.via)
+            log.warning("%s gave a one-shot allowance of %d cancellations", request.given_by, count)
 
     def _summarise(self, summary: RunSummary, outcome: Outcome) -> None:
         summary.created = outcome.count(Create)

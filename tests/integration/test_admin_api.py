@@ -32,6 +32,7 @@ from shared.admin.context import Services
 from shared.domain import InvitationKey
 from shared.planning.sent import SentRecord
 from shared.provider.store import ProviderStore
+from shared.store.allowance import AllowanceStore
 from shared.store.lease import LeaseStore
 from shared.store.mapping import TableMappingStore
 from shared.store.offerings import OfferingState, OfferingStore
@@ -373,6 +374,38 @@ def test_sync_and_runs_name_their_bad_input(world: World) -> None:
     assert fields(problem(world.call("sync_now", request("POST", "sync", {"feed": "/etc/passwd"})), 422)) == {"feed"}
     assert fields(problem(world.call("runs", request("GET", "runs?limit=0")), 422)) == {"limit"}
     assert payload(world.call("runs", request("GET", "runs")))["value"] == []
+
+
+
+def test_an_allowance_given_over_http_is_recorded_with_who_gave_it_and_lasts_a_day(
+    world: World, tmp_path: Path,
+) -> None:
+    extra = [f"learner{i:02d}@contoso.example" for i in range(8)]
+    feed = base_feed()
+    offering(feed, "OFF-1001")["enrollments"].extend({"learnerEmail": e, "status": "active"} for e in extra)
+    path = write(feed, tmp_path / "feed.json")
+    services = world.services(feed=path)
+    assert payload(world.call("sync_now", request("POST", "sync", {}), services))["created"] == 26
+    offering(feed, "OFF-1001")["activities"] = []  # a wrong feed: 23 of 26 meetings would go
+    write(feed, tmp_path / "feed.json")
+
+    refused = payload(world.call("sync_now", request("POST", "sync", {}), services))
+    assert refused["status"] == "failed" and '{"allowMassCancel": 23}' in refused["message"]
+    AllowanceStore(world.tables).give(23, by="ops@contoso.example", via="api",
+                                      now=datetime.now(UTC) - timedelta(hours=25))
+    expired = payload(world.call("sync_now", request("POST", "sync", {}), services))
+    assert expired["status"] == "failed" and "has expired" in expired["message"]
+    assert fields(problem(world.call("sync_now", request("POST", "sync", {"allowMassCancel": 0})), 422)) \
+        == {"allowMassCancel"}
+
+    allowed = payload(world.call("sync_now", request("POST", "sync", {"allowMassCancel": 23}), services))
+
+    assert (allowed["status"], allowed["cancelled"]) == ("completed", 23)
+    assert allowed["massCancelAllowance"]["givenBy"] == "a function key holder with POST /api/sync"
+    assert (allowed["massCancelAllowance"]["count"], allowed["massCancelAllowance"]["via"]) == (23, "api")
+    recorded = payload(world.call("runs", request("GET", "runs?limit=1"), services))["value"][0]
+    assert recorded["massCancelAllowance"]["used"] == 23
+    assert AllowanceStore(world.tables).current() is None  # used up
 
 
 # -- GET /api/openapi.json -------------------------------------------------------------------
