@@ -69,7 +69,14 @@ def make_gateway_factory(settings: Settings, tables: Tables | None = None) -> Ca
 
 def provider_view(settings: Settings, tables: Tables) -> Callable[[], ProviderView]:
     def view() -> ProviderView:
-        effective = effective_settings(settings, tables)
+        from shared.errors import ConfigurationError
+        from shared.provider.service import ProviderService
+
+        service = ProviderService(settings, tables)
+        problem = service.allowlists().problem()
+        if problem:  # an empty list would mean everyone: never run with lists that share nobody
+            raise ConfigurationError(problem)
+        effective = service.effective_settings()
         return ProviderView(effective.status, effective.organizer, effective.recipient_allowlist)
 
     return view

@@ -195,7 +195,7 @@ def provider() -> None:
 
 @provider.command("show")
 def provider_show() -> None:
-    """Print the configuration in force as JSON (the client secret only as a mask)."""
+    """Print the configuration in force as JSON (the client secret only as a mask, the allow-lists in force)."""
     from shared.admin.context import Services
 
     click.echo(json.dumps(Services.build().provider.view(), ensure_ascii=False, indent=2))
@@ -207,14 +207,17 @@ def provider_show() -> None:
 @click.option("--client-id", help="Application (client) ID of the registered app.")
 @click.option("--organizer", help="The mailbox every invitation comes from.")
 @click.option("--auth-mode", type=click.Choice(["secret", "federated"]), help="How the app signs in.")
-@click.option("--allowlist", help="Comma-separated addresses and @domains; an empty string clears it.")
+@click.option("--allowlist", help="Comma-separated addresses and @domains, within LEARNCAL_RECIPIENT_ALLOWLIST when "
+              "that is set; an empty string removes the stored list (with --confirm-allowlist-removal).")
 @click.option("--client-secret-stdin", is_flag=True,
               help="Read the client secret from standard input and store it in Key Vault.")
 @click.option("--confirm-organizer-change", is_flag=True,
               help="Change the organizer although invitations from another organizer are open.")
+@click.option("--confirm-allowlist-removal", is_flag=True,
+              help="Remove the stored recipient allow-list (--allowlist \"\"), which widens who is invited.")
 def provider_set(
     status: str | None, tenant_id: str | None, client_id: str | None, organizer: str | None, auth_mode: str | None,
-    allowlist: str | None, client_secret_stdin: bool, confirm_organizer_change: bool,
+    allowlist: str | None, client_secret_stdin: bool, confirm_organizer_change: bool, confirm_allowlist_removal: bool,
 ) -> None:
     """Save the configuration: the given values over the configuration in force.
 
@@ -232,10 +235,12 @@ def provider_set(
         "clientId": client_id or config.client_id,
         "organizer": organizer or config.organizer,
         "authMode": auth_mode or config.auth_mode,
-        "recipientAllowlist": list(config.recipient_allowlist) if allowlist is None
-        else [part.strip() for part in allowlist.split(",") if part.strip()],
         "confirmOrganizerChange": confirm_organizer_change,
+        "confirmAllowlistRemoval": confirm_allowlist_removal,
     }
+    if allowlist is not None:  # left out: the stored list stays as it is
+        entries = [part.strip() for part in allowlist.split(",") if part.strip()]
+        data["recipientAllowlist"] = entries or None
     if client_secret_stdin:
         secret = sys.stdin.readline().strip()
         if not secret:

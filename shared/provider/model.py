@@ -90,9 +90,11 @@ class ProviderInput(BaseModel):
     organizer: Address = Field(description="the mailbox every invitation comes from")
     auth_mode: AuthMode = Field("secret", description="secret: client secret in Key Vault; federated: the "
                                 "function app's managed identity signs in, no secret")
-    recipient_allowlist: list[AllowlistEntry] = Field(
-        default_factory=list, max_length=MAX_ALLOWLIST,
-        description="when not empty, only these addresses and @domains are invited (non-production safety)",
+    recipient_allowlist: list[AllowlistEntry] | None = Field(
+        default=None, max_length=MAX_ALLOWLIST,
+        description="when not empty, only these addresses and @domains are invited (non-production safety). It "
+                    "can only narrow LEARNCAL_RECIPIENT_ALLOWLIST, which always applies. Left out: the stored list is "
+                    "kept; null or []: the stored list is removed (confirmAllowlistRemoval must then be true)",
     )
     client_secret: SecretStr | None = Field(
         default=None, min_length=1, max_length=1024,
@@ -100,6 +102,9 @@ class ProviderInput(BaseModel):
     )
     confirm_organizer_change: StrictBool = Field(
         False, description="must be true to change the organizer while invitations from another organizer are open"
+    )
+    confirm_allowlist_removal: StrictBool = Field(
+        False, description="must be true to remove a stored recipient allow-list (it widens who is invited)"
     )
 
     def new_secret(self) -> str | None:

@@ -262,6 +262,70 @@ def test_a_caller_without_the_admin_role_gets_403_and_changes_nothing(
     _nothing_changed(world)
 
 
+
+def test_a_save_without_the_allowlist_never_widens_the_environments(world: World, tmp_path: Path) -> None:
+    services = world.services(recipient_allowlist=(OTHER_USER,), feed=write(base_feed(), tmp_path / "feed.json"))
+    body = provider_body(world)
+    del body["recipientAllowlist"]
+
+    saved = payload(world.call("provider", request("PUT", "provider", body), services))
+    summary = payload(world.call("sync_now", request("POST", "sync", {}), services))
+
+    assert saved["allowlistsInForce"] == [
+        {"source": "environment", "setting": "LEARNCAL_RECIPIENT_ALLOWLIST", "entries": [OTHER_USER]}]
+    assert saved["effectiveAllowlist"] == [OTHER_USER]
+    assert summary["created"] == 3 and summary["leftOut"] == 7  # only Ada's three meetings
+    assert world.sandbox.messages(OTHER_USER) and not world.sandbox.messages("bo.learner@contoso.example")
+
+
+def test_a_stored_allowlist_only_narrows_the_environments_and_its_removal_is_confirmed(world: World) -> None:
+    services = world.services(recipient_allowlist=("@contoso.example",))
+    put = lambda **changes: world.call("provider", request("PUT", "provider", provider_body(world, **changes)),  # noqa: E731
+                                       services)
+    narrowed = put(recipientAllowlist=[OTHER_USER, "eve@fabrikam.example"])
+    assert narrowed.status_code == 200, narrowed.get_body()
+    shown = payload(world.call("provider", request("GET", "provider"), services))
+    assert [(x["source"], x["entries"]) for x in shown["allowlistsInForce"]] == [
+        ("environment", ["@contoso.example"]), ("stored", [OTHER_USER, "eve@fabrikam.example"])]
+    assert shown["effectiveAllowlist"] == [OTHER_USER]
+    assert any("eve@fabrikam.example is outside LEARNCAL_RECIPIENT_ALLOWLIST" in n
+               for n in payload(narrowed)["notices"])
+
+    nobody = problem(put(recipientAllowlist=["@fabrikam.example"]), 422)
+    assert fields(nobody) == {"recipientAllowlist"} and "admits nobody" in nobody["errors"][0]["message"]
+    kept = dict(provider_body(world, status="inactive"))
+    del kept["recipientAllowlist"]
+    assert world.call("provider", request("PUT", "provider", kept), services).status_code == 200
+    unconfirmed = problem(put(recipientAllowlist=None), 409)
+    assert fields(unconfirmed) == {"confirmAllowlistRemoval"} and "--confirm-allowlist-removal" in unconfirmed["detail"]
+    stored = ProviderStore(world.tables).load()
+    assert stored is not None and stored.recipient_allowlist == (OTHER_USER, "eve@fabrikam.example")
+    assert stored.status == "inactive"
+
+    removed = put(recipientAllowlist=None, confirmAllowlistRemoval=True)
+    assert removed.status_code == 200
+    assert payload(removed)["effectiveAllowlist"] == ["@contoso.example"]  # the environment's still applies
+    assert any("Removing the stored recipient allow-list" in n for n in payload(removed)["notices"])
+
+
+
+def test_a_run_whose_allowlists_admit_nobody_stops_instead_of_inviting_everyone(world: World, tmp_path: Path) -> None:
+    from shared.provider.store import ProviderConfig
+
+    ProviderStore(world.tables).save(ProviderConfig(
+        status="active", tenant_id=world.info["tenantId"], client_id=world.info["clientId"],
+        organizer=world.info["organizer"], recipient_allowlist=("@fabrikam.example",)))
+    services = world.services(recipient_allowlist=("@contoso.example",),
+                              feed=write(base_feed(), tmp_path / "feed.json"))  # the environment changed later
+
+    summary = payload(world.call("sync_now", request("POST", "sync", {}), services))
+    shown = payload(world.call("provider", request("GET", "provider"), services))
+
+    assert summary["status"] == "failed" and "admit nobody" in summary["message"]
+    assert summary["created"] == 0 and world.sandbox.messages(OTHER_USER) == []
+    assert "LEARNCAL_RECIPIENT_ALLOWLIST allows @contoso.example" in shown["allowlistProblem"]
+
+
 # -- POST /api/provider/validate -----------------------------------------------------------
 
 def test_validate_answers_the_checks_and_refuses_bad_input(world: World) -> None:
