@@ -48,13 +48,14 @@ class LeaseTiming:
     A write already sent may keep retrying for `patience` (the retry policy's attempts times
     its longest wait). A run that cannot renew stops admitting work while the lease still
     has `patience + margin` left, so its last writes finish before another run may take the
-    lease. The lease therefore lasts that long plus a few renewal intervals, or a single
-    missed renewal would already stop a run.
+    lease. The margin covers a batch admitted just before the stop that still waits up to a
+    minute for the organizer's sending window, and some clock skew. The lease therefore lasts
+    that long plus a few renewal intervals, or a single missed renewal would already stop a run.
     """
 
     renew_every: float = 30.0  # a live run renews its lease this often, however long it runs
     patience: float = RetryPolicy().attempts * RetryPolicy().cap
-    margin: float = 30.0
+    margin: float = 90.0
     missed_renewals: int = 3  # renewals that may fail before the run stops sending
 
     @property
