@@ -82,18 +82,17 @@ param sendPerDay string = '10000'
 @description('LEARNCAL_RUN_SECONDS: time budget of one run in seconds.')
 param runSeconds string = '540'
 
-@description('LEARNCAL_MASS_CANCEL_MIN: cancellations above which the guard may stop a run.')
-param massCancelMin string = '50'
+@description('LEARNCAL_MASS_CANCEL_MIN: cancellations from which the guard may stop a run.')
+param massCancelMin string = '10'
 
 @description('LEARNCAL_MASS_CANCEL_RATIO: share of live invitations above which the guard stops a run.')
 param massCancelRatio string = '0.2'
 
-@description('LEARNCAL_ALLOW_MASS_CANCEL: true lets scheduled runs pass the mass-cancellation guard.')
-@allowed([
-  'true'
-  'false'
-])
-param allowMassCancel string = 'false'
+@description('LEARNCAL_MASS_CANCEL_MAX: cancellations above which the guard stops a run whatever the share.')
+param massCancelMax string = '500'
+
+@description('LEARNCAL_ALLOW_MASS_CANCEL: a one-shot allowance (number of cancellations), read once by the next run; empty for none.')
+param allowMassCancel string = ''
 
 @description('LEARNCAL_SYNC_SCHEDULE: six-field NCRONTAB schedule of the sync timer, in UTC; empty for hourly.')
 param syncSchedule string = '0 0 * * * *'
@@ -271,6 +270,7 @@ module functionApp 'modules/function-app.bicep' = {
     runSeconds: runSeconds
     massCancelMin: massCancelMin
     massCancelRatio: massCancelRatio
+    massCancelMax: massCancelMax
     allowMassCancel: allowMassCancel
     syncSchedule: effectiveSyncSchedule
     graphUrl: effectiveGraphUrl

@@ -17,6 +17,7 @@ from typing import Any
 from shared.calendar.gateway import CalendarGateway
 from shared.errors import LearncalError
 from shared.settings import Settings
+from shared.store.allowance import AllowanceStore
 from shared.store.lease import LeaseStore
 from shared.store.mapping import TableMappingStore
 from shared.store.offerings import OfferingStore
@@ -75,7 +76,14 @@ def make_gateway_factory(settings: Settings, tables: Tables | None = None) -> Ca
 
 def provider_view(settings: Settings, tables: Tables) -> Callable[[], ProviderView]:
     def view() -> ProviderView:
-        effective = effective_settings(settings, tables)
+        from shared.errors import ConfigurationError
+        from shared.provider.service import ProviderService
+
+        service = ProviderService(settings, tables)
+        problem = service.allowlists().problem()
+        if problem:  # an empty list would mean everyone: never run with lists that share nobody
+            raise ConfigurationError(problem)
+        effective = service.effective_settings()
         return ProviderView(effective.status, effective.organizer, effective.recipient_allowlist)
 
     return view
@@ -101,12 +109,13 @@ def build(
         mapping=mapping,
         offerings=offerings,
         runs=runs,
-        leases=LeaseStore(tables),
+        leases=overrides.pop("leases", None) or LeaseStore(tables),
         gateway_factory=gateway_factory or make_gateway_factory(settings, tables),
         read_feed=read_feed,
         provider=overrides.pop("provider", None) or provider_view(settings, tables),
         progress=progress,
         send_log=overrides.pop("send_log", None) or TableSendLog(tables),
+        allowances=overrides.pop("allowances", None) or AllowanceStore(tables),
         **overrides,
     )
     return App(settings, tables, service, offerings, runs, mapping)

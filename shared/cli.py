@@ -85,19 +85,50 @@ def sandbox(data_dir: Path, port: int, profile: Path | None) -> None:
         raise click.ClickException(str(error)) from None
 
 
+PREVIEW = "preview"
+
+
+def _allowance(value: str | None) -> int | bool:
+    """`--allow-mass-cancel[=N]`: False when absent, True for this run's count, else N."""
+    if value is None:
+        return False
+    if value == PREVIEW:
+        return True
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise click.BadParameter("must be the number of cancellations to allow, such as --allow-mass-cancel=67",
+                                 param_hint="--allow-mass-cancel")
+    return int(value)
+
+
+def _who() -> str:
+    """Who gave an allowance from this machine: the signed-in user and host, as far as they are known."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown user"
+    return f"{user}@{socket.gethostname()}"
+
+
 @cli.command()
 @click.option("--feed", help="Path or https URL of the learning feed (default: LEARNCAL_FEED).")
 @click.option("--dry-run", is_flag=True, help="Plan only: show what would be sent; send and record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as one JSON object.")
-@click.option("--allow-mass-cancel", is_flag=True, help="Go ahead even if the run cancels an unusual share.")
+@click.option("--allow-mass-cancel", "allow_mass_cancel", is_flag=False, flag_value=PREVIEW, default=None,
+              metavar="[=N]", help="Allow up to N cancellations once past the mass-cancellation guard (N: the "
+              "count the guard or --dry-run reported; without N, this run's count). Kept for 24 hours.")
 @click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
-def sync(feed: str | None, dry_run: bool, as_json: bool, allow_mass_cancel: bool, quiet: bool) -> None:
+def sync(feed: str | None, dry_run: bool, as_json: bool, allow_mass_cancel: str | None, quiet: bool) -> None:
     """Run one sync: invitations, updates and cancellations for the feed."""
     from shared.bootstrap import build
     from shared.sync.service import SyncRequest
 
+    allowance = _allowance(allow_mass_cancel)
     app = build(progress=None if quiet else _stderr)
-    summary = app.sync.sync(SyncRequest(feed=feed, dry_run=dry_run, allow_mass_cancel=allow_mass_cancel))
+    summary = app.sync.sync(SyncRequest(feed=feed, dry_run=dry_run, allow_mass_cancel=allowance,
+                                        given_by=_who() + " with learncal sync", via="cli"))
     if as_json:
         click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
     else:
@@ -198,7 +229,7 @@ def provider() -> None:
 
 @provider.command("show")
 def provider_show() -> None:
-    """Print the configuration in force as JSON (the client secret only as a mask)."""
+    """Print the configuration in force as JSON (the client secret only as a mask, the allow-lists in force)."""
     from shared.admin.context import Services
 
     click.echo(json.dumps(Services.build().provider.view(), ensure_ascii=False, indent=2))
@@ -210,14 +241,17 @@ def provider_show() -> None:
 @click.option("--client-id", help="Application (client) ID of the registered app.")
 @click.option("--organizer", help="The mailbox every invitation comes from.")
 @click.option("--auth-mode", type=click.Choice(["secret", "federated"]), help="How the app signs in.")
-@click.option("--allowlist", help="Comma-separated addresses and @domains; an empty string clears it.")
+@click.option("--allowlist", help="Comma-separated addresses and @domains, within LEARNCAL_RECIPIENT_ALLOWLIST when "
+              "that is set; an empty string removes the stored list (with --confirm-allowlist-removal).")
 @click.option("--client-secret-stdin", is_flag=True,
               help="Read the client secret from standard input and store it in Key Vault.")
 @click.option("--confirm-organizer-change", is_flag=True,
               help="Change the organizer although invitations from another organizer are open.")
+@click.option("--confirm-allowlist-removal", is_flag=True,
+              help="Remove the stored recipient allow-list (--allowlist \"\"), which widens who is invited.")
 def provider_set(
     status: str | None, tenant_id: str | None, client_id: str | None, organizer: str | None, auth_mode: str | None,
-    allowlist: str | None, client_secret_stdin: bool, confirm_organizer_change: bool,
+    allowlist: str | None, client_secret_stdin: bool, confirm_organizer_change: bool, confirm_allowlist_removal: bool,
 ) -> None:
     """Save the configuration: the given values over the configuration in force.
 
@@ -235,10 +269,12 @@ def provider_set(
         "clientId": client_id or config.client_id,
         "organizer": organizer or config.organizer,
         "authMode": auth_mode or config.auth_mode,
-        "recipientAllowlist": list(config.recipient_allowlist) if allowlist is None
-        else [part.strip() for part in allowlist.split(",") if part.strip()],
         "confirmOrganizerChange": confirm_organizer_change,
+        "confirmAllowlistRemoval": confirm_allowlist_removal,
     }
+    if allowlist is not None:  # left out: the stored list stays as it is
+        entries = [part.strip() for part in allowlist.split(",") if part.strip()]
+        data["recipientAllowlist"] = entries or None
     if client_secret_stdin:
         secret = sys.stdin.readline().strip()
         if not secret:

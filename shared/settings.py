@@ -39,9 +39,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LEARNCAL_SEND_PER_MINUTE", "messages the organizer may send per minute", "30"),
     Setting("LEARNCAL_SEND_PER_DAY", "recipients the organizer may send to per rolling day", "10000"),
     Setting("LEARNCAL_RUN_SECONDS", "time budget of one run", "540"),
-    Setting("LEARNCAL_MASS_CANCEL_MIN", "cancellations above which the guard may stop a run", "50"),
+    Setting("LEARNCAL_MASS_CANCEL_MIN", "cancellations from which the guard may stop a run", "10"),
     Setting("LEARNCAL_MASS_CANCEL_RATIO", "share of live invitations above which the guard stops a run", "0.2"),
-    Setting("LEARNCAL_ALLOW_MASS_CANCEL", "true lets scheduled runs pass the mass-cancellation guard", "false"),
+    Setting("LEARNCAL_MASS_CANCEL_MAX", "cancellations above which the guard stops a run whatever the share", "500"),
+    Setting("LEARNCAL_ALLOW_MASS_CANCEL", "a one-shot allowance: the number of cancellations the guard lets "
+            "through once (read once, expires after 24 hours)"),
     Setting("LEARNCAL_SYNC_SCHEDULE", "NCRONTAB schedule of the sync timer", "0 0 * * * *"),
     Setting("LEARNCAL_GRAPH_URL", "Microsoft Graph base URL", "https://graph.microsoft.com/v1.0"),
     Setting("LEARNCAL_AUTHORITY_URL", "Microsoft identity platform authority host", "https://login.microsoftonline.com"),
@@ -83,9 +85,10 @@ class Settings:
     send_per_minute: int = 30
     send_per_day: int = 10000
     run_seconds: float = 540.0
-    mass_cancel_min: int = 50
+    mass_cancel_min: int = 10
     mass_cancel_ratio: float = 0.2
-    allow_mass_cancel: bool = False
+    mass_cancel_max: int = 500
+    allow_mass_cancel: int | None = None  # a one-shot allowance given through the environment
     graph_url: str = "https://graph.microsoft.com/v1.0"
     authority_url: str = "https://login.microsoftonline.com"
     storage_connection: str = "UseDevelopmentStorage=true"
@@ -144,7 +147,8 @@ class Settings:
             run_seconds=float(number("LEARNCAL_RUN_SECONDS", float, 1)),
             mass_cancel_min=int(number("LEARNCAL_MASS_CANCEL_MIN", int, 0)),
             mass_cancel_ratio=ratio,
-            allow_mass_cancel=(get("LEARNCAL_ALLOW_MASS_CANCEL") or "false").lower() in ("1", "true", "yes"),
+            mass_cancel_max=int(number("LEARNCAL_MASS_CANCEL_MAX", int, 0)),
+            allow_mass_cancel=_allowance(get("LEARNCAL_ALLOW_MASS_CANCEL")),
             graph_url=(get("LEARNCAL_GRAPH_URL") or "").rstrip("/"),
             authority_url=(get("LEARNCAL_AUTHORITY_URL") or "").rstrip("/"),
             storage_connection=get("AzureWebJobsStorage") or "UseDevelopmentStorage=true",
@@ -166,6 +170,19 @@ class Settings:
                 "Missing configuration: " + ", ".join(missing)
                 + ". Set them in the environment or in the Values of local.settings.json."
             )
+
+
+def _allowance(value: str | None) -> int | None:
+    """LEARNCAL_ALLOW_MASS_CANCEL: how many cancellations the guard lets through once, or None."""
+    if value is None or value.lower() in ("false", "0", "no"):
+        return None
+    if value.isascii() and value.isdigit():
+        return int(value)
+    raise ConfigurationError(
+        f"LEARNCAL_ALLOW_MASS_CANCEL={value!r} is not a number. Set it to the number of cancellations to allow once "
+        "(the count the guard or a dry run reported, such as 67), or leave it empty; it is read once and expires "
+        "after 24 hours."
+    )
 
 
 def _table_prefix(value: str) -> str:

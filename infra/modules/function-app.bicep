@@ -69,6 +69,7 @@ param sendPerDay string
 param runSeconds string
 param massCancelMin string
 param massCancelRatio string
+param massCancelMax string
 param allowMassCancel string
 param syncSchedule string
 param graphUrl string
@@ -104,6 +105,7 @@ var appSettings = {
   LEARNCAL_RUN_SECONDS: runSeconds
   LEARNCAL_MASS_CANCEL_MIN: massCancelMin
   LEARNCAL_MASS_CANCEL_RATIO: massCancelRatio
+  LEARNCAL_MASS_CANCEL_MAX: massCancelMax
   LEARNCAL_ALLOW_MASS_CANCEL: allowMassCancel
   LEARNCAL_SYNC_SCHEDULE: syncSchedule
   LEARNCAL_GRAPH_URL: graphUrl

@@ -88,9 +88,10 @@ def _sync(req: func.HttpRequest, principal: Principal | None) -> func.HttpRespon
         busy = run_in_progress(current.tables, organizer)
         if busy:
             raise Problem(409, "run-in-progress", busy, title="A run is in progress")
-    log.info("A manual sync run was requested by %s (dry run: %s).",
-             principal.name if principal and principal.name else "a function key holder", data.dry_run)
-    summary = current.app.sync.sync(SyncRequest(dry_run=data.dry_run, allow_mass_cancel=data.allow_mass_cancel))
+    who = principal.name if principal and principal.name else "a function key holder"
+    log.info("A manual sync run was requested by %s (dry run: %s).", who, data.dry_run)
+    summary = current.app.sync.sync(SyncRequest(dry_run=data.dry_run, allow_mass_cancel=data.allow_mass_cancel,
+                                                given_by=f"{who} with POST /api/sync", via="api"))
     if summary.status == "failed" and not data.dry_run:
         busy = run_in_progress(current.tables, summary.organizer or organizer)
         if busy:  # another run took the lease between our look and our start

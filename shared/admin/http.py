@@ -78,7 +78,7 @@ def problem_for(error: Exception) -> Problem:
         SignInFailed,
         UnknownOffering,
     )
-    from shared.provider.errors import InvalidInput, OrganizerChangeUnconfirmed
+    from shared.provider.errors import AllowlistRemovalUnconfirmed, InvalidInput, OrganizerChangeUnconfirmed
     from shared.secrets import SecretUnavailable
 
     if isinstance(error, Problem):
@@ -89,6 +89,10 @@ def problem_for(error: Exception) -> Problem:
         return Problem(409, "organizer-change-unconfirmed", str(error), title="Organizer change not confirmed",
                        errors=[{"field": error.field, "message": "must be true to change the organizer while "
                                 "invitations from another organizer are open"}])
+    if isinstance(error, AllowlistRemovalUnconfirmed):
+        return Problem(409, "allowlist-removal-unconfirmed", str(error), title="Allow-list removal not confirmed",
+                       errors=[{"field": error.field, "message": "must be true to remove the stored recipient "
+                                "allow-list"}])
     if isinstance(error, UnknownOffering):
         return Problem(404, "unknown-offering", str(error), title="Unknown offering")
     if isinstance(error, RunInProgress):

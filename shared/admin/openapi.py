@@ -56,6 +56,7 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
         "description": "The provider configuration in force. The client secret is never returned, only whether "
                        "it is set (********), where it lives and when it last changed.",
         "required": ["source", "status", "tenantId", "clientId", "organizer", "authMode", "recipientAllowlist",
+                     "allowlistsInForce", "effectiveAllowlist",
                      "clientSecret", "clientSecretSource", "clientSecretUpdatedAt", "alertsToSwitchOff"],
         "properties": {
             "source": {"enum": ["stored", "environment"],
@@ -65,7 +66,18 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             "clientId": NULLABLE_STRING,
             "organizer": NULLABLE_STRING,
             "authMode": {"enum": ["secret", "federated"]},
-            "recipientAllowlist": {"type": "array", "items": {"type": "string"}},
+            "recipientAllowlist": {"type": "array", "items": {"type": "string"},
+                                   "description": "the stored allow-list (what PUT sets)"},
+            "allowlistsInForce": {
+                "type": "array", "description": "every allow-list in force and where it came from; a person is "
+                "invited only if each admits them (none: everyone is invited)",
+                "items": {"type": "object", "required": ["source", "entries"], "properties": {
+                    "source": {"enum": ["environment", "stored"]}, "setting": {"type": "string"},
+                    "entries": {"type": "array", "items": {"type": "string"}}}},
+            },
+            "effectiveAllowlist": {"type": "array", "items": {"type": "string"},
+                                   "description": "what runs apply: the entries every list admits (empty: everyone)"},
+            "allowlistProblem": {"type": "string", "description": "set when the lists in force admit nobody"},
             "clientSecret": {"enum": ["********", None], "description": "a mask when a secret is set"},
             "clientSecretSource": {"enum": ["keyVault", "environment", "none", "notUsed"]},
             "clientSecretUpdatedAt": NULLABLE_TIME,
@@ -121,6 +133,16 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             "errors": {"type": "array", "items": {"type": "object"}},
             "message": NULLABLE_STRING,
             "skipped": NULLABLE_STRING,
+            "stopped": {"type": ["string", "null"],
+                        "description": "why the run stopped starting work early (its lease could not be renewed)"},
+            "massCancelAllowance": {
+                "type": ["object", "null"],
+                "description": "the one-shot allowance this run used to pass the mass-cancellation guard",
+                "properties": {"count": {"type": "integer"}, "used": {"type": "integer"},
+                               "givenBy": {"type": "string"}, "givenAt": {"type": "string", "format": "date-time"},
+                               "expiresAt": {"type": "string", "format": "date-time"},
+                               "via": {"enum": ["cli", "api", "environment"]}},
+            },
         },
     },
     "RunList": {

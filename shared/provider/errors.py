@@ -24,3 +24,9 @@ class OrganizerChangeUnconfirmed(LearncalError):
     """A new organizer while invitations are open: the consequences must be accepted explicitly."""
 
     field = "confirmOrganizerChange"
+
+
+class AllowlistRemovalUnconfirmed(LearncalError):
+    """Removing the stored recipient allow-list widens who is invited: it must be accepted explicitly."""
+
+    field = "confirmAllowlistRemoval"

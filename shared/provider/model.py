@@ -18,9 +18,11 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    PlainValidator,
     SecretStr,
     StrictBool,
     ValidationError,
+    WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
 
@@ -88,9 +90,11 @@ class ProviderInput(BaseModel):
     organizer: Address = Field(description="the mailbox every invitation comes from")
     auth_mode: AuthMode = Field("secret", description="secret: client secret in Key Vault; federated: the "
                                 "function app's managed identity signs in, no secret")
-    recipient_allowlist: list[AllowlistEntry] = Field(
-        default_factory=list, max_length=MAX_ALLOWLIST,
-        description="when not empty, only these addresses and @domains are invited (non-production safety)",
+    recipient_allowlist: list[AllowlistEntry] | None = Field(
+        default=None, max_length=MAX_ALLOWLIST,
+        description="when not empty, only these addresses and @domains are invited (non-production safety). It "
+                    "can only narrow LEARNCAL_RECIPIENT_ALLOWLIST, which always applies. Left out: the stored list is "
+                    "kept; null or []: the stored list is removed (confirmAllowlistRemoval must then be true)",
     )
     client_secret: SecretStr | None = Field(
         default=None, min_length=1, max_length=1024,
@@ -98,6 +102,9 @@ class ProviderInput(BaseModel):
     )
     confirm_organizer_change: StrictBool = Field(
         False, description="must be true to change the organizer while invitations from another organizer are open"
+    )
+    confirm_allowlist_removal: StrictBool = Field(
+        False, description="must be true to remove a stored recipient allow-list (it widens who is invited)"
     )
 
     def new_secret(self) -> str | None:
@@ -132,6 +139,19 @@ class ValidateInput(BaseModel):
     )
 
 
+def _allowance(value: Any) -> int | bool:
+    if isinstance(value, bool) or (isinstance(value, int) and value >= 1):
+        return value
+    raise ValueError("must be the number of cancellations to allow (1 or more, such as 23), or true for as many as "
+                     "this run plans")
+
+
+Allowance = Annotated[
+    int | bool, PlainValidator(_allowance),
+    WithJsonSchema({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "boolean"}]}),
+]
+
+
 class SyncInput(BaseModel):
     """The optional body of `POST /api/sync`."""
 
@@ -139,7 +159,11 @@ class SyncInput(BaseModel):
                               hide_input_in_errors=True)
 
     dry_run: StrictBool = Field(False, description="plan only: send and record nothing")
-    allow_mass_cancel: StrictBool = Field(False, description="go ahead even if the run cancels an unusual share")
+    allow_mass_cancel: Allowance = Field(
+        False, description="a one-shot allowance for the mass-cancellation guard: the number of cancellations to "
+        "allow (the count the guard or a dry run reported), or true for as many as this run plans. Kept for 24 "
+        "hours, used by the first run the guard would stop that cancels no more than that number",
+    )
 
 
 FieldError = dict[str, str]

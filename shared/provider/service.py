@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from shared.provider.errors import OrganizerChangeUnconfirmed, SecretNotStorable
+from shared.provider.allowlist import ENVIRONMENT_SETTING, AllowlistsInForce
+from shared.provider.errors import (
+    AllowlistRemovalUnconfirmed,
+    InvalidInput,
+    OrganizerChangeUnconfirmed,
+    SecretNotStorable,
+)
 from shared.provider.invitations import OpenInvitations, open_invitations
 from shared.provider.model import SECRET_MASK, ProviderInput
 from shared.provider.notifications import ACTIVE_NOTICE, INACTIVE_NOTICE, alerts_to_switch_off
@@ -31,16 +37,26 @@ SecretSource = Literal["keyVault", "environment", "none", "notUsed"]
 
 
 def defaults(settings: Settings) -> ProviderConfig:
-    """The configuration the environment describes (in force until one is saved)."""
+    """The configuration the environment describes (in force until one is saved).
+
+    Its allow-list is empty: the environment's list is not a stored one, it applies in any case.
+    """
     return ProviderConfig(
         status=settings.status, tenant_id=settings.tenant_id, client_id=settings.client_id,
         organizer=settings.organizer, auth_mode=settings.auth_mode,
-        recipient_allowlist=tuple(settings.recipient_allowlist),
     )
 
 
+def allowlists(settings: Settings, config: ProviderConfig) -> AllowlistsInForce:
+    return AllowlistsInForce(tuple(settings.recipient_allowlist), tuple(config.recipient_allowlist))
+
+
 def effective_settings(settings: Settings, config: ProviderConfig) -> Settings:
-    """Settings with the provider configuration's values in place of the environment's."""
+    """Settings with the provider configuration's values in place of the environment's.
+
+    The allow-list is the exception: the environment's always applies, and the stored one can
+    only narrow it (see shared/provider/allowlist.py).
+    """
     return dataclasses.replace(
         settings,
         status=config.status,  # type: ignore[arg-type]
@@ -48,7 +64,7 @@ def effective_settings(settings: Settings, config: ProviderConfig) -> Settings:
         client_id=config.client_id or settings.client_id,
         organizer=(config.organizer or settings.organizer or "").lower() or None,
         auth_mode=config.auth_mode,  # type: ignore[arg-type]
-        recipient_allowlist=tuple(config.recipient_allowlist),
+        recipient_allowlist=allowlists(settings, config).effective,
     )
 
 
@@ -95,6 +111,10 @@ class ProviderService:
     def effective_settings(self) -> Settings:
         return self.current_settings()[0]
 
+    def allowlists(self) -> AllowlistsInForce:
+        """The recipient allow-lists in force: the environment's and the stored one."""
+        return allowlists(self._settings, self.current()[0])
+
     def current_settings(self) -> tuple[Settings, Source]:
         """The settings with the configuration in force applied, and where that configuration came from."""
         config, source = self.current()
@@ -121,6 +141,7 @@ class ProviderService:
 
     def render(self, config: ProviderConfig, source: Source, notices: list[str] | None = None) -> dict[str, Any]:
         secret = self.secret_status(config.auth_mode)
+        lists = allowlists(self._settings, config)
         body: dict[str, Any] = {
             "source": source,
             "status": config.status,
@@ -129,6 +150,8 @@ class ProviderService:
             "organizer": config.organizer,
             "authMode": config.auth_mode,
             "recipientAllowlist": list(config.recipient_allowlist),
+            "allowlistsInForce": lists.to_json(),
+            "effectiveAllowlist": list(lists.effective) if not lists.admits_nobody else [],
             "clientSecret": SECRET_MASK if secret.present else None,
             "clientSecretSource": secret.source,
             "clientSecretUpdatedAt": _iso(secret.updated_on),
@@ -138,6 +161,8 @@ class ProviderService:
         }
         if secret.problem:
             body["clientSecretProblem"] = secret.problem
+        if lists.problem():
+            body["allowlistProblem"] = lists.problem()
         if notices is not None:
             body["notices"] = notices
         return body
@@ -153,13 +178,16 @@ class ProviderService:
         organizer_notice = self._check_organizer_change(previous, data)
         if organizer_notice:
             notices.append(organizer_notice)
+        allowlist, allowlist_notice = self._allowlist_change(previous, source, data)
+        if allowlist_notice:
+            notices.append(allowlist_notice)
         if new_secret is not None:
             vault = self._vault(self._settings)
             vault.store(new_secret)
             notices.append(f"The client secret was stored as the {vault.where}.")
         config = ProviderConfig(
             status=data.status, tenant_id=data.tenant_id, client_id=data.client_id, organizer=data.organizer,
-            auth_mode=data.auth_mode, recipient_allowlist=tuple(data.recipient_allowlist),
+            auth_mode=data.auth_mode, recipient_allowlist=allowlist,
             updated_at=self._clock(), updated_by=actor,
         )
         self._store.save(config)
@@ -179,6 +207,43 @@ class ProviderService:
         if not self._settings.key_vault_url:
             raise SecretNotStorable("can only be kept in Key Vault, and none is configured: set "
                                     "LEARNCAL_KEY_VAULT_URL (for local development, LEARNCAL_CLIENT_SECRET).")
+
+    def _allowlist_change(
+        self, previous: ProviderConfig, source: Source, data: ProviderInput,
+    ) -> tuple[tuple[str, ...], str | None]:
+        """The stored list after this save, and what the change means.
+
+        Absent from the request: the stored list stays. Null or empty: the stored list is
+        removed, which must be confirmed while one is stored (it widens who is invited). A
+        list that admits nobody together with the environment's is refused.
+        """
+        kept = tuple(previous.recipient_allowlist) if source == "stored" else ()
+        if "recipient_allowlist" not in data.model_fields_set:
+            return kept, None
+        wanted = tuple(data.recipient_allowlist or ())
+        env = tuple(self._settings.recipient_allowlist)
+        if not wanted:
+            if not kept:
+                return (), None
+            within = f", within {ENVIRONMENT_SETTING} ({', '.join(env)})" if env else ""
+            consequence = (f"Removing the stored recipient allow-list ({', '.join(kept)}): runs then invite everyone "
+                           f"the feed names{within}.")
+            if not data.confirm_allowlist_removal:
+                raise AllowlistRemovalUnconfirmed(
+                    consequence + " To go ahead, send confirmAllowlistRemoval: true (learncal provider set "
+                    '--allowlist "" --confirm-allowlist-removal).'
+                )
+            return (), consequence
+        lists = AllowlistsInForce(env, wanted)
+        if lists.admits_nobody:
+            raise InvalidInput([{"field": "recipientAllowlist", "message": (
+                f"admits nobody: {ENVIRONMENT_SETTING} ({', '.join(env)}) always applies and a stored list can only "
+                "narrow it. Use entries inside it, or leave recipientAllowlist out.")}])
+        outside = lists.outside_environment()
+        if outside:
+            return wanted, (f"{', '.join(outside)} {'is' if len(outside) == 1 else 'are'} outside "
+                            f"{ENVIRONMENT_SETTING} ({', '.join(env)}) and will not be invited.")
+        return wanted, None
 
     def _check_organizer_change(self, previous: ProviderConfig, data: ProviderInput) -> str | None:
         """Refuse an unconfirmed organizer change while invitations from other organizers are open."""

@@ -62,9 +62,13 @@ class LeaseStore:
         return Lease(organizer, holder, expires, meta.get("etag"), now)
 
     def renew(self, lease: Lease, *, seconds: float, now: datetime | None = None) -> Lease | None:
-        """Extend a lease still held; None when it was lost (expired and taken over by another run)."""
+        """Extend a lease still held; None when it was lost (expired and taken over by another run).
+
+        Any other failure (storage unreachable, a server error) raises: the lease may still be
+        ours, and the caller decides how long it can go on without a renewal.
+        """
         from azure.core import MatchConditions
-        from azure.core.exceptions import HttpResponseError
+        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
         from azure.data.tables import UpdateMode
 
         expires = (now or datetime.now(UTC)) + timedelta(seconds=seconds)
@@ -76,7 +80,7 @@ class LeaseStore:
             meta = self._table.update_entity(
                 entity, mode=UpdateMode.REPLACE, etag=lease.etag, match_condition=MatchConditions.IfNotModified
             )
-        except HttpResponseError:
+        except (ResourceModifiedError, ResourceNotFoundError):
             return None
         return Lease(lease.organizer, lease.holder, expires, meta.get("etag"), lease.started)
 

@@ -3,6 +3,11 @@
 The digest lets a run skip every offering whose feed content (and the settings that shape
 invitations) did not change since it was last fully applied, so a run with no changes costs
 time in proportion to what changed, not to the size of the catalog.
+
+A reconcile can be asked for while a run is going (the API answers 202 at once). The run's
+end therefore never replaces the row blindly: it writes with the ETag of the row it just
+read and, when the row changed in between, reads it again. A mark is cleared only when it
+is the very mark the run applied; a mark recorded meanwhile stays for the next run.
 """
 
 from __future__ import annotations
@@ -11,10 +16,20 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.errors import UnknownOffering
+from shared.errors import LearncalError, UnknownOffering
 from shared.store.tables import Tables, key_part
 
 PARTITION = "offering"
+_SETTLE_ATTEMPTS = 5
+
+
+class ConcurrentOfferingChange(LearncalError):
+    """The offering row changed on every attempt to record a run's result."""
+
+
+def _same_time(a: datetime, b: datetime) -> bool:
+    """Table Storage keeps microseconds as whole ticks; compare the instants, not the objects."""
+    return abs((a.astimezone(UTC) - b.astimezone(UTC)).total_seconds()) < 1e-3
 
 
 @dataclass(frozen=True)
@@ -49,8 +64,47 @@ class OfferingStore:
             return None
 
     def save(self, state: OfferingState) -> None:
+        """Write the whole row unconditionally (tests and rebuilds; a run's end uses `settle`)."""
         from azure.data.tables import UpdateMode
 
+        self._table.upsert_entity(self._to_entity(state), mode=UpdateMode.REPLACE)
+
+    def settle(self, state: OfferingState, *, applied: datetime | None) -> OfferingState:
+        """Record a run's result for one offering without losing a reconcile asked for meanwhile.
+
+        `applied` is the mark the run started from and applied (None when it applied none, or
+        did not finish). The row's current mark is kept unless it is exactly that one.
+        """
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
+        key = key_part(state.offering_id)
+        for _attempt in range(_SETTLE_ATTEMPTS):
+            try:
+                current = self._table.get_entity(PARTITION, key)
+            except ResourceNotFoundError:
+                current = None
+            mark = current.get("ReconcileRequestedAt") if current is not None else None
+            if mark is not None and applied is not None and _same_time(mark, applied):
+                mark = None  # the run applied exactly this mark
+            result = state.but(reconcile_requested_at=mark)
+            entity = self._to_entity(result)
+            try:
+                if current is None:
+                    self._table.create_entity(entity)
+                else:
+                    self._table.update_entity(entity, mode=UpdateMode.REPLACE, etag=current.metadata["etag"],
+                                              match_condition=MatchConditions.IfNotModified)
+                return result
+            except (ResourceModifiedError, ResourceExistsError):
+                continue  # somebody wrote the row since we read it (a reconcile request): read it again
+        raise ConcurrentOfferingChange(
+            f"The state of offering {state.offering_id!r} kept changing while this run recorded its result; "
+            "the next run looks at it again."
+        )
+
+    def _to_entity(self, state: OfferingState) -> dict[str, Any]:
         entity: dict[str, Any] = {
             "PartitionKey": PARTITION,
             "RowKey": key_part(state.offering_id),
@@ -66,10 +120,17 @@ class OfferingStore:
         ):
             if value is not None:
                 entity[name] = value
-        self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        return entity
 
     def request_reconcile(self, offering_id: str, *, now: datetime | None = None) -> OfferingState:
-        """Mark an offering so the next run pushes every difference; only offerings seen in a feed."""
+        """Mark an offering so the next run pushes every difference; only offerings seen in a feed.
+
+        Only the mark is merged into the row, so a run recording its result at the same moment
+        loses nothing, and the run's conditional write notices the mark and keeps it.
+        """
+        from azure.core.exceptions import ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
         state = self.get(offering_id)
         if state is None:
             raise UnknownOffering(
@@ -77,7 +138,12 @@ class OfferingStore:
                 "Check the offering id, or run a sync with a feed that contains it first."
             )
         state = state.but(reconcile_requested_at=now or datetime.now(UTC))
-        self.save(state)
+        mark = {"PartitionKey": PARTITION, "RowKey": key_part(offering_id),
+                "ReconcileRequestedAt": state.reconcile_requested_at}
+        try:
+            self._table.update_entity(mark, mode=UpdateMode.MERGE)
+        except ResourceNotFoundError:
+            raise UnknownOffering(f"Offering {offering_id!r} is not known any more; run a sync first.") from None
         return state
 
     @staticmethod

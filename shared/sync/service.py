@@ -8,6 +8,7 @@ checked, so an unreadable feed or a mass cancellation stops the run with nothing
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import threading
@@ -19,14 +20,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.calendar.gateway import CalendarGateway
+from shared.calendar.retry import RetryPolicy
 from shared.domain import Feed, Offering
 from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, MappingLost, RunInProgress
 from shared.planning.desired import Allowlist, desired_state
 from shared.planning.plan import Cancel, Create, Plan, Update, plan
 from shared.settings import Settings
+from shared.store.allowance import AllowanceStore, Via
 from shared.store.lease import Lease, LeaseStore
 from shared.store.mapping import MappingStore
-from shared.store.offerings import OfferingState, OfferingStore
+from shared.store.offerings import ConcurrentOfferingChange, OfferingState, OfferingStore
 from shared.store.runs import RunStore
 from shared.store.sendlog import SendLog
 from shared.sync.executor import Executor, Outcome, describe
@@ -36,15 +39,44 @@ from shared.sync.summary import RunSummary
 log = logging.getLogger("learncal.sync")
 
 RULES_VERSION = "1"  # bump when content rendering changes, so every offering is looked at again
-LEASE_SECONDS = 120.0  # a crashed run blocks the next for at most this long
-LEASE_RENEW_SECONDS = 30.0  # a live run renews its lease this often, however long it runs
+
+
+@dataclass(frozen=True)
+class LeaseTiming:
+    """How long a run's lease lasts, and when a run that cannot renew it stops sending.
+
+    A write already sent may keep retrying for `patience` (the retry policy's attempts times
+    its longest wait). A run that cannot renew stops admitting work while the lease still
+    has `patience + margin` left, so its last writes finish before another run may take the
+    lease. The margin covers a batch admitted just before the stop that still waits up to a
+    minute for the organizer's sending window, and some clock skew. The lease therefore lasts
+    that long plus a few renewal intervals, or a single missed renewal would already stop a run.
+    """
+
+    renew_every: float = 30.0  # a live run renews its lease this often, however long it runs
+    patience: float = RetryPolicy().attempts * RetryPolicy().cap
+    margin: float = 90.0
+    missed_renewals: int = 3  # renewals that may fail before the run stops sending
+
+    @property
+    def seconds(self) -> float:
+        return self.patience + self.margin + self.missed_renewals * self.renew_every
+
+
+LEASE_TIMING = LeaseTiming()
+LEASE_SECONDS = LEASE_TIMING.seconds  # a crashed run blocks the next for at most this long
+LEASE_RENEW_SECONDS = LEASE_TIMING.renew_every
 
 
 @dataclass(frozen=True)
 class SyncRequest:
     feed: str | None = None
     dry_run: bool = False
-    allow_mass_cancel: bool = False
+    # A one-shot allowance for the mass-cancellation guard: N cancellations, or True for as many
+    # as this run plans (the preview's count). Recorded with `given_by`; see shared/store/allowance.py.
+    allow_mass_cancel: int | bool = False
+    given_by: str | None = None
+    via: Via = "cli"
 
 
 @dataclass(frozen=True)
@@ -72,6 +104,9 @@ class SyncService:
         progress: Callable[[str], None] | None = None,
         send_log: SendLog | None = None,
         timebase: Timebase | None = None,
+        lease_timing: LeaseTiming | None = None,
+        lease_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        allowances: AllowanceStore | None = None,
     ) -> None:
         self._settings = settings
         self._mapping = mapping
@@ -85,6 +120,9 @@ class SyncService:
         self._progress = progress or (lambda _message: None)
         self._send_log = send_log  # what each organizer sent in the last day, across runs
         self._timebase = timebase or Timebase()  # scaled only by benchmarks, with the sandbox's clock
+        self._lease_timing = lease_timing or LEASE_TIMING
+        self._lease_clock = lease_clock
+        self._allowances = allowances  # None: no allowance can be given (tests of other parts)
 
     def organizer(self) -> str | None:
         """The organizer in force (the stored provider configuration over the environment)."""
@@ -133,7 +171,9 @@ class SyncService:
         if request.dry_run:
             self._plan_and_apply(request, summary, feed, provider, now, started, None)
             return
-        keeper = LeaseKeeper(self._leases, self._leases.acquire(provider.organizer, seconds=LEASE_SECONDS))
+        lease = self._leases.acquire(provider.organizer, seconds=self._lease_timing.seconds,
+                                     now=self._lease_clock())
+        keeper = LeaseKeeper(self._leases, lease, timing=self._lease_timing, clock=self._lease_clock)
         try:
             self._plan_and_apply(request, summary, feed, provider, now, started, keeper)
         finally:
@@ -169,14 +209,14 @@ class SyncService:
             f"{len(the_plan.of(Cancel))} cancellations across {len(examine)} changed offerings "
             f"({len(skipped)} unchanged)."
         )
-        self._guard(the_plan, skipped, request)
+        guard_note = self._guard(the_plan, skipped, request, summary)
         self._guard_lost_mapping(the_plan)
         if request.dry_run:
             summary.created = len(the_plan.of(Create))
             summary.updated = len(the_plan.of(Update))
             summary.cancelled = len(the_plan.of(Cancel))
             summary.plan = [describe(a) for a in the_plan.sends]
-            summary.finish("completed", "Dry run: nothing was sent or recorded.")
+            summary.finish("completed", " ".join(filter(None, ["Dry run: nothing was sent or recorded.", guard_note])))
             return
         if not the_plan.actions:
             outcome = Outcome()
@@ -184,6 +224,8 @@ class SyncService:
             deadline = started + self._settings.run_seconds
             outcome = asyncio.run(self._execute(the_plan, deadline, keeper))
         self._summarise(summary, outcome)
+        if keeper is not None and keeper.stop_reason:
+            summary.stopped = f"Stopped sending early: {keeper.stop_reason}."
         self._settle(feed, examine, states, digests, sent, outcome, now, summary)
         summary.finish("completed", self._message(summary))
 
@@ -212,7 +254,7 @@ class SyncService:
                 self._progress(f"Sent {count} of {total} ({dict(done)})")
 
         executor = Executor(gateway, self._mapping, pacer_for, progress=progress,
-                            should_stop=lambda: keeper is not None and keeper.lost)
+                            should_stop=keeper.should_stop if keeper is not None else lambda: False)
         try:
             outcome = await executor.run(the_plan.actions)
         finally:
@@ -224,24 +266,72 @@ class SyncService:
 
     # -- guard, bookkeeping ----------------------------------------------------------------
 
-    def _guard(self, the_plan: Plan, skipped: list[OfferingState], request: SyncRequest) -> None:
+    def _guard(self, the_plan: Plan, skipped: list[OfferingState], request: SyncRequest,
+               summary: RunSummary) -> str | None:
+        """Stop a run that would cancel an unusual number of invitations, unless an allowance covers it.
+
+        Returns, for a dry run (the preview), what a real run would meet; raises for a real run.
+        """
         from shared.errors import MassCancellationStopped
 
         cancels = len(the_plan.of(Cancel))
         live = the_plan.live_before + sum(s.live for s in skipped)
-        limit_n = self._settings.mass_cancel_min
-        ratio = self._settings.mass_cancel_ratio
-        if cancels > limit_n and cancels > ratio * live:
-            if request.allow_mass_cancel or self._settings.allow_mass_cancel:
-                log.warning("mass-cancellation guard overridden: %d of %d live invitations", cancels, live)
-                return
-            share = 100.0 * cancels / live if live else 100.0
-            raise MassCancellationStopped(
-                f"Stopped before sending anything: this run would cancel {cancels} of {live} live invitations "
-                f"({share:.0f}%), more than {limit_n} and more than {ratio:.0%}. A truncated or wrong feed is the "
-                "usual cause. If the cancellations are intended, run again with --allow-mass-cancel "
-                "(or set LEARNCAL_ALLOW_MASS_CANCEL=true for one run)."
-            )
+        if not request.dry_run:
+            self._take_allowances(request, cancels)
+        reason = self._guard_reason(cancels, live)
+        if reason is None:
+            return None
+        share = 100.0 * cancels / live if live else 100.0
+        what = f"this run would cancel {cancels} of {live} live invitations ({share:.0f}%), {reason}."
+        how = (
+            "A truncated or wrong feed is the usual cause; `learncal sync --dry-run` lists what would be cancelled. "
+            f"If these cancellations are intended, allow them once: run `learncal sync --allow-mass-cancel={cancels}`, "
+            f'or POST /api/sync with {{"allowMassCancel": {cancels}}}, or set LEARNCAL_ALLOW_MASS_CANCEL={cancels} '
+            "for the next scheduled run. An allowance is kept for 24 hours and used by the first run the guard would "
+            "stop that cancels no more than its number."
+        )
+        if request.dry_run:
+            return f"A real run would be stopped by the mass-cancellation guard: {what} {how}"
+        now = self._clock()
+        allowance = self._allowances.current() if self._allowances is not None else None
+        if allowance is not None and not allowance.expired(now) and cancels <= allowance.count:
+            assert self._allowances is not None
+            if self._allowances.use(allowance):
+                summary.mass_cancel_allowance = {**allowance.to_json(), "used": cancels}
+                log.warning("mass-cancellation guard passed with an allowance of %d given by %s: %d of %d live "
+                            "invitations", allowance.count, allowance.given_by, cancels, live)
+                return None
+        note = ""
+        if allowance is not None and allowance.expired(now):
+            note = (f" The allowance of {allowance.count} given by {allowance.given_by} on "
+                    f"{allowance.given_at:%Y-%m-%d %H:%M} UTC has expired.")
+        elif allowance is not None and cancels > allowance.count:
+            note = (f" The allowance in force ({allowance.count}, given by {allowance.given_by}) is smaller than this "
+                    "run's cancellations, so it was left unused.")
+        raise MassCancellationStopped(f"Stopped before sending anything: {what}{note} {how}")
+
+    def _guard_reason(self, cancels: int, live: int) -> str | None:
+        """Why these cancellations are too many, or None when they are not."""
+        settings = self._settings
+        if cancels > settings.mass_cancel_max:
+            return f"more than the {settings.mass_cancel_max} any run may cancel (LEARNCAL_MASS_CANCEL_MAX)"
+        if cancels >= settings.mass_cancel_min and cancels > settings.mass_cancel_ratio * live:
+            return (f"at least {settings.mass_cancel_min} (LEARNCAL_MASS_CANCEL_MIN) and more than "
+                    f"{settings.mass_cancel_ratio:.0%} of them (LEARNCAL_MASS_CANCEL_RATIO)")
+        return None
+
+    def _take_allowances(self, request: SyncRequest, cancels: int) -> None:
+        """Record the allowances this run was given: the environment's (once) and the request's."""
+        if self._allowances is None:
+            return
+        given = self._allowances.from_environment(self._settings.allow_mass_cancel)
+        if given is not None:
+            log.warning("LEARNCAL_ALLOW_MASS_CANCEL gave a one-shot allowance of %d cancellations", given.count)
+        wanted = request.allow_mass_cancel
+        count = cancels if wanted is True else int(wanted)
+        if wanted is not False and count > 0:
+            self._allowances.give(count, by=request.given_by or "an unnamed caller", via=request.via)
+            log.warning("%s gave a one-shot allowance of %d cancellations", request.given_by, count)
 
     def _guard_lost_mapping(self, the_plan: Plan) -> None:
         """An empty mapping is not proof that nothing was sent.
@@ -296,18 +386,17 @@ class SyncService:
                 continue
             previous = states.get(offering.id)
             settled = offering.id not in unfinished
-            reconcile_at = previous.reconcile_requested_at if previous else None
-            if reconcile_at is not None and settled:
+            applied = previous.reconcile_requested_at if previous and settled else None
+            if applied is not None:
                 summary.reconciled.append(offering.id)
-                latest = self._offerings.get(offering.id)
-                if latest is None or latest.reconcile_requested_at == reconcile_at:
-                    reconcile_at = None  # every difference was applied; a newer mark stays
-            self._offerings.save(
-                OfferingState(
-                    offering_id=offering.id, title=offering.title, digest=digests[offering.id],
-                    settled=settled, live=live[offering.id], reconcile_requested_at=reconcile_at, last_seen=now,
-                )
+            state = OfferingState(
+                offering_id=offering.id, title=offering.title, digest=digests[offering.id],
+                settled=settled, live=live[offering.id], last_seen=now,
             )
+            try:  # a reconcile asked for during this run stays for the next one
+                self._offerings.settle(state, applied=applied)
+            except ConcurrentOfferingChange as error:
+                log.warning("%s", error)
 
     def _digest(self, offering: Offering, feed: Feed, provider: ProviderView) -> str:
         return offering_digest(offering, feed, provider)
@@ -325,12 +414,14 @@ class SyncService:
         if summary.recreated:
             parts.append(f"{len(summary.recreated)} deleted by hand in the organizer's calendar and sent again")
         if summary.deferred:
-            parts.append(f"{summary.deferred} deferred to the next run (sending limits or time budget)")
+            why = "the run lease" if summary.stopped else "sending limits or time budget"
+            parts.append(f"{summary.deferred} deferred to the next run ({why})")
         if summary.rejected:
             parts.append(f"{len(summary.rejected)} feed items rejected")
         if summary.errors:
             parts.append(f"{len(summary.errors)} could not be applied")
-        return ", ".join(parts) + "."
+        text = ", ".join(parts) + "."
+        return f"{summary.stopped} {text}" if summary.stopped else text
 
 
 def offering_digest(offering: Offering, feed: Feed, provider: ProviderView) -> str:
@@ -347,38 +438,95 @@ def offering_digest(offering: Offering, feed: Feed, provider: ProviderView) -> s
 class LeaseKeeper:
     """Holds the run's lease: renews it from a thread (planning is synchronous) until released.
 
-    A lease that could not be renewed may have been taken over after expiry; `lost` then
-    stops the executor from admitting more work, so two runs never send for one organizer.
+    The lease is what keeps a second run from sending for the same organizer. When renewals
+    fail (storage unreachable), the lease runs out after its last successful renewal, and
+    another run may then take it. Writes already in flight may keep retrying for up to the
+    writes' patience, so the run stops admitting work while the time left on its lease still
+    covers that patience plus a margin: `should_stop` turns true, the executor defers what is
+    left, and `stop_reason` says why.
     """
 
-    def __init__(self, leases: LeaseStore, lease: Lease) -> None:
+    def __init__(
+        self, leases: LeaseStore, lease: Lease, *, timing: LeaseTiming | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC), renew_in_background: bool = True,
+    ) -> None:
         self._leases = leases
         self._lease: Lease | None = lease
+        self._timing = timing or LEASE_TIMING
+        self._clock = clock
+        self._expires = lease.expires  # as of the last successful renewal
+        self._renewed_at: datetime = clock()
+        self._stop_reason: str | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._renew, name="learncal-lease", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if renew_in_background:
+            self._thread = threading.Thread(target=self._renew_loop, name="learncal-lease", daemon=True)
+            self._thread.start()
 
     @property
     def lost(self) -> bool:
         return self._lease is None
 
-    def _renew(self) -> None:
-        while not self._stop.wait(LEASE_RENEW_SECONDS):
-            lease = self._lease
-            if lease is None:
-                return
-            try:
-                self._lease = self._leases.renew(lease, seconds=LEASE_SECONDS)
-            except Exception:  # a storage hiccup: keep the lease we have, try again next time
-                log.warning("could not renew the run lease", exc_info=True)
+    @property
+    def time_left(self) -> float:
+        """Seconds until the lease expires, counted from its last successful renewal."""
+        return (self._expires - self._clock()).total_seconds()
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why this run stopped admitting work, once it has; None while it may go on."""
+        return self._stop_reason
+
+    def should_stop(self) -> bool:
+        """True once no more work may be started (the executor asks before each batch)."""
+        if self._stop_reason is not None:
+            return True
+        if self._lease is None:
+            self._stop_reason = ("the run lease was taken over by another run, so this run stopped sending to "
+                                 "leave the organizer's calendar to it")
+        elif self.time_left < self._timing.patience + self._timing.margin:
+            self._stop_reason = (
+                f"the run lease could not be renewed since {self._renewed_at:%H:%M:%S} UTC (Table Storage did not "
+                f"answer), and the {max(0, round(self.time_left))} s left on it no longer cover the "
+                f"{self._timing.patience:.0f} s a write may keep retrying, so this run stopped sending before another "
+                "run could take the lease"
+            )
+        if self._stop_reason is not None:
+            log.warning("no more work is started in this run: %s", self._stop_reason)
+            return True
+        return False
+
+    def renew_now(self) -> None:
+        """One renewal attempt; a failure keeps the expiry of the last successful one."""
+        lease = self._lease
+        if lease is None:
+            return
+        try:
+            renewed = self._leases.renew(lease, seconds=self._timing.seconds, now=self._clock())
+        except Exception:  # storage unreachable: the lease still runs out at its last expiry
+            log.warning("could not renew the run lease (%.0f s left)", self.time_left, exc_info=True)
+            return
+        if renewed is None:
+            self._lease = None
+            log.warning("the run lease was lost; no more work is started in this run")
+            return
+        self._lease = renewed
+        self._expires = renewed.expires
+        self._renewed_at = self._clock()
+
+    def _renew_loop(self) -> None:
+        while not self._stop.wait(self._timing.renew_every):
+            self.renew_now()
             if self._lease is None:
-                log.warning("the run lease was lost; no more work is started in this run")
+                return
 
     def release(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
         if self._lease is not None:
-            self._leases.release(self._lease)
+            with contextlib.suppress(Exception):  # unreachable storage: the lease simply expires
+                self._leases.release(self._lease)
 
 
 __all__ = ["FeedUnreadable", "ProviderView", "SyncRequest", "SyncService"]

@@ -35,6 +35,8 @@ class RunSummary:
     skipped: str | None = None
     message: str | None = None
     reconciled: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why the run stopped admitting work early (its lease), if it did
+    mass_cancel_allowance: dict[str, Any] | None = None  # the allowance this run used to pass the guard
     plan: list[dict[str, Any]] | None = None  # dry runs: what would be done
     failure: str | None = None  # kind of error that failed the run (e.g. MassCancellationStopped), for alerts
 
@@ -81,6 +83,8 @@ class RunSummary:
             "skipped": self.skipped,
             "message": self.message,
             "reconciled": self.reconciled,
+            "stopped": self.stopped,
+            "massCancelAllowance": self.mass_cancel_allowance,
         }
         if self.plan is not None:
             out["plan"] = self.plan

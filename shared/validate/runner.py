@@ -56,12 +56,14 @@ class Target:
     source: str
     secret: str | None = field(default=None, repr=False)  # a proposed secret, never stored by Validate
     probe_mailbox: str | None = None
+    allowlists: str = ""  # the recipient allow-lists in force, in words
 
 
 def target_for(service: ProviderService, proposal: ValidateInput | None = None) -> Target:
     settings, source = service.current_settings()
+    allowlists = service.allowlists().describe()
     if proposal is None:
-        return Target(settings, source)
+        return Target(settings, source, allowlists=allowlists)
     changes: dict[str, Any] = {
         name: value for name, value in (
             ("tenant_id", proposal.tenant_id), ("client_id", proposal.client_id),
@@ -71,7 +73,7 @@ def target_for(service: ProviderService, proposal: ValidateInput | None = None) 
     secret = proposal.client_secret.get_secret_value() if proposal.client_secret else None
     proposed = bool(changes) or secret is not None
     return Target(dataclasses.replace(settings, **changes), "proposed" if proposed else source, secret,
-                  proposal.probe_mailbox)
+                  proposal.probe_mailbox, allowlists)
 
 
 class Validator:
@@ -134,7 +136,8 @@ class Validator:
         origin = {"stored": "the stored configuration", "environment": "the environment (nothing saved yet)",
                   "proposed": "the proposed values over the configuration in force"}.get(target.source, target.source)
         return passed(CONFIGURATION, f"Tenant {settings.tenant_id}, app {settings.client_id}, organizer "
-                      f"{settings.organizer}, {settings.auth_mode} sign-in, from {origin}.")
+                      f"{settings.organizer}, {settings.auth_mode} sign-in, from {origin}"
+                      + (f"; {target.allowlists}." if target.allowlists else "."))
 
     def _make_credential(self, target: Target) -> tuple[Any, Check | None]:
         settings = target.settings

@@ -63,6 +63,7 @@ def expire_lease(world: World) -> None:
 
 def test_sigkill_at_random_moments_then_one_clean_run_converges(world: World) -> None:
     rng = random.Random(SEED)
+    world.env["LEARNCAL_MASS_CANCEL_MIN"] = "1000"  # the churn cancels a quarter at once; the guard has its own tests
     world.sandbox.configure(**{"faults": [
         {"status": None, "method": "*", "path": "/users/*/events*", "latency": 0.08}]})
     wanted = feeds()

@@ -7,7 +7,9 @@ on), and for the refusals, proof that nothing changed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import conftest_admin
@@ -26,13 +28,16 @@ from conftest_admin import (
     request,
 )
 
+from shared.admin.context import Services
 from shared.domain import InvitationKey
 from shared.planning.sent import SentRecord
 from shared.provider.store import ProviderStore
+from shared.store.allowance import AllowanceStore
 from shared.store.lease import LeaseStore
 from shared.store.mapping import TableMappingStore
 from shared.store.offerings import OfferingState, OfferingStore
 from shared.store.runs import RunStore
+from tests.support.feeds import base_feed, offering, write
 
 PROBLEM = "application/problem+json"
 
@@ -257,6 +262,70 @@ def test_a_caller_without_the_admin_role_gets_403_and_changes_nothing(
     _nothing_changed(world)
 
 
+
+def test_a_save_without_the_allowlist_never_widens_the_environments(world: World, tmp_path: Path) -> None:
+    services = world.services(recipient_allowlist=(OTHER_USER,), feed=write(base_feed(), tmp_path / "feed.json"))
+    body = provider_body(world)
+    del body["recipientAllowlist"]
+
+    saved = payload(world.call("provider", request("PUT", "provider", body), services))
+    summary = payload(world.call("sync_now", request("POST", "sync", {}), services))
+
+    assert saved["allowlistsInForce"] == [
+        {"source": "environment", "setting": "LEARNCAL_RECIPIENT_ALLOWLIST", "entries": [OTHER_USER]}]
+    assert saved["effectiveAllowlist"] == [OTHER_USER]
+    assert summary["created"] == 3 and summary["leftOut"] == 7  # only Ada's three meetings
+    assert world.sandbox.messages(OTHER_USER) and not world.sandbox.messages("bo.learner@contoso.example")
+
+
+def test_a_stored_allowlist_only_narrows_the_environments_and_its_removal_is_confirmed(world: World) -> None:
+    services = world.services(recipient_allowlist=("@contoso.example",))
+    put = lambda **changes: world.call("provider", request("PUT", "provider", provider_body(world, **changes)),  # noqa: E731
+                                       services)
+    narrowed = put(recipientAllowlist=[OTHER_USER, "eve@fabrikam.example"])
+    assert narrowed.status_code == 200, narrowed.get_body()
+    shown = payload(world.call("provider", request("GET", "provider"), services))
+    assert [(x["source"], x["entries"]) for x in shown["allowlistsInForce"]] == [
+        ("environment", ["@contoso.example"]), ("stored", [OTHER_USER, "eve@fabrikam.example"])]
+    assert shown["effectiveAllowlist"] == [OTHER_USER]
+    assert any("eve@fabrikam.example is outside LEARNCAL_RECIPIENT_ALLOWLIST" in n
+               for n in payload(narrowed)["notices"])
+
+    nobody = problem(put(recipientAllowlist=["@fabrikam.example"]), 422)
+    assert fields(nobody) == {"recipientAllowlist"} and "admits nobody" in nobody["errors"][0]["message"]
+    kept = dict(provider_body(world, status="inactive"))
+    del kept["recipientAllowlist"]
+    assert world.call("provider", request("PUT", "provider", kept), services).status_code == 200
+    unconfirmed = problem(put(recipientAllowlist=None), 409)
+    assert fields(unconfirmed) == {"confirmAllowlistRemoval"} and "--confirm-allowlist-removal" in unconfirmed["detail"]
+    stored = ProviderStore(world.tables).load()
+    assert stored is not None and stored.recipient_allowlist == (OTHER_USER, "eve@fabrikam.example")
+    assert stored.status == "inactive"
+
+    removed = put(recipientAllowlist=None, confirmAllowlistRemoval=True)
+    assert removed.status_code == 200
+    assert payload(removed)["effectiveAllowlist"] == ["@contoso.example"]  # the environment's still applies
+    assert any("Removing the stored recipient allow-list" in n for n in payload(removed)["notices"])
+
+
+
+def test_a_run_whose_allowlists_admit_nobody_stops_instead_of_inviting_everyone(world: World, tmp_path: Path) -> None:
+    from shared.provider.store import ProviderConfig
+
+    ProviderStore(world.tables).save(ProviderConfig(
+        status="active", tenant_id=world.info["tenantId"], client_id=world.info["clientId"],
+        organizer=world.info["organizer"], recipient_allowlist=("@fabrikam.example",)))
+    services = world.services(recipient_allowlist=("@contoso.example",),
+                              feed=write(base_feed(), tmp_path / "feed.json"))  # the environment changed later
+
+    summary = payload(world.call("sync_now", request("POST", "sync", {}), services))
+    shown = payload(world.call("provider", request("GET", "provider"), services))
+
+    assert summary["status"] == "failed" and "admit nobody" in summary["message"]
+    assert summary["created"] == 0 and world.sandbox.messages(OTHER_USER) == []
+    assert "LEARNCAL_RECIPIENT_ALLOWLIST allows @contoso.example" in shown["allowlistProblem"]
+
+
 # -- POST /api/provider/validate -----------------------------------------------------------
 
 def test_validate_answers_the_checks_and_refuses_bad_input(world: World) -> None:
@@ -295,6 +364,37 @@ def test_reconcile_with_a_blank_id_names_the_field(world: World) -> None:
                                                             route_params={"offeringId": " "})), 422)
 
     assert fields(body) == {"offeringId"}
+
+
+
+def test_a_reconcile_asked_for_during_a_run_survives_it_and_the_next_run_applies_it(
+    world: World, tmp_path: Path,
+) -> None:
+    feed = base_feed()
+    path = write(feed, tmp_path / "feed.json")
+    assert payload(world.call("sync_now", request("POST", "sync", {}), world.services(feed=path)))["created"] > 0
+    offering(feed, "OFF-1001")["enrollments"].append({"learnerEmail": OTHER_USER.replace("ada", "eve"),
+                                                      "status": "active"})
+    write(feed, tmp_path / "feed.json")  # the offering changed, so the next run looks at it
+    answers: list[int] = []
+
+    def reconcile_while_running(message: str) -> None:
+        if message.startswith("Planned") and not answers:  # the run has read the offering rows
+            answers.append(world.call("offering_reconcile", request(
+                "POST", "offerings/OFF-1001/reconcile", route_params={"offeringId": "OFF-1001"})).status_code)
+
+    running = Services.build(replace(world.settings, feed=path), tables=world.tables, progress=reconcile_while_running)
+    during = payload(world.call("sync_now", request("POST", "sync", {}), running))
+
+    assert answers == [202]
+    assert (during["status"], during["created"], during["reconciled"]) == ("completed", 2, [])
+    state = OfferingStore(world.tables).get("OFF-1001")
+    assert state is not None and state.reconcile_requested_at is not None  # still waiting for a run
+
+    after = payload(world.call("sync_now", request("POST", "sync", {}), world.services(feed=path)))
+    assert after["reconciled"] == ["OFF-1001"]
+    state = OfferingStore(world.tables).get("OFF-1001")
+    assert state is not None and state.reconcile_requested_at is None and state.settled
 
 
 # -- POST /api/sync and GET /api/runs --------------------------------------------------------
@@ -338,6 +438,38 @@ def test_sync_and_runs_name_their_bad_input(world: World) -> None:
     assert fields(problem(world.call("sync_now", request("POST", "sync", {"feed": "/etc/passwd"})), 422)) == {"feed"}
     assert fields(problem(world.call("runs", request("GET", "runs?limit=0")), 422)) == {"limit"}
     assert payload(world.call("runs", request("GET", "runs")))["value"] == []
+
+
+
+def test_an_allowance_given_over_http_is_recorded_with_who_gave_it_and_lasts_a_day(
+    world: World, tmp_path: Path,
+) -> None:
+    extra = [f"learner{i:02d}@contoso.example" for i in range(8)]
+    feed = base_feed()
+    offering(feed, "OFF-1001")["enrollments"].extend({"learnerEmail": e, "status": "active"} for e in extra)
+    path = write(feed, tmp_path / "feed.json")
+    services = world.services(feed=path)
+    assert payload(world.call("sync_now", request("POST", "sync", {}), services))["created"] == 26
+    offering(feed, "OFF-1001")["activities"] = []  # a wrong feed: 23 of 26 meetings would go
+    write(feed, tmp_path / "feed.json")
+
+    refused = payload(world.call("sync_now", request("POST", "sync", {}), services))
+    assert refused["status"] == "failed" and '{"allowMassCancel": 23}' in refused["message"]
+    AllowanceStore(world.tables).give(23, by="ops@contoso.example", via="api",
+                                      now=datetime.now(UTC) - timedelta(hours=25))
+    expired = payload(world.call("sync_now", request("POST", "sync", {}), services))
+    assert expired["status"] == "failed" and "has expired" in expired["message"]
+    assert fields(problem(world.call("sync_now", request("POST", "sync", {"allowMassCancel": 0})), 422)) \
+        == {"allowMassCancel"}
+
+    allowed = payload(world.call("sync_now", request("POST", "sync", {"allowMassCancel": 23}), services))
+
+    assert (allowed["status"], allowed["cancelled"]) == ("completed", 23)
+    assert allowed["massCancelAllowance"]["givenBy"] == "a function key holder with POST /api/sync"
+    assert (allowed["massCancelAllowance"]["count"], allowed["massCancelAllowance"]["via"]) == (23, "api")
+    recorded = payload(world.call("runs", request("GET", "runs?limit=1"), services))["value"][0]
+    assert recorded["massCancelAllowance"]["used"] == 23
+    assert AllowanceStore(world.tables).current() is None  # used up
 
 
 # -- GET /api/openapi.json -------------------------------------------------------------------

@@ -96,3 +96,26 @@ def test_validate_prints_one_line_per_check_with_its_fix(world: World, environme
     assert lines[0].startswith("PASS  configuration:")
     assert any(line.startswith("WARN  mailbox-scope:") for line in lines)
     assert any(line.strip().startswith("fix: Limit the app") for line in lines)
+
+
+def test_set_keeps_the_stored_allowlist_unless_told_and_confirms_its_removal(
+    world: World, environment: Tables, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LEARNCAL_RECIPIENT_ALLOWLIST", "@contoso.example")
+    assert run("provider", "set", "--allowlist", OTHER_USER).exit_code == 0
+
+    other_change = run("provider", "set", "--status", "inactive")
+    unconfirmed = run("provider", "set", "--allowlist", "")
+    shown = json.loads(run("provider", "show").stdout)
+    removed = run("provider", "set", "--allowlist", "", "--confirm-allowlist-removal")
+
+    assert json.loads(other_change.stdout)["recipientAllowlist"] == [OTHER_USER]
+    assert unconfirmed.exit_code == 1 and len(unconfirmed.stderr.strip().splitlines()) == 1
+    assert "--confirm-allowlist-removal" in unconfirmed.stderr
+    assert shown["allowlistsInForce"] == [
+        {"source": "environment", "setting": "LEARNCAL_RECIPIENT_ALLOWLIST", "entries": ["@contoso.example"]},
+        {"source": "stored", "entries": [OTHER_USER]}]
+    assert removed.exit_code == 0, removed.output
+    assert json.loads(removed.stdout)["effectiveAllowlist"] == ["@contoso.example"]
+    stored = ProviderStore(environment).load()
+    assert stored is not None and stored.recipient_allowlist == ()

@@ -448,3 +448,16 @@ def test_an_unrestricted_app_is_a_warning_with_the_fix(world: World, scoping: st
     assert "-CustomResourceScope" in check["fix"]
     assert ("remove the tenant-wide Calendars.ReadWrite grant" in check["fix"]) is grant_advice
     assert checks["organizer-mailbox"]["status"] == "pass"
+
+
+def test_the_configuration_check_names_the_allowlists_in_force_and_where_each_came_from(world: World) -> None:
+    from shared.provider.store import ProviderConfig, ProviderStore
+
+    ProviderStore(world.tables).save(ProviderConfig(
+        status="active", tenant_id=world.info["tenantId"], client_id=world.info["clientId"],
+        organizer=world.info["organizer"], recipient_allowlist=(OTHER_USER,)))
+
+    detail = validate(world, recipient_allowlist=("@contoso.example",))["configuration"]["detail"]
+
+    assert f"only {OTHER_USER} invited" in detail
+    assert "LEARNCAL_RECIPIENT_ALLOWLIST (@contoso.example)" in detail and f"the stored list ({OTHER_USER})" in detail

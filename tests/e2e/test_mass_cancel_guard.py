@@ -1,0 +1,99 @@
+"""The mass-cancellation guard and its one-shot allowance, through `learncal sync`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.feeds import base_feed, offering
+from tests.support.world import CliResult, World
+
+EXTRA = [f"learner{i:02d}@contoso.example" for i in range(8)]
+BIG = 7 + 2 * len(EXTRA)  # OFF-1001: two workshops for 2 learners and the extra ones, 3 instructor seats
+LIVE = BIG + 3  # and OFF-2002's three
+
+
+def full_feed() -> dict[str, Any]:
+    feed = base_feed()
+    offering(feed, "OFF-1001")["enrollments"].extend({"learnerEmail": e, "status": "active"} for e in EXTRA)
+    return feed
+
+
+def truncated_feed() -> dict[str, Any]:
+    """A wrong feed: every session of the big offering is missing."""
+    feed = full_feed()
+    offering(feed, "OFF-1001")["activities"] = []
+    return feed
+
+
+def stopped(result: CliResult) -> str:
+    assert result.code == 1, result.stdout + result.stderr
+    message = str(result.summary["message"])
+    assert result.summary["status"] == "failed" and "Stopped before sending anything" in message
+    return message
+
+
+def cancellations_received(world: World) -> int:
+    return sum(world.received(e)["meetingCancellation"] for e in EXTRA)
+
+
+def test_a_small_organisation_losing_most_meetings_is_stopped_until_an_allowance_covers_it(world: World) -> None:
+    assert world.sync(full_feed()).summary["created"] == LIVE
+    truncated = world.feed_file(truncated_feed())
+
+    message = stopped(world.sync(truncated))
+    assert f"would cancel {BIG} of {LIVE} live invitations" in message
+    assert f"learncal sync --allow-mass-cancel={BIG}" in message
+    assert f'POST /api/sync with {{"allowMassCancel": {BIG}}}' in message
+    assert f"LEARNCAL_ALLOW_MASS_CANCEL={BIG}" in message
+    assert cancellations_received(world) == 0
+
+    preview = world.sync(truncated, "--dry-run")
+    assert preview.code == 0 and preview.summary["cancelled"] == BIG
+    assert f"--allow-mass-cancel={BIG}" in preview.summary["message"]
+
+    too_small = stopped(world.sync(truncated, f"--allow-mass-cancel={BIG - 1}"))
+    assert f"allowance in force ({BIG - 1}" in too_small
+    assert cancellations_received(world) == 0
+
+    allowed = world.sync(truncated, f"--allow-mass-cancel={BIG}")
+    assert allowed.code == 0, allowed.stdout + allowed.stderr
+    assert allowed.summary["cancelled"] == BIG
+    used = allowed.summary["massCancelAllowance"]
+    assert (used["count"], used["used"], used["via"]) == (BIG, BIG, "cli")
+    assert "learncal sync" in used["givenBy"] and used["givenAt"] and used["expiresAt"]
+    assert cancellations_received(world) == 2 * len(EXTRA)
+
+    assert world.sync(full_feed()).code == 0  # everyone invited again
+    stopped(world.sync(truncated))  # the allowance was used up: the same mistake is stopped again
+
+
+def test_an_allowance_from_the_environment_is_read_once(world: World) -> None:
+    assert world.sync(full_feed()).code == 0
+    truncated = world.feed_file(truncated_feed())
+
+    allowed = world.sync(truncated, LEARNCAL_ALLOW_MASS_CANCEL=str(BIG))
+    assert allowed.code == 0, allowed.stdout + allowed.stderr
+    assert allowed.summary["massCancelAllowance"]["via"] == "environment"
+    assert "LEARNCAL_ALLOW_MASS_CANCEL" in allowed.summary["massCancelAllowance"]["givenBy"]
+
+    assert world.sync(full_feed(), LEARNCAL_ALLOW_MASS_CANCEL=str(BIG)).code == 0
+    stopped(world.sync(truncated, LEARNCAL_ALLOW_MASS_CANCEL=str(BIG)))  # still set, but already used
+
+
+def test_a_run_cancelling_more_than_the_maximum_is_stopped_whatever_the_share(world: World) -> None:
+    feed = base_feed()
+    offering(feed, "OFF-2002")["enrollments"].extend(
+        {"learnerEmail": f"many{i:02d}@contoso.example", "status": "active"} for i in range(30))
+    assert world.sync(feed).summary["created"] == 40
+    offering(feed, "OFF-1001")["status"] = "cancelled"  # 7 of 40: a small share, fewer than the minimum
+
+    message = stopped(world.sync(feed, LEARNCAL_MASS_CANCEL_MAX="5"))
+    assert "would cancel 7 of 40" in message and "LEARNCAL_MASS_CANCEL_MAX" in message
+    assert world.sync(feed).summary["cancelled"] == 7  # within the default maximum: an ordinary change
+
+
+def test_a_legacy_true_is_refused_with_the_way_to_give_a_number(world: World) -> None:
+    result = world.sync(full_feed(), LEARNCAL_ALLOW_MASS_CANCEL="true")
+    assert result.code == 1
+    assert "LEARNCAL_ALLOW_MASS_CANCEL" in result.stderr and "number of cancellations" in result.stderr
+    assert world.received(EXTRA[0])["meetingRequest"] == 0
