@@ -58,11 +58,17 @@ def cli() -> None:
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path(".learncal/sandbox"), show_default=True, help="Where the sandbox keeps its state.")
 @click.option("--port", type=int, default=0, show_default=True, help="Port to listen on (0: a free one).")
-def sandbox(data_dir: Path, port: int) -> None:
+@click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
+              help="A tenant profile from `learncal tenant-probe`: behave like that tenant.")
+def sandbox(data_dir: Path, port: int, profile: Path | None) -> None:
     """Serve the local Microsoft 365 sandbox (sign-in, Graph calendars, Key Vault) until stopped."""
     from shared.sandbox import serve
+    from shared.sandbox.profile import ProfileError
 
-    serve(data_dir, port)
+    try:
+        serve(data_dir, port, profile=profile)
+    except ProfileError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @cli.command()

@@ -14,10 +14,14 @@ _REPO = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def sandbox_process(data: Path, *, port: int = 0) -> Iterator[dict[str, Any]]:
-    """Yield the sandbox's start line (URLs, credentials, CA file); stop the process afterwards."""
+def sandbox_process(data: Path, *, port: int = 0, profile: Path | None = None) -> Iterator[dict[str, Any]]:
+    """Yield the sandbox's start line (URLs, credentials, CA file); stop the process afterwards.
+
+    `profile`: a tenant profile (`learncal sandbox --profile FILE`) whose realism is in force.
+    """
+    extra = ["--profile", str(profile)] if profile is not None else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "sandbox", "--data", str(data), "--port", str(port)],
+        [sys.executable, "-m", "shared.cli", "sandbox", "--data", str(data), "--port", str(port), *extra],
         cwd=_REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     try:

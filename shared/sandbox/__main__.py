@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from shared.sandbox.profile import ProfileError
 from shared.sandbox.server import DEFAULT_DATA_DIR, serve
 
 
@@ -14,8 +15,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="data directory (state, CA, identity); default .learncal/sandbox")
     parser.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--profile", type=Path, help="tenant profile (from learncal tenant-probe) to behave like")
     args = parser.parse_args(argv)
-    serve(args.data, args.port, args.host)
+    try:
+        serve(args.data, args.port, args.host, profile=args.profile)
+    except ProfileError as error:
+        parser.exit(2, f"error: {error}\n")
 
 
 if __name__ == "__main__":

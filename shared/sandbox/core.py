@@ -61,6 +61,7 @@ class Sandbox:
         stored = self.store.get_meta(REALISM_KEY)
         self._realism = Realism.from_json(json.loads(stored)) if stored else Realism()
         self._realism_lock = threading.Lock()
+        self._profile: dict[str, Any] = {}  # a tenant profile's realism: what reset returns to
         self.clock = Clock(self._realism.time_scale)
         self.stats = Stats(self.clock)
         self.gate = Gate(self.clock, self.stats, lambda: self.realism)
@@ -88,14 +89,22 @@ class Sandbox:
             self.gate.forget_faults()
             return realism
 
+    def apply_profile(self, realism: dict[str, Any]) -> Realism:
+        """Apply a tenant profile's realism; `reset` returns to it rather than to the bare defaults."""
+        applied = self.configure(realism)
+        self._profile = dict(realism)
+        return applied
+
     def reset(self) -> None:
-        """Empty every mailbox and the vault, restore the default directory and realism, zero the stats."""
+        """Empty every mailbox and the vault, restore the default directory and realism (with the start
+        profile's settings, if any), zero the stats."""
+        baseline = Realism.from_json(self._profile)
         with self.store.transaction():
             self.directory.reset()
             self.vault.put(VAULT_SECRET_NAME, self.directory.client_secret)
-            self.store.set_meta(REALISM_KEY, Realism().dumps())
-        self._realism = Realism()
-        self.clock.set_scale(1.0)
+            self.store.set_meta(REALISM_KEY, baseline.dumps())
+        self._realism = baseline
+        self.clock.set_scale(baseline.time_scale)
         self.gate.reset()
         self.postmaster.reset()
         self.stats.reset()

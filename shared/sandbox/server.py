@@ -33,6 +33,7 @@ from shared.sandbox.graph_api import GraphService
 from shared.sandbox.graph_http import JSON_TYPE, GraphRequest
 from shared.sandbox.inspection import Inspection
 from shared.sandbox.keyvault import KeyVaultApi
+from shared.sandbox.profile import load_profile
 from shared.sandbox.web import BadInput, json_response
 
 if TYPE_CHECKING:
@@ -212,14 +213,21 @@ def _quiet_disconnects(original: Any) -> Any:
 
 
 def start(data_dir: Path, port: int = 0, host: str = "127.0.0.1", *,
-          log_stream: IO[str] | None = None) -> RunningSandbox:
-    """Serve the sandbox from a background thread until `.stop()`."""
+          log_stream: IO[str] | None = None, profile: Path | None = None) -> RunningSandbox:
+    """Serve the sandbox from a background thread until `.stop()`.
+
+    `profile`: a tenant profile whose `realism` is applied as `PATCH /_sandbox/config` would
+    (raises ProfileError, naming the file and key, before anything starts).
+    """
     data_dir = Path(data_dir)
+    realism = load_profile(profile) if profile is not None else None
     advertised = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
     names = CERT_NAMES + ([advertised] if advertised not in CERT_NAMES else [])
     certificates = ensure_certificates(data_dir, names)
     sandbox = Sandbox(data_dir)
     try:
+        if realism is not None:
+            sandbox.apply_profile(realism)
         app = SandboxApp(sandbox, log_stream)
         server = make_server(host, port, app, threaded=True,
                              request_handler=_QuietHandler)
@@ -238,10 +246,11 @@ def start(data_dir: Path, port: int = 0, host: str = "127.0.0.1", *,
     return RunningSandbox(sandbox, app, server, thread)
 
 
-def serve(data_dir: Path = DEFAULT_DATA_DIR, port: int = 0, host: str = "127.0.0.1") -> None:
+def serve(data_dir: Path = DEFAULT_DATA_DIR, port: int = 0, host: str = "127.0.0.1", *,
+          profile: Path | None = None) -> None:
     """Serve in the foreground: print the start line, log requests to stderr, stop on SIGINT or SIGTERM."""
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    running = start(data_dir, port, host, log_stream=sys.stderr)
+    running = start(data_dir, port, host, log_stream=sys.stderr, profile=profile)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
