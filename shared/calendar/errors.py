@@ -91,6 +91,8 @@ def graph_error(error: Any, *, action: str) -> GraphError:
     retry_after = parse_retry_after(_header(headers, "retry-after"))
     if status == 429:
         message = f"Graph throttled the request to {action}; it is retried after the wait Graph asked for."
+    elif status == 424:
+        message = f"Graph did not run the request to {action} (a request it depended on failed); it is retried."
     elif status in (500, 502, 503, 504):
         message = f"Graph was unavailable while trying to {action} (HTTP {status}); it is retried."
     else:

@@ -13,6 +13,10 @@ counted under a thread lock, and a waiter on another loop is woken on its own lo
 are served first come, first served, so a batch waiting for four places is not overtaken
 forever by single requests.
 
+Places are given back when the answer is in, or when the client stops waiting for it (a
+timeout or a dropped connection); in that rare case the mailbox may still be running the
+request for a moment, and a 429 it then causes is waited out like any other.
+
 Across processes, the per-organizer run lease (`shared/store/lease.py`) keeps one sync per
 organizer mailbox at a time, so one process at a time writes to a given mailbox.
 """

@@ -64,8 +64,10 @@ def expire_lease(world: World) -> None:
 def test_sigkill_at_random_moments_then_one_clean_run_converges(world: World) -> None:
     rng = random.Random(SEED)
     world.env["LEARNCAL_MASS_CANCEL_MIN"] = "1000"  # the churn cancels a quarter at once; the guard has its own tests
+    # Graph runs four sub-requests of a batch at once (the sandbox too), so a batch of 20 takes five
+    # latencies: enough of them that the kills below land while the run is sending.
     world.sandbox.configure(**{"faults": [
-        {"status": None, "method": "*", "path": "/users/*/events*", "latency": 0.08}]})
+        {"status": None, "method": "*", "path": "/users/*/events*", "latency": 0.3}]})
     wanted = feeds()
     paths = [world.feed_file(feed) for feed in wanted]
     mid_send = 0

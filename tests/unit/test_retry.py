@@ -89,3 +89,16 @@ def test_tenacity_waits_what_graph_asked_for() -> None:
 
     assert asyncio.run(main()) == "ok"
     assert waits == [2.128, 0.75]
+
+
+def test_a_request_graph_did_not_run_is_described_as_retried() -> None:
+    from types import SimpleNamespace
+
+    from shared.calendar.errors import graph_error
+
+    shaped = SimpleNamespace(response_status_code=424, response_headers={},
+                             error=SimpleNamespace(code="FailedDependency", message="depends on a failed request"))
+    error = graph_error(shaped, action="invite the attendee")
+    assert (error.status, error.code) == (424, "FailedDependency")
+    assert str(error) == ("Graph did not run the request to invite the attendee (a request it depended on failed); "
+                          "it is retried.")
