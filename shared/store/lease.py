@@ -2,11 +2,17 @@
 
 The timer, a manual HTTP run and a CLI run may start together; only one gets the lease. An
 expired lease (a crashed run) is taken over, so a crash never blocks the schedule for long.
+A lease whose holder was a process on this same machine that no longer exists (killed, or
+crashed without releasing) is taken over at once: waiting out the expiry would only delay
+the next run, since nobody can be sending under it. Mailbox names are compared in lower case,
+as Exchange compares addresses.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,18 +46,19 @@ class LeaseStore:
         holder = uuid.uuid4().hex
         expires = now + timedelta(seconds=seconds)
         entity: dict[str, Any] = {
-            "PartitionKey": PARTITION, "RowKey": key_part(organizer), "Holder": holder, "ExpiresAt": expires,
-            "StartedAt": now,
+            "PartitionKey": PARTITION, "RowKey": _row(organizer), "Holder": holder, "ExpiresAt": expires,
+            "StartedAt": now, **_process(),
         }
         try:
-            current = self._table.get_entity(PARTITION, key_part(organizer))
+            current = self._table.get_entity(PARTITION, _row(organizer))
         except ResourceNotFoundError:
             current = None
         try:
             if current is None:
                 meta = self._table.create_entity(entity)
             else:
-                if current.get("Holder") and current.get("ExpiresAt") and current["ExpiresAt"] > now:
+                held = current.get("Holder") and current.get("ExpiresAt") and current["ExpiresAt"] > now
+                if held and not _holder_gone(current):
                     raise RunInProgress(_busy(organizer, current.get("StartedAt")))
                 meta = self._table.update_entity(
                     entity, mode=UpdateMode.REPLACE, etag=current.metadata["etag"],
@@ -73,8 +80,8 @@ class LeaseStore:
 
         expires = (now or datetime.now(UTC)) + timedelta(seconds=seconds)
         entity = {
-            "PartitionKey": PARTITION, "RowKey": key_part(lease.organizer), "Holder": lease.holder,
-            "ExpiresAt": expires, "StartedAt": lease.started or expires,
+            "PartitionKey": PARTITION, "RowKey": _row(lease.organizer), "Holder": lease.holder,
+            "ExpiresAt": expires, "StartedAt": lease.started or expires, **_process(),
         }
         try:
             meta = self._table.update_entity(
@@ -90,7 +97,7 @@ class LeaseStore:
         from azure.data.tables import UpdateMode
 
         entity = {
-            "PartitionKey": PARTITION, "RowKey": key_part(lease.organizer), "Holder": "", "ExpiresAt": lease.expires,
+            "PartitionKey": PARTITION, "RowKey": _row(lease.organizer), "Holder": "", "ExpiresAt": lease.expires,
         }
         # a lease taken over after expiry belongs to its new holder: leave it alone
         with contextlib.suppress(HttpResponseError):
@@ -102,3 +109,32 @@ class LeaseStore:
 def _busy(organizer: str, started: Any) -> str:
     since = f" since {started:%Y-%m-%d %H:%M:%S} UTC" if isinstance(started, datetime) else ""
     return f"A sync run for {organizer} is already in progress{since}; this run did not start. Try again later."
+
+
+def _row(organizer: str) -> str:
+    return key_part(organizer.lower())
+
+
+def _process() -> dict[str, Any]:
+    """Who holds the lease: this machine, this process, and when the process started (a reused
+    process id after a restart is then not mistaken for the holder)."""
+    return {"Host": socket.gethostname(), "Pid": os.getpid(), "ProcessStart": process_start_ticks(os.getpid()) or ""}
+
+
+def process_start_ticks(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux /proc), or None where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return fields[19] if len(fields) > 19 else None
+
+
+def _holder_gone(current: Any) -> bool:
+    """The holder ran on this machine and its process is gone: nobody sends under this lease."""
+    if current.get("Host") != socket.gethostname() or not current.get("Pid") or not current.get("ProcessStart"):
+        return False  # another machine, or an older row: only the expiry can tell
+    if not os.path.isdir("/proc/self"):
+        return False
+    return process_start_ticks(int(current["Pid"])) != str(current["ProcessStart"])

@@ -24,8 +24,8 @@ PROBE_LEASE_SECONDS = 120  # far longer than the probes (three requests); expire
 
 
 def lease_names(*names: str | None) -> tuple[str, ...]:
-    """The keys a run could hold the mailbox's lease under: each name as written and in lower case."""
-    return tuple(dict.fromkeys(v for n in names if n for v in (n, n.lower())))
+    """The names a run could hold the mailbox's lease under (leases compare them in lower case)."""
+    return tuple(dict.fromkeys(n.lower() for n in names if n))
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import pytest
 from shared.domain import InvitationKey
 from shared.errors import RunInProgress, UnknownOffering
 from shared.planning.sent import SentRecord
-from shared.store.lease import LeaseStore
+from shared.store.lease import LeaseStore, process_start_ticks
 from shared.store.mapping import ConcurrentChange, TableMappingStore
 from shared.store.offerings import OfferingState, OfferingStore
 from shared.store.runs import RunStore
@@ -83,3 +83,30 @@ def test_runs_are_listed_newest_first(tables: Tables) -> None:
         started = datetime(2027, 1, 1, 12, minute, tzinfo=UTC)
         runs.record({"runId": f"r{minute}", "startedAt": started.isoformat(), "status": "completed"})
     assert [r["runId"] for r in runs.recent(2)] == ["r3", "r2"]
+
+
+def test_a_lease_left_by_a_killed_process_on_this_machine_is_taken_over_at_once(tables: Tables) -> None:
+    """A SIGKILLed `learncal sync` cannot release its lease; waiting out its expiry would only delay the next run."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lease = LeaseStore(tables).acquire("Org@Contoso.example", seconds=600)
+        row = tables["leases"].get_entity("lease", "org@contoso.example")  # names compare in lower case
+        tables["leases"].upsert_entity({**row, "Pid": holder.pid, "ProcessStart": process_start_ticks(holder.pid)})
+        with pytest.raises(RunInProgress):
+            LeaseStore(tables).acquire("org@contoso.example", seconds=60)  # its holder still runs
+    finally:
+        holder.kill()
+        holder.wait()
+    taken = LeaseStore(tables).acquire("ORG@contoso.example", seconds=60)  # killed: taken over before expiry
+    assert taken.holder != lease.holder
+
+
+def test_a_lease_held_on_another_machine_waits_for_its_expiry(tables: Tables) -> None:
+    LeaseStore(tables).acquire("org@contoso.example", seconds=600)
+    row = tables["leases"].get_entity("lease", "org@contoso.example")
+    tables["leases"].upsert_entity({**row, "Host": "another-instance", "Pid": 1, "ProcessStart": "1"})
+    with pytest.raises(RunInProgress):
+        LeaseStore(tables).acquire("org@contoso.example", seconds=60)
