@@ -35,6 +35,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LEARNCAL_ORGANIZER", "organizer mailbox for all invitations"),
     Setting("LEARNCAL_STATUS", "active or inactive until a provider configuration is saved", "active"),
     Setting("LEARNCAL_FEED", "path or https URL of the learning feed"),
+    Setting("LEARNCAL_FEED_CSV_MAPPING", "path of the mapping file that adapts a CSV export (docs/feed-csv.md)"),
     Setting("LEARNCAL_RECIPIENT_ALLOWLIST", "comma-separated addresses and @domain entries"),
     Setting("LEARNCAL_SEND_PER_MINUTE", "messages the organizer may send per minute", "30"),
     Setting("LEARNCAL_SEND_PER_DAY", "recipients the organizer may send to per rolling day", "10000"),
@@ -79,6 +80,7 @@ class Settings:
     organizer: str | None = None
     status: Status = "active"
     feed: str | None = None
+    feed_csv_mapping: str | None = None
     recipient_allowlist: tuple[str, ...] = ()
     send_per_minute: int = 30
     send_per_day: int = 10000
@@ -138,6 +140,7 @@ class Settings:
             organizer=(get("LEARNCAL_ORGANIZER") or "").lower() or None,
             status=status,  # type: ignore[arg-type]
             feed=get("LEARNCAL_FEED"),
+            feed_csv_mapping=get("LEARNCAL_FEED_CSV_MAPPING"),
             recipient_allowlist=allowlist,
             send_per_minute=int(number("LEARNCAL_SEND_PER_MINUTE", int, 1)),
             send_per_day=int(number("LEARNCAL_SEND_PER_DAY", int, 1)),
@@ -166,6 +169,12 @@ class Settings:
                 "Missing configuration: " + ", ".join(missing)
                 + ". Set them in the environment or in the Values of local.settings.json."
             )
+
+
+def setting(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """One setting on its own, for code that needs a single value and must not fail on the others."""
+    value = (os.environ if env is None else env).get(name)
+    return _BY_NAME[name].default if value is None or not value.strip() else value.strip()
 
 
 def _table_prefix(value: str) -> str:
