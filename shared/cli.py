@@ -123,11 +123,14 @@ def feed_schema() -> None:
 
 @feed.command("check")
 @click.argument("source")
-def feed_check(source: str) -> None:
-    """Read a feed and list what would be rejected, without syncing (exit 2 when items are rejected)."""
+@click.option("--mapping", "mapping_path", help="CSV mapping file to read a CSV export with "
+              "(default: LEARNCAL_FEED_CSV_MAPPING).")
+def feed_check(source: str, mapping_path: str | None) -> None:
+    """Read a JSON or CSV feed and list what would be rejected, without syncing (exit 2 when items are rejected)."""
+    from shared.feed.csvfeed import load_mapping
     from shared.feed.reader import read_feed
 
-    result = read_feed(source)
+    result = read_feed(source, csv_mapping=load_mapping(mapping_path) if mapping_path else None)
     activities = sum(len(o.activities) for o in result.offerings)
     click.echo(f"{len(result.offerings)} offerings, {activities} activities accepted.")
     for rejection in result.rejections:

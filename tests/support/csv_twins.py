@@ -7,6 +7,7 @@ mistake in the reader's column table cannot be repeated here and hide itself.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import re
@@ -100,10 +101,8 @@ def shifted(feed: dict[str, Any], today: date | None = None) -> dict[str, Any]:
             for key in ("start", "end"):
                 value = activity.get(key) if isinstance(activity, dict) else None
                 if isinstance(value, str) and _LOCAL.match(value):
-                    try:
+                    with contextlib.suppress(ValueError):  # a date that is not real, kept on purpose
                         found.append(datetime.fromisoformat(value))
-                    except ValueError:
-                        pass
     if not found:
         return feed
     weeks = (today + timedelta(days=21) - min(found).date()).days // 7 + 1
