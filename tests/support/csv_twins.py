@@ -88,11 +88,11 @@ def excel_unicode_text(feed: dict[str, Any]) -> bytes:
     return codecs.BOM_UTF16_LE + csv_text(feed, delimiter="\t").encode("utf-16-le")
 
 
-def shifted(feed: dict[str, Any], today: date | None = None) -> dict[str, Any]:
-    """The feed with every session moved by whole weeks so the earliest starts three weeks from today.
+def shift_of(feed: dict[str, Any], today: date | None = None) -> timedelta:
+    """Whole weeks that move the feed's earliest session to three or four weeks from today.
 
     Whole weeks keep each session's weekday; dates that are not real (kept on purpose in some
-    examples) are left as they are.
+    examples) are left out of the reckoning and left as they are.
     """
     today = today or date.today()
     found: list[datetime] = []
@@ -104,9 +104,13 @@ def shifted(feed: dict[str, Any], today: date | None = None) -> dict[str, Any]:
                     with contextlib.suppress(ValueError):  # a date that is not real, kept on purpose
                         found.append(datetime.fromisoformat(value))
     if not found:
-        return feed
-    weeks = (today + timedelta(days=21) - min(found).date()).days // 7 + 1
-    return _moved(feed, timedelta(weeks=weeks))
+        return timedelta(0)
+    return timedelta(weeks=(today + timedelta(days=21) - min(found).date()).days // 7 + 1)
+
+
+def shifted(feed: dict[str, Any], by: timedelta | None = None) -> dict[str, Any]:
+    """The feed with every session moved by `by`, else by its own `shift_of`."""
+    return dict(_moved(feed, shift_of(feed) if by is None else by))
 
 
 def _moved(value: Any, by: timedelta) -> Any:
