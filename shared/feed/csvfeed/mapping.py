@@ -20,6 +20,7 @@ from shared.errors import ConfigurationError
 from shared.feed.csvfeed.columns import NAMES, TRAILER_MARKER
 
 SETTING = "LEARNCAL_FEED_CSV_MAPPING"
+APP_ROOT = Path(__file__).resolve().parents[3]  # where function_app.py is
 DEFAULT_DATE_FORMATS: tuple[str, ...] = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
 _DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "|": "|"}
 
@@ -102,7 +103,7 @@ def load_mapping(path: str | None) -> CsvMapping:
     """The mapping at `path`, or the documented format itself when no mapping is configured."""
     if path is None or not path.strip():
         return CsvMapping()
-    where = Path(path).expanduser()
+    where = _located(path)
     try:
         text = where.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -129,6 +130,15 @@ def load_mapping(path: str | None) -> CsvMapping:
         trailer=parsed.file.trailer,
         source=str(path),
     )
+
+
+def _located(path: str) -> Path:
+    """A relative path from the current directory, else from the app's root: in Azure the mapping
+    file ships with the code, and the host's working directory is not something to rely on."""
+    where = Path(path).expanduser()
+    if where.is_absolute() or where.exists():
+        return where
+    return APP_ROOT / where
 
 
 def _kind(path: Path) -> str:
