@@ -19,7 +19,7 @@ from typing import Any
 from shared.domain import Feed
 from shared.errors import FeedUnreadable
 from shared.feed.assemble import build_feed
-from shared.feed.csvfeed import CsvMapping, is_csv, load_mapping, parse_csv_feed
+from shared.feed.csvfeed import CsvMapping, is_csv, load_mapping, looks_like_json, parse_csv_feed
 from shared.feed.csvfeed.mapping import SETTING as MAPPING_SETTING
 from shared.feed.messages import describe
 from shared.feed.models import SCHEMA_VERSION
@@ -43,10 +43,11 @@ def parse_feed(
     A CSV feed is read with `csv_mapping`, else with the mapping file LEARNCAL_FEED_CSV_MAPPING names.
     """
     if isinstance(data, bytes | bytearray | str):
-        raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-        mapping = csv_mapping or load_mapping(setting(MAPPING_SETTING))
-        if is_csv(raw, mapping, name=name):
-            return parse_csv_feed(raw, mapping=mapping, source=source)
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+        if not looks_like_json(raw):  # a JSON feed never depends on the CSV mapping being readable
+            mapping = csv_mapping or load_mapping(setting(MAPPING_SETTING))
+            if is_csv(raw, mapping, name=name):
+                return parse_csv_feed(raw, mapping=mapping, source=source)
     document = _decode(data)
     _check_version(document)
     offerings = document.get("offerings")

@@ -7,8 +7,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+from shared.feed.csvfeed import load_mapping
 from shared.feed.examples import example_path
-from tests.support.csv_twins import csv_text, excel_unicode_text, shift_of, shifted
+from tests.support.csv_twins import (
+    ORACLE_LIKE_MAPPING,
+    csv_text,
+    excel_unicode_text,
+    oracle_like_export,
+    shift_of,
+    shifted,
+)
 from tests.support.world import World
 
 _VOLATILE = ("id", "iCalUId", "organizerEventId")
@@ -83,3 +91,21 @@ def test_feed_check_names_the_row_and_column_and_refuses_a_cut_file(world: World
     assert refused.summary["status"] == "failed"
     assert "does not end with its trailer row" in refused.summary["message"]
     assert world.stats()["messagesSent"] == 0 and calendars(world) == {}
+
+
+def test_an_export_with_its_own_columns_is_read_through_the_configured_mapping(world: World, tmp_path: Path) -> None:
+    sample = shifted(json.loads(example_path("sample.json").read_text(encoding="utf-8")))
+    sample["offerings"][0]["description"] = "One line."  # the unquoted pipe-separated export holds no newlines
+    mapping = tmp_path / "lms.toml"
+    mapping.write_text(ORACLE_LIKE_MAPPING, encoding="utf-8")
+    export = tmp_path / "export.txt"
+    export.write_text(oracle_like_export(sample, load_mapping(str(mapping)).headers), encoding="utf-8")
+
+    unmapped = world.cli("feed", "check", str(export))
+    assert unmapped.code == 1 and "not a header with a offering_id column" in unmapped.stderr
+    checked = world.cli("feed", "check", str(export), "--mapping", str(mapping))
+    assert (checked.code, checked.stdout.strip()) == (0, "2 offerings, 4 activities accepted.")
+    synced = world.sync(str(export), LEARNCAL_FEED_CSV_MAPPING=str(mapping))
+    assert synced.code == 0, synced.stderr
+    assert (synced.summary["created"], synced.summary["rejected"]) == (15, [])
+    assert len(world.calendar("ada.learner@contoso.example")) == 4

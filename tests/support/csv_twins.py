@@ -129,3 +129,72 @@ def _shift_text(value: Any, by: timedelta) -> Any:
     except ValueError:
         return value
     return moved.isoformat(timespec="seconds" if _LOCAL.match(value).group(6) else "minutes")  # type: ignore[union-attr]
+
+
+# An export shaped like an Oracle-style report: its own headers, words and dates.
+ORACLE_LIKE_MAPPING = """
+[columns]
+offering_id = "OFFERING_NUMBER"
+offering_title = "OFFERING_NAME"
+offering_status = "OFFERING_STATUS"
+course_title = "COURSE_NAME"
+offering_description = "OFFERING_DESC"
+offering_details_url = "OFFERING_URL"
+session_id = "SESSION_NUMBER"
+session_title = "SESSION_NAME"
+session_status = "SESSION_STATUS"
+session_start = "START_DATE"
+session_end = "END_DATE"
+time_zone = "TIMEZONE_CODE"
+session_description = "SESSION_DESC"
+session_details_url = "SESSION_URL"
+location_kind = "DELIVERY_MODE"
+location_name = "LOCATION_NAME"
+location_address = "LOCATION_ADDRESS"
+join_url = "JOIN_URL"
+host_url = "HOST_URL"
+person_email = "EMAIL_ADDRESS"
+person_name = "PERSON_NAME"
+role = "PERSON_ROLE"
+enrollment_status = "ENROLLMENT_STATUS"
+enrollment_id = "ENROLLMENT_NUMBER"
+
+[dates]
+formats = ["%d-%b-%Y %H:%M"]
+
+[values.role]
+"Learner" = "learner"
+"Lead Instructor" = "primaryInstructor"
+"Instructor" = "instructor"
+
+[values.enrollment_status]
+"ENROLLED" = "active"
+"WITHDRAWN" = "withdrawn"
+
+[values.location_kind]
+"In Person" = "classroom"
+"Online" = "virtual"
+
+[file]
+delimiter = "|"
+"""
+
+_ORACLE_WORDS = {
+    "role": {"learner": "Learner", "primaryInstructor": "Lead Instructor", "instructor": "Instructor"},
+    "enrollment_status": {"active": "Enrolled", "withdrawn": "Withdrawn"},
+    "location_kind": {"classroom": "In Person", "virtual": "Online"},
+}
+
+
+def oracle_like_export(doc: dict[str, Any], headers: dict[str, str]) -> str:
+    """The twin as a report writer with its own headers, words and DD-MON-YYYY dates, pipe-separated."""
+    rows = []
+    for row in rows_of(doc):
+        out = {headers[k]: _ORACLE_WORDS.get(k, {}).get(v, v) for k, v in row.items()}
+        for key in ("session_start", "session_end"):
+            if row.get(key):
+                out[headers[key]] = datetime.fromisoformat(row[key]).strftime("%d-%b-%Y %H:%M").upper()
+        rows.append(out)
+    lines = ["|".join(headers[h] for h in HEADER)]
+    lines += ["|".join(r.get(headers[h], "") for h in HEADER) for r in rows]
+    return "\n".join([*lines, f"#END|rows={len(rows)}", ""])

@@ -20,7 +20,14 @@ from shared.errors import ConfigurationError, FeedUnreadable
 from shared.feed.csvfeed import load_mapping
 from shared.feed.examples import example_path
 from shared.feed.reader import parse_feed, read_feed
-from tests.support.csv_twins import HEADER, csv_text, excel_unicode_text, rows_of, shifted
+from tests.support.csv_twins import (
+    ORACLE_LIKE_MAPPING,
+    csv_text,
+    excel_unicode_text,
+    oracle_like_export,
+    rows_of,
+    shifted,
+)
 
 TWINS = [
     "sample.json", "cancelled-offering.json", "cancelled-activity.json", "completed-enrollment.json",
@@ -178,83 +185,16 @@ def test_text_that_is_neither_json_nor_csv_keeps_the_json_message() -> None:
         parse_feed(b"hello")
 
 
-ORACLE_MAPPING = """
-[columns]
-offering_id = "OFFERING_NUMBER"
-offering_title = "OFFERING_NAME"
-offering_status = "OFFERING_STATUS"
-course_title = "COURSE_NAME"
-offering_description = "OFFERING_DESC"
-offering_details_url = "OFFERING_URL"
-session_id = "SESSION_NUMBER"
-session_title = "SESSION_NAME"
-session_status = "SESSION_STATUS"
-session_start = "START_DATE"
-session_end = "END_DATE"
-time_zone = "TIMEZONE_CODE"
-session_description = "SESSION_DESC"
-session_details_url = "SESSION_URL"
-location_kind = "DELIVERY_MODE"
-location_name = "LOCATION_NAME"
-location_address = "LOCATION_ADDRESS"
-join_url = "JOIN_URL"
-host_url = "HOST_URL"
-person_email = "EMAIL_ADDRESS"
-person_name = "PERSON_NAME"
-role = "PERSON_ROLE"
-enrollment_status = "ENROLLMENT_STATUS"
-enrollment_id = "ENROLLMENT_NUMBER"
-
-[dates]
-formats = ["%d-%b-%Y %H:%M"]
-
-[values.role]
-"Learner" = "learner"
-"Lead Instructor" = "primaryInstructor"
-"Instructor" = "instructor"
-
-[values.enrollment_status]
-"ENROLLED" = "active"
-"WITHDRAWN" = "withdrawn"
-
-[values.location_kind]
-"In Person" = "classroom"
-"Online" = "virtual"
-
-[file]
-delimiter = "|"
-"""
-
-_ORACLE_WORDS = {
-    "role": {"learner": "Learner", "primaryInstructor": "Lead Instructor", "instructor": "Instructor"},
-    "enrollment_status": {"active": "Enrolled", "withdrawn": "Withdrawn"},
-    "location_kind": {"classroom": "In Person", "virtual": "Online"},
-}
-
-
-def _oracle_export(doc: dict[str, Any], headers: dict[str, str]) -> str:
-    rows = []
-    for row in rows_of(doc):
-        out = {headers[k]: _ORACLE_WORDS.get(k, {}).get(v, v) for k, v in row.items()}
-        for key in ("session_start", "session_end"):
-            if row.get(key):
-                out[headers[key]] = datetime.fromisoformat(row[key]).strftime("%d-%b-%Y %H:%M").upper()
-        rows.append(out)
-    lines = ["|".join(headers[h] for h in HEADER)]
-    lines += ["|".join(r.get(headers[h], "") for h in HEADER) for r in rows]
-    return "\n".join([*lines, f"#END|rows={len(rows)}", ""])
-
-
 def test_a_mapping_file_reads_an_export_with_other_columns_words_and_dates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     doc = example("sample.json")
     doc["offerings"][0]["description"] = "One line."  # a pipe-separated export without quoting holds no newlines
     mapping_file = tmp_path / "oracle.toml"
-    mapping_file.write_text(ORACLE_MAPPING, encoding="utf-8")
+    mapping_file.write_text(ORACLE_LIKE_MAPPING, encoding="utf-8")
     headers = load_mapping(str(mapping_file)).headers
     export = tmp_path / "export.txt"
-    export.write_text(_oracle_export(doc, headers), encoding="utf-8")
+    export.write_text(oracle_like_export(doc, headers), encoding="utf-8")
     assert re.search(r"\|[0-9]{2}-[A-Z]{3}-[0-9]{4} [0-9]{2}:[0-9]{2}\|", export.read_text(encoding="utf-8"))
 
     monkeypatch.setenv("LEARNCAL_FEED_CSV_MAPPING", str(mapping_file))
@@ -287,3 +227,11 @@ def test_a_configured_encoding_reads_a_legacy_export(tmp_path: Path) -> None:
         parse_feed(data, name="x.csv")
     feed = parse_feed(data, csv_mapping=load_mapping(str(tmp_path / "m.json")))
     assert feed.offerings[0].title == "Café Führung"
+
+
+def test_a_json_feed_does_not_depend_on_the_csv_mapping(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LEARNCAL_FEED_CSV_MAPPING", str(tmp_path / "missing.toml"))
+    doc = example("sample.json")
+    assert parse_feed(json.dumps(doc).encode("utf-8")).offerings == parse_feed(doc).offerings
+    with pytest.raises(ConfigurationError, match=r"LEARNCAL_FEED_CSV_MAPPING=.*missing\.toml cannot be read"):
+        parse_feed(csv_text(doc).encode("utf-8"))

@@ -3,8 +3,8 @@
 docs/feed-csv.md describes the format; `columns.py` is its single definition.
 """
 
-from shared.feed.csvfeed.detect import is_csv
+from shared.feed.csvfeed.detect import is_csv, looks_like_json
 from shared.feed.csvfeed.mapping import CsvMapping, load_mapping
 from shared.feed.csvfeed.reader import parse_csv_feed
 
-__all__ = ["CsvMapping", "is_csv", "load_mapping", "parse_csv_feed"]
+__all__ = ["CsvMapping", "is_csv", "load_mapping", "looks_like_json", "parse_csv_feed"]

@@ -16,12 +16,16 @@ from shared.feed.csvfeed.mapping import CsvMapping
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
+def looks_like_json(data: bytes) -> bool:
+    return data.removeprefix(codecs.BOM_UTF8).lstrip()[:1] in (b"{", b"[")
+
+
 def is_csv(data: bytes, mapping: CsvMapping, *, name: str | None = None) -> bool:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return True
-    start = data.removeprefix(codecs.BOM_UTF8).lstrip()
-    if start[:1] in (b"{", b"["):
+    if looks_like_json(data):
         return False
+    start = data.removeprefix(codecs.BOM_UTF8).lstrip()
     if name is not None and urlsplit(name).path.lower().endswith(_CSV_SUFFIXES):
         return True
     first_line = start.split(b"\n", 1)[0].decode("utf-8", "replace").casefold()
