@@ -235,3 +235,13 @@ def test_a_json_feed_does_not_depend_on_the_csv_mapping(monkeypatch: pytest.Monk
     assert parse_feed(json.dumps(doc).encode("utf-8")).offerings == parse_feed(doc).offerings
     with pytest.raises(ConfigurationError, match=r"LEARNCAL_FEED_CSV_MAPPING=.*missing\.toml cannot be read"):
         parse_feed(csv_text(doc).encode("utf-8"))
+
+
+def test_utf16_without_its_mark_and_a_second_trailer() -> None:
+    doc = example("sample.json")
+    text = csv_text(doc, delimiter="\t")
+    assert parse_feed(text.encode("utf-16-le")).offerings == parse_feed(doc).offerings
+    assert parse_feed(text.encode("utf-16-be")).offerings == parse_feed(doc).offerings
+    doubled = text.replace("\r\n", "\r\n#END\trows=1\r\n", 2).split("\r\n", 1)[1]
+    with pytest.raises(FeedUnreadable, match="trailer row on row"):
+        parse_feed(("\r\n".join([text.split("\r\n")[0], doubled])).encode("utf-8"), name="x.csv")

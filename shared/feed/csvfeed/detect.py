@@ -12,6 +12,7 @@ import codecs
 from urllib.parse import urlsplit
 
 from shared.feed.csvfeed.mapping import CsvMapping
+from shared.feed.csvfeed.text import unmarked_utf16
 
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 
@@ -21,7 +22,7 @@ def looks_like_json(data: bytes) -> bool:
 
 
 def is_csv(data: bytes, mapping: CsvMapping, *, name: str | None = None) -> bool:
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or unmarked_utf16(data):
         return True
     if looks_like_json(data):
         return False

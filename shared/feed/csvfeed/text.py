@@ -27,7 +27,7 @@ def decode(data: bytes, mapping: CsvMapping) -> str:
     elif data.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
     else:
-        encoding = mapping.encoding or "utf-8"
+        encoding = mapping.encoding or unmarked_utf16(data) or "utf-8"
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -35,6 +35,16 @@ def decode(data: bytes, mapping: CsvMapping) -> str:
             "; save it as CSV UTF-8 or as Unicode text, or name its encoding in the mapping file ([file] encoding)"
         )
         raise FeedUnreadable(f"The CSV feed is not {encoding} text: byte {exc.start} cannot be decoded{fix}") from exc
+
+
+def unmarked_utf16(data: bytes) -> str | None:
+    """UTF-16 that lost its byte-order mark: the header's ASCII names leave every other byte zero."""
+    head = data[:64]
+    if len(head) >= 16 and not any(head[1::2]) and all(head[0::2]):
+        return "utf-16-le"
+    if len(head) >= 16 and not any(head[0::2]) and all(head[1::2]):
+        return "utf-16-be"
+    return None
 
 
 def delimiter_of(text: str, mapping: CsvMapping) -> str:

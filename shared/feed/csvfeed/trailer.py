@@ -35,6 +35,12 @@ def without_trailer(found: list[Record], marker: str) -> list[Record]:
             f"The CSV feed's trailer on row {number} must read {example}, with N the number of data rows"
         )
     data = [r for r in found[1:-1] if not blank(r[1])]
+    early = next((n for n, cells in data if cells[0].strip() == marker), None)
+    if early is not None:
+        raise FeedUnreadable(
+            f"The CSV feed has a trailer row on row {early} before its last row; rows after a trailer are "
+            "not allowed (two exports joined, or a file written twice?), so nothing was read from it"
+        )
     if int(match.group(1)) != len(data):
         raise FeedUnreadable(
             f"The CSV feed's trailer says rows={match.group(1)} but the file has {len(data)} data rows; "
