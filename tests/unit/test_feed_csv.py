@@ -245,3 +245,19 @@ def test_utf16_without_its_mark_and_a_second_trailer() -> None:
     doubled = text.replace("\r\n", "\r\n#END\trows=1\r\n", 2).split("\r\n", 1)[1]
     with pytest.raises(FeedUnreadable, match="trailer row on row"):
         parse_feed(("\r\n".join([text.split("\r\n")[0], doubled])).encode("utf-8"), name="x.csv")
+
+
+@pytest.mark.parametrize("name", TWINS)
+def test_learncal_feed_to_csv_writes_a_file_that_reads_as_the_json(name: str, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from shared.cli import cli
+
+    doc = example(name)
+    source = tmp_path / "feed.json"
+    source.write_text(json.dumps(doc), encoding="utf-8")
+    written = CliRunner().invoke(cli, ["feed", "to-csv", str(source), "--delimiter", ";"])
+    assert written.exit_code == 0, written.output
+    assert written.output.splitlines()[-1].startswith("#END;rows=")
+    from_csv = parse_feed(written.output.encode("utf-8"), name="feed.csv")
+    assert (from_csv.offerings, from_csv.rejections) == (parse_feed(doc).offerings, ())
