@@ -40,7 +40,7 @@ class CsvMapping:
 
     def value(self, column: str, text: str) -> str:
         words = self.values.get(column)
-        return words.get(text.casefold(), text) if words else text
+        return words.get(text.strip().casefold(), text) if words else text
 
 
 Word = Annotated[str, StringConstraints(min_length=1)]

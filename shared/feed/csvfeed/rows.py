@@ -181,7 +181,7 @@ class RowReader:
             if activity is not None:  # it may be one of the session's instructors
                 self._instructor(activity, values, bad, row)
             values = {**values, "enrollment_status": bad}  # or a learner
-        key = email_text.strip().casefold() or f"#{row}"
+        key = email_text.lower() or f"#{row}"  # as the JSON reader tells learners apart
         enrollment = offering.enrollments.setdefault(key, _Item(self._origin(row, "person_email")))
         if "learnerEmail" not in enrollment.fields:  # the same learner, whatever the letter case
             enrollment.put("learnerEmail", email, self._origin(row, "person_email"), "learner in an offering")
