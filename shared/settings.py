@@ -80,7 +80,6 @@ class Settings:
     organizer: str | None = None
     status: Status = "active"
     feed: str | None = None
-    feed_csv_mapping: str | None = None
     recipient_allowlist: tuple[str, ...] = ()
     send_per_minute: int = 30
     send_per_day: int = 10000
@@ -140,7 +139,6 @@ class Settings:
             organizer=(get("LEARNCAL_ORGANIZER") or "").lower() or None,
             status=status,  # type: ignore[arg-type]
             feed=get("LEARNCAL_FEED"),
-            feed_csv_mapping=get("LEARNCAL_FEED_CSV_MAPPING"),
             recipient_allowlist=allowlist,
             send_per_minute=int(number("LEARNCAL_SEND_PER_MINUTE", int, 1)),
             send_per_day=int(number("LEARNCAL_SEND_PER_DAY", int, 1)),
