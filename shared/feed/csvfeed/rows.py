@@ -46,15 +46,18 @@ class _Item:
     fields: dict[str, Any] = field(default_factory=dict)
     origins: dict[str, Origin] = field(default_factory=dict)
 
-    def put(self, key: str, value: str | Bad, origin: Origin, what: str) -> None:
+    def put(self, key: str, value: str | Bad, row: int, header: str | None, what: str) -> None:
+        """Origins are made only when kept: a large export repeats every value on many rows."""
         if value == "":
-            self.origins.setdefault(key, origin)  # where a missing value would have been
+            if key not in self.origins:  # where a missing value would have been
+                self.origins[key] = Origin(row, header)
             return
         old = self.fields.get(key)
         if old is None or (isinstance(value, Bad) and not isinstance(old, Bad)):
-            self.fields[key], self.origins[key] = value, origin
+            self.fields[key], self.origins[key] = value, Origin(row, header)
         elif not isinstance(old, Bad) and old != value:
             before = self.origins[key].row
+            origin = Origin(row, header)
             self.fields[key] = Bad(origin, (
                 f"{shown(str(value))} differs from {shown(old)} on row {before}; every row of one {what} "
                 "must carry the same value here (or leave it empty)"
@@ -96,31 +99,46 @@ class RowReader:
             if wanted in folded:
                 self._index[column.name] = folded.index(wanted)
                 self._header[column.name] = header[folded.index(wanted)].strip()
+        self._names = {c.name: self._header.get(c.name, mapping.headers[c.name]) for c in COLUMNS}
+        self._plan = [
+            (c, self._index.get(c.name), c.name in _WORDS or c.date, c.name in mapping.values) for c in COLUMNS
+        ]
+        self._by_level = {
+            level: [(c.name, c.key, self._names[c.name]) for c in COLUMNS if c.level == level]
+            for level in ("offering", "session", "location", "person")
+        }
+        self._dates: dict[str, str] = {}
         self._offerings: dict[str, _Offering] = {}
 
     def columns_found(self) -> set[str]:
         return set(self._index)
 
-    def header_of(self, column: str) -> str:
-        return self._header.get(column, self._mapping.headers[column])
-
     def _origin(self, row: int, column: str | None) -> Origin:
-        return Origin(row, None if column is None else self.header_of(column))
+        return Origin(row, None if column is None else self._names[column])
 
-    def _cell(self, cells: list[str], column: Column, row: int) -> str | Bad:
-        at = self._index.get(column.name)
-        text = cells[at] if at is not None and at < len(cells) else ""
-        if column.name in _WORDS or column.date:
-            text = text.strip()
-        if not text.strip():
-            return ""
-        text = self._mapping.value(column.name, text)
-        return self._date(text, row, column) if column.date else text
+    def _values(self, cells: list[str], row: int) -> dict[str, str | Bad]:
+        values: dict[str, str | Bad] = {}
+        width = len(cells)
+        for column, at, trim, mapped in self._plan:
+            text = cells[at] if at is not None and at < width else ""
+            if trim:
+                text = text.strip()
+            if not text or text.isspace():
+                values[column.name] = ""
+                continue
+            if mapped:
+                text = self._mapping.value(column.name, text)
+            values[column.name] = self._date(text, row, column) if column.date else text
+        return values
 
     def _date(self, text: str, row: int, column: Column) -> str | Bad:
+        known = self._dates.get(text)
+        if known is not None:
+            return known
         for pattern in self._mapping.date_formats:
             try:
-                return datetime.strptime(text, pattern).isoformat(timespec="seconds")
+                self._dates[text] = datetime.strptime(text, pattern).isoformat(timespec="seconds")
+                return self._dates[text]
             except ValueError:
                 continue
         formats = " or ".join(self._mapping.date_formats)
@@ -130,37 +148,36 @@ class RowReader:
         ))
 
     def add(self, row: int, cells: list[str]) -> None:
-        values = {c.name: self._cell(cells, c, row) for c in COLUMNS}
+        values = self._values(cells, row)
         offering_key = values["offering_id"] if isinstance(values["offering_id"], str) else ""
         offering = self._offerings.setdefault(
             offering_key or f"#{row}", _Offering(self._origin(row, "offering_id"))
         )
-        for column in COLUMNS:
-            if column.level == "offering":
-                offering.put(column.key, values[column.name], self._origin(row, column.name), "offering")
+        for name, key, header in self._by_level["offering"]:
+            offering.put(key, values[name], row, header, "offering")
         if len(cells) > self._width and any(c.strip() for c in cells[self._width:]):
             offering.put("status", Bad(self._origin(row, None), (
                 f"has {len(cells)} cells but the header has {self._width}, so its values cannot be placed; "
                 "check the quoting of the cells in this row"
-            )), self._origin(row, None), "offering")
+            )), row, None, "offering")
             return
         activity = self._activity(offering, values, row)
         self._person(offering, activity, values, row)
 
     def _activity(self, offering: _Offering, values: dict[str, str | Bad], row: int) -> _Activity | None:
-        if not any(values[c.name] != "" for c in COLUMNS if c.level in ("session", "location")):
+        session, location = self._by_level["session"], self._by_level["location"]
+        if all(values[name] == "" for name, _, _ in session + location):
             return None
         key = values["session_id"] if isinstance(values["session_id"], str) else ""
         activity = offering.activities.setdefault(key or f"#{row}", _Activity(self._origin(row, "session_id")))
-        for column in COLUMNS:
-            if column.level == "session":
-                activity.put(column.key, values[column.name], self._origin(row, column.name), "session")
-            elif column.level == "location":
-                activity.put(f"location.{column.key}", values[column.name], self._origin(row, column.name), "session")
+        for name, key, header in session:
+            activity.put(key, values[name], row, header, "session")
+        for name, key, header in location:
+            activity.put(f"location.{key}", values[name], row, header, "session")
         return activity
 
     def _person(self, offering: _Offering, activity: _Activity | None, values: dict[str, str | Bad], row: int) -> None:
-        if not any(values[c.name] != "" for c in COLUMNS if c.level == "person"):
+        if all(values[name] == "" for name, _, _ in self._by_level["person"]):
             return
         role, email = values["role"], values["person_email"]
         email_text = email if isinstance(email, str) else ""
@@ -169,7 +186,7 @@ class RowReader:
                 offering.put("status", Bad(self._origin(row, "session_id"), (
                     "an instructor row must name its session (session_id and the session's columns); "
                     "instructors teach sessions, not whole offerings"
-                )), self._origin(row, "session_id"), "offering")
+                )), row, self._names["session_id"], "offering")
                 return
             self._instructor(activity, values, role == "primaryInstructor", row)
             return
@@ -183,16 +200,16 @@ class RowReader:
             values = {**values, "enrollment_status": bad}  # or a learner
         key = email_text.lower() or f"#{row}"  # as the JSON reader tells learners apart
         enrollment = offering.enrollments.setdefault(key, _Item(self._origin(row, "person_email")))
+        what, names = "learner in an offering", self._names
         if "learnerEmail" not in enrollment.fields:  # the same learner, whatever the letter case
-            enrollment.put("learnerEmail", email, self._origin(row, "person_email"), "learner in an offering")
-        enrollment.put("learnerName", values["person_name"], self._origin(row, "person_name"), "learner in an offering")
-        enrollment.put("status", values["enrollment_status"], self._origin(row, "enrollment_status"),
-                       "learner in an offering")
+            enrollment.put("learnerEmail", email, row, names["person_email"], what)
+        enrollment.put("learnerName", values["person_name"], row, names["person_name"], what)
+        enrollment.put("status", values["enrollment_status"], row, names["enrollment_status"], what)
 
     def _instructor(self, activity: _Activity, values: dict[str, str | Bad], primary: bool | Bad, row: int) -> None:
         person = _Item(self._origin(row, "person_email"))
-        person.put("email", values["person_email"], self._origin(row, "person_email"), "instructor")
-        person.put("name", values["person_name"], self._origin(row, "person_name"), "instructor")
+        person.put("email", values["person_email"], row, self._names["person_email"], "instructor")
+        person.put("name", values["person_name"], row, self._names["person_name"], "instructor")
         person.fields["primary"], person.origins["primary"] = primary, self._origin(row, "role")
         activity.instructors.append(person)
 
