@@ -53,16 +53,16 @@ def _check_header(reader: RowReader, header: list[str], delimiter: str, mapping:
 
 
 def _located(rejections: tuple[Rejection, ...], items: Items) -> tuple[Rejection, ...]:
-    """Each JSON path as the row and column it came from; a Bad value brings its own reason."""
-    located: dict[tuple[str, str], None] = {}
+    """Each JSON path as the row and column it came from, in row order; a Bad value brings its own reason."""
+    located: dict[tuple[int, str, str], None] = {}
     for rejection in rejections:
         bad = items.bads.get(rejection.path)
         if bad is not None:
-            located.setdefault((str(bad.origin), bad.reason))
+            located.setdefault((bad.origin.row, str(bad.origin), bad.reason))
             continue
         path = rejection.path
         while path not in items.origins and _LAST_STEP.search(path):
             path = _LAST_STEP.sub("", path)
         origin = items.origins.get(path)
-        located.setdefault((str(origin) if origin else rejection.path, rejection.reason))
-    return tuple(Rejection(path, reason) for path, reason in located)
+        located.setdefault((origin.row if origin else 0, str(origin) if origin else rejection.path, rejection.reason))
+    return tuple(Rejection(path, reason) for _, path, reason in sorted(located, key=lambda entry: entry[0]))
