@@ -261,3 +261,11 @@ def test_learncal_feed_to_csv_writes_a_file_that_reads_as_the_json(name: str, tm
     assert written.output.splitlines()[-1].startswith("#END;rows=")
     from_csv = parse_feed(written.output.encode("utf-8"), name="feed.csv")
     assert (from_csv.offerings, from_csv.rejections) == (parse_feed(doc).offerings, ())
+
+
+def test_excel_separator_line_names_the_delimiter() -> None:
+    doc = example("sample.json")
+    text = "sep=;\r\n" + csv_text(doc, delimiter=";").replace("Leadership Essentials", "Leadership, Essentials")
+    feed = parse_feed(text.encode("utf-8"))
+    assert feed.rejections == ()
+    assert feed.offerings[0].course_title == "Leadership, Essentials"

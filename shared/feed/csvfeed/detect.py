@@ -27,6 +27,8 @@ def is_csv(data: bytes, mapping: CsvMapping, *, name: str | None = None) -> bool
     if looks_like_json(data):
         return False
     start = data.removeprefix(codecs.BOM_UTF8).lstrip()
+    if start[:4].lower() == b"sep=":  # Excel's separator line
+        return True
     if name is not None and urlsplit(name).path.lower().endswith(_CSV_SUFFIXES):
         return True
     first_line = start.split(b"\n", 1)[0].decode("utf-8", "replace").casefold()

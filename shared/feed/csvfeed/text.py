@@ -47,9 +47,21 @@ def unmarked_utf16(data: bytes) -> str | None:
     return None
 
 
+def without_separator_line(text: str) -> tuple[str, str | None]:
+    """Excel's `sep=;` first line names the delimiter and is not part of the table (Excel hides it)."""
+    first, _, rest = text.partition("\n")
+    line = first.rstrip("\r")
+    if len(line) == 5 and line.lower().startswith("sep="):
+        return rest, line[4]
+    return text, None
+
+
 def delimiter_of(text: str, mapping: CsvMapping) -> str:
     if mapping.delimiter:
         return mapping.delimiter
+    text, named = without_separator_line(text)
+    if named:
+        return named
     header = text.split("\n", 1)[0]
     counts = {d: header.count(d) for d in _CANDIDATES}
     best = max(_CANDIDATES, key=lambda d: counts[d])
@@ -58,8 +70,9 @@ def delimiter_of(text: str, mapping: CsvMapping) -> str:
 
 def records(text: str, mapping: CsvMapping) -> list[Record]:
     """Every record with its row number; a quote left open is a broken file, not a long cell."""
+    delimiter = delimiter_of(text, mapping)
     reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=delimiter_of(text, mapping), quotechar=mapping.quote,
+        io.StringIO(without_separator_line(text)[0], newline=""), delimiter=delimiter, quotechar=mapping.quote,
         doublequote=True, strict=True,
     )
     found: list[Record] = []
