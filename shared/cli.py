@@ -121,18 +121,6 @@ def feed_schema() -> None:
     click.echo(schema_text())
 
 
-@feed.command("to-csv")
-@click.argument("source")
-@click.option("--delimiter", type=click.Choice([",", ";", "tab"]), default=",", show_default=True)
-def feed_to_csv(source: str, delimiter: str) -> None:
-    """Write a JSON feed in the CSV format (docs/feed-csv.md), with its trailer, to standard output."""
-    from shared.feed.csvfeed.write import json_feed_as_csv
-    from shared.feed.source import load
-
-    text = json_feed_as_csv(load(source), delimiter="\t" if delimiter == "tab" else delimiter)
-    click.echo(text, nl=False)
-
-
 @feed.command("check")
 @click.argument("source")
 @click.option("--mapping", "mapping_path", help="CSV mapping file to read a CSV export with "
@@ -148,6 +136,18 @@ def feed_check(source: str, mapping_path: str | None) -> None:
     for rejection in result.rejections:
         click.echo(f"rejected {rejection.path}: {rejection.reason}")
     sys.exit(2 if result.rejections else 0)
+
+
+@feed.command("to-csv")
+@click.argument("source")
+@click.option("--delimiter", type=click.Choice([",", ";", "tab"]), default=",", show_default=True)
+def feed_to_csv(source: str, delimiter: str) -> None:
+    """Write a JSON feed in the CSV format (docs/feed-csv.md), with its trailer, to standard output."""
+    from shared.feed.csvfeed.write import json_feed_as_csv
+    from shared.feed.source import load
+
+    text = json_feed_as_csv(load(source), delimiter="\t" if delimiter == "tab" else delimiter)
+    click.echo(text, nl=False)
 
 
 @cli.command()

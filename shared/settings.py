@@ -55,6 +55,13 @@ SETTINGS: tuple[Setting, ...] = (
 SETTING_NAMES: frozenset[str] = frozenset(s.name for s in SETTINGS)
 _BY_NAME = {s.name: s for s in SETTINGS}
 
+
+def setting(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """One setting on its own, for code that needs a single value and must not fail on the others."""
+    value = (os.environ if env is None else env).get(name)
+    return _BY_NAME[name].default if value is None or not value.strip() else value.strip()
+
+
 AuthMode = Literal["secret", "federated"]
 Status = Literal["active", "inactive"]
 
@@ -167,12 +174,6 @@ class Settings:
                 "Missing configuration: " + ", ".join(missing)
                 + ". Set them in the environment or in the Values of local.settings.json."
             )
-
-
-def setting(name: str, env: Mapping[str, str] | None = None) -> str | None:
-    """One setting on its own, for code that needs a single value and must not fail on the others."""
-    value = (os.environ if env is None else env).get(name)
-    return _BY_NAME[name].default if value is None or not value.strip() else value.strip()
 
 
 def _table_prefix(value: str) -> str:
