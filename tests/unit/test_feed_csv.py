@@ -269,3 +269,12 @@ def test_excel_separator_line_names_the_delimiter() -> None:
     feed = parse_feed(text.encode("utf-8"))
     assert feed.rejections == ()
     assert feed.offerings[0].course_title == "Leadership, Essentials"
+
+
+def test_a_relative_mapping_path_is_found_from_the_app_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # as a host whose working directory is elsewhere
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        load_mapping("no/such/mapping.toml")
+    # a file of the app itself, found from its root: read, then refused for what it holds
+    with pytest.raises(ConfigurationError, match=r"sample\.json is not usable: schemaVersion"):
+        load_mapping("shared/feed/examples/sample.json")
