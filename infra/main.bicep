@@ -70,6 +70,9 @@ param status string = 'active'
 @description('LEARNCAL_FEED: path or https URL of the learning feed.')
 param feed string = ''
 
+@description('LEARNCAL_FEED_CSV_MAPPING: path of the mapping file that adapts a CSV export (columns, dates, words); empty reads the documented CSV format.')
+param feedCsvMapping string = ''
+
 @description('LEARNCAL_RECIPIENT_ALLOWLIST: comma-separated addresses and @domain entries; when set, nobody else is invited.')
 param recipientAllowlist string = ''
 
@@ -264,6 +267,7 @@ module functionApp 'modules/function-app.bicep' = {
     organizer: organizer
     status: status
     feed: feed
+    feedCsvMapping: feedCsvMapping
     recipientAllowlist: recipientAllowlist
     sendPerMinute: sendPerMinute
     sendPerDay: sendPerDay

@@ -188,16 +188,31 @@ def feed_example(name: str) -> None:
 
 @feed.command("check")
 @click.argument("source")
-def feed_check(source: str) -> None:
-    """Read a feed and list what would be rejected, without syncing (exit 2 when items are rejected)."""
+@click.option("--mapping", "mapping_path", help="CSV mapping file to read a CSV export with "
+              "(default: LEARNCAL_FEED_CSV_MAPPING).")
+def feed_check(source: str, mapping_path: str | None) -> None:
+    """Read a JSON or CSV feed and list what would be rejected, without syncing (exit 2 when items are rejected)."""
+    from shared.feed.csvfeed import load_mapping
     from shared.feed.reader import read_feed
 
-    result = read_feed(source)
+    result = read_feed(source, csv_mapping=load_mapping(mapping_path) if mapping_path else None)
     activities = sum(len(o.activities) for o in result.offerings)
     click.echo(f"{len(result.offerings)} offerings, {activities} activities accepted.")
     for rejection in result.rejections:
         click.echo(f"rejected {rejection.path}: {rejection.reason}")
     sys.exit(2 if result.rejections else 0)
+
+
+@feed.command("to-csv")
+@click.argument("source")
+@click.option("--delimiter", type=click.Choice([",", ";", "tab"]), default=",", show_default=True)
+def feed_to_csv(source: str, delimiter: str) -> None:
+    """Write a JSON feed in the CSV format (docs/feed-csv.md), with its trailer, to standard output."""
+    from shared.feed.csvfeed.write import json_feed_as_csv
+    from shared.feed.source import load
+
+    text = json_feed_as_csv(load(source), delimiter="\t" if delimiter == "tab" else delimiter)
+    click.echo(text, nl=False)
 
 
 @cli.command()

@@ -35,6 +35,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LEARNCAL_ORGANIZER", "organizer mailbox for all invitations"),
     Setting("LEARNCAL_STATUS", "active or inactive until a provider configuration is saved", "active"),
     Setting("LEARNCAL_FEED", "path or https URL of the learning feed"),
+    Setting("LEARNCAL_FEED_CSV_MAPPING", "path of the mapping file that adapts a CSV export (docs/feed-csv.md)"),
     Setting("LEARNCAL_RECIPIENT_ALLOWLIST", "comma-separated addresses and @domain entries"),
     Setting("LEARNCAL_SEND_PER_MINUTE", "messages the organizer may send per minute", "30"),
     Setting("LEARNCAL_SEND_PER_DAY", "recipients the organizer may send to per rolling day", "10000"),
@@ -55,6 +56,13 @@ SETTINGS: tuple[Setting, ...] = (
 
 SETTING_NAMES: frozenset[str] = frozenset(s.name for s in SETTINGS)
 _BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def setting(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """One setting on its own, for code that needs a single value and must not fail on the others."""
+    value = (os.environ if env is None else env).get(name)
+    return _BY_NAME[name].default if value is None or not value.strip() else value.strip()
+
 
 AuthMode = Literal["secret", "federated"]
 Status = Literal["active", "inactive"]

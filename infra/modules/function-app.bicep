@@ -63,6 +63,7 @@ param authMode string
 param organizer string
 param status string
 param feed string
+param feedCsvMapping string
 param recipientAllowlist string
 param sendPerMinute string
 param sendPerDay string
@@ -99,6 +100,7 @@ var appSettings = {
   LEARNCAL_ORGANIZER: organizer
   LEARNCAL_STATUS: status
   LEARNCAL_FEED: feed
+  LEARNCAL_FEED_CSV_MAPPING: feedCsvMapping
   LEARNCAL_RECIPIENT_ALLOWLIST: recipientAllowlist
   LEARNCAL_SEND_PER_MINUTE: sendPerMinute
   LEARNCAL_SEND_PER_DAY: sendPerDay

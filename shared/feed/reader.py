@@ -1,5 +1,8 @@
 """The one way into the feed: read it, judge every item, and hand the sync a domain Feed.
 
+A feed is JSON or CSV (docs/feed-csv.md); the bytes decide which, and both are judged by
+the same item rules, so the format never changes what reaches calendars.
+
 Only a feed that cannot be used at all (unreachable, not JSON, another schema version, no
 offerings list) raises FeedUnreadable; anything wrong inside an item becomes a Rejection so
 the rest of the learning data still reaches calendars. The descriptive top-level fields
@@ -16,19 +19,35 @@ from typing import Any
 from shared.domain import Feed
 from shared.errors import FeedUnreadable
 from shared.feed.assemble import build_feed
+from shared.feed.csvfeed import CsvMapping, is_csv, load_mapping, looks_like_json, parse_csv_feed
+from shared.feed.csvfeed.mapping import SETTING as MAPPING_SETTING
 from shared.feed.messages import describe
 from shared.feed.models import SCHEMA_VERSION
 from shared.feed.source import display_url, is_url, load
+from shared.settings import setting
 
 
-def read_feed(source: str, *, timeout: float = 30.0) -> Feed:
+def read_feed(source: str, *, timeout: float = 30.0, csv_mapping: CsvMapping | None = None) -> Feed:
     """Read the feed at a filesystem path or an https URL (see `source.load` for the rules)."""
     data = load(source, timeout=timeout)
-    return parse_feed(data, source=display_url(source) if is_url(source) else source)
+    shown = display_url(source) if is_url(source) else source
+    return parse_feed(data, source=shown, csv_mapping=csv_mapping, name=shown)
 
 
-def parse_feed(data: bytes | str | Mapping[str, Any], *, source: str | None = None) -> Feed:
-    """Judge a feed given as JSON text or as already-decoded JSON; `source` only labels the result."""
+def parse_feed(
+    data: bytes | str | Mapping[str, Any], *, source: str | None = None, csv_mapping: CsvMapping | None = None,
+    name: str | None = None,
+) -> Feed:
+    """Judge a feed given as JSON or CSV text or bytes, or as already-decoded JSON; `source` only labels the result.
+
+    A CSV feed is read with `csv_mapping`, else with the mapping file LEARNCAL_FEED_CSV_MAPPING names.
+    """
+    if isinstance(data, bytes | bytearray | str):
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+        if not looks_like_json(raw):  # a JSON feed never depends on the CSV mapping being readable
+            mapping = csv_mapping or load_mapping(setting(MAPPING_SETTING))
+            if is_csv(raw, mapping, name=name):
+                return parse_csv_feed(raw, mapping=mapping, source=source)
     document = _decode(data)
     _check_version(document)
     offerings = document.get("offerings")
