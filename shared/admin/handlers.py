@@ -78,6 +78,7 @@ def offering_reconcile(req: func.HttpRequest) -> func.HttpResponse:
 # -- /api/sync -----------------------------------------------------------------------------
 
 def _sync(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+    from shared.bootstrap import report_run_records
     from shared.sync.service import SyncRequest
 
     body = json_body(req, required=False)
@@ -92,6 +93,7 @@ def _sync(req: func.HttpRequest, principal: Principal | None) -> func.HttpRespon
     log.info("A manual sync run was requested by %s (dry run: %s).", who, data.dry_run)
     summary = current.app.sync.sync(SyncRequest(dry_run=data.dry_run, allow_mass_cancel=data.allow_mass_cancel,
                                                 given_by=f"{who} with POST /api/sync", via="api"))
+    report_run_records(current.app, summary)  # a manual run's problems alert like a scheduled run's
     if summary.status == "failed" and not data.dry_run:
         busy = run_in_progress(current.tables, summary.organizer or organizer)
         if busy:  # another run took the lease between our look and our start

@@ -7,6 +7,7 @@ on), and for the refusals, proof that nothing changed.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -410,6 +411,23 @@ def test_a_manual_run_syncs_and_is_listed_in_runs(world: World) -> None:
     assert len(world.sandbox.calendar(OTHER_USER)) == 4
     runs = payload(world.call("runs", request("GET", "runs?limit=5"), services))["value"]
     assert [r["runId"] for r in runs] == [summary["runId"]]
+
+
+def test_a_manual_run_that_rejects_items_logs_the_records_the_alerts_select(
+    world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    feed = base_feed()
+    offering(feed, "OFF-2002")["activities"][0]["timeZone"] = "Mars/Olympus_Mons"  # rejected: unknown time zone
+
+    with caplog.at_level(logging.INFO):
+        response = world.call("sync_now", request("POST", "sync", {}),
+                              world.services(feed=write(feed, tmp_path / "feed.json")))
+
+    summary = payload(response)
+    assert summary["status"] == "completed" and summary["rejected"]
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("learncal.run.problems") and f"run_id={summary['runId']}" in m for m in lines), lines
+    assert any(m.startswith("learncal.feed.rejection.new") for m in lines), lines
 
 
 def test_a_dry_run_sends_and_records_nothing(world: World) -> None:
