@@ -12,6 +12,8 @@ Per action, the order of writes is what makes a crash at any moment harmless:
   is there, created if not.
 - cancel: record `cancelling` -> cancel -> record `cancelled`. A `cancelling` row is finished
   by the next run (a second cancel of a cancelled meeting is answered "not found": done).
+  When the person is wanted again by then, the new invitation follows the finished
+  cancellation in the same run (`Cancel.reinvite`), never a run later.
 - update: PATCH -> record the new fingerprints. After a crash between the two the next run
   sends the PATCH again: the person may get the same update twice, never a stale meeting.
 A group's intents are all recorded before its batch is sent, and its outcomes are recorded
@@ -25,7 +27,7 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from azure.core.exceptions import AzureError
@@ -76,6 +78,7 @@ class _Step:
     action: Action
     record: SentRecord
     write: Write
+    extra: bool = False  # a follow-up that sends one more message than its group was admitted for
 
 
 class Executor:
@@ -155,7 +158,7 @@ class Executor:
                 messages += sum(r.messages for r in results)
                 pairs = zip(steps, results, strict=True)
                 again = await asyncio.gather(*(self._record(step, result, outcome) for step, result in pairs))
-                steps = [s for s in again if s is not None]
+                steps = [s for s in again if s is not None and await self._admitted(s, pacer, ticket, outcome)]
             for step in steps:
                 outcome.failed.append(Failure(step.action.key, "Graph kept answering this invitation with an older "
                                                                 "meeting; it is tried again next run."))
@@ -234,6 +237,8 @@ class Executor:
                 assert isinstance(action, Create)
                 return await self._create_intent(action, superseded=step.record)
             record = await self._done(step, result)
+            if isinstance(action, Cancel) and action.reinvite is not None:
+                return await self._reinvite(action, record, outcome)
             if isinstance(step.write, CreateWrite) and result.adopted and isinstance(action, Create):
                 follow_up = self._bring_up_to_date(action, record)
                 if follow_up is not None:
@@ -260,6 +265,28 @@ class Executor:
                 start_utc=inv.start_utc, end_utc=inv.end_utc,
             ))
         return await self._put(step.record.but(state="live", event_id=result.event_id))
+
+    async def _reinvite(self, action: Cancel, cancelled: SentRecord, outcome: Outcome) -> _Step:
+        """The unconfirmed cancellation is done and the person is wanted again: invite them anew now.
+
+        Waiting for a later run would leave them without the meeting, and nothing would look at
+        the offering again until its feed content changed. The new invitation is the next
+        generation, so its transactionId is not the cancelled meeting's.
+        """
+        assert action.reinvite is not None
+        outcome.applied.append(action)
+        outcome.records[action.key] = cancelled
+        if self._progress:
+            self._progress(action)
+        create = replace(action.reinvite, record=cancelled, generation=cancelled.generation + 1)
+        return replace(await self._create_intent(create), extra=True)
+
+    async def _admitted(self, step: _Step, pacer: Pacer, ticket: Ticket, outcome: Outcome) -> bool:
+        """A follow-up that sends another message needs its own slot; without one it waits for the next run."""
+        if not step.extra or await pacer.extra(ticket):
+            return True
+        outcome.deferred.append(step.action)
+        return False
 
     def _bring_up_to_date(self, action: Create, record: SentRecord) -> _Step | None:
         """An adopted event says what an earlier run sent; a key field changed since then: update it now.

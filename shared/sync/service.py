@@ -21,7 +21,7 @@ from typing import Any
 from shared.calendar.gateway import CalendarGateway
 from shared.domain import Feed, Offering
 from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, RunInProgress
-from shared.planning.desired import Allowlist, desired_state
+from shared.planning.desired import Allowlist, DesiredState, desired_state
 from shared.planning.plan import Cancel, Create, Plan, Update, plan
 from shared.settings import Settings
 from shared.store.lease import Lease, LeaseStore
@@ -180,7 +180,7 @@ class SyncService:
             deadline = started + self._settings.run_seconds
             outcome = asyncio.run(self._execute(the_plan, deadline, keeper))
         self._summarise(summary, outcome)
-        self._settle(feed, examine, states, digests, sent, outcome, now, summary)
+        self._settle(feed, examine, states, digests, sent, outcome, now, summary, scoped)
         summary.finish("completed", self._message(summary))
 
     async def _execute(self, the_plan: Plan, deadline: float, keeper: LeaseKeeper | None) -> Outcome:
@@ -248,12 +248,13 @@ class SyncService:
 
     def _settle(
         self, feed: Feed, examine: set[str], states: dict[str, OfferingState], digests: dict[str, str],
-        sent: dict[Any, Any], outcome: Outcome, now: datetime, summary: RunSummary,
+        sent: dict[Any, Any], outcome: Outcome, now: datetime, summary: RunSummary, desired: DesiredState,
     ) -> None:
         """Mark offerings whose every action went through, so the next run can skip them."""
         unfinished = {a.key.offering_id for a in outcome.deferred} | {f.key.offering_id for f in outcome.failed}
         records = dict(sent)
         records.update(outcome.records)
+        unfinished |= _without_invitation(desired, records)
         live = Counter(k.offering_id for k, r in records.items() if r.live)
         for offering in feed.offerings:
             if offering.id not in examine:
@@ -293,6 +294,21 @@ class SyncService:
         if summary.errors:
             parts.append(f"{len(summary.errors)} could not be applied")
         return ", ".join(parts) + "."
+
+
+def _without_invitation(desired: DesiredState, records: dict[Any, Any]) -> set[str]:
+    """Offerings where someone wanted has no live invitation: never settled, so the next run looks again.
+
+    The planner invites everyone wanted; this is the safety net should any path leave a
+    wanted person without their meeting, because a settled offering is not looked at again
+    until its feed content changes.
+    """
+    missing: set[str] = set()
+    for key, invitation in desired.wanted.items():
+        record = records.get(key)
+        if invitation.may_create and (record is None or record.state != "live"):
+            missing.add(key.offering_id)
+    return missing
 
 
 def offering_digest(offering: Offering, feed: Feed, provider: ProviderView) -> str:
