@@ -14,8 +14,10 @@ Per action, the order of writes is what makes a crash at any moment harmless:
   by the next run (a second cancel of a cancelled meeting is answered "not found": done).
   When the person is wanted again by then, the new invitation follows the finished
   cancellation in the same run (`Cancel.reinvite`), never a run later.
-- update: PATCH -> record the new fingerprints. After a crash between the two the next run
-  sends the PATCH again: the person may get the same update twice, never a stale meeting.
+- update: record the changed properties as "in doubt" -> PATCH -> record the new
+  fingerprints. After a crash in between, the next run sends those properties again with
+  whatever the feed says then (also when it moved the session back): the person may get
+  the same update twice, never a stale meeting.
 A group's intents are all recorded before its batch is sent, and its outcomes are recorded
 before the group ends, so a stop at the time budget leaves nothing half-done.
 """
@@ -175,7 +177,7 @@ class Executor:
             if isinstance(action, Create):
                 return await self._create_intent(action)
             if isinstance(action, Update):
-                return self._update_step(action)
+                return await self._update_intent(action)
             if isinstance(action, Cancel):
                 record = action.record
                 if record.state != "cancelling":
@@ -208,6 +210,17 @@ class Executor:
             state=event_state(record.but(hashes=inv.content.hashes(), key_fp=inv.key_fp, role=inv.role)),
         )
         return _Step(action, record, CreateWrite(event, look_first=resume))
+
+    async def _update_intent(self, action: Update) -> _Step:
+        """Mark the changed properties "in doubt" before the PATCH, so a crash can never leave a stale meeting.
+
+        Without the mark, a PATCH that landed before a crash, followed by a feed that moved the
+        session back, would look "unchanged" to the next run while the meeting shows the
+        moved time. In doubt, the next run sends the current content of those properties.
+        """
+        step = self._update_step(action)
+        doubtful = {**action.record.hashes, **{p: "" for p in action.changed}}
+        return replace(step, record=await self._put(action.record.but(key_fp="", hashes=doubtful)))
 
     def _update_step(self, action: Update) -> _Step:
         record = action.record
