@@ -272,6 +272,17 @@ def test_reinvite_after_cancellation_is_a_new_generation() -> None:
     assert [(c.key, c.generation) for c in creates] == [(key, 1)]  # type: ignore[union-attr]
 
 
+def test_update_in_doubt_is_sent_again_whatever_the_feed_says_now() -> None:
+    """A PATCH whose outcome is unknown (recorded in doubt, then the run stopped) is sent again,
+    also when the feed moved the session back to what the row said before."""
+    sent = applied(Feed((offering(),)))
+    ada = InvitationKey("O1", "A1", "ada@contoso.example")
+    sent[ada] = sent[ada].but(key_fp="", hashes={**sent[ada].hashes, "start": "", "end": ""})
+    result = run(Feed((offering(),)), sent)
+    (update,) = result.actions
+    assert isinstance(update, Update) and update.key == ada and set(update.changed) == {"start", "end"}
+
+
 def test_unconfirmed_create_and_cancel_are_resumed() -> None:
     sent = applied(Feed((offering(),)))
     ada = InvitationKey("O1", "A1", "ada@contoso.example")
