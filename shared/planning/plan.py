@@ -91,6 +91,11 @@ class Plan:
         return [a for a in self.actions if isinstance(a, kind)]
 
     @property
+    def reinvites(self) -> list[Create]:
+        """New invitations that follow a cancellation being finished (see `Cancel.reinvite`)."""
+        return [a.reinvite for a in self.actions if isinstance(a, Cancel) and a.reinvite is not None]
+
+    @property
     def sends(self) -> list[Action]:
         return [a for a in self.actions if isinstance(a, SENDING)]
 

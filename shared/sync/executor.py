@@ -356,6 +356,8 @@ def describe(action: Action) -> dict[str, Any]:
         detail["reason"] = action.reason
     if isinstance(action, Cancel):
         detail["comment"] = action.comment
+        if action.reinvite is not None:
+            detail["reinvite"] = True  # a new invitation follows once the cancellation is done
     return detail
 
 

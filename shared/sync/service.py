@@ -168,7 +168,7 @@ class SyncService:
         )
         self._guard(the_plan, skipped, request)
         if request.dry_run:
-            summary.created = len(the_plan.of(Create))
+            summary.created = len(the_plan.of(Create)) + len(the_plan.reinvites)
             summary.updated = len(the_plan.of(Update))
             summary.cancelled = len(the_plan.of(Cancel))
             summary.plan = [describe(a) for a in the_plan.sends]

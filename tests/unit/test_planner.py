@@ -391,3 +391,19 @@ def test_most_urgent_first_cancellations_before_updates_before_invitations() -> 
     assert all(k[0] == "A0" for k in kinds[:first_a9])
     a0 = [k[1] for k in kinds if k[0] == "A0"]
     assert a0 == sorted(a0, key=["Cancel", "Update", "Create"].index)
+
+
+def test_an_offering_is_never_settled_while_someone_wanted_has_no_live_invitation() -> None:
+    from shared.sync.service import _without_invitation
+
+    feed = Feed((offering(enrollments=(Enrollment("ada@contoso.example", "active"),
+                                       Enrollment("bo@contoso.example", "completed"))),))
+    sent = applied(Feed((offering(),)))
+    desired = desired_state(feed, now=NOW)
+    assert _without_invitation(desired, sent) == set()
+    bo = InvitationKey("O1", "A1", "bo@contoso.example")
+    ada = InvitationKey("O1", "A1", "ada@contoso.example")
+    assert _without_invitation(desired, {**sent, bo: sent[bo].but(state="cancelled")}) == set()  # completed
+    for state in ("cancelled", "cancelling", "pending"):
+        assert _without_invitation(desired, {**sent, ada: sent[ada].but(state=state)}) == {"O1"}
+    assert _without_invitation(desired, {k: r for k, r in sent.items() if k != ada}) == {"O1"}
