@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.store.tables import key_part
-from tests.support.dates import rebased, shifted, utc_text
 from tests.support.feeds import ADA, BO, CY, DEE, INES, PAT, SAM, activity, base_feed, enrollment
+from tests.support.shifting import rebased, shifted, utc_text
 from tests.support.world import World
 
 EVERYONE = (ADA, BO, CY, DEE, INES, SAM, PAT)

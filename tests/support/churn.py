@@ -12,7 +12,7 @@ import random
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from tests.support.dates import LOCAL, local_text, shifted, today
+from tests.support.shifting import LOCAL, local_text, shifted, today
 
 LEARNERS = tuple(f"crash.learner{i:02d}@contoso.example" for i in range(24))
 INSTRUCTORS = tuple(f"crash.trainer{i}@contoso.example" for i in range(5))

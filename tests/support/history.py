@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from tests.support.dates import LOCAL
+from tests.support.shifting import LOCAL
 
 
 class Mailboxes(Protocol):

@@ -1,4 +1,4 @@
-"""Session dates relative to today, so no test depends on the calendar year it runs in."""
+"""Session dates relative to today, and moving them, so no test depends on the year it runs in."""
 
 from __future__ import annotations
 
