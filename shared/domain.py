@@ -100,20 +100,30 @@ class Rejection:
     reason: str
 
 
+HoldAbsent = Literal["learners", "activities"]
+
+
 @dataclass(frozen=True)
 class Hold:
     """Existing invitations matched here are left exactly as they are (their feed item was rejected).
 
     `activity_id` or `email` of None matches every activity or person of the offering.
+
+    `absent`: the rejected item's identity could not be read (a malformed `learnerEmail`, an
+    activity without a readable id), so it may stand for anyone (any activity) missing from
+    the offering. Such a hold covers no invitation outright: only cancellations that follow
+    from a learner's (an activity's) absence wait; updates and other cancellations go out.
     """
 
     offering_id: str
     activity_id: str | None = None
     email: str | None = None
+    absent: HoldAbsent | None = None
 
     def covers(self, key: InvitationKey) -> bool:
         return (
-            key.offering_id == self.offering_id
+            self.absent is None
+            and key.offering_id == self.offering_id
             and (self.activity_id is None or self.activity_id == key.activity_id)
             and (self.email is None or self.email == key.email)
         )

@@ -1,7 +1,8 @@
 """From the list of raw offerings to a domain Feed: what to apply, what to reject, what to hold.
 
 Invitations already sent must never change on data that is wrong or ambiguous. So every
-rejected item yields a Hold over what it may have produced before, and an identity used
+rejected item yields a Hold over what it may have produced before (an item whose identity
+cannot be read holds only what its absence would cancel), and an identity used
 twice (an offering id, an activity id within its offering, a learner within an offering)
 rejects every copy, not only the later ones: nobody can tell which copy is meant.
 """
@@ -99,7 +100,11 @@ def _activities(offering_id: str, raws: Sequence[Any], path: str, verdicts: _Ver
                 "invitations are left as they are",
             ))
         if activity is None or problems:
-            verdicts.reject(problems, Hold(offering_id, activity_id=activity_id))
+            # Without a readable id the item may be any activity missing from the offering: only
+            # what their absence would cancel waits (see `Hold.absent`).
+            hold = Hold(offering_id, activity_id=activity_id) if activity_id is not None else Hold(
+                offering_id, absent="activities")
+            verdicts.reject(problems, hold)
             continue
         kept.append(activity)
     return kept
@@ -121,9 +126,11 @@ def _enrollments(offering_id: str, raws: Sequence[Any], path: str, verdicts: _Ve
             ))
         if enrollment is None or problems:
             unreadable = email not in twins and any(p.path == f"{item_path}.learnerEmail" for p in problems)
-            # A malformed address may be a known learner's address mistyped: nobody can tell whose
-            # invitations it stands for, so none of the offering's invitations are touched.
-            verdicts.reject(problems, Hold(offering_id) if unreadable else Hold(offering_id, email=email))
+            # A malformed address may be any learner's address mistyped: nobody can tell whose
+            # enrollment it is, so no learner missing from the offering is cancelled for being
+            # missing; everything else in the offering (updates, cancelled sessions) goes on.
+            hold = Hold(offering_id, absent="learners") if unreadable else Hold(offering_id, email=email)
+            verdicts.reject(problems, hold)
             continue
         kept.append(enrollment)
     return kept

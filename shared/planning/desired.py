@@ -46,13 +46,42 @@ class DesiredState:
     offerings: dict[str, Offering] = field(default_factory=dict)  # authoritative: present in the feed
     holds: tuple[Hold, ...] = ()
     left_out: set[InvitationKey] = field(default_factory=set)  # not on the allow-list
-    ended: set[tuple[str, str]] = field(default_factory=set)  # (offering, activity) already over
+    ends: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (offering, activity): its end now
 
     def held(self, key: InvitationKey) -> bool:
         return any(h.covers(key) for h in self.holds)
 
-    def is_ended(self, key: InvitationKey) -> bool:
-        return (key.offering_id, key.activity_id) in self.ended
+    def is_history(self, key: InvitationKey, recorded_end: datetime | None, now: datetime) -> bool:
+        """Whether this invitation's session is over: nothing is ever sent for it again.
+
+        Judged by the session's end in the current feed, so a session moved later after its
+        old end passed is sent again; only a session no longer in the feed is judged by the
+        end recorded when it was last sent.
+        """
+        if key in self.wanted:
+            return False  # wanted means its session has not ended
+        end = self.ends.get((key.offering_id, key.activity_id), recorded_end)
+        return end is not None and end <= now
+
+    def waits(self, key: InvitationKey) -> bool:
+        """A cancellation that an unreadable feed item may stand against: it waits until the item is fixed.
+
+        A malformed `learnerEmail` may be the enrollment of anyone missing from the offering's
+        enrollments; an activity without a readable id may be any activity missing from it.
+        The offering's and a session's own cancellation never wait, nor does a withdrawal.
+        """
+        offering = self.offerings[key.offering_id]
+        if offering.status != "active":
+            return False
+        absent = {h.absent for h in self.holds if h.offering_id == key.offering_id and h.absent}
+        if not absent:
+            return False
+        activity = next((a for a in offering.activities if a.id == key.activity_id), None)
+        if activity is None:
+            return "activities" in absent
+        if activity.status != "scheduled":
+            return False
+        return "learners" in absent and all(e.email != key.email for e in offering.enrollments)
 
     def why_unwanted(self, key: InvitationKey, role: Role) -> str:
         """The short reason a cancelled person reads in the cancellation."""
@@ -86,13 +115,12 @@ def desired_state(feed: Feed, *, now: datetime, allowlist: Allowlist | None = No
     state = DesiredState(holds=feed.holds)
     for offering in feed.offerings:
         state.offerings[offering.id] = offering
+        for activity in offering.activities:
+            state.ends[(offering.id, activity.id)] = activity.end_utc
         if offering.status != "active":
             continue
         for activity in offering.activities:
-            if activity.end_utc <= now:
-                state.ended.add((offering.id, activity.id))
-                continue
-            if activity.status != "scheduled":
+            if activity.end_utc <= now or activity.status != "scheduled":
                 continue
             for invitation in _invitations(offering, activity):
                 if allowlist.allows(invitation.key.email):

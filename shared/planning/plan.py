@@ -51,6 +51,9 @@ class Cancel:
     key: InvitationKey
     record: SentRecord
     comment: str
+    # Wanted again while an earlier cancellation was unconfirmed: once the cancellation is done,
+    # this new invitation follows in the same run (the executor sends it under the next generation).
+    reinvite: Create | None = None
 
     @property
     def start_utc(self) -> datetime:
@@ -88,6 +91,11 @@ class Plan:
         return [a for a in self.actions if isinstance(a, kind)]
 
     @property
+    def reinvites(self) -> list[Create]:
+        """New invitations that follow a cancellation being finished (see `Cancel.reinvite`)."""
+        return [a.reinvite for a in self.actions if isinstance(a, Cancel) and a.reinvite is not None]
+
+    @property
     def sends(self) -> list[Action]:
         return [a for a in self.actions if isinstance(a, SENDING)]
 
@@ -111,15 +119,22 @@ def plan(
             continue
         if record.state == "cancelled":
             continue  # a re-invite, if wanted, is handled with the wanted pairs below
-        if desired.is_ended(key) or (record.end_utc is not None and record.end_utc <= now):
-            continue  # ended activities are history: nothing, ever
+        if desired.is_history(key, record.end_utc, now):
+            continue  # ended activities are history: nothing, ever (judged by the feed's end)
         if key in desired.left_out:
             continue  # outside the allow-list: nothing is sent to them at all
-        if record.state == "cancelling":
-            result.actions.append(Cancel(key, record, record.comment or "This meeting was cancelled."))
-            continue  # finish a cancellation that was recorded but not confirmed
         invitation = desired.wanted.get(key)
+        if record.state == "cancelling":
+            # finish a cancellation that was recorded but not confirmed; wanted again: invite anew after it
+            reinvite = None
+            if invitation is not None and invitation.may_create:
+                reinvite = Create(key, invitation, organizer, record.generation + 1)
+            result.actions.append(Cancel(key, record, record.comment or "This meeting was cancelled.", reinvite))
+            continue
         if invitation is None:
+            if desired.waits(key):
+                result.held += 1  # a rejected item may be this person's (session's): wait until it is fixed
+                continue
             # sent before, no longer wanted: a cancellation with a short reason
             result.actions.append(Cancel(key, record, desired.why_unwanted(key, record.role)))
             continue

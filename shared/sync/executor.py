@@ -12,10 +12,14 @@ Per action, the order of writes is what makes a crash at any moment harmless:
   is there, created if not.
 - cancel: record `cancelling` -> cancel -> record `cancelled`. A `cancelling` row is finished
   by the next run (a second cancel of a cancelled meeting is answered "not found": done).
-- update: PATCH -> record the new fingerprints. After a crash between the two the next run
-  sends the PATCH again: the person may get the same update twice, never a stale meeting.
-  An update that finds no event (the meeting was deleted by hand in the organizer's
-  mailbox) is followed by a create under the next generation, recorded `pending` first.
+  When the person is wanted again by then, the new invitation follows the finished
+  cancellation in the same run (`Cancel.reinvite`), never a run later.
+- update: record the changed properties as "in doubt" -> PATCH -> record the new
+  fingerprints. After a crash in between, the next run sends those properties again with
+  whatever the feed says then (also when it moved the session back): the person may get
+  the same update twice, never a stale meeting. An update that finds no event (the meeting
+  was deleted by hand in the organizer's mailbox) is followed by a create under the next
+  generation, recorded `pending` first.
 A group's intents are all recorded before its batch is sent, and its outcomes are recorded
 before the group ends, so a stop at the time budget leaves nothing half-done.
 """
@@ -80,6 +84,7 @@ class _Step:
     record: SentRecord
     write: Write
     recreates: bool = False  # a new invitation for a meeting deleted by hand in the organizer's mailbox
+    extra: bool = False  # a follow-up that sends one more message than its group was admitted for
 
 
 class Executor:
@@ -159,7 +164,7 @@ class Executor:
                 messages += sum(r.messages for r in results)
                 pairs = zip(steps, results, strict=True)
                 again = await asyncio.gather(*(self._record(step, result, outcome) for step, result in pairs))
-                steps = [s for s in again if s is not None]
+                steps = [s for s in again if s is not None and await self._admitted(s, pacer, ticket, outcome)]
             for step in steps:
                 outcome.failed.append(Failure(step.action.key, "Graph kept answering this invitation with an older "
                                                                 "meeting; it is tried again next run."))
@@ -176,7 +181,7 @@ class Executor:
             if isinstance(action, Create):
                 return await self._create_intent(action)
             if isinstance(action, Update):
-                return self._update_step(action)
+                return await self._update_intent(action)
             if isinstance(action, Cancel):
                 record = action.record
                 if record.state != "cancelling":
@@ -211,6 +216,17 @@ class Executor:
         )
         return _Step(action, record, CreateWrite(event, look_first=resume))
 
+    async def _update_intent(self, action: Update) -> _Step:
+        """Mark the changed properties "in doubt" before the PATCH, so a crash can never leave a stale meeting.
+
+        Without the mark, a PATCH that landed before a crash, followed by a feed that moved the
+        session back, would look "unchanged" to the next run while the meeting shows the
+        moved time. In doubt, the next run sends the current content of those properties.
+        """
+        step = self._update_step(action)
+        doubtful = {**action.record.hashes, **{p: "" for p in action.changed}}
+        return replace(step, record=await self._put(action.record.but(key_fp="", hashes=doubtful)))
+
     def _update_step(self, action: Update) -> _Step:
         record = action.record
         if record.event_id is None:
@@ -241,6 +257,8 @@ class Executor:
                 assert isinstance(action, Create)
                 return replace(await self._create_intent(action, superseded=step.record), recreates=step.recreates)
             record = await self._done(step, result)
+            if isinstance(action, Cancel) and action.reinvite is not None:
+                return await self._reinvite(action, record, outcome)
             if isinstance(step.write, CreateWrite) and result.adopted and isinstance(action, Create):
                 follow_up = self._bring_up_to_date(action, record)
                 if follow_up is not None:
@@ -291,6 +309,28 @@ class Executor:
                 start_utc=inv.start_utc, end_utc=inv.end_utc,
             ))
         return await self._put(step.record.but(state="live", event_id=result.event_id))
+
+    async def _reinvite(self, action: Cancel, cancelled: SentRecord, outcome: Outcome) -> _Step:
+        """The unconfirmed cancellation is done and the person is wanted again: invite them anew now.
+
+        Waiting for a later run would leave them without the meeting, and nothing would look at
+        the offering again until its feed content changed. The new invitation is the next
+        generation, so its transactionId is not the cancelled meeting's.
+        """
+        assert action.reinvite is not None
+        outcome.applied.append(action)
+        outcome.records[action.key] = cancelled
+        if self._progress:
+            self._progress(action)
+        create = replace(action.reinvite, record=cancelled, generation=cancelled.generation + 1)
+        return replace(await self._create_intent(create), extra=True)
+
+    async def _admitted(self, step: _Step, pacer: Pacer, ticket: Ticket, outcome: Outcome) -> bool:
+        """A follow-up that sends another message needs its own slot; without one it waits for the next run."""
+        if not step.extra or await pacer.extra(ticket):
+            return True
+        outcome.deferred.append(step.action)
+        return False
 
     def _bring_up_to_date(self, action: Create, record: SentRecord) -> _Step | None:
         """An adopted event says what an earlier run sent; a key field changed since then: update it now.
@@ -347,6 +387,8 @@ def describe(action: Action) -> dict[str, Any]:
         detail["reason"] = action.reason
     if isinstance(action, Cancel):
         detail["comment"] = action.comment
+        if action.reinvite is not None:
+            detail["reinvite"] = True  # a new invitation follows once the cancellation is done
     return detail
 
 

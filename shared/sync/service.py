@@ -23,7 +23,7 @@ from shared.calendar.gateway import CalendarGateway
 from shared.calendar.retry import RetryPolicy
 from shared.domain import Feed, Offering
 from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, MappingLost, RunInProgress
-from shared.planning.desired import Allowlist, desired_state
+from shared.planning.desired import Allowlist, DesiredState, desired_state
 from shared.planning.plan import Cancel, Create, Plan, Update, plan
 from shared.settings import Settings
 from shared.store.allowance import AllowanceStore, Via
@@ -212,7 +212,7 @@ class SyncService:
         guard_note = self._guard(the_plan, skipped, request, summary)
         self._guard_lost_mapping(the_plan)
         if request.dry_run:
-            summary.created = len(the_plan.of(Create))
+            summary.created = len(the_plan.of(Create)) + len(the_plan.reinvites)
             summary.updated = len(the_plan.of(Update))
             summary.cancelled = len(the_plan.of(Cancel))
             summary.plan = [describe(a) for a in the_plan.sends]
@@ -226,7 +226,7 @@ class SyncService:
         self._summarise(summary, outcome)
         if keeper is not None and keeper.stop_reason:
             summary.stopped = f"Stopped sending early: {keeper.stop_reason}."
-        self._settle(feed, examine, states, digests, sent, outcome, now, summary)
+        self._settle(feed, examine, states, digests, sent, outcome, now, summary, scoped)
         summary.finish("completed", self._message(summary))
 
     async def _execute(self, the_plan: Plan, deadline: float, keeper: LeaseKeeper | None) -> Outcome:
@@ -271,10 +271,12 @@ class SyncService:
         """Stop a run that would cancel an unusual number of invitations, unless an allowance covers it.
 
         Returns, for a dry run (the preview), what a real run would meet; raises for a real run.
+        Cancellations an earlier run already started (recorded `cancelling`) are not counted: that
+        run passed the guard with them, and holding them back would leave them half-done.
         """
         from shared.errors import MassCancellationStopped
 
-        cancels = len(the_plan.of(Cancel))
+        cancels = sum(1 for a in the_plan.of(Cancel) if isinstance(a, Cancel) and a.record.state != "cancelling")
         live = the_plan.live_before + sum(s.live for s in skipped)
         if not request.dry_run:
             self._take_allowances(request, cancels)
@@ -374,12 +376,13 @@ class SyncService:
 
     def _settle(
         self, feed: Feed, examine: set[str], states: dict[str, OfferingState], digests: dict[str, str],
-        sent: dict[Any, Any], outcome: Outcome, now: datetime, summary: RunSummary,
+        sent: dict[Any, Any], outcome: Outcome, now: datetime, summary: RunSummary, desired: DesiredState,
     ) -> None:
         """Mark offerings whose every action went through, so the next run can skip them."""
         unfinished = {a.key.offering_id for a in outcome.deferred} | {f.key.offering_id for f in outcome.failed}
         records = dict(sent)
         records.update(outcome.records)
+        unfinished |= _without_invitation(desired, records)
         live = Counter(k.offering_id for k, r in records.items() if r.live)
         for offering in feed.offerings:
             if offering.id not in examine:
@@ -422,6 +425,21 @@ class SyncService:
             parts.append(f"{len(summary.errors)} could not be applied")
         text = ", ".join(parts) + "."
         return f"{summary.stopped} {text}" if summary.stopped else text
+
+
+def _without_invitation(desired: DesiredState, records: dict[Any, Any]) -> set[str]:
+    """Offerings where someone wanted has no live invitation: never settled, so the next run looks again.
+
+    The planner invites everyone wanted; this is the safety net should any path leave a
+    wanted person without their meeting, because a settled offering is not looked at again
+    until its feed content changes.
+    """
+    missing: set[str] = set()
+    for key, invitation in desired.wanted.items():
+        record = records.get(key)
+        if invitation.may_create and (record is None or record.state != "live"):
+            missing.add(key.offering_id)
+    return missing
 
 
 def offering_digest(offering: Offering, feed: Feed, provider: ProviderView) -> str:

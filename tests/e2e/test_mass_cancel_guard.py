@@ -97,3 +97,24 @@ def test_a_legacy_true_is_refused_with_the_way_to_give_a_number(world: World) ->
     assert result.code == 1
     assert "LEARNCAL_ALLOW_MASS_CANCEL" in result.stderr and "number of cancellations" in result.stderr
     assert world.received(EXTRA[0])["meetingRequest"] == 0
+
+
+def test_cancellations_an_allowed_run_left_unfinished_are_finished_without_a_new_allowance(world: World) -> None:
+    """A run that passed the guard and was stopped after recording its cancellations (`cancelling`)
+    left them half-done; the next run finishes them instead of counting them as new ones."""
+    from azure.data.tables import TableServiceClient, UpdateMode
+
+    assert world.sync(full_feed()).code == 0
+    service = TableServiceClient.from_connection_string(world.env["AzureWebJobsStorage"])
+    table = service.get_table_client(world.env["LEARNCAL_TABLE_PREFIX"] + "Invitations")
+    rows = [row for row in table.list_entities() if row["OfferingId"] == "OFF-1001"]
+    assert len(rows) == BIG
+    for row in rows:  # what the allowed run had recorded when it stopped
+        table.upsert_entity({**row, "State": "cancelling", "Comment": "This session was cancelled."},
+                            mode=UpdateMode.REPLACE)
+
+    finished = world.sync(truncated_feed())
+
+    assert finished.code == 0, finished.stdout + finished.stderr
+    assert finished.summary["cancelled"] == BIG
+    assert cancellations_received(world) == 2 * len(EXTRA)

@@ -115,7 +115,7 @@ def test_converges_under_faults(world: World, scenario: str) -> None:
 
 def test_lost_cancel_answers_never_give_anyone_two_cancellations(world: World) -> None:
     """A tenant may answer a repeated cancel with 202 and a second message (`repeatCancel: accepted`)."""
-    world.env["LEARNCAL_MASS_CANCEL_MIN"] = "1000"  # seven withdrawals cancel a third at once; the guard has its own tests
+    world.env["LEARNCAL_MASS_CANCEL_MIN"] = "1000"  # seven withdrawals cancel a third; the guard has its own tests
     first = first_feed()
     sync_until_done(world, first)
     second = copy.deepcopy(first)

@@ -159,7 +159,7 @@ def test_invalid_items() -> None:
     assert feed.rejections[10].reason == "is 300 characters long; at most 255 are allowed"
     assert feed.holds == (
         *(Hold("OFF-BAD-1", activity_id=f"ACT-{n}") for n in range(2, 8)),
-        Hold("OFF-BAD-1"),  # a malformed address could be anyone's: the offering is held
+        Hold("OFF-BAD-1", absent="learners"),  # a malformed address could be any missing learner's
         Hold("OFF-BAD-1", email="bo.learner@contoso.example"),
         Hold("OFF-BAD-2"),
         Hold("OFF-DUP"),

@@ -198,7 +198,8 @@ def test_malformed_learner_address() -> None:
         "offerings[0].enrollments[1].learnerEmail",
         "'Bo.Learner@' is not a valid e-mail address: There must be something after the @-sign.",
     )
-    assert feed.holds == (Hold("OFF-1"),)  # whose address was mistyped is unknown: hold the offering
+    # whose address was mistyped is unknown: only cancellations of learners missing from the offering wait
+    assert feed.holds == (Hold("OFF-1", absent="learners"),)
     assert [e.email for e in feed.offerings[0].enrollments] == ["ada.learner@contoso.example"]
 
 
@@ -367,19 +368,19 @@ def test_unknown_properties_are_ignored() -> None:
 def test_activity_that_is_not_an_object() -> None:
     feed = read(offering(activities=[activity(), "ACT-2"]))
     assert only_rejection(feed) == Rejection("offerings[0].activities[1]", "must be an object, not 'ACT-2'")
-    assert feed.holds == (Hold("OFF-1"),)  # no readable activity id: the whole offering is held
+    assert feed.holds == (Hold("OFF-1", absent="activities"),)  # no readable id: it may be any missing activity
 
 
-def test_activity_without_readable_id_holds_its_offering() -> None:
+def test_activity_without_readable_id_holds_the_sessions_missing_from_its_offering() -> None:
     feed = rejected_activity(id=7)
     assert only_rejection(feed) == Rejection(f"{A1}.id", "must be text, not the number 7")
-    assert feed.holds == (Hold("OFF-1"),)
+    assert feed.holds == (Hold("OFF-1", absent="activities"),)
 
 
-def test_enrollment_without_readable_address_holds_its_offering() -> None:
+def test_enrollment_without_readable_address_holds_the_learners_missing_from_its_offering() -> None:
     feed = read(offering(enrollments=[enrollment(learnerEmail=DROP)]))
     assert only_rejection(feed) == Rejection("offerings[0].enrollments[0].learnerEmail", "is required but missing")
-    assert feed.holds == (Hold("OFF-1"),)
+    assert feed.holds == (Hold("OFF-1", absent="learners"),)
 
 
 def test_offering_with_invalid_own_field_is_rejected_whole() -> None:

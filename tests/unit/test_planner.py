@@ -224,7 +224,31 @@ def test_ended_activities_get_nothing_ever() -> None:
     assert run(Feed((offering(past),))).actions == []
     sent = applied(Feed((offering(),)))
     ended = {k: r.but(end_utc=NOW - timedelta(minutes=1)) for k, r in sent.items()}
-    assert run(Feed((offering(status="cancelled"),)), ended).actions == []
+    assert run(Feed((offering(past),)), ended).actions == []  # still over in the feed
+    assert run(Feed((offering(past, status="cancelled"),)), ended).actions == []
+    assert run(Feed((offering(activity("A2"), status="cancelled"),)), ended).actions == []  # gone: recorded end
+
+
+def test_history_is_judged_by_the_end_in_the_feed_not_the_recorded_one() -> None:
+    sent = applied(Feed((offering(),)))
+    old_end = {k: r.but(start_utc=NOW - timedelta(hours=3), end_utc=NOW - timedelta(hours=1)) for k, r in sent.items()}
+    moved = Feed((offering(activity(start=datetime(2027, 3, 3, 9, 0))),))  # moved later after its old end passed
+    result = run(moved, old_end)
+    assert len(result.of(Update)) == 4 and not result.of(Cancel)
+    assert {c for u in result.of(Update) for c in u.changed} == {"start", "end"}  # type: ignore[union-attr]
+    cancelled = run(Feed((offering(status="cancelled"),)), old_end)  # still ahead in the feed: cancelled
+    assert len(cancelled.of(Cancel)) == 4
+    pending = {k: r.but(state="cancelled") for k, r in old_end.items()}  # nothing live left: invited anew
+    assert len(run(moved, pending).of(Create)) == 4
+
+
+def test_a_removed_session_is_judged_by_its_recorded_end() -> None:
+    sent = applied(Feed((offering(),)))
+    removed = Feed((offering(activity("A2")),))
+    assert keys(run(removed, sent).of(Cancel)) == {("A1", e) for e in (
+        "ines@contoso.example", "sam@contoso.example", "ada@contoso.example", "bo@contoso.example")}
+    ended = {k: r.but(end_utc=NOW - timedelta(minutes=1)) for k, r in sent.items()}
+    assert not run(removed, ended).of(Cancel)
 
 
 def test_held_items_are_left_exactly_as_they_are() -> None:
@@ -248,6 +272,17 @@ def test_reinvite_after_cancellation_is_a_new_generation() -> None:
     assert [(c.key, c.generation) for c in creates] == [(key, 1)]  # type: ignore[union-attr]
 
 
+def test_update_in_doubt_is_sent_again_whatever_the_feed_says_now() -> None:
+    """A PATCH whose outcome is unknown (recorded in doubt, then the run stopped) is sent again,
+    also when the feed moved the session back to what the row said before."""
+    sent = applied(Feed((offering(),)))
+    ada = InvitationKey("O1", "A1", "ada@contoso.example")
+    sent[ada] = sent[ada].but(key_fp="", hashes={**sent[ada].hashes, "start": "", "end": ""})
+    result = run(Feed((offering(),)), sent)
+    (update,) = result.actions
+    assert isinstance(update, Update) and update.key == ada and set(update.changed) == {"start", "end"}
+
+
 def test_unconfirmed_create_and_cancel_are_resumed() -> None:
     sent = applied(Feed((offering(),)))
     ada = InvitationKey("O1", "A1", "ada@contoso.example")
@@ -259,6 +294,85 @@ def test_unconfirmed_create_and_cancel_are_resumed() -> None:
     assert isinstance(create, Create) and create.resume
     cancel = next(a for a in result.actions if a.key == bo)
     assert isinstance(cancel, Cancel) and cancel.comment == "You withdrew from this offering."
+
+
+def test_unconfirmed_cancellation_of_someone_wanted_again_is_finished_then_reinvited() -> None:
+    sent = applied(Feed((offering(),)))
+    bo = InvitationKey("O1", "A1", "bo@contoso.example")
+    sam = InvitationKey("O1", "A1", "sam@contoso.example")
+    sent[bo] = sent[bo].but(state="cancelling", comment="You withdrew from this offering.", generation=2)
+    sent[sam] = sent[sam].but(state="cancelling", comment="You are no longer an instructor for this session.")
+    result = run(Feed((offering(),)), sent)  # re-enrolled, instructor re-added
+    cancels = {a.key: a for a in result.of(Cancel)}
+    assert set(cancels) == {bo, sam} and not result.of(Create)
+    reinvite = cancels[bo].reinvite  # type: ignore[union-attr]
+    assert reinvite is not None and reinvite.key == bo and reinvite.generation == 3
+    assert reinvite.invitation.role == "learner" and reinvite.organizer == ORGANIZER
+    assert cancels[sam].reinvite is not None and cancels[sam].reinvite.invitation.role == "instructor"  # type: ignore[union-attr]
+
+
+def test_unconfirmed_cancellation_is_only_finished_when_not_wanted_or_completed() -> None:
+    sent = applied(Feed((offering(),)))
+    bo = InvitationKey("O1", "A1", "bo@contoso.example")
+    sent[bo] = sent[bo].but(state="cancelling", comment="You withdrew from this offering.")
+    for status in ("withdrawn", "completed"):
+        feed = Feed((offering(enrollments=(Enrollment("ada@contoso.example", "active"),
+                                           Enrollment("bo@contoso.example", status))),))
+        (cancel,) = run(feed, sent).actions
+        assert isinstance(cancel, Cancel) and cancel.key == bo and cancel.reinvite is None
+
+
+MALFORMED_LEARNER = Hold("O1", absent="learners")
+EVERYONE = ("ines@contoso.example", "sam@contoso.example", "ada@contoso.example", "bo@contoso.example")
+
+
+def test_malformed_address_holds_only_cancellations_of_learners_missing_from_the_feed() -> None:
+    sent = applied(Feed((offering(),)))
+    moved = activity(start=datetime(2027, 3, 3, 9, 0))
+    missing_bo = Feed((offering(moved, enrollments=(Enrollment("ada@contoso.example", "active"),)),),
+                      holds=(MALFORMED_LEARNER,))
+    result = run(missing_bo, sent)
+    assert keys(result.of(Update)) == {("A1", e) for e in ("ines@contoso.example", "sam@contoso.example",
+                                                           "ada@contoso.example")}
+    assert not result.of(Cancel) and result.held == 1  # Bo may be the malformed entry
+    withdrawn = Feed((offering(enrollments=(Enrollment("ada@contoso.example", "active"),
+                                            Enrollment("bo@contoso.example", "withdrawn"))),),
+                     holds=(MALFORMED_LEARNER,))
+    assert keys(run(withdrawn, sent).of(Cancel)) == {("A1", "bo@contoso.example")}  # present: withdrawn
+
+
+def test_malformed_address_holds_a_removed_instructor_who_may_be_enrolled() -> None:
+    sent = applied(Feed((offering(),)))
+    only_ines = activity(instructors=(Instructor("ines@contoso.example", "Ines", primary=True),))
+    result = run(Feed((offering(only_ines),), holds=(MALFORMED_LEARNER,)), sent)
+    assert not result.of(Cancel) and result.held == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"status": "cancelled"},
+        {"activities": (activity(status="cancelled"),)},
+        {"activities": (activity("A2"),)},
+    ],
+)
+def test_malformed_address_holds_no_cancellation_of_the_session_or_offering(change: dict) -> None:
+    sent = applied(Feed((offering(),)))
+    result = run(Feed((offering(enrollments=(), **change),), holds=(MALFORMED_LEARNER,)), sent)
+    assert keys(result.of(Cancel)) == {("A1", e) for e in EVERYONE} and result.held == 0
+
+
+def test_activity_without_readable_id_holds_only_sessions_missing_from_the_feed() -> None:
+    sent = applied(Feed((offering(activity("A1"), activity("A2", start=datetime(2027, 3, 9, 9, 0))),)))
+    moved = activity("A1", start=datetime(2027, 3, 3, 9, 0))
+    unreadable = (Hold("O1", absent="activities"),)
+    result = run(Feed((offering(moved, enrollments=(Enrollment("ada@contoso.example", "active"),)),),
+                      holds=unreadable), sent)
+    assert keys(result.of(Update)) == {("A1", e) for e in EVERYONE[:3]}
+    assert keys(result.of(Cancel)) == {("A1", "bo@contoso.example")}  # gone from the enrollments
+    assert result.held == 4  # A2 may be the unreadable activity
+    cancelled = run(Feed((offering(moved, status="cancelled"),), holds=unreadable), sent)
+    assert len(cancelled.of(Cancel)) == 8
 
 
 def test_most_urgent_first_cancellations_before_updates_before_invitations() -> None:
@@ -277,3 +391,19 @@ def test_most_urgent_first_cancellations_before_updates_before_invitations() -> 
     assert all(k[0] == "A0" for k in kinds[:first_a9])
     a0 = [k[1] for k in kinds if k[0] == "A0"]
     assert a0 == sorted(a0, key=["Cancel", "Update", "Create"].index)
+
+
+def test_an_offering_is_never_settled_while_someone_wanted_has_no_live_invitation() -> None:
+    from shared.sync.service import _without_invitation
+
+    feed = Feed((offering(enrollments=(Enrollment("ada@contoso.example", "active"),
+                                       Enrollment("bo@contoso.example", "completed"))),))
+    sent = applied(Feed((offering(),)))
+    desired = desired_state(feed, now=NOW)
+    assert _without_invitation(desired, sent) == set()
+    bo = InvitationKey("O1", "A1", "bo@contoso.example")
+    ada = InvitationKey("O1", "A1", "ada@contoso.example")
+    assert _without_invitation(desired, {**sent, bo: sent[bo].but(state="cancelled")}) == set()  # completed
+    for state in ("cancelled", "cancelling", "pending"):
+        assert _without_invitation(desired, {**sent, ada: sent[ada].but(state=state)}) == {"O1"}
+    assert _without_invitation(desired, {k: r for k, r in sent.items() if k != ada}) == {"O1"}
