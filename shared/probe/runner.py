@@ -65,18 +65,14 @@ class ProbeTarget:
 
 
 def settings_in_force(settings: Settings) -> Settings:
-    """As `learncal sync` reads them: the saved provider configuration over the environment."""
-    from azure.core.exceptions import ServiceRequestError
+    """As `learncal sync` reads them: the saved provider configuration over the environment.
 
+    Unreachable storage raises the product's StorageUnreachable, which names the endpoint and the fix.
+    """
     from shared.bootstrap import effective_settings
     from shared.store.tables import Tables, table_service
 
-    try:
-        return effective_settings(settings, Tables(table_service(settings), prefix=settings.table_prefix))
-    except ServiceRequestError:
-        raise LearncalError(
-            "AzureWebJobsStorage could not be reached to read the saved provider configuration; set it to the "
-            "installation's storage account (as for learncal sync), or start Azurite for a local one.") from None
+    return effective_settings(settings, Tables(table_service(settings), prefix=settings.table_prefix))
 
 
 def graph_client(settings: Settings) -> Any:

@@ -231,7 +231,8 @@ def test_unreachable_storage_is_named_before_anything_is_sent(tenant: Harness, a
     outcome = CliRunner().invoke(cli, ["tenant-probe", "--mailbox", tenant.organizer, "--attendee", ATTENDEE],
                                  env={"AzureWebJobsStorage": closed})
     assert outcome.exit_code == 1
-    assert "AzureWebJobsStorage could not be reached" in outcome.output
+    assert "Azure Table Storage could not be reached at http://127.0.0.1:9/" in outcome.output
+    assert "AzureWebJobsStorage" in outcome.output
     assert tenant.admin.stats()["requests"] == 0
 
 
