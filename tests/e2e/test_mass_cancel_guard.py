@@ -92,6 +92,29 @@ def test_a_run_cancelling_more_than_the_maximum_is_stopped_whatever_the_share(wo
     assert world.sync(feed).summary["cancelled"] == 7  # within the default maximum: an ordinary change
 
 
+def test_the_guard_trips_at_least_the_minimum_more_than_the_ratio_or_more_than_the_maximum(world: World) -> None:
+    """Each limit at its edge, judged by dry runs of 7 cancellations out of 40 live (17.5%)."""
+    feed = base_feed()
+    offering(feed, "OFF-2002")["enrollments"].extend(
+        {"learnerEmail": f"many{i:02d}@contoso.example", "status": "active"} for i in range(30))
+    assert world.sync(feed).summary["created"] == 40
+    offering(feed, "OFF-1001")["status"] = "cancelled"
+    path = world.feed_file(feed)
+
+    def trips(**limits: str) -> bool:
+        preview = world.sync(path, "--dry-run", **limits)
+        assert preview.code == 0 and preview.summary["cancelled"] == 7, preview.stdout + preview.stderr
+        return "would be stopped by the mass-cancellation guard" in str(preview.summary["message"])
+
+    assert trips(LEARNCAL_MASS_CANCEL_MIN="7", LEARNCAL_MASS_CANCEL_RATIO="0.15")  # at least the minimum
+    assert not trips(LEARNCAL_MASS_CANCEL_MIN="8", LEARNCAL_MASS_CANCEL_RATIO="0.15")
+    assert not trips(LEARNCAL_MASS_CANCEL_MIN="7", LEARNCAL_MASS_CANCEL_RATIO="0.175")  # exactly the share: not more
+    assert trips(LEARNCAL_MASS_CANCEL_MAX="6")  # more than the maximum, whatever the share
+    assert not trips(LEARNCAL_MASS_CANCEL_MAX="7")
+    assert not trips()  # the defaults: 7 is below the minimum of 10
+    assert world.received("bo.learner@contoso.example")["meetingCancellation"] == 0  # previews send nothing
+
+
 def test_a_legacy_true_is_refused_with_the_way_to_give_a_number(world: World) -> None:
     result = world.sync(full_feed(), LEARNCAL_ALLOW_MASS_CANCEL="true")
     assert result.code == 1
