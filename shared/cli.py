@@ -117,8 +117,9 @@ def _who() -> str:
 @click.option("--dry-run", is_flag=True, help="Plan only: show what would be sent; send and record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as one JSON object.")
 @click.option("--allow-mass-cancel", "allow_mass_cancel", is_flag=False, flag_value=PREVIEW, default=None,
-              metavar="[=N]", help="Allow up to N cancellations once past the mass-cancellation guard (N: the "
-              "count the guard or --dry-run reported; without N, this run's count). Kept for 24 hours.")
+              metavar="[=N]", help="--allow-mass-cancel[=N]: allow up to N cancellations once past the "
+              "mass-cancellation guard (N: the count the guard or --dry-run reported; a bare --allow-mass-cancel "
+              "allows this run's count). Kept for 24 hours; used by the first run the guard would stop.")
 @click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
 def sync(feed: str | None, dry_run: bool, as_json: bool, allow_mass_cancel: str | None, quiet: bool) -> None:
     """Run one sync: invitations, updates and cancellations for the feed."""

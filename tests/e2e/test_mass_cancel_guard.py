@@ -115,6 +115,15 @@ def test_the_guard_trips_at_least_the_minimum_more_than_the_ratio_or_more_than_t
     assert world.received("bo.learner@contoso.example")["meetingCancellation"] == 0  # previews send nothing
 
 
+def test_the_allowance_option_is_documented_and_refuses_what_is_not_a_count(world: World) -> None:
+    help_text = " ".join(world.cli("sync", "--help").stdout.split())
+    assert "--allow-mass-cancel[=N]" in help_text and "24 hours" in help_text
+
+    refused = world.sync(full_feed(), "--allow-mass-cancel=0")
+    assert refused.code == 2 and "--allow-mass-cancel" in refused.stderr and "number of cancellations" in refused.stderr
+    assert world.received(EXTRA[0])["meetingRequest"] == 0
+
+
 def test_a_legacy_true_is_refused_with_the_way_to_give_a_number(world: World) -> None:
     result = world.sync(full_feed(), LEARNCAL_ALLOW_MASS_CANCEL="true")
     assert result.code == 1
