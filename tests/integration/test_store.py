@@ -21,8 +21,8 @@ KEY = InvitationKey("OFF/1#?", "ACT\\9", "ada.learner@contoso.example")
 def record(**changes: object) -> SentRecord:
     base = SentRecord(
         key=KEY, organizer="coordinator@contoso.example", role="learner", state="pending", key_fp="k1",
-        hashes={"subject": "s1"}, start_utc=datetime(2027, 3, 2, 8, tzinfo=UTC),
-        end_utc=datetime(2027, 3, 2, 11, tzinfo=UTC),
+        hashes={"subject": "s1"}, start_utc=datetime(2025, 3, 2, 8, tzinfo=UTC),
+        end_utc=datetime(2025, 3, 2, 11, tzinfo=UTC),
     )
     return base.but(**changes)
 
@@ -80,7 +80,7 @@ def test_lease_admits_one_run_and_expires(tables: Tables) -> None:
 def test_runs_are_listed_newest_first(tables: Tables) -> None:
     runs = RunStore(tables)
     for minute in (1, 3, 2):
-        started = datetime(2027, 1, 1, 12, minute, tzinfo=UTC)
+        started = datetime(2025, 1, 1, 12, minute, tzinfo=UTC)
         runs.record({"runId": f"r{minute}", "startedAt": started.isoformat(), "status": "completed"})
     assert [r["runId"] for r in runs.recent(2)] == ["r3", "r2"]
 

@@ -12,12 +12,12 @@ from shared.planning.desired import Allowlist, desired_state
 from shared.planning.plan import Cancel, Create, Plan, Remember, Update, plan
 from shared.planning.sent import SentRecord
 
-NOW = datetime(2027, 1, 10, 12, 0, tzinfo=UTC)
+NOW = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
 ORGANIZER = "coordinator@contoso.example"
 
 
 def activity(id_: str = "A1", *, start: datetime | None = None, hours: float = 2, **changes: object) -> Activity:
-    start = start or datetime(2027, 3, 2, 9, 0)
+    start = start or datetime(2025, 3, 2, 9, 0)
     end = start + timedelta(hours=hours)
     base = Activity(
         id=id_,
@@ -127,7 +127,7 @@ def test_withdrawal_cancels_exactly_that_learner_with_a_reason() -> None:
 def test_key_change_updates_everyone_with_only_changed_properties() -> None:
     feed = Feed((offering(),))
     sent = applied(feed)
-    moved = Feed((offering(activity(start=datetime(2027, 3, 3, 9, 0))),))
+    moved = Feed((offering(activity(start=datetime(2025, 3, 3, 9, 0))),))
     result = run(moved, sent)
     updates = result.of(Update)
     assert len(updates) == 4 and all(isinstance(u, Update) and u.reason == "key change" for u in updates)
@@ -220,7 +220,7 @@ def test_offering_absent_from_the_feed_is_untouched() -> None:
 
 
 def test_ended_activities_get_nothing_ever() -> None:
-    past = activity(start=datetime(2027, 1, 1, 9, 0))
+    past = activity(start=datetime(2025, 1, 1, 9, 0))
     assert run(Feed((offering(past),))).actions == []
     sent = applied(Feed((offering(),)))
     ended = {k: r.but(end_utc=NOW - timedelta(minutes=1)) for k, r in sent.items()}
@@ -232,7 +232,7 @@ def test_ended_activities_get_nothing_ever() -> None:
 def test_history_is_judged_by_the_end_in_the_feed_not_the_recorded_one() -> None:
     sent = applied(Feed((offering(),)))
     old_end = {k: r.but(start_utc=NOW - timedelta(hours=3), end_utc=NOW - timedelta(hours=1)) for k, r in sent.items()}
-    moved = Feed((offering(activity(start=datetime(2027, 3, 3, 9, 0))),))  # moved later after its old end passed
+    moved = Feed((offering(activity(start=datetime(2025, 3, 3, 9, 0))),))  # moved later after its old end passed
     result = run(moved, old_end)
     assert len(result.of(Update)) == 4 and not result.of(Cancel)
     assert {c for u in result.of(Update) for c in u.changed} == {"start", "end"}  # type: ignore[union-attr]
@@ -328,7 +328,7 @@ EVERYONE = ("ines@contoso.example", "sam@contoso.example", "ada@contoso.example"
 
 def test_malformed_address_holds_only_cancellations_of_learners_missing_from_the_feed() -> None:
     sent = applied(Feed((offering(),)))
-    moved = activity(start=datetime(2027, 3, 3, 9, 0))
+    moved = activity(start=datetime(2025, 3, 3, 9, 0))
     missing_bo = Feed((offering(moved, enrollments=(Enrollment("ada@contoso.example", "active"),)),),
                       holds=(MALFORMED_LEARNER,))
     result = run(missing_bo, sent)
@@ -363,8 +363,8 @@ def test_malformed_address_holds_no_cancellation_of_the_session_or_offering(chan
 
 
 def test_activity_without_readable_id_holds_only_sessions_missing_from_the_feed() -> None:
-    sent = applied(Feed((offering(activity("A1"), activity("A2", start=datetime(2027, 3, 9, 9, 0))),)))
-    moved = activity("A1", start=datetime(2027, 3, 3, 9, 0))
+    sent = applied(Feed((offering(activity("A1"), activity("A2", start=datetime(2025, 3, 9, 9, 0))),)))
+    moved = activity("A1", start=datetime(2025, 3, 3, 9, 0))
     unreadable = (Hold("O1", absent="activities"),)
     result = run(Feed((offering(moved, enrollments=(Enrollment("ada@contoso.example", "active"),)),),
                       holds=unreadable), sent)
@@ -376,10 +376,10 @@ def test_activity_without_readable_id_holds_only_sessions_missing_from_the_feed(
 
 
 def test_most_urgent_first_cancellations_before_updates_before_invitations() -> None:
-    early = activity("A0", start=datetime(2027, 2, 1, 9, 0))
-    late = activity("A9", start=datetime(2027, 5, 1, 9, 0))
+    early = activity("A0", start=datetime(2025, 2, 1, 9, 0))
+    late = activity("A9", start=datetime(2025, 5, 1, 9, 0))
     sent = applied(Feed((offering(early, late),)))
-    moved_early = activity("A0", start=datetime(2027, 2, 1, 10, 0))
+    moved_early = activity("A0", start=datetime(2025, 2, 1, 10, 0))
     enrollments = (
         Enrollment("ada@contoso.example", "active"),
         Enrollment("bo@contoso.example", "withdrawn"),

@@ -14,7 +14,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 from shared.calendar.retry import RetryPolicy, not_attempted, outcome_unknown, parse_retry_after, transient
 from shared.errors import GraphError
 
-NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
+NOW = datetime(2025, 1, 4, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("header", "seconds"), [
