@@ -135,7 +135,8 @@ class Executor:
             if self._fatal is None and not self._should_stop():
                 ticket = await pacer.admit(
                     min(self._batch_size, len(queue)),
-                    meanwhile=lambda n: self._prepare(list(itertools.islice(queue, n)), ready, outcome),
+                    meanwhile=lambda n: self._prepare(list(itertools.islice(queue, min(n, 2 * self._batch_size))),
+                                                      ready, outcome),
                 )
             if ticket is None:
                 free.release()
@@ -155,7 +156,7 @@ class Executor:
         queue.clear()
 
     def _prepare(self, actions: list[Action], ready: dict[int, asyncio.Task[_Step | None]], outcome: Outcome) -> None:
-        """Record the intents of the writes the pacer has promised for when its window next has room,
+        """Record the intents of the writes the pacer has promised to admit (up to two groups ahead),
         while it waits, so their batch goes out the moment it admits them.
 
         A window's slots free a minute after the answer of the batch that held them, and the send

@@ -121,12 +121,13 @@ class Pacer:
     async def admit(self, wanted: int, *, meanwhile: Callable[[int], None] | None = None) -> Ticket | None:
         """Slots for up to `wanted` messages, waiting for them if they free before the deadline; None: defer.
 
-        `meanwhile(n)`, before each wait: n of the messages are sure to be admitted when the wait
-        ends (the slots free at the next moment one frees, messages in flight counted as staying,
-        so a refund only adds to them). The executor records their intents while the pacer waits,
-        so they go out the moment the window has room: a window's slots free a minute after the
-        answer of the batch that held them, and every moment from then until the next message is
-        out is lost rate.
+        `meanwhile(n)`, before each wait: n messages are sure to be admitted, by this admission and
+        the ones after it, before the deadline (if nothing else is admitted meanwhile: the room once
+        every settled message that leaves a window before the deadline has left it, messages in
+        flight counted as staying, so a refund only adds to it). The executor records their
+        intents while the pacer waits, so they go out the moment the window has room: a window's
+        slots free a minute after the answer of the batch that held them, and every moment from
+        then until the next message is out is lost rate.
         """
         async with self._changed:
             while True:
@@ -144,7 +145,7 @@ class Pacer:
                 if wake >= self.deadline:
                     return None
                 if meanwhile is not None:
-                    meanwhile(max(0, min(wanted, self._room(self._entries(), wake))))
+                    meanwhile(self._promised(wake))
                 await self._wait(wake - now)
 
     async def extra(self, ticket: Ticket) -> bool:
@@ -186,6 +187,13 @@ class Pacer:
         if free <= 0:
             self.refusal = "day" if self.per_day - _used(self._entries(), now, DAY_SECONDS) <= 0 else "minute"
         return free
+
+    def _promised(self, wake: float) -> int:
+        """Room once every settled message that leaves a window between `wake` and the deadline has left it."""
+        entries = self._entries()
+        leaving = [at + span for at, _ in entries if at is not None for span in (MINUTE_SECONDS, DAY_SECONDS)
+                   if wake <= at + span < self.deadline]
+        return max(0, self._room(entries, max(leaving, default=wake)))
 
     def _room(self, entries: list[tuple[float | None, int]], at: float) -> int:
         """Free slots at moment `at` in both windows, messages in flight counted as staying."""
