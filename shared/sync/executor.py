@@ -4,6 +4,9 @@ Throughput: the sending actions of each organizer are taken in urgency order, ad
 the pacer in groups of up to 20 (one JSON batch) and up to `in_flight` groups run at once,
 so batches fill up while the most urgent work always goes first. Once the pacer refuses
 (budget or time), everything after it is deferred: nothing less urgent overtakes it.
+While the pacer waits for its window, the intents of what it promises to admit are
+recorded, so a batch leaves the moment the window has room; groups go to the gateway in
+the order they were admitted.
 
 Per action, the order of writes is what makes a crash at any moment harmless:
 - create: record `pending` (with the content about to be sent) -> create (deterministic
