@@ -4,6 +4,9 @@ Throughput: the sending actions of each organizer are taken in urgency order, ad
 the pacer in groups of up to 20 (one JSON batch) and up to `in_flight` groups run at once,
 so batches fill up while the most urgent work always goes first. Once the pacer refuses
 (budget or time), everything after it is deferred: nothing less urgent overtakes it.
+While the pacer waits for its window, the intents of what it promises to admit are
+recorded, so a batch leaves the moment the window has room; groups go to the gateway in
+the order they were admitted.
 
 Per action, the order of writes is what makes a crash at any moment harmless:
 - create: record `pending` (with the content about to be sent) -> create (deterministic
@@ -27,6 +30,7 @@ before the group ends, so a stop at the time budget leaves nothing half-done.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import uuid
 from collections import deque
@@ -130,29 +134,68 @@ class Executor:
         pacer = await self._pacers(organizer)
         free = asyncio.Semaphore(self._in_flight)
         running: set[asyncio.Task[None]] = set()
+        ready: dict[int, asyncio.Task[_Step | None]] = {}  # intents recorded ahead, by id() of the action
+        turn = asyncio.Event()  # set once the last admitted group has handed its first batch to the gateway
+        turn.set()
         while queue and self._fatal is None and not self._should_stop():
             await free.acquire()
             ticket = None
             if self._fatal is None and not self._should_stop():
-                ticket = await pacer.admit(min(self._batch_size, len(queue)))
+                ticket = await pacer.admit(
+                    min(self._batch_size, len(queue)),
+                    meanwhile=lambda n: self._prepare(list(itertools.islice(queue, min(n, 2 * self._batch_size))),
+                                                      ready, outcome),
+                )
             if ticket is None:
                 free.release()
                 break
             group = [queue.popleft() for _ in range(ticket.count)]
-            task = asyncio.create_task(self._group(organizer, group, pacer, ticket, outcome))
+            turn, previous = asyncio.Event(), turn
+            task = asyncio.create_task(self._group(organizer, group, pacer, ticket, outcome, ready, (previous, turn)))
             running.add(task)
             task.add_done_callback(running.discard)
             task.add_done_callback(lambda _done: free.release())
         if running:
             await asyncio.gather(*running)
+        if ready:  # prepared for an admission that did not come (a stop): deferred, their intents kept
+            steps = dict(zip(ready, await asyncio.gather(*ready.values()), strict=True))
+            queue = deque(a for a in queue if steps.get(id(a), True) is not None)  # None: failed, reported
         outcome.deferred.extend(queue)  # urgency order kept: once one waits, everything after it waits
         queue.clear()
 
-    async def _group(self, organizer: str, group: list[Action], pacer: Pacer, ticket: Ticket, outcome: Outcome) -> None:
+    def _prepare(self, actions: list[Action], ready: dict[int, asyncio.Task[_Step | None]], outcome: Outcome) -> None:
+        """Record the intents of the writes the pacer has promised to admit (up to two groups ahead),
+        while it waits, so their batch goes out the moment it admits them.
+
+        A window's slots free a minute after the answer of the batch that held them, and the send
+        rate loses every moment from then until the next message is out; recording a group's
+        intents (a mapping write per action) was most of that moment. Only what the pacer is sure
+        to admit before the deadline is prepared, so a run that ends at its time budget leaves no
+        intent behind; a stop in between leaves them as a crash would, and the next run finishes
+        them (a `pending` row is looked up by its tag, a `cancelling` one checked, before sending).
+        """
+        for action in actions:
+            if id(action) not in ready:
+                ready[id(action)] = asyncio.create_task(self._intent(action, outcome))
+
+    async def _group(
+        self, organizer: str, group: list[Action], pacer: Pacer, ticket: Ticket, outcome: Outcome,
+        ready: dict[int, asyncio.Task[_Step | None]], turn: tuple[asyncio.Event, asyncio.Event],
+    ) -> None:
+        """`turn`: (the group admitted before this one has gone to the gateway, this one has).
+
+        Groups go to the gateway in the order the pacer admitted them, the most urgent first:
+        only one batch at a time is at the mailbox (a batch of 20 takes all four of its places),
+        and the gateway's limiter serves batches in the order they ask, so a later group whose
+        intents were ready sooner would otherwise take the mailbox first.
+        """
         messages = 0
         answered: float | None = None  # when Graph's last answer came: the messages count from then
         try:
-            steps = [s for s in await asyncio.gather(*(self._intent(a, outcome) for a in group)) if s is not None]
+            intents = [ready.pop(id(a)) if id(a) in ready else self._intent(a, outcome) for a in group]
+            steps = [s for s in await asyncio.gather(*intents) if s is not None]
+            await turn[0].wait()
+            turn[1].set()
             for _ in range(_FOLLOW_UPS + 1):
                 if not steps:
                     break
@@ -172,6 +215,7 @@ class Executor:
             self._fatal = self._fatal or error
             messages = ticket.count  # unknown: charge everything admitted
         finally:
+            turn[1].set()  # also when nothing was sent: the next group need not wait for this one
             outcome.messages += min(messages, ticket.count)
             await pacer.settle(ticket, messages, at=answered)
 

@@ -22,11 +22,18 @@ import asyncio
 import contextlib
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from shared.store.sendlog import DAY_SECONDS, Bucket, SendLog
 
 MINUTE_SECONDS = 60.0
+
+# The send log's writes have threads of their own: an admission waits for its write, and in the
+# shared default pool it queued behind the mapping writes of the batches just answered, which
+# held the next batch back from a window that already had room.
+_SEND_LOG_WRITER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="learncal-sendlog")
 
 
 class Timebase:
@@ -111,8 +118,17 @@ class Pacer:
         """Messages this run may have sent (settled slots)."""
         return sum(1 for s in self._slots if s.at is not None)
 
-    async def admit(self, wanted: int) -> Ticket | None:
-        """Slots for up to `wanted` messages, waiting for them if they free before the deadline; None: defer."""
+    async def admit(self, wanted: int, *, meanwhile: Callable[[int], None] | None = None) -> Ticket | None:
+        """Slots for up to `wanted` messages, waiting for them if they free before the deadline; None: defer.
+
+        `meanwhile(n)`, before each wait: n messages are sure to be admitted, by this admission and
+        the ones after it, before the deadline (if nothing else is admitted meanwhile: the room once
+        every settled message that leaves a window before the deadline has left it, messages in
+        flight counted as staying, so a refund only adds to it). The executor records their
+        intents while the pacer waits, so they go out the moment the window has room: a window's
+        slots free a minute after the answer of the batch that held them, and every moment from
+        then until the next message is out is lost rate.
+        """
         async with self._changed:
             while True:
                 now = self.timebase.now()
@@ -128,6 +144,8 @@ class Pacer:
                 wake = self._next_free(now)
                 if wake >= self.deadline:
                     return None
+                if meanwhile is not None:
+                    meanwhile(self._promised(wake))
                 await self._wait(wake - now)
 
     async def extra(self, ticket: Ticket) -> bool:
@@ -165,12 +183,21 @@ class Pacer:
         return entries
 
     def _free(self, now: float) -> int:
+        free = self._room(self._entries(), now)
+        if free <= 0:
+            self.refusal = "day" if self.per_day - _used(self._entries(), now, DAY_SECONDS) <= 0 else "minute"
+        return free
+
+    def _promised(self, wake: float) -> int:
+        """Room once every settled message that leaves a window between `wake` and the deadline has left it."""
         entries = self._entries()
-        free_minute = self.per_minute - _used(entries, now, MINUTE_SECONDS)
-        free_day = self.per_day - _used(entries, now, DAY_SECONDS)
-        if free_minute <= 0 or free_day <= 0:
-            self.refusal = "day" if free_day <= 0 else "minute"
-        return min(free_minute, free_day)
+        leaving = [at + span for at, _ in entries if at is not None for span in (MINUTE_SECONDS, DAY_SECONDS)
+                   if wake <= at + span < self.deadline]
+        return max(0, self._room(entries, max(leaving, default=wake)))
+
+    def _room(self, entries: list[tuple[float | None, int]], at: float) -> int:
+        """Free slots at moment `at` in both windows, messages in flight counted as staying."""
+        return min(self.per_minute - _used(entries, at, MINUTE_SECONDS), self.per_day - _used(entries, at, DAY_SECONDS))
 
     def _next_free(self, now: float) -> float:
         """The earliest moment a slot may free in both windows (in-flight slots free only after an answer)."""
@@ -201,7 +228,7 @@ class Pacer:
                 minute=minute, count=history.count + len(slots), pending=len(slots) - len(settled),
                 latest=max([history.latest, *settled]),
             ))
-        await asyncio.to_thread(self._save, self._log, buckets)
+        await asyncio.get_running_loop().run_in_executor(_SEND_LOG_WRITER, self._save, self._log, buckets)
 
     def _save(self, log: SendLog, buckets: list[Bucket]) -> None:
         for bucket in buckets:

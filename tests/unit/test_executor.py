@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -36,7 +38,7 @@ from shared.planning.sent import SentRecord
 from shared.store.mapping import ConcurrentChange
 from shared.store.sendlog import MemorySendLog
 from shared.sync.executor import Executor, Outcome, transaction_id
-from shared.sync.pacing import Pacer, Timebase
+from shared.sync.pacing import Pacer, Ticket, Timebase
 from shared.sync.rebuild import parse_state
 from tests.support.dates import moved
 from tests.support.feeds import ADA, BO, DEE, PAT, base_feed, enrollment, offering
@@ -525,3 +527,83 @@ def test_a_cancel_left_cancelling_by_an_earlier_run_is_read_before_it_is_sent_ag
     assert {InvitationKey.from_tag(w.tag) for w in graph.cancels} == withdrawn
     assert all(w.check_first for w in graph.cancels)
     assert {store.rows[k].state for k in withdrawn} == {"cancelled"}
+
+
+# -- the send rate under the budget ---------------------------------------------------------
+
+@dataclass
+class SlowStore(Store):
+    """A mapping whose writes take a round trip, as Table Storage's do; each write's moment is kept."""
+
+    clock: Timebase = field(default_factory=Timebase)
+    delay: float = 0.004  # real seconds per write
+    slow: set[InvitationKey] = field(default_factory=set)  # rows whose write takes ten times as long
+    written_at: list[tuple[float, InvitationKey, str]] = field(default_factory=list)
+
+    def put(self, record: SentRecord) -> SentRecord:
+        time.sleep(self.delay * (10 if record.key in self.slow else 1))
+        stored = super().put(record)
+        self.written_at.append((self.clock.now(), record.key, record.state))
+        return stored
+
+
+@dataclass
+class HeldGraph(Graph):
+    """Graph holding each batch in flight for a while; each batch's moment and writes are kept."""
+
+    clock: Timebase = field(default_factory=Timebase)
+    hold: float = 0.003  # real seconds a batch is at Graph
+    batches: list[tuple[float, list[str]]] = field(default_factory=list)
+
+    async def write(self, organizer: str, writes: Sequence[Write], *, extra_message: ExtraMessage | None = None,
+                    patience: float | None = None) -> list[WriteResult]:
+        self.batches.append((self.clock.now(), [w.event.tag for w in writes if isinstance(w, CreateWrite)]))
+        await asyncio.sleep(self.hold)
+        return await super().write(organizer, writes, extra_message=extra_message, patience=patience)
+
+
+def test_under_the_budget_each_window_is_used_the_moment_it_frees_and_urgency_order_holds() -> None:
+    """Each window's batch goes out as soon as the window has room: its intents were recorded while
+    the pacer waited, not after it admitted them (a mapping round trip per action that every minute
+    lost). Batches reach Graph in urgency order, and no rolling minute holds more than the budget."""
+    clock = Timebase(400.0)  # a minute passes in 0.15 s
+    store = SlowStore(clock=clock)
+    graph = HeldGraph(store=store, clock=clock)
+    per_minute = 30  # one batch of 20 and one of 10 a minute: two groups share each window
+    admitted: list[tuple[float, int]] = []
+
+    class Watched(Pacer):
+        async def admit(self, wanted: int, **kwargs: Any) -> Ticket | None:
+            ticket = await super().admit(wanted, **kwargs)
+            if ticket is not None:
+                admitted.append((self.timebase.now(), ticket.count))
+            return ticket
+
+    async def pacer_for(organizer: str) -> Pacer:
+        return Watched(organizer=organizer, per_minute=per_minute, per_day=1_000_000,
+                       deadline=clock.now() + 3600.0, timebase=clock)
+
+    feed = big_feed(40)
+    desired = desired_state(read(feed), now=NOW)
+    ordered = plan(desired, {}, organizer=ORG, now=NOW).sends
+    store.slow = {ordered[0].key}  # the most urgent group is ready last: it must still go first
+    outcome = asyncio.run(Executor(graph, store, pacer_for).run(ordered))
+
+    assert len(ordered) > 2 * per_minute and outcome.count(Create) == len(ordered) and not outcome.failed
+    assert [tag for _, tags in graph.batches for tag in tags] == [a.key.tag() for a in ordered]  # most urgent first
+    sent = [at for at, tags in graph.batches for _ in tags]
+    assert max_in_window(sent, 60.0) <= per_minute
+    # every group admitted after the first minute had its intents recorded before its admission
+    recorded = {key.tag(): at for at, key, state in store.written_at if state == "pending"}
+    first = admitted[0][0]
+    start = 0
+    for at, count in admitted:
+        tags = [a.key.tag() for a in ordered[start:start + count]]
+        start += count
+        if at >= first + 60.0:
+            assert all(recorded[tag] <= at for tag in tags), "a group's intents were recorded after its admission"
+
+
+def max_in_window(moments: list[float], span: float) -> int:
+    moments = sorted(moments)
+    return max((sum(1 for m in moments if t - span < m <= t) for t in moments), default=0)

@@ -184,3 +184,33 @@ def test_the_send_log_is_written_before_the_messages_go_out() -> None:
     reserved, settled = asyncio.run(main())
     assert (reserved.count, reserved.pending) == (7, 7)
     assert (settled.count, settled.pending) == (5, 0) and settled.latest > 0
+
+
+def test_while_an_admission_waits_it_says_how_many_it_is_sure_to_grant() -> None:
+    async def scenario() -> None:
+        p = pacer(per_minute=5)
+        settled = await p.admit(3)
+        assert settled is not None
+        await p.settle(settled, 3)
+        in_flight = await p.admit(5)
+        assert in_flight is not None and in_flight.count == 2  # still in flight: counted until its answer
+        promised: list[int] = []
+        ticket = await p.admit(5, meanwhile=promised.append)
+        # a minute after the settled three, those three are free; the two in flight are counted as staying
+        assert promised and promised[-1] == 3
+        assert ticket is not None and ticket.count >= promised[-1]
+
+    asyncio.run(scenario())
+
+
+def test_nothing_is_promised_for_a_wait_that_would_end_past_the_deadline() -> None:
+    async def scenario() -> None:
+        p = pacer(per_minute=2, seconds=30.0)  # the window frees after 60 s, past the run's 30 s
+        first = await p.admit(2)
+        assert first is not None
+        await p.settle(first, 2)
+        promised: list[int] = []
+        assert await p.admit(2, meanwhile=promised.append) is None
+        assert promised == []
+
+    asyncio.run(scenario())
