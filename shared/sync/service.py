@@ -279,7 +279,7 @@ class SyncService:
         cancels = sum(1 for a in the_plan.of(Cancel) if isinstance(a, Cancel) and a.record.state != "cancelling")
         live = the_plan.live_before + sum(s.live for s in skipped)
         if not request.dry_run:
-            self._take_allowances(request, cancels)
+            self._take_allowances(request, cancels, trips=self._guard_reason(cancels, live) is not None)
         reason = self._guard_reason(cancels, live)
         if reason is None:
             return None
@@ -322,14 +322,20 @@ class SyncService:
                     f"{settings.mass_cancel_ratio:.0%} of them (LEARNCAL_MASS_CANCEL_RATIO)")
         return None
 
-    def _take_allowances(self, request: SyncRequest, cancels: int) -> None:
-        """Record the allowances this run was given: the environment's (once) and the request's."""
+    def _take_allowances(self, request: SyncRequest, cancels: int, *, trips: bool) -> None:
+        """Record the allowances this run was given: the environment's (once) and the request's.
+
+        A bare allowance (`--allow-mass-cancel`, `"allowMassCancel": true`) means "this run's
+        cancellations": when this run does not need it, nothing is kept for a later run to use.
+        """
         if self._allowances is None:
             return
         given = self._allowances.from_environment(self._settings.allow_mass_cancel)
         if given is not None:
             log.warning("LEARNCAL_ALLOW_MASS_CANCEL gave a one-shot allowance of %d cancellations", given.count)
         wanted = request.allow_mass_cancel
+        if wanted is True and not trips:
+            return
         count = cancels if wanted is True else int(wanted)
         if wanted is not False and count > 0:
             self._allowances.give(count, by=request.given_by or "an unnamed caller", via=request.via)

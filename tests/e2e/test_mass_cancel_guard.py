@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from tests.support.feeds import base_feed, offering
+from tests.support.feeds import base_feed, enrollment, offering
 from tests.support.world import CliResult, World
 
 EXTRA = [f"learner{i:02d}@contoso.example" for i in range(8)]
@@ -150,3 +151,17 @@ def test_cancellations_an_allowed_run_left_unfinished_are_finished_without_a_new
     assert finished.code == 0, finished.stdout + finished.stderr
     assert finished.summary["cancelled"] == BIG
     assert cancellations_received(world) == 2 * len(EXTRA)
+
+
+def test_a_bare_allowance_on_a_run_that_needs_none_is_not_kept_for_a_later_one(world: World) -> None:
+    assert world.sync(full_feed()).code == 0
+    one_left = full_feed()
+    enrollment(one_left, "OFF-1001", EXTRA[0])["status"] = "withdrawn"  # two workshops: two cancellations
+    calm = world.sync(one_left, "--allow-mass-cancel")  # the guard would not stop it
+    assert calm.code == 0 and calm.summary["cancelled"] == 2 and calm.summary.get("massCancelAllowance") is None
+
+    two_left = copy.deepcopy(one_left)
+    enrollment(two_left, "OFF-1001", EXTRA[1])["status"] = "withdrawn"
+    strict = {"LEARNCAL_MASS_CANCEL_MIN": "1", "LEARNCAL_MASS_CANCEL_RATIO": "0"}
+    stopped(world.sync(two_left, **strict))  # nothing left over from the bare allowance covers these two
+    assert world.received(EXTRA[1])["meetingCancellation"] == 0
