@@ -1,4 +1,11 @@
-"""Graph's throttling, Exchange's sending limits and the seeded fault plan."""
+"""Graph's throttling, Exchange's sending limits and the seeded fault plan.
+
+Sources: learn.microsoft.com/graph/throttling-limits ("Outlook service limits": 10,000 requests
+per 10 minutes and 4 concurrent requests per app and mailbox, answered 429 with Retry-After),
+learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/
+exchange-online-limits ("Sending limits": 30 messages a minute, 10,000 recipients a day) and
+learn.microsoft.com/graph/api/user-post-events (transactionId against repeated creates).
+"""
 
 from __future__ import annotations
 
