@@ -1,5 +1,8 @@
 """JSON batching: each sub-request is authorised, counted and delivered like a request of its own.
 
+Source: learn.microsoft.com/graph/json-batching (at most 20 requests, each answered with its own
+status, headers and body; relative URLs; `dependsOn`).
+
 The batch is posted as JSON: msgraph-core's batch classes import the `deprecated` package,
 which msgraph-core does not declare as a dependency.
 """

@@ -1,4 +1,13 @@
-"""The Graph calendar subset and Outlook's meeting behaviour, through the real msgraph-sdk client."""
+"""The Graph calendar subset and Outlook's meeting behaviour, through the real msgraph-sdk client.
+
+Sources: learn.microsoft.com/graph/api/user-post-events (create, attendees invited, transactionId),
+learn.microsoft.com/graph/api/event-update, learn.microsoft.com/graph/api/event-cancel and
+learn.microsoft.com/graph/api/event-delete (who is notified), learn.microsoft.com/graph/api/
+user-list-events (`Prefer: outlook.timezone`, paging), learn.microsoft.com/graph/api/
+singlevaluelegacyextendedproperty-get (filtering and expanding the tag property),
+learn.microsoft.com/graph/api/resources/datetimetimezone (time zones) and
+learn.microsoft.com/graph/errors (error shape and codes).
+"""
 
 from __future__ import annotations
 

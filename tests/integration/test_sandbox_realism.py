@@ -1,4 +1,11 @@
-"""Graph's throttling, Exchange's sending limits and the seeded fault plan."""
+"""Graph's throttling, Exchange's sending limits and the seeded fault plan.
+
+Sources: learn.microsoft.com/graph/throttling-limits ("Outlook service limits": 10,000 requests
+per 10 minutes and 4 concurrent requests per app and mailbox, answered 429 with Retry-After),
+learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/
+exchange-online-limits ("Sending limits": 30 messages a minute, 10,000 recipients a day) and
+learn.microsoft.com/graph/api/user-post-events (transactionId against repeated creates).
+"""
 
 from __future__ import annotations
 
@@ -45,10 +52,10 @@ def test_concurrent_requests_over_the_mailbox_limit_are_throttled(sandbox: Harne
     sandbox.admin.configure(concurrentRequestsPerMailbox=1,
                             faults=[{"method": "GET", "path": "/users/*/events", "status": None, "latency": 0.4}])
     token = sandbox.token()
-    results: list[int] = []
+    results: list[httpx.Response] = []
 
     def get() -> None:
-        results.append(sandbox.raw("GET", f"/v1.0/users/{sandbox.organizer}/events", token=token).status_code)
+        results.append(sandbox.raw("GET", f"/v1.0/users/{sandbox.organizer}/events", token=token))
 
     threads = [threading.Thread(target=get) for _ in range(2)]
     for thread in threads:
@@ -56,7 +63,12 @@ def test_concurrent_requests_over_the_mailbox_limit_are_throttled(sandbox: Harne
     for thread in threads:
         thread.join()
 
-    assert sorted(results) == [200, 429]
+    assert sorted(r.status_code for r in results) == [200, 429]
+    # learn.microsoft.com/graph/throttling-limits, "Outlook service limits": MailboxConcurrency.
+    (throttled,) = [r for r in results if r.status_code == 429]
+    assert throttled.json()["error"]["code"] == "ApplicationThrottled"
+    assert "MailboxConcurrency" in throttled.json()["error"]["message"]
+    assert throttled.headers["Retry-After"] == "1"
     assert sandbox.admin.stats()["maxConcurrentPerMailbox"] == 1
 
 

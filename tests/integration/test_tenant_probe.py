@@ -185,6 +185,22 @@ def test_profile_round_trips_through_learncal_sandbox(tenant: Harness, tmp_path:
     assert {key: config[key] for key in stored["realism"]} == stored["realism"]
 
 
+def test_the_table_names_each_measurement_and_how_to_rehearse(tenant: Harness, tmp_path: Path) -> None:
+    path = tmp_path / "tenant.json"
+    outcome = CliRunner().invoke(cli, ["tenant-probe", "--mailbox", tenant.organizer, "--attendee", ATTENDEE,
+                                       "--profile-out", str(path)], env={"COLUMNS": "200"})
+    assert outcome.exit_code == 0, outcome.output
+    for row in ("Mailbox outside the app's scope", "%24filter inside a batch", "Tag filter, other case",
+                "Second cancel of a meeting", "transactionId repeated after cancel", "300-character subject",
+                "Two batches at once"):
+        assert row in outcome.output, row
+    assert "repeatCancel=accepted" in outcome.output  # the sandbox setting each answer implies
+    assert "none left behind" in outcome.output
+    assert f"learncal sandbox --profile {path}" in outcome.output.replace("\n", "")
+    assert json.loads(path.read_text())["kind"] == "learncal-tenant-profile"
+    assert_nothing_left(tenant)
+
+
 def test_a_failing_step_is_inconclusive_and_its_meeting_still_removed(tenant: Harness) -> None:
     tenant.admin.configure(faults=[{"method": "POST", "path": "/users/*/events/*/cancel", "status": 503,
                                     "code": "ServiceUnavailable", "message": "Try again later."}])
