@@ -242,6 +242,19 @@ class Job:
         return self.result or WriteResult("unknown", messages=self.messages)
 
 
+    def looked_up(self, lookup: TagLookup, answer: SubResponse) -> list[str] | None:
+        """The ids a tag look-up found once all its pages are read; None while it reads on, waits
+        to retry, or has failed (the job then ends or waits by itself)."""
+        if not answer.ok:
+            if transient(answer.status):
+                self.retry(answer)
+            else:
+                self.end("failed", error=sub_error(answer, "look up a meeting by its tag"))
+            return None
+        if not lookup.read(answer):
+            return None  # the next page, in the next round
+        return lookup.ids
+
 class CreateJob(Job):
     action = "invite the attendee"
 
@@ -271,15 +284,9 @@ class CreateJob(Job):
             self._created(answers[0])
 
     async def _looked(self, answer: SubResponse, extra_message: ExtraMessage | None) -> None:
-        if not answer.ok:
-            if transient(answer.status):
-                self.retry(answer)
-            else:
-                self.end("failed", error=sub_error(answer, "look up a meeting by its tag"))
+        ids = self.looked_up(self.lookup, answer)
+        if ids is None:
             return
-        if not self.lookup.read(answer):
-            return  # the next page, in the next round
-        ids = self.lookup.ids
         if not ids:
             self.phase = "create"  # not there: the earlier attempt never landed; create now
             return
@@ -391,15 +398,9 @@ class CancelJob(Job):
             self.retry(last)
 
     async def _looked(self, answer: SubResponse, extra_message: ExtraMessage | None) -> None:
-        if not answer.ok:
-            if transient(answer.status):
-                self.retry(answer)
-            else:
-                self.end("failed", error=sub_error(answer, "look up a meeting by its tag"))
+        ids = self.looked_up(self.lookup, answer)
+        if ids is None:
             return
-        if not self.lookup.read(answer):
-            return
-        ids = self.lookup.ids
         if not ids:
             self.end("done")  # the create never landed: nothing to cancel
             return
