@@ -99,7 +99,7 @@ class MappingRebuild:
     def run(self, organizer: str, *, dry_run: bool = False) -> RebuildReport:
         if self._leases is None:
             return self._rebuild(organizer, dry_run)
-        from shared.sync.service import LEASE_SECONDS, LeaseKeeper  # the sync's own lease keeper
+        from shared.sync.lease_keeper import LEASE_SECONDS, LeaseKeeper  # the sync's own lease keeper
 
         try:
             lease = self._leases.acquire(organizer, seconds=LEASE_SECONDS)

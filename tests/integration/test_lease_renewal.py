@@ -21,7 +21,8 @@ from conftest_admin import World
 from shared.bootstrap import build, make_gateway_factory
 from shared.calendar.gateway import CalendarGateway
 from shared.store.lease import Lease, LeaseStore
-from shared.sync.service import LeaseTiming, SyncRequest
+from shared.sync.lease_keeper import LeaseTiming
+from shared.sync.service import SyncRequest
 from tests.support.feeds import base_feed, offering, write
 
 running_sandbox = conftest_admin.running_sandbox

@@ -13,7 +13,7 @@ from azure.core.exceptions import ServiceRequestError
 
 from shared.calendar.retry import RetryPolicy
 from shared.store.lease import Lease
-from shared.sync.service import LEASE_SECONDS, LEASE_TIMING, LeaseKeeper, LeaseTiming
+from shared.sync.lease_keeper import LEASE_SECONDS, LEASE_TIMING, LeaseKeeper, LeaseTiming
 
 TIMING = LeaseTiming(renew_every=30.0, patience=360.0, margin=30.0, missed_renewals=3)  # a 480 s lease
 
