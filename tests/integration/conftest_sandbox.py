@@ -30,6 +30,9 @@ from msgraph.generated.models.location import Location
 from msgraph.generated.models.single_value_legacy_extended_property import SingleValueLegacyExtendedProperty
 from msgraph_core import GraphClientFactory
 
+from shared.calendar.graph_client import build_graph_client
+from shared.calendar.graph_gateway import GraphCalendar
+from shared.calendar.retry import RetryPolicy
 from shared.sandbox import RunningSandbox, start
 from shared.sandbox.client import SandboxClient
 from tests.support.dates import local
@@ -96,6 +99,26 @@ def harness_for(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
                                             authority=info["authorityUrl"], disable_instance_discovery=True)
         yield Harness(running, SandboxClient(info), credential)
 
+
+
+def gateway_harness_for(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    """`harness_for`, with the product's Graph client (httpx) trusting the CA through SSL_CERT_FILE."""
+    for harness in harness_for(tmp_path_factory):
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("SSL_CERT_FILE", harness.info["caFile"])
+            yield harness
+
+
+def run_gateway(harness: Harness, work: Callable[[GraphCalendar], Awaitable[T]], policy: RetryPolicy) -> T:
+    """`work` against the product's own gateway, on a Graph client of its own, closed afterwards."""
+    async def main() -> T:
+        calendar = GraphCalendar(build_graph_client(harness.credential, harness.info["graphUrl"]), policy=policy)
+        try:
+            return await work(calendar)
+        finally:
+            await calendar.aclose()
+
+    return asyncio.run(main())
 
 def claims_of(token: str) -> dict[str, Any]:
     payload = token.split(".")[1]

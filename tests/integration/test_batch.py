@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
-from conftest_sandbox import Harness, harness_for
+from conftest_sandbox import Harness, gateway_harness_for, run_gateway
 
 from shared.calendar.batch import SubRequest, decode, encode
 from shared.calendar.gateway import CancelWrite, CreateWrite, NewEvent, UpdateWrite, WriteResult
@@ -31,10 +31,7 @@ FAST = RetryPolicy(initial=0.05, cap=5.0, jitter=0.05)
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     """A sandbox of this module's own; the product's Graph client trusts the CA named by SSL_CERT_FILE."""
-    for harness in harness_for(tmp_path_factory):
-        with pytest.MonkeyPatch.context() as env:
-            env.setenv("SSL_CERT_FILE", harness.info["caFile"])
-            yield harness
+    yield from gateway_harness_for(tmp_path_factory)
 
 
 @pytest.fixture(autouse=True)
@@ -44,14 +41,7 @@ def fresh(request: pytest.FixtureRequest) -> None:
 
 
 def gateway_run(sandbox: Harness, work: Callable[[GraphCalendar], Awaitable[T]]) -> T:
-    async def main() -> T:
-        calendar = GraphCalendar(build_graph_client(sandbox.credential, sandbox.info["graphUrl"]), policy=FAST)
-        try:
-            return await work(calendar)
-        finally:
-            await calendar.aclose()
-
-    return asyncio.run(main())
+    return run_gateway(sandbox, work, FAST)
 
 
 def invitation(n: int, *, transaction: str | None = None) -> NewEvent:

@@ -13,13 +13,12 @@ planted through Graph with the same client.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
-from conftest_sandbox import Harness, harness_for
+from conftest_sandbox import Harness, gateway_harness_for, run_gateway
 
 from shared.calendar.gateway import CancelWrite, CreateWrite, NewEvent, UpdateWrite, WriteResult
 from shared.calendar.graph_client import build_graph_client
@@ -36,10 +35,7 @@ OTHERS = [f"lcs1/OFF-7/ACT-1/other{n}@learners.example" for n in range(4)]
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    for harness in harness_for(tmp_path_factory):
-        with pytest.MonkeyPatch.context() as env:
-            env.setenv("SSL_CERT_FILE", harness.info["caFile"])
-            yield harness
+    yield from gateway_harness_for(tmp_path_factory)
 
 
 @pytest.fixture(autouse=True)
@@ -50,14 +46,7 @@ def fresh(sandbox: Harness) -> None:
 
 
 def run(sandbox: Harness, work: Callable[[GraphCalendar], Awaitable[T]]) -> T:
-    async def main() -> T:
-        calendar = GraphCalendar(build_graph_client(sandbox.credential, sandbox.info["graphUrl"]), policy=FAST)
-        try:
-            return await work(calendar)
-        finally:
-            await calendar.aclose()
-
-    return asyncio.run(main())
+    return run_gateway(sandbox, work, FAST)
 
 
 def event(tag: str, attendee: str, *, n: int = 0) -> NewEvent:
