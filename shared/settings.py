@@ -51,6 +51,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LEARNCAL_TABLE_PREFIX", "prefix of the table names, so installations can share an account", "Learncal"),
     Setting("AzureWebJobsStorage", "Azure Storage connection string", "UseDevelopmentStorage=true"),
     Setting("AzureWebJobsStorage__tableServiceUri", "Table service URI for identity-based storage access"),
+    Setting("AzureWebJobsStorage__queueServiceUri", "Queue service URI for identity-based storage access"),
+    Setting("AzureWebJobsStorage__blobServiceUri", "Blob service URI for identity-based storage access"),
     Setting("AzureWebJobsStorage__clientId", "managed identity used for identity-based storage access"),
 )
 
@@ -71,6 +73,8 @@ Status = Literal["active", "inactive"]
 DEVELOPMENT_STORAGE = (
     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
     "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+    "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
     "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
 )
 
@@ -102,6 +106,8 @@ class Settings:
     storage_connection: str = "UseDevelopmentStorage=true"
     table_prefix: str = "Learncal"
     table_service_uri: str | None = None
+    queue_service_uri: str | None = None
+    blob_service_uri: str | None = None
     storage_client_id: str | None = None
 
     @classmethod
@@ -162,6 +168,8 @@ class Settings:
             storage_connection=get("AzureWebJobsStorage") or "UseDevelopmentStorage=true",
             table_prefix=_table_prefix(get("LEARNCAL_TABLE_PREFIX") or "Learncal"),
             table_service_uri=get("AzureWebJobsStorage__tableServiceUri"),
+            queue_service_uri=get("AzureWebJobsStorage__queueServiceUri"),
+            blob_service_uri=get("AzureWebJobsStorage__blobServiceUri"),
             storage_client_id=get("AzureWebJobsStorage__clientId"),
         )
 

@@ -1,0 +1,64 @@
+"""Clients of the storage account's queue and blob services, from the same settings as the tables.
+
+Locally the connection string names Azurite's endpoints; in Azure the app reaches each service
+with its managed identity through `AzureWebJobsStorage__queueServiceUri` /
+`__blobServiceUri`, the same identity-based convention the Functions host reads for its triggers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.errors import ConfigurationError
+from shared.settings import DEVELOPMENT_STORAGE, Settings
+
+
+def _connection(settings: Settings) -> str:
+    connection = settings.storage_connection
+    if connection.strip().lower() in ("usedevelopmentstorage=true", "usedevelopmentstorage=true;"):
+        connection = DEVELOPMENT_STORAGE
+    return connection
+
+
+def _credential(settings: Settings) -> Any:
+    from azure.identity import ManagedIdentityCredential
+
+    return ManagedIdentityCredential(client_id=settings.storage_client_id)
+
+
+def _unusable(error: ValueError) -> ConfigurationError:
+    return ConfigurationError(
+        f"AzureWebJobsStorage is not a usable storage connection string ({error}). Use your storage "
+        "account's connection string, or UseDevelopmentStorage=true for Azurite on this machine."
+    )
+
+
+def queue_client(settings: Settings, name: str) -> Any:
+    """A QueueClient sending text as base64, the Functions queue trigger's default message encoding.
+
+    The SDK does not base64-encode by default, and a QueueServiceClient does not pass encode
+    policies on to the queue clients it makes, so each queue client is built here with them.
+    """
+    from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+
+    policies: dict[str, Any] = {"message_encode_policy": TextBase64EncodePolicy(),
+                                "message_decode_policy": TextBase64DecodePolicy()}
+    if settings.queue_service_uri:
+        return QueueClient(account_url=settings.queue_service_uri, queue_name=name,
+                           credential=_credential(settings), **policies)
+    try:
+        return QueueClient.from_connection_string(_connection(settings), name, **policies)
+    except ValueError as error:
+        raise _unusable(error) from None
+
+
+def blob_service(settings: Settings) -> Any:
+    """A BlobServiceClient for the app's own storage account."""
+    from azure.storage.blob import BlobServiceClient
+
+    if settings.blob_service_uri:
+        return BlobServiceClient(account_url=settings.blob_service_uri, credential=_credential(settings))
+    try:
+        return BlobServiceClient.from_connection_string(_connection(settings))
+    except ValueError as error:
+        raise _unusable(error) from None
