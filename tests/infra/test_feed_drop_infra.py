@@ -47,7 +47,8 @@ def parse(path: Path) -> dict[str, Any]:
     from pycep import BicepParser
 
     if path not in _PARSED:
-        _PARSED[path] = BicepParser().parse(file_path=path)
+        parser: Any = BicepParser()
+        _PARSED[path] = parser.parse(file_path=path)
     return _PARSED[path]
 
 
