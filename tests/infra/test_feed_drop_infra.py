@@ -446,3 +446,27 @@ def test_postprovision_ends_with_the_first_feed_and_prints_no_key(hook_env: dict
     ).stdout
     assert "user sttest.feeddrop" in sftp and "local-user regenerate-password" in sftp
     assert "local-user" not in out
+
+
+# --------------------------------------------------------------------------- setup guide
+
+
+def test_setup_guide_ends_the_setup_with_the_first_feed_and_documents_the_drop() -> None:
+    text = (ROOT / "docs" / "setup.md").read_text()
+    headings = re.findall(r"^## (.+)$", text, re.M)
+    assert headings.index("Drop your first feed") == headings.index("Step 8 – Hourly schedule") + 1
+    section = text[text.index("## Drop your first feed"):text.index("## The feed drop")]
+    for needed in ["learncal feed push", "az storage blob upload --auth-mode login", "--container-name feeds",
+                   "within a minute", "learncal runs", "no feed yet", "azd hooks run postdeploy"]:
+        assert needed in section, needed
+    drop = text[text.index("## The feed drop"):text.index("## Alerts")]
+    for needed in ["Storage Queue Data Contributor", "Storage Blob Data Owner", "Storage Blob Data Contributor",
+                   "Microsoft.Storage.BlobCreated", "SftpCommit", "FlushWithClose", "blobs_extension",
+                   "Host.Functions.feed_arrived", "LEARNCAL_FEED_STORAGE__blobServiceUri", "LEARNCAL_FEED_KEEP_DAYS",
+                   "FEED_SFTP_ENABLED", "local-user regenerate-password",
+                   "Azure-Samples/functions-quickstart-python-azd-eventgrid-blob"]:
+        assert needed in drop, needed
+    # Every Microsoft statement there names its page.
+    assert len(re.findall(r"https://learn\.microsoft\.com/", drop)) >= 10
+    # The admin API takes the master key; the guide must not offer the default function key.
+    assert "functionKeys.default" not in text

@@ -7,6 +7,7 @@ hand (UTC instants through zoneinfo), never by the product's reader or writer.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -178,3 +179,30 @@ def test_the_mapping_ships_with_the_package() -> None:
     assert '"shared.feed.csvfeed" = ["mappings/*.toml"]' in text
     assert "shared/feed/csvfeed/mappings" not in (APP_ROOT / ".funcignore").read_text()
     assert Path(MAPPING).suffix == ".toml"
+
+
+GUIDE = APP_ROOT / "docs" / "sources" / "oracle-learning.md"
+
+
+def _guide_sql() -> str:
+    text = GUIDE.read_text(encoding="utf-8")
+    (sql,) = re.findall(r"```sql\n(.*?)```", text, re.S)
+    return sql
+
+
+def test_the_guide_query_produces_every_column_the_mapping_reads(mapping: CsvMapping) -> None:
+    sql = _guide_sql().upper()
+    mapped = {header for header in mapping.headers.values() if header.isupper()}
+    for header in mapped:  # an alias, or a view column selected under its own name
+        assert re.search(rf"\b{header}\b", sql), f"the mapping reads {header}, which the guide's query does not produce"
+    assert set(sample.HEADER) - {"SORT_KEY"} == mapped  # the sample has exactly the report's columns
+
+
+def test_every_oracle_object_in_the_query_is_cited() -> None:
+    text = GUIDE.read_text(encoding="utf-8")
+    objects = set(re.findall(r"\b((?:wlf|per)_[a-z_]+)\b", _guide_sql()))
+    assert {"wlf_learning_items_f_vl", "wlf_ci_activity_details_v", "wlf_assignment_records_f"} <= objects
+    for name in objects:
+        cited = re.search(rf"\[{name.upper()}\]\(https://docs\.oracle\.com/[^)]+\)", text)
+        assert cited, f"{name.upper()} is used but not cited with its docs.oracle.com page"
+    assert "What could not be verified without an Oracle environment" in text
