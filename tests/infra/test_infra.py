@@ -7,7 +7,7 @@
 - the function app's settings in Bicep are exactly the configuration names the code reads
   (shared.settings.SETTINGS, under the rule in `settings_set_in_azure`) plus the Functions
   host's own names;
-- the Microsoft Graph extension resources and the four role assignments are there;
+- the Microsoft Graph extension resources and the identity's role assignments are there;
 - the shell scripts pass shellcheck, never print the client secret, and are idempotent;
 - docs/setup.md covers each of the eight steps of the reference setup.
 """
@@ -66,6 +66,7 @@ FEED_DROP_SETTINGS = frozenset(
 ROLE_GUIDS = {
     "Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
     "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+    "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
 }
