@@ -88,7 +88,7 @@ if (-not $key) {
     throw "The function app $appName has no blobs_extension key yet (is feed_arrived deployed?). Run again: azd hooks run postdeploy"
 }
 
-$endpointFile = New-TemporaryFile
+$endpointFile = (New-TemporaryFile).FullName
 try {
     Set-Content -LiteralPath $endpointFile -Value "$endpointBase&code=$key" -NoNewline
     $key = $null
