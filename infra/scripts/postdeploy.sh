@@ -104,9 +104,10 @@ command -v az >/dev/null 2>&1 || die "the Azure CLI (az) is needed: https://lear
 # The system key appears once the host has started with the blob trigger indexed, which can take
 # a while after `azd deploy`. https://learn.microsoft.com/cli/azure/functionapp/keys
 key=""
+az_error="$(umask 077 && mktemp)"
 for ((i = 1; i <= attempts; i++)); do
   key="$(az functionapp keys list --resource-group "$group" --name "$app_name" \
-    --query systemKeys.blobs_extension --output tsv 2>/dev/null || true)"
+    --query systemKeys.blobs_extension --output tsv 2>"$az_error" || true)"
   if [[ -n "$key" && "$key" != "None" ]]; then break; fi
   key=""
   if ((i < attempts)); then
@@ -114,7 +115,12 @@ for ((i = 1; i <= attempts; i++)); do
     sleep "$wait_seconds"
   fi
 done
-[[ -n "$key" ]] || die "the function app ${app_name} has no blobs_extension key yet (is feed_arrived deployed? see the Functions page in the portal, then run: azd hooks run postdeploy)"
+last_error="$(head -c 500 "$az_error")"
+rm -f "$az_error"
+if [[ -z "$key" ]]; then
+  [[ -z "$last_error" ]] || printf 'az functionapp keys list said: %s\n' "$last_error" >&2
+  die "the function app ${app_name} has no blobs_extension key yet (is feed_arrived deployed? see the Functions page in the portal, then run: azd hooks run postdeploy)"
+fi
 
 endpoint_file="$(umask 077 && mktemp)"
 trap 'rm -f "$endpoint_file"' EXIT

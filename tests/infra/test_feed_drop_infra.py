@@ -286,6 +286,7 @@ FAKE_AZ = r"""#!/usr/bin/env bash
 } >> "$FAKE_AZ_LOG"
 case "$1 $2 $3" in
   "functionapp keys list")
+    if [[ -n "${FAKE_KEYS_ERROR:-}" ]]; then echo "$FAKE_KEYS_ERROR" >&2; exit 1; fi
     count=$(( $(cat "$FAKE_AZ_COUNT" 2>/dev/null || echo 0) + 1 ))
     echo "$count" > "$FAKE_AZ_COUNT"
     if (( count > ${FAKE_KEY_AFTER:-0} )); then echo "$FAKE_KEY"; fi ;;
@@ -385,6 +386,14 @@ def test_postdeploy_stops_with_the_reason_when_the_key_never_appears(hook_env: d
     assert "blobs_extension" in completed.stderr and "azd hooks run postdeploy" in completed.stderr
     calls = [e[1:] for e in _log(env) if e[0] == "CALL"]
     assert len(calls) == 3 and all(c[0] == "functionapp" for c in calls)
+
+
+def test_postdeploy_passes_on_why_az_could_not_read_the_key(hook_env: dict[str, str]) -> None:
+    env = {**hook_env, "FAKE_KEYS_ERROR": "ERROR: Please run 'az login' to setup account.", "LEARNCAL_KEY_ATTEMPTS": "2"}
+    completed = _postdeploy(env)
+    assert completed.returncode != 0
+    assert "Please run 'az login'" in completed.stderr
+    assert not any(e[1] == "eventgrid" for e in _log(env) if e[0] == "CALL")
 
 
 def test_postdeploy_dry_run_changes_nothing_and_shows_no_key(hook_env: dict[str, str]) -> None:
