@@ -389,7 +389,8 @@ def test_postdeploy_stops_with_the_reason_when_the_key_never_appears(hook_env: d
 
 
 def test_postdeploy_passes_on_why_az_could_not_read_the_key(hook_env: dict[str, str]) -> None:
-    env = {**hook_env, "FAKE_KEYS_ERROR": "ERROR: Please run 'az login' to setup account.", "LEARNCAL_KEY_ATTEMPTS": "2"}
+    refusal = "ERROR: Please run 'az login' to setup account."
+    env = {**hook_env, "FAKE_KEYS_ERROR": refusal, "LEARNCAL_KEY_ATTEMPTS": "2"}
     completed = _postdeploy(env)
     assert completed.returncode != 0
     assert "Please run 'az login'" in completed.stderr
