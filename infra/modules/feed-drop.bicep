@@ -65,6 +65,7 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
 
 // Feeds hold learners' names and addresses: no anonymous access, ever (the account also refuses
 // public access and shared keys).
+// https://learn.microsoft.com/azure/storage/blobs/anonymous-read-access-prevent
 resource feedsContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
   parent: blobService
   name: containerName
@@ -169,7 +170,7 @@ resource deployerBlobDataContributor 'Microsoft.Authorization/roleAssignments@20
 // key nothing secret is deployed; without one, Azure generates the password on request and shows
 // it once (`az storage account local-user regenerate-password`); it is never an output here.
 // https://learn.microsoft.com/azure/storage/blobs/secure-file-transfer-protocol-support-authorize-access
-// https://learn.microsoft.com/azure/storage/blobs/secure-file-transfer-protocol-support#permissions
+// https://learn.microsoft.com/azure/storage/blobs/secure-file-transfer-protocol-support
 // https://learn.microsoft.com/azure/templates/microsoft.storage/storageaccounts/localusers
 resource sftpUser 'Microsoft.Storage/storageAccounts/localUsers@2023-05-01' = if (sftpEnabled) {
   parent: account

@@ -17,7 +17,8 @@ param location string
 @description('Tags for the resources.')
 param tags object = {}
 
-// Geo-redundant options are not offered with SFTP:
+// Locally or zone redundant only: the account just passes feeds through, and SFTP's known issues
+// have listed the geo-redundant options as unsupported:
 // https://learn.microsoft.com/azure/storage/blobs/secure-file-transfer-protocol-known-issues
 @description('Storage redundancy (locally or zone redundant only).')
 @allowed([
@@ -29,7 +30,7 @@ param sftpSkuName string = 'Standard_LRS'
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   // checkov:skip=CKV_AZURE_35: the SFTP endpoint is reached by the learning system from outside Azure (BI Publisher in Oracle's cloud); local users are the only sign-in it accepts and each is limited to the feeds container.
   // checkov:skip=CKV_AZURE_59: same reason as CKV_AZURE_35; anonymous blob access and shared keys are disabled, so the blob endpoint serves Microsoft Entra authenticated requests only.
-  // checkov:skip=CKV_AZURE_206: geo-redundant storage is not offered with SFTP; the account only passes feeds through (the product keeps what it applied in its own tables), and a lost feed is exported again by the next scheduled report.
+  // checkov:skip=CKV_AZURE_206: SFTP's known issues list geo-redundant storage as unsupported, and the account only passes feeds through (the product keeps what it applied in its own tables), and a lost feed is exported again by the next scheduled report.
   name: name
   location: location
   tags: tags
