@@ -64,6 +64,9 @@ param appDisplayName string = 'Learning Calendar Sync'
 @description('LEARNCAL_ORGANIZER: the mailbox that organizes every invitation, e.g. learning.coordinator@contoso.com.')
 param organizer string = ''
 
+@description('LEARNCAL_ORGANIZERS: comma-separated organizer pool (each offering is pinned to one mailbox); empty for the single LEARNCAL_ORGANIZER.')
+param organizers string = ''
+
 @description('LEARNCAL_STATUS until a provider configuration is saved.')
 @allowed([
   'active'
@@ -321,6 +324,7 @@ module functionApp 'modules/function-app.bicep' = {
     clientSecretName: clientSecretName
     authMode: authMode
     organizer: organizer
+    organizers: organizers
     status: status
     feed: feed
     feedCsvMapping: feedCsvMapping

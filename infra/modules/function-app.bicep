@@ -67,6 +67,7 @@ param keyVaultUrl string
 param clientSecretName string
 param authMode string
 param organizer string
+param organizers string
 param status string
 param feed string
 param feedCsvMapping string
@@ -105,6 +106,7 @@ var appSettings = {
   LEARNCAL_AUTH_MODE: authMode
   LEARNCAL_MANAGED_IDENTITY_CLIENT_ID: identityClientId
   LEARNCAL_ORGANIZER: organizer
+  LEARNCAL_ORGANIZERS: organizers
   LEARNCAL_STATUS: status
   LEARNCAL_FEED: feed
   LEARNCAL_FEED_CSV_MAPPING: feedCsvMapping
