@@ -28,7 +28,8 @@ function Get-Value([string] $Name, [string] $Placeholder) {
 
 $clientId = Get-Value 'LEARNCAL_CLIENT_ID' '<app-client-id>'
 $spId = Get-Value 'AZURE_APP_SERVICE_PRINCIPAL_ID' '<service-principal-object-id>'
-$organizer = Get-Value 'LEARNCAL_ORGANIZER' '<organizer@contoso.com>'
+# The organizer pool (LEARNCAL_ORGANIZERS, comma-separated) when set, else the one organizer.
+$organizer = Get-Value 'LEARNCAL_ORGANIZERS' (Get-Value 'LEARNCAL_ORGANIZER' '<organizer@contoso.com>')
 $vault = Get-Value 'AZURE_KEY_VAULT_NAME' '<key-vault-name>'
 $appUrl = Get-Value 'AZURE_FUNCTION_APP_URL' '<function-app-url>'
 $group = Get-Value 'AZURE_RESOURCE_GROUP' '<resource-group>'
@@ -43,7 +44,7 @@ $sftpUser = Get-Value 'AZURE_FEED_SFTP_USER' 'feeddrop'
 Write-Host ''
 Write-Host "Learning Calendar Sync is provisioned (app $clientId). Remaining steps (docs/setup.md):"
 $step = 1
-if (-not [Environment]::GetEnvironmentVariable('LEARNCAL_ORGANIZER')) {
+if (-not ([Environment]::GetEnvironmentVariable('LEARNCAL_ORGANIZER') -or [Environment]::GetEnvironmentVariable('LEARNCAL_ORGANIZERS'))) {
     Write-Host "$step. Choose the organizer mailbox and provision again:"
     Write-Host '     azd env set LEARNCAL_ORGANIZER learning.coordinator@contoso.com; azd provision'
     $step++

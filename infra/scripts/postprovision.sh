@@ -32,7 +32,8 @@ value() {  # value NAME PLACEHOLDER
 client_id="$(value LEARNCAL_CLIENT_ID '<app-client-id>')"
 sp_id="$(value AZURE_APP_SERVICE_PRINCIPAL_ID '<service-principal-object-id>')"
 tenant_id="$(value LEARNCAL_TENANT_ID '<tenant-id>')"
-organizer="$(value LEARNCAL_ORGANIZER '<organizer@contoso.com>')"
+# The organizer pool (LEARNCAL_ORGANIZERS, comma-separated) when set, else the one organizer.
+organizer="$(value LEARNCAL_ORGANIZERS "$(value LEARNCAL_ORGANIZER '<organizer@contoso.com>')")"
 vault="$(value AZURE_KEY_VAULT_NAME '<key-vault-name>')"
 app_url="$(value AZURE_FUNCTION_APP_URL '<function-app-url>')"
 group="$(value AZURE_RESOURCE_GROUP '<resource-group>')"
@@ -51,7 +52,7 @@ Remaining steps (docs/setup.md explains each one):
 EOF
 
 step=1
-if [[ -z "${LEARNCAL_ORGANIZER:-}" ]]; then
+if [[ -z "${LEARNCAL_ORGANIZER:-}${LEARNCAL_ORGANIZERS:-}" ]]; then
   cat <<EOF
 
 ${step}. Choose the organizer mailbox and provision again:

@@ -480,3 +480,14 @@ def test_setup_guide_ends_the_setup_with_the_first_feed_and_documents_the_drop()
     assert len(re.findall(r"https://learn\.microsoft\.com/", drop)) >= 10
     # The admin API takes the master key; the guide must not offer the default function key.
     assert "functionKeys.default" not in text
+
+
+def test_postprovision_names_the_whole_organizer_pool(hook_env: dict[str, str]) -> None:
+    pool = "lc1@contoso.com,lc2@contoso.com"
+    env = {**hook_env, "LEARNCAL_ORGANIZERS": pool, "LEARNCAL_ORGANIZER": "lc1@contoso.com"}
+    out = subprocess.run(
+        ["bash", str(SCRIPTS / "postprovision.sh")], env=env, capture_output=True, text=True, timeout=30
+    ).stdout
+    assert "-PrimarySmtpAddress lc1@contoso.com,lc2@contoso.com" in out
+    assert "-Organizer lc1@contoso.com,lc2@contoso.com" in out
+    assert "Choose the organizer" not in out
