@@ -168,6 +168,7 @@ var graphTenantId = empty(microsoft365TenantId) ? tenant().tenantId : microsoft3
 var effectiveSyncSchedule = empty(syncSchedule) ? '0 0 * * * *' : syncSchedule
 var effectiveGraphUrl = empty(graphUrl) ? 'https://graph.microsoft.com/v1.0' : graphUrl
 var effectiveAuthorityUrl = empty(authorityUrl) ? 'https://login.microsoftonline.com' : authorityUrl
+var effectiveFeedKeepDays = empty(feedKeepDays) ? '30' : feedKeepDays
 var uniqueAppName = empty(appUniqueName) ? 'learning-calendar-sync-${environmentName}' : appUniqueName
 var storageAccountName = 'st${resourceToken}'
 var sftpStorageAccountName = 'stsftp${resourceToken}'
@@ -250,7 +251,7 @@ module feedDrop 'modules/feed-drop.bicep' = {
     tags: tags
     containerName: feedContainerName
     systemTopicName: 'evgt-${feedStorageAccountName}'
-    keepDays: int(feedKeepDays)
+    keepDays: int(effectiveFeedKeepDays)
     identityPrincipalId: identity.outputs.principalId
     grantIdentityRoles: feedSftp
     deployerPrincipalId: deployerPrincipalId
@@ -328,7 +329,7 @@ module functionApp 'modules/function-app.bicep' = {
     status: status
     feed: feed
     feedCsvMapping: feedCsvMapping
-    feedKeepDays: feedKeepDays
+    feedKeepDays: effectiveFeedKeepDays
     recipientAllowlist: recipientAllowlist
     sendPerMinute: sendPerMinute
     sendPerDay: sendPerDay

@@ -113,8 +113,11 @@ def test_lifecycle_policy_deletes_feeds_after_the_keep_period_and_a_margin() -> 
     params = parse(FEED_DROP)["parameters"]
     assert params["deleteMarginDays"]["default"] >= 1
     # The keep period is LEARNCAL_FEED_KEEP_DAYS, the same value the function app reads.
-    assert module_params("feedDrop")["keepDays"]["function"]["parameters"]["value_to_convert"] == "feedKeepDays"
-    assert module_params("functionApp")["feedKeepDays"] == "feedKeepDays"
+    keep_days = module_params("feedDrop")["keepDays"]["function"]["parameters"]["value_to_convert"]
+    assert keep_days == "effectiveFeedKeepDays"
+    assert module_params("functionApp")["feedKeepDays"] == "effectiveFeedKeepDays"
+    text = (INFRA / "main.bicep").read_text()
+    assert re.search(r"^var effectiveFeedKeepDays = empty\(feedKeepDays\) \? '30' : feedKeepDays$", text, re.M)
     assert parse(INFRA / "main.bicep")["parameters"]["feedKeepDays"]["default"] == "30"
     values = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
     assert values["feedKeepDays"]["value"] == "${LEARNCAL_FEED_KEEP_DAYS=30}"
