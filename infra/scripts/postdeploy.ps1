@@ -91,11 +91,16 @@ if (-not $key) {
 $endpointFile = (New-TemporaryFile).FullName
 try {
     Set-Content -LiteralPath $endpointFile -Value "$endpointBase&code=$key" -NoNewline
-    $key = $null
-    & az @subscriptionArgs --endpoint "@$endpointFile"
-    if ($LASTEXITCODE -ne 0) { throw 'az eventgrid system-topic event-subscription create failed.' }
+    # An error message may quote the endpoint (Event Grid's validation handshake names it): show it
+    # with the key masked.
+    $output = & az @subscriptionArgs --endpoint "@$endpointFile" 2>&1
+    if ($LASTEXITCODE -ne 0) {
+        Write-Host (($output | Out-String).Replace($key, '<blobs_extension key>'))
+        throw 'The event subscription could not be made; run again with: azd hooks run postdeploy'
+    }
 }
 finally {
+    $key = $null
     Remove-Item -LiteralPath $endpointFile -Force -ErrorAction SilentlyContinue
 }
 

@@ -123,12 +123,19 @@ if [[ -z "$key" ]]; then
 fi
 
 endpoint_file="$(umask 077 && mktemp)"
-trap 'rm -f "$endpoint_file"' EXIT
+create_error="$(umask 077 && mktemp)"
+trap 'rm -f "$endpoint_file" "$create_error"' EXIT
 printf '%s&code=%s' "$endpoint_base" "$key" >"$endpoint_file"
-unset key
 
-az "${subscription_args[@]}" --endpoint "@${endpoint_file}"
-rm -f "$endpoint_file"
+# An error message may quote the endpoint (Event Grid's validation handshake names it): show it
+# with the key masked.
+if ! az "${subscription_args[@]}" --endpoint "@${endpoint_file}" 2>"$create_error"; then
+  message="$(cat "$create_error")"
+  printf '%s\n' "${message//"$key"/<blobs_extension key>}" >&2
+  die "the event subscription could not be made; run again with: azd hooks run postdeploy"
+fi
+unset key
+rm -f "$endpoint_file" "$create_error"
 
 cat <<EOF
 

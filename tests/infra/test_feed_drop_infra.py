@@ -293,6 +293,13 @@ case "$1 $2 $3" in
     count=$(( $(cat "$FAKE_AZ_COUNT" 2>/dev/null || echo 0) + 1 ))
     echo "$count" > "$FAKE_AZ_COUNT"
     if (( count > ${FAKE_KEY_AFTER:-0} )); then echo "$FAKE_KEY"; fi ;;
+  "eventgrid system-topic event-subscription")
+    if [[ -n "${FAKE_CREATE_FAILS:-}" ]]; then
+      for arg in "$@"; do
+        if [[ "$arg" == @* ]]; then echo "Webhook validation handshake failed for $(cat "${arg#@}")" >&2; fi
+      done
+      exit 1
+    fi ;;
 esac
 """
 
@@ -419,6 +426,7 @@ def test_postdeploy_powershell_matches_the_shell_hook() -> None:
         "$apis += 'SftpCommit'",
         '--endpoint "@$endpointFile"',
         "Remove-Item -LiteralPath $endpointFile",
+        ".Replace($key, '<blobs_extension key>')",
         "learncal feed push FILE",
     ]:
         assert needed in text, needed
@@ -494,3 +502,11 @@ def test_postprovision_names_the_whole_organizer_pool(hook_env: dict[str, str]) 
     assert "-PrimarySmtpAddress lc1@contoso.com,lc2@contoso.com" in out
     assert "-Organizer lc1@contoso.com,lc2@contoso.com" in out
     assert "Choose the organizer" not in out
+
+
+def test_postdeploy_masks_the_key_in_a_refusal_that_quotes_the_endpoint(hook_env: dict[str, str]) -> None:
+    completed = _postdeploy({**hook_env, "FAKE_CREATE_FAILS": "1"})
+    assert completed.returncode != 0
+    assert "Webhook validation handshake failed for " + WEBHOOK + "<blobs_extension key>" in completed.stderr
+    assert hook_env["FAKE_KEY"] not in completed.stderr + completed.stdout
+    assert not list(Path(hook_env["TMPDIR"]).glob("tmp.*")), "a temporary file with the key is left behind"
