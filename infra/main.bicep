@@ -5,6 +5,10 @@
 //   ├─ Log Analytics + Application Insights      modules/monitoring.bicep
 //   ├─ action group + log alert rules            modules/alerts.bicep
 //   ├─ Storage account + deployment container    modules/storage.bicep
+//   │  and work queues
+//   ├─ feed drop: `feeds` container, clean-up    modules/feed-drop.bicep
+//   │  policy, Event Grid system topic, roles    (on the storage account above, or on
+//   ├─ SFTP feed-drop account (feedSftp=true)    modules/sftp-storage.bicep)
 //   ├─ Key Vault (RBAC, purge protection)        modules/keyvault.bicep
 //   ├─ role assignments                          modules/rbac.bicep
 //   ├─ Flex Consumption plan + function app      modules/function-app.bicep
@@ -27,7 +31,7 @@ param location string
 @description('Resource group name; empty for rg-<environmentName>.')
 param resourceGroupName string = ''
 
-@description('Object ID of the person or service principal running azd (AZURE_PRINCIPAL_ID). It gets Key Vault Secrets Officer on the vault to store the client secret; empty to skip.')
+@description('Object ID of the person or service principal running azd (AZURE_PRINCIPAL_ID). It gets Key Vault Secrets Officer on the vault to store the client secret, and Storage Blob Data Contributor on the feeds container for `learncal feed push`; empty to skip.')
 param deployerPrincipalId string = ''
 
 @description('How the app is limited to the organizer mailbox: rbacForApplications (recommended), applicationAccessPolicy (legacy) or none.')
@@ -60,6 +64,9 @@ param appDisplayName string = 'Learning Calendar Sync'
 @description('LEARNCAL_ORGANIZER: the mailbox that organizes every invitation, e.g. learning.coordinator@contoso.com.')
 param organizer string = ''
 
+@description('LEARNCAL_ORGANIZERS: comma-separated organizer pool (each offering is pinned to one mailbox); empty for the single LEARNCAL_ORGANIZER.')
+param organizers string = ''
+
 @description('LEARNCAL_STATUS until a provider configuration is saved.')
 @allowed([
   'active'
@@ -67,8 +74,20 @@ param organizer string = ''
 ])
 param status string = 'active'
 
-@description('LEARNCAL_FEED: path or https URL of the learning feed.')
-param feed string = ''
+@description('LEARNCAL_FEED: where the learning feed is read; blob:feeds is the newest complete feed in the feed drop (the feeds container).')
+param feed string = 'blob:feeds'
+
+@description('LEARNCAL_FEED_KEEP_DAYS: days earlier feeds are kept in the feed drop; the lifecycle policy deletes what is left a week later.')
+param feedKeepDays string = '30'
+
+@description('SFTP delivery (for BI Publisher and other report schedulers): a separate storage account with hierarchical namespace and SFTP holds the feed drop, with a local user limited to its feeds container.')
+param feedSftp bool = false
+
+@description('OpenSSH public key of the SFTP client (one line); empty for an Azure-generated password made on request (docs/setup.md). Only with feedSftp.')
+param feedSftpPublicKey string = ''
+
+@description('Name of the SFTP local user.')
+param feedSftpUserName string = 'feeddrop'
 
 @description('LEARNCAL_FEED_CSV_MAPPING: path of the mapping file that adapts a CSV export (columns, dates, words); empty reads the documented CSV format.')
 param feedCsvMapping string = ''
@@ -149,7 +168,13 @@ var graphTenantId = empty(microsoft365TenantId) ? tenant().tenantId : microsoft3
 var effectiveSyncSchedule = empty(syncSchedule) ? '0 0 * * * *' : syncSchedule
 var effectiveGraphUrl = empty(graphUrl) ? 'https://graph.microsoft.com/v1.0' : graphUrl
 var effectiveAuthorityUrl = empty(authorityUrl) ? 'https://login.microsoftonline.com' : authorityUrl
+var effectiveFeedKeepDays = empty(feedKeepDays) ? '30' : feedKeepDays
 var uniqueAppName = empty(appUniqueName) ? 'learning-calendar-sync-${environmentName}' : appUniqueName
+var storageAccountName = 'st${resourceToken}'
+var sftpStorageAccountName = 'stsftp${resourceToken}'
+// The feed drop lives on the app's own account, or on the SFTP account when SFTP delivery is on.
+var feedStorageAccountName = feedSftp ? sftpStorageAccountName : storageAccountName
+var feedContainerName = 'feeds'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: rgName
@@ -195,11 +220,44 @@ module storage 'modules/storage.bicep' = {
   name: 'storage'
   scope: rg
   params: {
-    name: 'st${resourceToken}'
+    name: storageAccountName
     location: location
     tags: tags
     deploymentContainerName: deploymentContainerName
     skuName: storageSkuName
+  }
+}
+
+module sftpStorage 'modules/sftp-storage.bicep' = if (feedSftp) {
+  name: 'sftp-storage'
+  scope: rg
+  params: {
+    name: sftpStorageAccountName
+    location: location
+    tags: tags
+  }
+}
+
+module feedDrop 'modules/feed-drop.bicep' = {
+  name: 'feed-drop'
+  scope: rg
+  dependsOn: [
+    storage
+    sftpStorage
+  ]
+  params: {
+    storageAccountName: feedStorageAccountName
+    location: location
+    tags: tags
+    containerName: feedContainerName
+    systemTopicName: 'evgt-${feedStorageAccountName}'
+    keepDays: int(effectiveFeedKeepDays)
+    identityPrincipalId: identity.outputs.principalId
+    grantIdentityRoles: feedSftp
+    deployerPrincipalId: deployerPrincipalId
+    sftpEnabled: feedSftp
+    sftpUserName: feedSftpUserName
+    sftpPublicKey: feedSftpPublicKey
   }
 }
 
@@ -258,6 +316,8 @@ module functionApp 'modules/function-app.bicep' = {
     tableEndpoint: storage.outputs.tableEndpoint
     queueEndpoint: storage.outputs.queueEndpoint
     deploymentContainerName: storage.outputs.deploymentContainerName
+    feedBlobEndpoint: feedDrop.outputs.blobEndpoint
+    feedQueueEndpoint: feedDrop.outputs.queueEndpoint
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     tenantId: graphTenantId
     clientId: clientId
@@ -265,9 +325,11 @@ module functionApp 'modules/function-app.bicep' = {
     clientSecretName: clientSecretName
     authMode: authMode
     organizer: organizer
+    organizers: organizers
     status: status
     feed: feed
     feedCsvMapping: feedCsvMapping
+    feedKeepDays: effectiveFeedKeepDays
     recipientAllowlist: recipientAllowlist
     sendPerMinute: sendPerMinute
     sendPerDay: sendPerDay
@@ -301,3 +363,12 @@ output LEARNCAL_KEY_VAULT_URL string = keyVault.outputs.uri
 output LEARNCAL_CLIENT_SECRET_NAME string = clientSecretName
 output LEARNCAL_AUTH_MODE string = authMode
 output LEARNCAL_ORGANIZER string = organizer
+// The feed drop, for the postdeploy hook (event subscription), `learncal feed push` and
+// `az storage blob upload --auth-mode login`.
+output LEARNCAL_FEED string = feed
+output LEARNCAL_FEED_STORAGE__blobServiceUri string = feedDrop.outputs.blobEndpoint
+output AZURE_FEED_STORAGE_ACCOUNT_NAME string = feedStorageAccountName
+output AZURE_FEED_CONTAINER_NAME string = feedDrop.outputs.containerName
+output AZURE_FEED_SYSTEM_TOPIC_NAME string = feedDrop.outputs.systemTopicName
+output AZURE_FEED_SFTP_ENABLED bool = feedSftp
+output AZURE_FEED_SFTP_USER string = feedDrop.outputs.sftpUserName

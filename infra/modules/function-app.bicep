@@ -38,6 +38,12 @@ param queueEndpoint string
 @description('Blob container for deployment packages.')
 param deploymentContainerName string
 
+@description('Blob endpoint of the feed drop\'s storage account (the app\'s own, or the SFTP account).')
+param feedBlobEndpoint string
+
+@description('Queue endpoint of the feed drop\'s storage account.')
+param feedQueueEndpoint string
+
 @description('Application Insights connection string.')
 param applicationInsightsConnectionString string
 
@@ -61,9 +67,11 @@ param keyVaultUrl string
 param clientSecretName string
 param authMode string
 param organizer string
+param organizers string
 param status string
 param feed string
 param feedCsvMapping string
+param feedKeepDays string
 param recipientAllowlist string
 param sendPerMinute string
 param sendPerDay string
@@ -98,9 +106,19 @@ var appSettings = {
   LEARNCAL_AUTH_MODE: authMode
   LEARNCAL_MANAGED_IDENTITY_CLIENT_ID: identityClientId
   LEARNCAL_ORGANIZER: organizer
+  LEARNCAL_ORGANIZERS: organizers
   LEARNCAL_STATUS: status
   LEARNCAL_FEED: feed
   LEARNCAL_FEED_CSV_MAPPING: feedCsvMapping
+  LEARNCAL_FEED_KEEP_DAYS: feedKeepDays
+  // The feed drop: the connection of the `feed_arrived` blob trigger (Event Grid source) and of the
+  // product's `blob:` feeds, identity-based like AzureWebJobsStorage. A custom connection names
+  // both service URIs, because the blob trigger uses the queue service too.
+  // https://learn.microsoft.com/azure/azure-functions/functions-reference#configure-an-identity-based-connection
+  LEARNCAL_FEED_STORAGE__blobServiceUri: feedBlobEndpoint
+  LEARNCAL_FEED_STORAGE__queueServiceUri: feedQueueEndpoint
+  LEARNCAL_FEED_STORAGE__credential: 'managedidentity'
+  LEARNCAL_FEED_STORAGE__clientId: identityClientId
   LEARNCAL_RECIPIENT_ALLOWLIST: recipientAllowlist
   LEARNCAL_SEND_PER_MINUTE: sendPerMinute
   LEARNCAL_SEND_PER_DAY: sendPerDay

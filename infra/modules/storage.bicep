@@ -1,5 +1,7 @@
 // The storage account of the function app: the Functions host (AzureWebJobsStorage), the
-// product's state in Table Storage, and the blob container that holds deployment packages.
+// product's state in Table Storage, its work queues, and the blob container that holds
+// deployment packages. The feed drop (the `feeds` container, its clean-up policy and its
+// Event Grid system topic) is added by feed-drop.bicep, here or on the SFTP account.
 // Only Microsoft Entra authentication is accepted (shared keys are disabled).
 
 @description('Name of the storage account (3-24 lowercase letters and digits).')
@@ -24,6 +26,13 @@ param deploymentContainerName string
   'Standard_GZRS'
 ])
 param skuName string = 'Standard_GRS'
+
+@description('Queues the queue-triggered functions read (their poison queues are made by the host when needed).')
+param queueNames array = [
+  'learncal-send'
+  'learncal-runs'
+  'learncal-jobs'
+]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   // checkov:skip=CKV_AZURE_35: Flex Consumption without virtual network integration reaches its storage over the public endpoint; access needs a Microsoft Entra token and a data role (shared keys are disabled).
@@ -93,6 +102,19 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
     publicAccess: 'None'
   }
 }
+
+// The work queues exist from the first start, before any message is sent or any trigger polls
+// (names: learncal-send, learncal-runs, learncal-jobs; the host adds <queue>-poison itself).
+// https://learn.microsoft.com/azure/templates/microsoft.storage/storageaccounts/queueservices/queues
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [for queueName in queueNames: {
+  parent: queueService
+  name: queueName
+}]
 
 output id string = storage.id
 output name string = storage.name

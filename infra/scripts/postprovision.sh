@@ -32,13 +32,18 @@ value() {  # value NAME PLACEHOLDER
 client_id="$(value LEARNCAL_CLIENT_ID '<app-client-id>')"
 sp_id="$(value AZURE_APP_SERVICE_PRINCIPAL_ID '<service-principal-object-id>')"
 tenant_id="$(value LEARNCAL_TENANT_ID '<tenant-id>')"
-organizer="$(value LEARNCAL_ORGANIZER '<organizer@contoso.com>')"
+# The organizer pool (LEARNCAL_ORGANIZERS, comma-separated) when set, else the one organizer.
+organizer="$(value LEARNCAL_ORGANIZERS "$(value LEARNCAL_ORGANIZER '<organizer@contoso.com>')")"
 vault="$(value AZURE_KEY_VAULT_NAME '<key-vault-name>')"
-app_name="$(value AZURE_FUNCTION_APP_NAME '<function-app-name>')"
 app_url="$(value AZURE_FUNCTION_APP_URL '<function-app-url>')"
 group="$(value AZURE_RESOURCE_GROUP '<resource-group>')"
 restriction="$(value MAILBOX_RESTRICTION rbacForApplications)"
 auth_mode="$(value LEARNCAL_AUTH_MODE secret)"
+feed="$(value LEARNCAL_FEED blob:feeds)"
+feed_account="$(value AZURE_FEED_STORAGE_ACCOUNT_NAME '<feed-storage-account>')"
+feed_container="$(value AZURE_FEED_CONTAINER_NAME feeds)"
+feed_sftp="$(value AZURE_FEED_SFTP_ENABLED false)"
+sftp_user="$(value AZURE_FEED_SFTP_USER feeddrop)"
 
 cat <<EOF
 
@@ -47,7 +52,7 @@ Remaining steps (docs/setup.md explains each one):
 EOF
 
 step=1
-if [[ -z "${LEARNCAL_ORGANIZER:-}" ]]; then
+if [[ -z "${LEARNCAL_ORGANIZER:-}${LEARNCAL_ORGANIZERS:-}" ]]; then
   cat <<EOF
 
 ${step}. Choose the organizer mailbox and provision again:
@@ -103,10 +108,39 @@ fi
 
 cat <<EOF
 
-${step}. Check the whole setup from the function app (function key needed):
-     key=\$(az functionapp keys list -g ${group} -n ${app_name} --query functionKeys.default -o tsv)
-     curl -fsS -X POST "${app_url}/api/provider/validate" -H "x-functions-key: \$key"
-   or from this machine:  eval "\$(azd env get-values)" && learncal validate
+${step}. Check the whole setup, with your Azure sign-in, from this machine:
+     eval "\$(azd env get-values)" && learncal validate
+   The admin HTTP API (${app_url}/api/provider/validate and the other admin routes) takes
+   the function app's master key; the default function key is refused. This hook prints no
+   key: docs/setup.md, step 7, shows how to call the API.
+EOF
+step=$((step + 1))
 
-The sync runs on the LEARNCAL_SYNC_SCHEDULE timer (hourly by default).
+if [[ "$feed_sftp" == "true" ]]; then
+  cat <<EOF
+
+${step}. SFTP delivery is on. The learning system's report scheduler connects to
+     host ${feed_account}.blob.core.windows.net, port 22, user ${feed_account}.${sftp_user},
+   folder /feeds (its home directory). With FEED_SFTP_PUBLIC_KEY set it signs in with the
+   matching private key; otherwise make its password (Azure shows it once: paste it into the
+   scheduler's delivery server, nowhere else):
+     az storage account local-user regenerate-password -g ${group} --account-name ${feed_account} -n ${sftp_user}
+   docs/sources/oracle-learning.md sets up Oracle Learning's BI Publisher this way.
+EOF
+  step=$((step + 1))
+fi
+
+cat <<EOF
+
+${step}. Drop your first feed, once 'azd up' (or 'azd deploy') has deployed the code and its
+   postdeploy hook has subscribed the feed drop to Event Grid (LEARNCAL_FEED=${feed}):
+     eval "\$(azd env get-values)"
+     learncal feed push FILE      # with your Azure sign-in; checks it, prints what the run will do
+   or, with the Azure CLI only:
+     az storage blob upload --auth-mode login --account-name ${feed_account} \\
+       --container-name ${feed_container} --name "feed-\$(date -u +%Y%m%dT%H%M%SZ).csv" --file FILE
+   Expect a run within a minute: 'learncal runs' lists it, started by feed:<name>. Until a
+   feed arrives, health and Validate warn "no feed yet" and the timer skips quietly.
+
+The sync also runs on the LEARNCAL_SYNC_SCHEDULE timer (hourly by default), as a safety net.
 EOF
