@@ -97,6 +97,7 @@ def build(
     progress: Callable[[str], None] | None = None,
     **overrides: Any,
 ) -> App:
+    from shared.feed.dropfeeds import DropFeeds
     from shared.feed.reader import read_feed
 
     settings = settings or Settings.from_env()
@@ -116,6 +117,7 @@ def build(
         progress=progress,
         send_log=overrides.pop("send_log", None) or TableSendLog(tables),
         allowances=overrides.pop("allowances", None) or AllowanceStore(tables),
+        drop=overrides.pop("drop", None) or DropFeeds(settings, tables),
         **overrides,
     )
     return App(settings, tables, service, offerings, runs, mapping)

@@ -15,11 +15,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.calendar.gateway import CalendarGateway
 from shared.domain import Feed, Offering
-from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, MappingLost, RunInProgress
+from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, MappingLost, NoFeedYet, RunInProgress
+from shared.feed.blobdrop import is_blob_source
 from shared.planning.desired import Allowlist, DesiredState, desired_state
 from shared.planning.plan import Cancel, Create, Plan, Update, plan
 from shared.settings import Settings
@@ -33,6 +34,9 @@ from shared.sync.executor import Executor, Outcome, describe
 from shared.sync.lease_keeper import LEASE_TIMING, LeaseKeeper, LeaseTiming
 from shared.sync.pacing import Pacer, Timebase
 from shared.sync.summary import RunSummary
+
+if TYPE_CHECKING:
+    from shared.feed.dropfeeds import DropFeeds
 
 log = logging.getLogger("learncal.sync")
 
@@ -80,6 +84,7 @@ class SyncService:
         lease_timing: LeaseTiming | None = None,
         lease_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         allowances: AllowanceStore | None = None,
+        drop: DropFeeds | None = None,
     ) -> None:
         self._settings = settings
         self._mapping = mapping
@@ -96,6 +101,7 @@ class SyncService:
         self._lease_timing = lease_timing or LEASE_TIMING
         self._lease_clock = lease_clock
         self._allowances = allowances  # None: no allowance can be given (tests of other parts)
+        self._drop = drop  # the feed drop behind `blob:` sources (None: read them without keeping history)
 
     def organizer(self) -> str | None:
         """The organizer in force (the stored provider configuration over the environment)."""
@@ -109,6 +115,9 @@ class SyncService:
             summary.failure = type(error).__name__
             summary.finish("failed", str(error))
             return summary  # not recorded: the run in progress records its own outcome
+        except NoFeedYet as error:  # a fresh installation waiting for its first feed: not a failure
+            summary.skipped = str(error)
+            summary.finish("skipped", str(error))
         except LearncalError as error:
             summary.failure = type(error).__name__
             summary.finish("failed", str(error))
@@ -120,6 +129,7 @@ class SyncService:
             summary.finish()
         if not request.dry_run:
             self._record(summary)
+            self._settle_feed(summary)
         return summary
 
     # -- the run ---------------------------------------------------------------------------
@@ -137,7 +147,7 @@ class SyncService:
         source = request.feed or self._settings.feed
         if not source:
             raise ConfigurationError("No feed given: pass --feed PATH_OR_URL or set LEARNCAL_FEED.")
-        feed = self._read_feed(source)  # FeedUnreadable ends the run here, before anything is sent
+        feed = self._feed(source, summary)  # FeedUnreadable ends the run here, before anything is sent
         summary.rejected = list(feed.rejections)
         now = self._clock()
 
@@ -237,6 +247,28 @@ class SyncService:
             self._progress(f"Deferred {len(outcome.deferred)} to the next run ({reasons}).")
         return outcome
 
+    def _feed(self, source: str, summary: RunSummary) -> Feed:
+        if not is_blob_source(source):
+            return self._read_feed(source)
+        if self._drop is None:
+            return self._read_feed(source)
+        try:
+            reading = self._drop.read(source)
+        except NoFeedYet:
+            summary.feed = {"source": "blob", "container": source.split(":", 1)[1].split("/", 1)[0], "name": None}
+            raise
+        summary.feed = reading.to_json()
+        return reading.feed
+
+    def _settle_feed(self, summary: RunSummary) -> None:
+        """The drop's history says which run used which feed; old feeds go once a run completed."""
+        if self._drop is None or not summary.feed or not summary.feed.get("name"):
+            return
+        try:
+            self._drop.settle(summary.feed, run_id=summary.run_id, completed=summary.status == "completed")
+        except Exception:
+            log.warning("could not record the feed this run used", exc_info=True)
+
     # -- guard, bookkeeping ----------------------------------------------------------------
 
     def _guard(self, the_plan: Plan, skipped: list[OfferingState], request: SyncRequest,
@@ -266,6 +298,7 @@ class SyncService:
             "stop that cancels no more than its number."
         )
         if request.dry_run:
+            summary.guard = {"cancellations": cancels, "live": live, "reason": reason}
             return f"A real run would be stopped by the mass-cancellation guard: {what} {how}"
         now = self._clock()
         allowance = self._allowances.current() if self._allowances is not None else None
