@@ -25,7 +25,19 @@ def hourly_sync(timer: func.TimerRequest) -> None:
 
     if timer.past_due:
         log.warning("The sync timer is running late; this run catches up.")
-    scheduled_run()  # raises when the run failed, so the invocation is marked failed
+    scheduled_run()  # raises when the run failed, so the invocation is marked failed; coalesces while one runs
+
+
+@app.queue_trigger(arg_name="msg", queue_name="learncal-runs", connection="AzureWebJobsStorage")
+def run_worker(msg: func.QueueMessage) -> None:
+    """Performs a requested run ({"runId"}: POST /api/sync, a new feed, `learncal sync --async`).
+
+    While another run holds the planner lease the message comes back a minute later; the run in
+    progress also starts it as soon as it ends. A run that fails is recorded failed, not retried.
+    """
+    from shared.runs.worker import handle
+
+    handle(msg)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -67,7 +79,7 @@ def offering_reconcile(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.route(route="sync", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
 def sync_now(req: func.HttpRequest) -> func.HttpResponse:
-    """One run now, through the same service as the timer; 409 while another run holds the lease."""
+    """Request a run: 202 with its id at once (a follow-up run when one is in progress), performed by run_worker."""
     from shared.admin import handlers
 
     return handlers.sync_now(req)
@@ -79,6 +91,14 @@ def runs(req: func.HttpRequest) -> func.HttpResponse:
     from shared.admin import handlers
 
     return handlers.runs(req)
+
+
+@app.route(route="runs/{runId}", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+def run(req: func.HttpRequest) -> func.HttpResponse:
+    """One run's state and progress (planned, sent, deferred, left) and its outcome; 404 for an unknown id."""
+    from shared.admin import handlers
+
+    return handlers.run(req)
 
 
 @app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)

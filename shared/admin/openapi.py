@@ -115,7 +115,25 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
         "required": ["runId", "status", "created", "updated", "cancelled", "unchanged", "deferred", "rejected"],
         "properties": {
             "runId": {"type": "string"},
-            "status": {"enum": ["completed", "skipped", "failed"]},
+            "status": {"enum": ["queued", "running", "completed", "skipped", "failed"],
+                       "description": "queued and running until the run ends"},
+            "state": {"enum": ["queued", "planning", "sending", "completed", "failed", "skipped"],
+                      "description": "where the run is: waiting to start, planning, sending its writes, or ended"},
+            "planned": {"type": "integer", "description": "writes the run planned"},
+            "sent": {"type": "integer", "description": "writes sent so far"},
+            "left": {"type": "integer", "description": "writes still waiting to be sent"},
+            "startedBy": {"type": "string", "description": "who asked for the run (a principal, or the trigger: "
+                                                           "timer, feed:<blob name>)"},
+            "via": {"enum": ["timer", "http", "feed", "cli", "console"]},
+            "followUpOf": {"type": ["string", "null"],
+                           "description": "the run that was planning when this one was asked for; this one started "
+                                          "after it ended"},
+            "requestedAt": NULLABLE_TIME,
+            "requests": {"type": "integer", "description": "requests this run serves (later ones joined it while "
+                                                           "it waited)"},
+            "plan": {"type": "array", "items": {"type": "object"},
+                     "description": "dry runs: what a real run would send (cut to the first items when very long, "
+                                    "with planCount)"},
             "startedAt": NULLABLE_TIME,
             "endedAt": NULLABLE_TIME,
             "dryRun": {"type": "boolean"},
@@ -141,13 +159,43 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
                 "properties": {"count": {"type": "integer"}, "used": {"type": "integer"},
                                "givenBy": {"type": "string"}, "givenAt": {"type": "string", "format": "date-time"},
                                "expiresAt": {"type": "string", "format": "date-time"},
-                               "via": {"enum": ["cli", "api", "environment"]}},
+                               "via": {"enum": ["cli", "api", "http", "timer", "feed", "console",
+                                                "environment"]}},
             },
+        },
+    },
+    "RunTicket": {
+        "type": "object", "required": ["runId", "status", "coalesced", "location"],
+        "properties": {
+            "runId": {"type": "string"},
+            "status": {"enum": ["queued", "running"]},
+            "coalesced": {"type": "boolean", "description": "true: the request joined a run already waiting to "
+                                                            "start, whose id this is"},
+            "followUpOf": {"type": ["string", "null"], "description": "the run in progress this one waits for"},
+            "location": {"type": "string", "description": "where to follow the run (GET)"},
+            "message": {"type": "string"},
+        },
+    },
+    "OrganizerLoad": {
+        "type": "object",
+        "properties": {
+            "organizer": {"type": "string"},
+            "queued": {"type": "integer", "description": "writes waiting to be sent"},
+            "sentLastMinute": {"type": "integer"},
+            "sentLastDay": {"type": "integer"},
+            "budget": {"type": "object", "properties": {"perMinute": {"type": "integer"},
+                                                        "perDay": {"type": "integer"}}},
+            "parked": {"type": ["integer", "null"], "description": "work set aside after repeated failures "
+                                                                   "(null: not known)"},
+            "emptyBy": {**NULLABLE_TIME, "description": "when the waiting writes are expected to be sent at the "
+                                                        "budget's pace (null: nothing waits)"},
         },
     },
     "RunList": {
         "type": "object", "required": ["value"],
-        "properties": {"value": {"type": "array", "items": _ref("RunSummary")}},
+        "properties": {"value": {"type": "array", "items": _ref("RunSummary")},
+                       "waiting": {"type": ["string", "null"], "description": "the run waiting to start, if any"},
+                       "organizers": {"type": "array", "items": _ref("OrganizerLoad")}},
     },
     "FieldError": {
         "type": "object", "required": ["field", "message"],
@@ -242,9 +290,11 @@ def document() -> dict[str, Any]:
             },
             "/sync": {
                 "post": _operation(
-                    "startSync", "Run one sync now, through the same service as the hourly timer.",
-                    {"200": _json("RunSummary", "The run's summary (status completed, skipped or failed)."),
-                     "409": _problem("A run is already in progress; no second run was started.")},
+                    "startSync", "Ask for a run (performed by the run queue's worker, through the same service as "
+                    "the hourly timer). While a run is planning, requests are coalesced into one follow-up run.",
+                    {"202": {**_json("RunTicket", "Accepted: the run's id; Location: /api/runs/{runId}."),
+                             "headers": {"Location": {"schema": {"type": "string"},
+                                                      "description": "/api/runs/{runId}"}}}},
                     body="SyncInput",
                 ),
             },
@@ -254,6 +304,17 @@ def document() -> dict[str, Any]:
                     {"200": _json("RunList", "Recent runs."), "422": _problem("limit is out of range.")},
                     parameters=[{"name": "limit", "in": "query", "required": False,
                                  "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}],
+                ),
+            },
+            "/runs/{runId}": {
+                "get": _operation(
+                    "getRun", "One run: its state, progress (planned, sent, deferred, left) and outcome; a dry "
+                    "run's plan.",
+                    {"200": _json("RunSummary", "The run as recorded now."),
+                     "404": _problem("No run with this id is recorded."),
+                     "422": _problem("runId is not a run id.")},
+                    parameters=[{"name": "runId", "in": "path", "required": True,
+                                 "schema": {"type": "string", "pattern": "^[A-Za-z0-9]{1,64}$"}}],
                 ),
             },
             "/openapi.json": {

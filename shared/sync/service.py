@@ -107,8 +107,10 @@ class SyncService:
         """The organizer in force (the stored provider configuration over the environment)."""
         return self._provider().organizer
 
-    def sync(self, request: SyncRequest) -> RunSummary:
-        summary = RunSummary(run_id=uuid.uuid4().hex[:12], started_at=self._clock(), dry_run=request.dry_run)
+    def sync(self, request: SyncRequest, *, run_id: str | None = None) -> RunSummary:
+        """One run; `run_id` is the id of the requested run this performs (shared/runs)."""
+        summary = RunSummary(run_id=run_id or uuid.uuid4().hex[:12], started_at=self._clock(),
+                             dry_run=request.dry_run)
         try:
             self._sync(request, summary)
         except RunInProgress as error:
