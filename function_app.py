@@ -40,6 +40,20 @@ def run_worker(msg: func.QueueMessage) -> None:
     handle(msg)
 
 
+@app.blob_trigger(arg_name="blob", path="feeds/{name}", connection="LEARNCAL_FEED_STORAGE",
+                  source=func.BlobSource.EVENT_GRID)
+def feed_arrived(blob: func.InputStream) -> None:
+    """A new feed in the drop starts a sync: records its arrival and requests a run (coalesced).
+
+    The Event Grid source (the one Flex Consumption supports) delivers a blob-created event
+    within seconds; the hourly timer stays as the safety net. Locally Azurite has no Event Grid,
+    so shared/local/blob_events.py calls this function the way the platform would.
+    """
+    from shared.feed.arrival import on_feed_arrived
+
+    on_feed_arrived(blob)
+
+
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """Liveness and configuration completeness, without calling Graph or revealing settings."""
@@ -99,6 +113,22 @@ def run(req: func.HttpRequest) -> func.HttpResponse:
     from shared.admin import handlers
 
     return handlers.run(req)
+
+
+@app.route(route="feed", methods=["PUT"], auth_level=func.AuthLevel.ADMIN)
+def feed(req: func.HttpRequest) -> func.HttpResponse:
+    """Store a feed (JSON or CSV body) in the drop after the checks a run would make; a new feed starts a run."""
+    from shared.admin import feeds
+
+    return feeds.feed(req)
+
+
+@app.route(route="feeds", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+def feeds(req: func.HttpRequest) -> func.HttpResponse:
+    """The feeds received in the drop, newest first: used, skipped or rejected, and why."""
+    from shared.admin import feeds
+
+    return feeds.feeds(req)
 
 
 @app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
