@@ -46,7 +46,47 @@ def _problem(description: str, name: str = "Problem") -> dict[str, Any]:
 NULLABLE_STRING = {"type": ["string", "null"]}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
+FEED_RECORD = {
+    "type": "object",
+    "description": "One feed received in the drop. status: received (arrived, not read by a run yet), used (a run "
+                   "read it), skipped (a run passed over it: unreadable or incomplete, see reason), rejected (an "
+                   "upload refused before it was stored).",
+    "properties": {
+        "container": {"type": "string"}, "name": {"type": "string"}, "size": {"type": ["integer", "null"]},
+        "lastModified": NULLABLE_TIME, "sha256": NULLABLE_STRING, "format": {"enum": ["json", "csv", None]},
+        "status": {"enum": ["received", "used", "skipped", "rejected"]}, "reason": NULLABLE_STRING,
+        "runId": NULLABLE_STRING, "by": NULLABLE_STRING, "updatedAt": NULLABLE_TIME, "deletedAt": NULLABLE_TIME,
+    },
+}
+
 RESPONSE_SCHEMAS: dict[str, Any] = {
+    "FeedRecord": FEED_RECORD,
+    "FeedList": {
+        "type": "object", "required": ["value", "inForce"],
+        "properties": {"value": {"type": "array", "items": {"$ref": "#/components/schemas/FeedRecord"}},
+                       "inForce": {"anyOf": [{"$ref": "#/components/schemas/FeedRecord"}, {"type": "null"}]}},
+    },
+    "FeedStored": {
+        "type": "object", "required": ["blob", "size", "sha256", "format", "preview", "stored"],
+        "properties": {
+            "blob": {"type": "string", "description": "<UTC timestamp>-<hash8>.<json|csv>"},
+            "container": {"type": "string"}, "size": {"type": "integer"}, "sha256": {"type": "string"},
+            "format": {"enum": ["json", "csv"]}, "lastModified": NULLABLE_TIME, "stored": {"type": "boolean"},
+            "forced": {"type": "boolean"}, "allowance": {"type": ["object", "null"]},
+            "refusal": {"type": ["object", "null"]}, "message": {"type": "string"},
+            "preview": {
+                "type": "object",
+                "description": "What the next run would do with this feed against the current mapping.",
+                "properties": {
+                    "offerings": {"type": "integer"}, "created": {"type": "integer"}, "updated": {"type": "integer"},
+                    "cancelled": {"type": "integer"}, "unchanged": {"type": "integer"},
+                    "rejectedCount": {"type": "integer"}, "rejections": {"type": "array"},
+                    "status": {"type": "string"}, "message": NULLABLE_STRING,
+                    "massCancelGuard": {"type": ["object", "null"]},
+                },
+            },
+        },
+    },
     "Alert": {
         "type": "object", "required": ["code", "name"],
         "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
@@ -315,6 +355,42 @@ def document() -> dict[str, Any]:
                      "422": _problem("runId is not a run id.")},
                     parameters=[{"name": "runId", "in": "path", "required": True,
                                  "schema": {"type": "string", "pattern": "^[A-Za-z0-9]{1,64}$"}}],
+                ),
+            },
+            "/feed": {
+                "put": {
+                    **_operation(
+                        "putFeed", "Store a feed (JSON or CSV) in the feed drop, after the checks a run would make: "
+                        "an unreadable feed is refused; one whose every item is rejected, or whose plan against "
+                        "the current mapping trips the mass-cancellation guard, is refused unless force=true "
+                        "(which gives the one-shot allowance for exactly the cancellations shown). A stored feed "
+                        "starts a run within a minute.",
+                        {"201": _json("FeedStored", "Stored: the blob's name and what the next run would do."),
+                         "200": _json("FeedStored", "dryRun=true: the checks and preview; nothing stored."),
+                         "409": _problem("The feed would trip the mass-cancellation guard (cancellations, preview), "
+                                         "or the preview failed; force=true stores it anyway."),
+                         "413": _problem("The feed is larger than one upload may be (32 MiB)."),
+                         "422": _problem("The feed cannot be read, or every item was rejected (errors name them).")},
+                        parameters=[
+                            {"name": "force", "in": "query", "required": False, "schema": {"type": "boolean"}},
+                            {"name": "dryRun", "in": "query", "required": False, "schema": {"type": "boolean"}},
+                            {"name": "name", "in": "query", "required": False, "schema": {"type": "string"},
+                             "description": "The uploaded file's name; its suffix (.json, .csv) names the format "
+                                            "when the content type does not."},
+                        ],
+                    ),
+                    "requestBody": {"required": True, "content": {
+                        JSON: {"schema": {"type": "object"}},
+                        "text/csv": {"schema": {"type": "string"}}}},
+                },
+            },
+            "/feeds": {
+                "get": _operation(
+                    "listFeeds", "The feeds received in the drop, newest first: used, skipped or rejected, why, "
+                    "and which is in force.",
+                    {"200": _json("FeedList", "Recent feeds."), "422": _problem("limit is out of range.")},
+                    parameters=[{"name": "limit", "in": "query", "required": False,
+                                 "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],
                 ),
             },
             "/openapi.json": {
