@@ -204,6 +204,33 @@ def feed_check(source: str, mapping_path: str | None) -> None:
     sys.exit(2 if result.rejections else 0)
 
 
+@feed.command("push")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the feed and print what the next run would do; store nothing.")
+@click.option("--force", is_flag=True, help="Store a feed the checks refuse (all items rejected, or past the "
+              "mass-cancellation guard: then the cancellations shown are allowed once).")
+@click.option("--account-url", help="Blob service URL of the feed drop, such as https://ACCOUNT.blob.core.windows.net "
+              "(default: LEARNCAL_FEED_STORAGE__blobServiceUri); you sign in as yourself (az login).")
+@click.option("--container", help="Container of the feed drop (default: LEARNCAL_FEED's, else feeds).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def feed_push(file: Path, dry_run: bool, force: bool, account_url: str | None, container: str | None,
+              as_json: bool) -> None:
+    """Upload a feed (JSON or CSV) into the feed drop, after the checks a run would make; it starts a sync."""
+    from shared.feed.push import push
+
+    result = push(file, dry_run=dry_run, force=force, account_url=account_url, container=container,
+                  who=_who() + " with learncal feed push", progress=_stderr)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        from shared.feed.push import describe
+
+        for line in describe(result):
+            click.echo(line)
+    if result.get("refusal") and not result.get("stored"):
+        sys.exit(1)
+
+
 @feed.command("to-csv")
 @click.argument("source")
 @click.option("--delimiter", type=click.Choice([",", ";", "tab"]), default=",", show_default=True)

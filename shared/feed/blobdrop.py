@@ -251,7 +251,10 @@ class FeedDrop:
             pass  # the same content in the same millisecond: the name holds its hash, so it is this very feed
         except Exception as error:
             if _refused(error):
-                raise UploadRefused(upload_refused_message(self.container, self.where)) from None
+                raise DropRefused(upload_refused_message(self.container, self.where)) from None
+            if _not_signed_in(error):
+                raise DropRefused(f"Could not sign in to upload to {self.where}: {error}. Sign in first "
+                                  "(`az login`), or set LEARNCAL_FEED_STORAGE for a local drop.") from None
             raise self._unreachable(error) from None
         found = self.blob(name)
         assert found is not None
@@ -297,15 +300,21 @@ class FeedDrop:
 
 
 
-class UploadRefused(LearncalError):
-    """The feed drop refused to store a feed: the uploader lacks the blob data role."""
+class DropRefused(LearncalError):
+    """The feed drop refused to store a feed: the uploader is not signed in or lacks the blob data role."""
 
 
 def _refused(error: BaseException) -> bool:
-    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+    from azure.core.exceptions import HttpResponseError
 
-    return isinstance(error, ClientAuthenticationError) or (
-        isinstance(error, HttpResponseError) and error.status_code in (401, 403))
+    return isinstance(error, HttpResponseError) and error.status_code in (401, 403)
+
+
+def _not_signed_in(error: BaseException) -> bool:
+    """No credential at all (azure-identity's CredentialUnavailableError and kin carry no HTTP status)."""
+    from azure.core.exceptions import ClientAuthenticationError
+
+    return isinstance(error, ClientAuthenticationError) and not getattr(error, "status_code", None)
 
 
 def upload_refused_message(container: str, where: str) -> str:
