@@ -152,3 +152,29 @@ def test_old_feeds_are_deleted_after_the_kept_days_but_never_the_one_in_force(
     assert history["1.json"]["deletedAt"] and history["3.json"]["deletedAt"]
     assert history["2.json"]["deletedAt"] is None and history["2.json"]["status"] == "used"
     assert history["2.json"]["runId"] == "run-2"
+
+
+def test_the_blob_event_stand_in_delivers_new_blobs_as_the_host_would(azurite: RunningAzurite, container: Any) -> None:
+    from shared.local.blob_events import BlobEvents
+
+    container.upload_blob("before.json", b"{}")  # present before the subscription: never delivered
+    first = b"offering_id\r\n#END,rows=0\r\n"
+    received: list[tuple[str | None, int | None, dict[str, Any], bytes]] = []
+    events = BlobEvents(_settings(azurite), lambda blob: received.append(
+        (blob.name, blob.length, dict(blob.blob_properties or {}), blob.read())),  # type: ignore[attr-defined]
+        container=container.container_name, interval=0.1).start()
+    try:
+        container.upload_blob("new.csv", first)
+        deadline = time.monotonic() + 10
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        container.upload_blob("new.csv", b"changed", overwrite=True)  # a second BlobCreated for the same name
+        while len(received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        events.stop()
+
+    assert [(name, length) for name, length, _props, _data in received] == [
+        (f"{container.container_name}/new.csv", len(first)), (f"{container.container_name}/new.csv", 7)]
+    assert received[0][3] == first and received[1][3] == b"changed"
+    assert received[0][2]["ContentLength"] == len(first) and received[0][2]["ETag"] != received[1][2]["ETag"]

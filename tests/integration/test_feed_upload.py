@@ -228,3 +228,30 @@ def test_a_bad_flag_is_named(world: World, query: str) -> None:
     response = Drop(world).put(_json(base_feed()), query=query)
     assert response.status_code == 422
     assert payload(response)["errors"][0]["field"] == query[1:].split("=")[0]
+
+
+def test_an_upload_while_a_run_plans_gets_one_follow_up_that_reads_the_newer_feed(world: World) -> None:
+    drop = Drop(world)
+    first, second = base_feed(), changed(base_feed())
+    drop.client.upload_blob("a-first.json", _json(first))
+    drop.events.poll()  # feed_arrived: run 1 is queued
+    arrivals: list[str] = []
+
+    def second_upload_while_planning(message: str) -> None:
+        if message.startswith("Planned") and not arrivals:  # run 1 holds the planner lease, with the first feed
+            drop.client.upload_blob("b-second.csv", csv_text(second).encode())
+            arrivals.extend(drop.events.poll())
+
+    planning = Services.build(drop.services.settings, tables=world.tables, progress=second_upload_while_planning)
+    [first_run] = world.drain_runs(planning, limit=1)
+    assert arrivals == ["b-second.csv"]
+    follow_ups = world.drain_runs(drop.services)
+
+    runs = {r["runId"]: r for r in drop.runs()}
+    assert len(runs) == 2 and set(follow_ups) == set(runs) - {first_run}  # two uploads, two runs
+    [follow_up] = set(follow_ups)  # its own message and the one the ending run sent: performed once
+    assert runs[follow_up]["state"] == "completed"
+    assert runs[first_run]["feed"]["name"] == "a-first.json"
+    assert (runs[follow_up]["feed"]["name"], runs[follow_up]["startedBy"]) == ("b-second.csv", "feed:b-second.csv")
+    assert runs[follow_up]["followUpOf"] == first_run
+    assert calendars(world) == wanted(second)
