@@ -49,7 +49,7 @@ class App:
         from shared.runs.requests import RunRequests, StorageRunQueue
 
         if self.run_queue is None:
-            self.run_queue = StorageRunQueue(self.settings)
+            self.run_queue = StorageRunQueue(self.settings, self.tables)
         return RunRequests(self.tables, self.runs, self.run_queue)
 
     def request_run(self, request: SyncRequest, *, started_by: str) -> RunTicket:

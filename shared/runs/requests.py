@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from shared.errors import LearncalError
+from shared.store.lease import PLANNER
 from shared.store.runs import Claimed, RunStore
 from shared.store.tables import Tables
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("learncal.runs")
 
-PLANNER_LEASE = "planner"  # the lease a planning run holds (shared.store.lease)
+PLANNER_LEASE = PLANNER  # the lease a planning run holds (shared.store.lease)
 RUNS_QUEUE = "learncal-runs"  # one message = {"runId": id}: perform that requested run
 RETRY_SECONDS = 60  # a run that finds the planner lease held comes back after this long
 STALE_SECONDS = 300  # a waiting run whose message is older than this gets another (a lost message)
@@ -64,10 +65,17 @@ class RunQueue(Protocol):
 
 
 class StorageRunQueue:
-    """The `learncal-runs` Storage queue; the `run_worker` function is triggered by it."""
+    """The `learncal-runs` Storage queue; the `run_worker` function is triggered by it.
 
-    def __init__(self, settings: Settings) -> None:
+    An installation with a table prefix of its own (tests, a second local install) gets a run
+    queue of its own, named as shared/queue/wakeup.py names the send queue.
+    """
+
+    def __init__(self, settings: Settings, tables: Tables) -> None:
+        from shared.queue.wakeup import queue_name
+
         self._settings = settings
+        self.name = queue_name(tables, RUNS_QUEUE)
         self._client: Any = None
 
     def send(self, run_id: str, *, delay: float = 0) -> None:
@@ -76,7 +84,7 @@ class StorageRunQueue:
         if self._client is None:
             from shared.store.services import queue_client
 
-            client = queue_client(self._settings, RUNS_QUEUE)
+            client = queue_client(self._settings, self.name)
             with contextlib.suppress(ResourceExistsError):
                 client.create_queue()
             self._client = client
@@ -281,17 +289,9 @@ class RunRequests:
 
 def lease_held(tables: Tables, name: str, now: datetime) -> bool:
     """Whether a lease is held now: a read of its row, never a take (which could fail a run starting)."""
-    from azure.core.exceptions import ResourceNotFoundError
+    from shared.store.lease import LeaseStore
 
-    from shared.store.lease import PARTITION
-    from shared.store.tables import key_part
-
-    try:
-        row = tables["leases"].get_entity(PARTITION, key_part(name.lower()))
-    except ResourceNotFoundError:
-        return False
-    expires = row.get("ExpiresAt")
-    return bool(row.get("Holder")) and isinstance(expires, datetime) and expires > now
+    return LeaseStore(tables).time_left(name, now=now) is not None
 
 
 def new_run_id() -> str:

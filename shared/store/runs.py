@@ -262,12 +262,35 @@ class RunStore:
     def enqueued(self, run_id: str, now: datetime | None = None) -> None:
         self.update(run_id, EnqueuedAt=now or datetime.now(UTC))
 
-    def progress(self, run_id: str, *, sent: int, left: int, state: str | None = None) -> None:
-        """How far a run's writes have got (the drain of queued work reports here)."""
-        fields: dict[str, Any] = {"Sent": sent, "Left": left}
-        if state is not None:
-            fields["State"] = state
-        self.update(run_id, **fields)
+    def progress(self, run_id: str, *, sent: int, left: int, state: str | None = None) -> bool:
+        """Sending progress of a run whose work drains after its plan: `sent` messages are added to
+        the run's count, `left` (the run's writes still queued) replaces the last figure.
+
+        Drains of several organizers report on one run at once, so the row is written with the
+        ETag it was read with and read again on a conflict. False when the run has no record.
+        """
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
+        for _attempt in range(8):
+            entity = self._entity(run_id)
+            if entity is None:
+                return False
+            total = int(entity.get("Sent") or 0) + sent
+            fields: dict[str, Any] = {"Sent": total, "Left": left}
+            if state is not None:
+                fields["State"] = state
+            try:
+                self._table.update_entity({"PartitionKey": PARTITION, "RowKey": entity["RowKey"], **fields},
+                                          mode=UpdateMode.MERGE, etag=entity.metadata["etag"],
+                                          match_condition=MatchConditions.IfNotModified)
+                return True
+            except ResourceModifiedError:
+                continue
+            except ResourceNotFoundError:
+                return False
+        return False
 
     def update(self, run_id: str, **properties: Any) -> None:
         """Merge entity properties into a requested run's row (nothing for an unknown id)."""
@@ -276,7 +299,10 @@ class RunStore:
 
         row = self._row_of(run_id)
         if row is None:
-            return
+            entity = self._entity(run_id)
+            if entity is None:
+                return
+            row = str(entity["RowKey"])
         with _suppress(ResourceNotFoundError):
             self._table.update_entity({"PartitionKey": PARTITION, "RowKey": row, **properties},
                                       mode=UpdateMode.MERGE)
@@ -293,8 +319,10 @@ class RunStore:
         from azure.core.exceptions import ResourceNotFoundError
 
         row = self._row_of(run_id)
-        if row is None:
-            return None
+        if row is None:  # recorded before runs had an index row: one query of the partition
+            query = self._table.query_entities("PartitionKey eq @pk and RunId eq @run",
+                                               parameters={"pk": PARTITION, "run": run_id})
+            return next(iter(query), None)
         try:
             return self._table.get_entity(PARTITION, row)
         except ResourceNotFoundError:

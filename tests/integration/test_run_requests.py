@@ -38,7 +38,7 @@ def environment(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
         "LEARNCAL_CLIENT_SECRET_NAME": info["clientSecretName"],
         "LEARNCAL_GRAPH_URL": info["graphUrl"], "LEARNCAL_AUTHORITY_URL": info["authorityUrl"],
         "AzureWebJobsStorage": world.settings.storage_connection,
-        "LEARNCAL_TABLE_PREFIX": world.tables._prefix, "LEARNCAL_FEED": SAMPLE_FEED,
+        "LEARNCAL_TABLE_PREFIX": world.tables.prefix, "LEARNCAL_FEED": SAMPLE_FEED,
     }.items():
         monkeypatch.setenv(name, value)
     return world
