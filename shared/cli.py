@@ -228,17 +228,16 @@ def runs(run_id: str | None, limit: int, as_json: bool) -> None:
             print_run(run)
         return
     from shared.runs.follow import progress_line
-    from shared.runs.overview import app_loads
+    from shared.runs.overview import app_loads, line
 
     recent = app.runs.recent(limit)
     loads = app_loads(app)
     waiting = app.requests.waiting()
     if as_json:
-        click.echo(json.dumps({"value": recent, "waiting": waiting, "organizers": [load.to_json() for load in loads]},
-                              ensure_ascii=False))
+        click.echo(json.dumps({"value": recent, "waiting": waiting, "organizers": loads}, ensure_ascii=False))
         return
     for load in loads:
-        click.echo(load.line())
+        click.echo(line(load))
     if waiting:
         click.echo(f"Run {waiting} waits to start.")
     for run in recent:

@@ -117,7 +117,7 @@ def _runs(req: func.HttpRequest, principal: Principal | None) -> func.HttpRespon
         limit = int(raw)
     app = services().app
     return ok({"value": app.runs.recent(limit), "waiting": app.requests.waiting(),
-               "organizers": [load.to_json() for load in app_loads(app)]})
+               "organizers": app_loads(app)})
 
 
 def runs(req: func.HttpRequest) -> func.HttpResponse:

@@ -181,14 +181,16 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
         "properties": {
             "organizer": {"type": "string"},
             "queued": {"type": "integer", "description": "writes waiting to be sent"},
+            "parked": {"type": "integer", "description": "work set aside after repeated failures"},
             "sentLastMinute": {"type": "integer"},
             "sentLastDay": {"type": "integer"},
-            "budget": {"type": "object", "properties": {"perMinute": {"type": "integer"},
-                                                        "perDay": {"type": "integer"}}},
-            "parked": {"type": ["integer", "null"], "description": "work set aside after repeated failures "
-                                                                   "(null: not known)"},
-            "emptyBy": {**NULLABLE_TIME, "description": "when the waiting writes are expected to be sent at the "
-                                                        "budget's pace (null: nothing waits)"},
+            "perMinute": {"type": "integer", "description": "the sending budget per minute"},
+            "perDay": {"type": "integer", "description": "the sending budget per day"},
+            "emptyInMinutes": {"type": "number"},
+            "expectedEmptyAt": {**NULLABLE_TIME, "description": "when the waiting writes are expected to be sent "
+                                                                "at the budget's pace (null: nothing waits)"},
+            "nextSessionStart": NULLABLE_TIME,
+            "oldestQueuedAt": NULLABLE_TIME,
         },
     },
     "RunList": {

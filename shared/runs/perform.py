@@ -83,7 +83,21 @@ def execute(app: App, claimed: Claimed) -> RunSummary:
     result = {k: v for k, v in data.items() if k != "plan"}
     log.info("sync run %s: %s", summary.status, json.dumps(result, ensure_ascii=False))
     report_run_records(app, summary)  # a run's problems alert whoever asked for it
+    log_loads(app)
     return summary
+
+
+def log_loads(app: App) -> None:
+    """Each organizer's sending after a run, one record each (selectable in Application Insights)."""
+    from shared.runs.overview import app_loads
+
+    try:
+        loads = app_loads(app)
+    except Exception:  # the run is recorded; this only describes the queue
+        log.warning("could not read the organizers' sending", exc_info=True)
+        return
+    for load in loads:
+        log.info("learncal.sending %s", json.dumps(load, ensure_ascii=False))
 
 
 def progress_fields(summary: RunSummary) -> dict[str, Any]:

@@ -253,6 +253,7 @@ class RunRequests:
         if pointer is not None and pointer.run_id == run_id:
             self._pointers.remove("next", pointer)  # a request that replaced it meanwhile keeps its own
         if not claimed.request.get("dryRun"):
+            self._abandoned(run_id)
             self._pointers.put("current", run_id)
         return claimed
 
@@ -266,6 +267,20 @@ class RunRequests:
             return None
         self._send(waiting.run_id)
         return waiting.run_id
+
+    def _abandoned(self, run_id: str) -> None:
+        """The run named `current` before this one never ended (its process stopped): say so in its record.
+
+        The caller holds the planner lease, so the run that held it before is certainly gone.
+        """
+        current = self._pointers.get("current")
+        if current is None or current.run_id == run_id:
+            return
+        if self._runs.state(current.run_id) == "planning":  # a run that is sending has ended its planning
+            message = ("The process performing this run stopped before the run ended (a crash or a restart); "
+                       f"run {run_id} took over. What this run sent is kept; the next run plans the rest.")
+            self._runs.update(current.run_id, State="failed", Status="failed", Progress=message)
+            log.warning("Run %s did not end: %s", current.run_id, message)
 
     def retry_later(self, run_id: str, delay: float = RETRY_SECONDS) -> None:
         """The planner lease is held: this run's message comes back after `delay` seconds."""

@@ -108,6 +108,9 @@ def view(entity: Any) -> dict[str, Any]:
             asked = {}
         run.setdefault("dryRun", bool(asked.get("dryRun")))
     run.setdefault("state", _state_of(run.get("status")))
+    if run["state"] in ENDED and run.get("status") in ("queued", "running"):  # ended without its summary
+        run["status"] = run["state"]
+        run["message"] = run.get("progress") or run.get("message")
     if "left" not in run and run.get("deferred") is not None:
         run["left"] = run["deferred"]
     return run

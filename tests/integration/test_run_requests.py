@@ -205,3 +205,28 @@ def test_a_synchronous_sync_meeting_a_run_coalesces_and_with_wait_performs_the_f
     run = json.loads(waited.stdout.strip().splitlines()[-1])
     assert (run["runId"], run["state"], run["created"], run["requests"]) == (follow_up, "completed", 15, 2)
     assert len(world.sandbox.calendar(OTHER_USER)) == 4
+
+
+def test_a_run_whose_process_stopped_while_planning_is_recorded_failed_by_the_next(
+    world: World, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("INFO", logger="learncal")
+    app = build(world.settings, tables=world.tables)
+    crashed = app.request_run(SyncRequest(via="http"), started_by="ops").run_id
+    leases = LeaseStore(world.tables)
+    lease = leases.acquire(PLANNER_LEASE, seconds=300)
+    assert app.requests.claim(crashed) is not None  # planning ... and then the process is killed
+    leases.release(lease)  # (the lease runs out; a killed local process's lease is taken over at once)
+
+    services = world.services(feed=SAMPLE_FEED)
+    next_run = ticket_of(world)["runId"]
+    assert next_run != crashed
+    world.drain_runs(services)
+
+    stopped = world.follow(crashed, services)
+    assert (stopped["state"], stopped["status"]) == ("failed", "failed")
+    assert "stopped before the run ended" in stopped["message"] and next_run in stopped["message"]
+    assert world.follow(next_run, services)["state"] == "completed"
+    sending = [json.loads(r.getMessage().split(" ", 1)[1]) for r in caplog.records
+               if r.getMessage().startswith("learncal.sending ")]
+    assert [(s["organizer"], s["sentLastDay"]) for s in sending] == [(world.info["organizer"], 15)]
