@@ -181,9 +181,10 @@ def queue_show(as_json: bool, organizer: str | None) -> None:
 
     settings, app = _queue_context()
     report = queue_status(settings, app.tables, organizer=organizer)
+    problems = bool(report["poison"]["count"] or report["parked"])
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
-        return
+        sys.exit(1 if problems else 0)
     if not report["organizers"]:
         click.echo("Nothing is queued.")
     for entry in report["organizers"]:
@@ -199,7 +200,7 @@ def queue_show(as_json: bool, organizer: str | None) -> None:
         for message in poison["messages"]:
             click.echo(f"  poison: organizer {message['organizer']}, run {message['runId']}, since "
                        f"{message['insertedOn']}")
-    sys.exit(1 if poison["count"] or report["parked"] else 0)
+    sys.exit(1 if problems else 0)
 
 
 @queue.command("clear")

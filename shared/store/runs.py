@@ -110,7 +110,10 @@ class RunStore:
                 run = json.loads(entity["Summary"])
             except (KeyError, ValueError):
                 run = _from_row(entity)
-            run["sent"] = int(run.get("sent") or 0) + sent
+            before = run.get("sent")
+            if before is None:  # what the run sent itself before its work went to the queue
+                before = sum(int(run.get(k) or 0) for k in ("created", "updated", "cancelled"))
+            run["sent"] = int(before) + sent
             run["left"] = left
             if state is not None:
                 run["state"] = state
