@@ -94,6 +94,14 @@ def runs(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.runs(req)
 
 
+@app.route(route="queue", methods=["GET", "DELETE"], auth_level=func.AuthLevel.ADMIN)
+def queue(req: func.HttpRequest) -> func.HttpResponse:
+    """The send queue per organizer (queued, parked, budget, expected end, poison); DELETE stops queued work."""
+    from shared.admin import handlers
+
+    return handlers.queue(req)
+
+
 @app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
     """The OpenAPI 3.1 description of the admin API."""

@@ -29,6 +29,7 @@ from shared.store.tables import Tables, table_service
 from shared.sync.pacing import Timebase
 from shared.sync.service import SyncRequest
 from shared.sync.summary import RunSummary
+from tests.support.dates import utc_of
 from tests.support.feeds import ADA, BO, DEE, INES, PAT, SAM, base_feed, offering
 from tests.support.history import judge
 from tests.support.world import World
@@ -268,3 +269,57 @@ def test_a_wake_up_that_fails_five_times_is_parked_in_the_poison_queue_and_repor
     with local.host():
         until(lambda: local.work() == 0 and local.messages() == 0, what="the queue to drain")
     assert judge(world.sandbox, base_feed(), PEOPLE) == []
+
+
+# -- learncal queue show|clear and /api/queue --------------------------------------------------------
+
+def _invitations(feed: dict[str, Any], offering_id: str) -> int:
+    """Invitations an offering's feed entry asks for: each session's instructors and active learners."""
+    entry = offering(feed, offering_id)
+    learners = {e["learnerEmail"].lower() for e in entry["enrollments"] if e["status"] == "active"}
+    return sum(len(learners | {i["email"].lower() for i in a["instructors"]}) for a in entry["activities"])
+
+
+def _http(local: Local, method: str, query: str = "") -> tuple[int, dict[str, Any]]:
+    import azure.functions as func
+
+    import function_app
+    from shared.admin.context import Services, using
+
+    req = func.HttpRequest(method, "http://localhost:7071/api/queue" + query, body=b"")
+    with using(Services.build(local.settings(), tables=local.tables)):
+        response = function_app.queue.build().get_user_function()(req)
+    return response.status_code, json.loads(response.get_body())
+
+
+def test_queue_show_and_clear_through_the_cli_and_http(world: World, local: Local) -> None:
+    feed = base_feed()
+    _queued(world, local, feed)
+    organizer = world.info["organizer"]
+    session = offering(feed, "OFF-2002")["activities"][0]  # the soonest session of the feed
+    soonest = utc_of(session["start"], session["timeZone"]).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    code, text = local.cli("queue", "show", "--json")
+    entry = json.loads(text.splitlines()[0])["organizers"][0]
+    assert code == 0, text
+    assert (entry["organizer"], entry["queued"], entry["parked"], entry["nextSessionStart"]) == (
+        organizer, 10, 0, soonest)
+    assert entry["expectedEmptyAt"] is not None
+    code, text = local.cli("queue", "show")
+    assert code == 0 and f"{organizer}: 10 queued, 0 parked" in text
+
+    status, body = _http(local, "GET")
+    assert status == 200 and (body["queued"], body["organizers"][0]["queued"]) == (10, 10)
+    status, body = _http(local, "DELETE", "?poison=maybe")
+    assert status == 422 and [e["field"] for e in body["errors"]] == ["poison"]
+    status, body = _http(local, "DELETE", "?offering=OFF-2002")
+    assert status == 200 and (body["removed"], body["offerings"]) == (_invitations(feed, "OFF-2002"), ["OFF-2002"])
+
+    code, text = local.cli("queue", "clear", "--yes")
+    assert code == 0 and f"Removed {10 - _invitations(feed, 'OFF-2002')} queued writes" in text
+    code, text = local.cli("queue", "show")
+    assert code == 0 and "Nothing is queued." in text
+    with local.host():
+        until(lambda: local.messages() == 0, what="the wake-up to be consumed")
+    assert world.stats()["writes"] == 0
+    assert nothing_received(world, PEOPLE) == {}
