@@ -199,6 +199,41 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
                        "waiting": {"type": ["string", "null"], "description": "the run waiting to start, if any"},
                        "organizers": {"type": "array", "items": _ref("OrganizerLoad")}},
     },
+    "QueueOrganizer": {
+        "type": "object",
+        "required": ["organizer", "queued", "parked", "sentLastMinute", "sentLastDay", "perMinute", "perDay",
+                     "emptyInMinutes", "expectedEmptyAt", "nextSessionStart", "lastSessionStart", "oldestQueuedAt"],
+        "properties": {
+            "organizer": {"type": "string"},
+            "queued": {"type": "integer", "description": "writes waiting to be sent"},
+            "parked": {"type": "integer", "description": "writes that failed five times; kept, not sent again until "
+                                                         "a new plan replaces them or they are cleared"},
+            "sentLastMinute": {"type": "integer"}, "sentLastDay": {"type": "integer"},
+            "perMinute": {"type": "integer"}, "perDay": {"type": "integer"},
+            "emptyInMinutes": {"type": "number", "description": "queued writes at the per-minute budget, held back "
+                                                                "by the day's budget"},
+            "expectedEmptyAt": NULLABLE_TIME, "nextSessionStart": NULLABLE_TIME, "lastSessionStart": NULLABLE_TIME,
+            "oldestQueuedAt": NULLABLE_TIME,
+        },
+    },
+    "QueueStatus": {
+        "type": "object", "required": ["queue", "queued", "parked", "messages", "poison", "organizers"],
+        "properties": {
+            "queue": {"type": "string"}, "queued": {"type": "integer"}, "parked": {"type": "integer"},
+            "messages": {"type": "integer", "description": "wake-up messages on the queue (visible or not)"},
+            "poison": {"type": "object", "required": ["queue", "count", "messages"], "properties": {
+                "queue": {"type": "string"}, "count": {"type": "integer"},
+                "messages": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "insertedOn": NULLABLE_TIME, "dequeueCount": {"type": "integer"},
+                    "organizer": NULLABLE_STRING, "runId": NULLABLE_STRING}}}}},
+            "organizers": {"type": "array", "items": _ref("QueueOrganizer")},
+        },
+    },
+    "QueueCleared": {
+        "type": "object", "required": ["removed", "offerings", "poisonRemoved", "message"],
+        "properties": {"removed": {"type": "integer"}, "offerings": {"type": "array", "items": {"type": "string"}},
+                       "poisonRemoved": {"type": "integer"}, "message": {"type": "string"}},
+    },
     "FieldError": {
         "type": "object", "required": ["field", "message"],
         "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
@@ -317,6 +352,26 @@ def document() -> dict[str, Any]:
                      "422": _problem("runId is not a run id.")},
                     parameters=[{"name": "runId", "in": "path", "required": True,
                                  "schema": {"type": "string", "pattern": "^[A-Za-z0-9]{1,64}$"}}],
+                ),
+            },
+            "/queue": {
+                "get": _operation(
+                    "showQueue", "Queued and parked writes per organizer, the budget used, when the queue is "
+                    "expected to be empty, and poison messages.",
+                    {"200": _json("QueueStatus", "The send queue."), "422": _problem("A filter is not valid.")},
+                    parameters=[{"name": "organizer", "in": "query", "required": False, "schema": {"type": "string"}}],
+                ),
+                "delete": _operation(
+                    "clearQueue", "Remove queued writes (all, one organizer's or one offering's); the next run "
+                    "decides those offerings again from the feed.",
+                    {"200": _json("QueueCleared", "What was removed."), "422": _problem("A filter is not valid.")},
+                    parameters=[
+                        {"name": "organizer", "in": "query", "required": False, "schema": {"type": "string"}},
+                        {"name": "offering", "in": "query", "required": False, "schema": {"type": "string"}},
+                        {"name": "poison", "in": "query", "required": False,
+                         "schema": {"type": "boolean", "default": False},
+                         "description": "also empty the poison queue"},
+                    ],
                 ),
             },
             "/openapi.json": {

@@ -207,9 +207,10 @@ class WorkStore:
                  if e.get("State") == "queued" and e.get("NotBefore") is not None]
         return min(waits, default=None)
 
-    def left_for_run(self, run_id: str) -> int:
-        query = self._table.query_entities("RunId eq @run and State eq 'queued'", parameters={"run": run_id},
-                                           select=["RowKey"])
+    def left_for_run(self, run_id: str, *, untried: bool = False) -> int:
+        """A run's writes still queued (`untried`: only those no drain has failed to send yet)."""
+        query_text = "RunId eq @run and State eq 'queued'" + (" and Attempts eq 0" if untried else "")
+        query = self._table.query_entities(query_text, parameters={"run": run_id}, select=["RowKey"])
         return sum(1 for _ in query)
 
     def pending(self, offering_id: str) -> bool:

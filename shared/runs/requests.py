@@ -282,6 +282,36 @@ class RunRequests:
             self._runs.update(current.run_id, State="failed", Status="failed", Progress=message)
             log.warning("Run %s did not end: %s", current.run_id, message)
 
+    def unclaim(self, claimed: Claimed) -> None:
+        """A claimed run met another run holding the planner lease: it waits again as the follow-up.
+
+        Should another run have become the follow-up meanwhile, this one's request joins it and
+        this run ends `skipped`, naming the run that serves its request.
+        """
+        self._runs.requeue(claimed.run_id)
+        if self._pointers.create("next", claimed.run_id):
+            return
+        for _attempt in range(_ATTEMPTS):
+            pointer = self._pointers.get("next")
+            if pointer is None:
+                if self._pointers.create("next", claimed.run_id):
+                    return
+                continue
+            if pointer.run_id == claimed.run_id:
+                return
+            if self._runs.join(pointer.run_id, lambda waiting: merged(waiting, claimed.request)) is not None:
+                message = (f"Another run took the planner lease as this one started; this run's request joined run "
+                           f"{pointer.run_id}, which serves it.")
+                self._runs.update(claimed.run_id, State="skipped", Status="skipped", Progress=message)
+                log.info("Run %s: %s", claimed.run_id, message)
+                return
+        log.warning("Run %s waits again but could not be made the follow-up; its message retries it.",
+                    claimed.run_id)
+
+    def planning(self) -> bool:
+        """Whether a run holds the planner lease now."""
+        return lease_held(self._tables, PLANNER_LEASE, self._clock())
+
     def retry_later(self, run_id: str, delay: float = RETRY_SECONDS) -> None:
         """The planner lease is held: this run's message comes back after `delay` seconds."""
         self._send(run_id, delay=delay)

@@ -37,7 +37,8 @@ ACTIONS = [
     Update(KEY, invitation(), record(), ("subject", "start"), "key change"),
     Update(KEY, invitation(), record(comment=None, etag=None, start_utc=None, end_utc=None), ("body",), "reconcile"),
     Cancel(KEY, record("cancelling"), "Withdrawn."),
-    Cancel(KEY, record("cancelling"), "x", Create(KEY, invitation(), "o@contoso.example", 4, record=record("cancelled"))),
+    Cancel(KEY, record("cancelling"), "x",
+           Create(KEY, invitation(), "o@contoso.example", 4, record=record("cancelled"))),
 ]
 
 
