@@ -18,7 +18,9 @@ from conftest_admin import OTHER_USER, SAMPLE_FEED, World, function, request
 
 from shared.bootstrap import build
 from shared.cli import cli
+from shared.local.queue_host import HostOptions, QueueHost
 from shared.runs.requests import PLANNER_LEASE
+from shared.runs.worker import local_functions
 from shared.store.lease import Lease, LeaseStore
 from shared.store.runs import RunStore
 from shared.sync.service import SyncRequest
@@ -230,3 +232,36 @@ def test_a_run_whose_process_stopped_while_planning_is_recorded_failed_by_the_ne
     sending = [json.loads(r.getMessage().split(" ", 1)[1]) for r in caplog.records
                if r.getMessage().startswith("learncal.sending ")]
     assert [(s["organizer"], s["sentLastDay"]) for s in sending] == [(world.info["organizer"], 15)]
+
+
+def test_the_local_queue_host_drains_the_run_queue_as_the_functions_host_would(world: World) -> None:
+    services = world.services(feed=SAMPLE_FEED)
+    host = QueueHost(world.settings, local_functions(services.app), HostOptions(max_polling_interval=0.5))
+
+    with host:
+        run_id = ticket_of(world)["runId"]
+        deadline = time.monotonic() + 60
+        while world.follow(run_id, services)["state"] not in ("completed", "failed") and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    run = world.follow(run_id, services)
+    assert (run["state"], run["created"]) == ("completed", 15)
+    assert host.invocations >= 1 and host.failures == 0
+    assert len(world.sandbox.calendar(OTHER_USER)) == 4
+
+
+def test_a_run_that_leaves_writes_queued_is_sending_until_the_drain_has_sent_them(world: World) -> None:
+    services = world.services(feed=SAMPLE_FEED, run_seconds=0.001)  # no time to send within the run itself
+    run_id = ticket_of(world)["runId"]
+    world.drain_runs(services)
+
+    planned = world.follow(run_id, services)
+    assert (planned["state"], planned["planned"], planned["left"]) == ("sending", 15, 15), planned
+    assert planned["sent"] == 0 and world.sandbox.calendar(OTHER_USER) == []
+
+    drain = world.services(feed=SAMPLE_FEED)  # a send_worker invocation, with its own time to send
+    drain.app.sync.send_queued(world.info["organizer"], run_id)  # what send_worker does for the wake-up
+
+    sent = world.follow(run_id, services)
+    assert (sent["state"], sent["sent"], sent["left"]) == ("completed", 15, 0), sent
+    assert len(world.sandbox.calendar(OTHER_USER)) == 4
