@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import azure.functions as func
 
@@ -117,7 +118,7 @@ def _runs(req: func.HttpRequest, principal: Principal | None) -> func.HttpRespon
         limit = int(raw)
     app = services().app
     return ok({"value": app.runs.recent(limit), "waiting": app.requests.waiting(),
-               "organizers": [load.to_json() for load in app_loads(app)]})
+               "organizers": app_loads(app)})
 
 
 def runs(req: func.HttpRequest) -> func.HttpResponse:
@@ -140,6 +141,59 @@ def _run(req: func.HttpRequest, principal: Principal | None) -> func.HttpRespons
 
 def run(req: func.HttpRequest) -> func.HttpResponse:
     return dispatch(req, {"GET": _run})
+
+
+# -- /api/queue ----------------------------------------------------------------------------
+
+def _queue_filters(req: func.HttpRequest) -> tuple[str | None, str | None]:
+    organizer = query_value(req, "organizer")
+    offering = query_value(req, "offering")
+    errors = []
+    if organizer is not None and (not 3 <= len(organizer) <= 320 or "@" not in organizer):
+        errors.append({"field": "organizer", "message": "must be an organizer mailbox address"})
+    if offering is not None and not 1 <= len(offering) <= 256:
+        errors.append({"field": "offering", "message": "must be an offering id of 1 to 256 characters"})
+    if errors:
+        raise invalid(errors)
+    return organizer, offering
+
+
+def _queue_settings() -> tuple[Any, Any]:
+    from shared.bootstrap import effective_settings
+
+    current = services()
+    return effective_settings(current.settings, current.tables), current.tables
+
+
+def _queue_show(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+    from shared.queue.status import queue_status
+
+    organizer, offering = _queue_filters(req)
+    if offering is not None:
+        raise invalid([{"field": "offering", "message": "is only accepted by DELETE; GET filters by organizer"}])
+    settings, tables = _queue_settings()
+    return ok(queue_status(settings, tables, organizer=organizer))
+
+
+def _queue_clear(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+    from shared.queue.status import clear_queue
+
+    organizer, offering = _queue_filters(req)
+    raw = query_value(req, "poison")
+    if raw is not None and raw not in ("true", "false"):
+        raise invalid([{"field": "poison", "message": "must be true or false"}])
+    settings, tables = _queue_settings()
+    result = clear_queue(settings, tables, organizer=organizer, offering=offering, poison=raw == "true")
+    who = principal.name if principal and principal.name else "a function key holder"
+    log.warning("The send queue was cleared by %s: %d writes (organizer %s, offering %s), %d poison messages.", who,
+                result["removed"], organizer or "any", offering or "any", result["poisonRemoved"])
+    return ok({**result, "message": f"Removed {result['removed']} queued writes. The next run decides these "
+                                    "offerings again from the feed; to stop a rollout for good, fix the feed or set "
+                                    "the provider inactive."})
+
+
+def queue(req: func.HttpRequest) -> func.HttpResponse:
+    return dispatch(req, {"GET": _queue_show, "DELETE": _queue_clear})
 
 
 # -- /api/openapi.json ---------------------------------------------------------------------

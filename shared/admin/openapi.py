@@ -221,14 +221,16 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
         "properties": {
             "organizer": {"type": "string"},
             "queued": {"type": "integer", "description": "writes waiting to be sent"},
+            "parked": {"type": "integer", "description": "work set aside after repeated failures"},
             "sentLastMinute": {"type": "integer"},
             "sentLastDay": {"type": "integer"},
-            "budget": {"type": "object", "properties": {"perMinute": {"type": "integer"},
-                                                        "perDay": {"type": "integer"}}},
-            "parked": {"type": ["integer", "null"], "description": "work set aside after repeated failures "
-                                                                   "(null: not known)"},
-            "emptyBy": {**NULLABLE_TIME, "description": "when the waiting writes are expected to be sent at the "
-                                                        "budget's pace (null: nothing waits)"},
+            "perMinute": {"type": "integer", "description": "the sending budget per minute"},
+            "perDay": {"type": "integer", "description": "the sending budget per day"},
+            "emptyInMinutes": {"type": "number"},
+            "expectedEmptyAt": {**NULLABLE_TIME, "description": "when the waiting writes are expected to be sent "
+                                                                "at the budget's pace (null: nothing waits)"},
+            "nextSessionStart": NULLABLE_TIME,
+            "oldestQueuedAt": NULLABLE_TIME,
         },
     },
     "RunList": {
@@ -236,6 +238,41 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
         "properties": {"value": {"type": "array", "items": _ref("RunSummary")},
                        "waiting": {"type": ["string", "null"], "description": "the run waiting to start, if any"},
                        "organizers": {"type": "array", "items": _ref("OrganizerLoad")}},
+    },
+    "QueueOrganizer": {
+        "type": "object",
+        "required": ["organizer", "queued", "parked", "sentLastMinute", "sentLastDay", "perMinute", "perDay",
+                     "emptyInMinutes", "expectedEmptyAt", "nextSessionStart", "lastSessionStart", "oldestQueuedAt"],
+        "properties": {
+            "organizer": {"type": "string"},
+            "queued": {"type": "integer", "description": "writes waiting to be sent"},
+            "parked": {"type": "integer", "description": "writes that failed five times; kept, not sent again until "
+                                                         "a new plan replaces them or they are cleared"},
+            "sentLastMinute": {"type": "integer"}, "sentLastDay": {"type": "integer"},
+            "perMinute": {"type": "integer"}, "perDay": {"type": "integer"},
+            "emptyInMinutes": {"type": "number", "description": "queued writes at the per-minute budget, held back "
+                                                                "by the day's budget"},
+            "expectedEmptyAt": NULLABLE_TIME, "nextSessionStart": NULLABLE_TIME, "lastSessionStart": NULLABLE_TIME,
+            "oldestQueuedAt": NULLABLE_TIME,
+        },
+    },
+    "QueueStatus": {
+        "type": "object", "required": ["queue", "queued", "parked", "messages", "poison", "organizers"],
+        "properties": {
+            "queue": {"type": "string"}, "queued": {"type": "integer"}, "parked": {"type": "integer"},
+            "messages": {"type": "integer", "description": "wake-up messages on the queue (visible or not)"},
+            "poison": {"type": "object", "required": ["queue", "count", "messages"], "properties": {
+                "queue": {"type": "string"}, "count": {"type": "integer"},
+                "messages": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "insertedOn": NULLABLE_TIME, "dequeueCount": {"type": "integer"},
+                    "organizer": NULLABLE_STRING, "runId": NULLABLE_STRING}}}}},
+            "organizers": {"type": "array", "items": _ref("QueueOrganizer")},
+        },
+    },
+    "QueueCleared": {
+        "type": "object", "required": ["removed", "offerings", "poisonRemoved", "message"],
+        "properties": {"removed": {"type": "integer"}, "offerings": {"type": "array", "items": {"type": "string"}},
+                       "poisonRemoved": {"type": "integer"}, "message": {"type": "string"}},
     },
     "FieldError": {
         "type": "object", "required": ["field", "message"],
@@ -391,6 +428,26 @@ def document() -> dict[str, Any]:
                     {"200": _json("FeedList", "Recent feeds."), "422": _problem("limit is out of range.")},
                     parameters=[{"name": "limit", "in": "query", "required": False,
                                  "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],
+                ),
+            },
+            "/queue": {
+                "get": _operation(
+                    "showQueue", "Queued and parked writes per organizer, the budget used, when the queue is "
+                    "expected to be empty, and poison messages.",
+                    {"200": _json("QueueStatus", "The send queue."), "422": _problem("A filter is not valid.")},
+                    parameters=[{"name": "organizer", "in": "query", "required": False, "schema": {"type": "string"}}],
+                ),
+                "delete": _operation(
+                    "clearQueue", "Remove queued writes (all, one organizer's or one offering's); the next run "
+                    "decides those offerings again from the feed.",
+                    {"200": _json("QueueCleared", "What was removed."), "422": _problem("A filter is not valid.")},
+                    parameters=[
+                        {"name": "organizer", "in": "query", "required": False, "schema": {"type": "string"}},
+                        {"name": "offering", "in": "query", "required": False, "schema": {"type": "string"}},
+                        {"name": "poison", "in": "query", "required": False,
+                         "schema": {"type": "boolean", "default": False},
+                         "description": "also empty the poison queue"},
+                    ],
                 ),
             },
             "/openapi.json": {

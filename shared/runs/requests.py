@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from shared.errors import LearncalError
+from shared.store.lease import PLANNER
 from shared.store.runs import Claimed, RunStore
 from shared.store.tables import Tables
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("learncal.runs")
 
-PLANNER_LEASE = "planner"  # the lease a planning run holds (shared.store.lease)
+PLANNER_LEASE = PLANNER  # the lease a planning run holds (shared.store.lease)
 RUNS_QUEUE = "learncal-runs"  # one message = {"runId": id}: perform that requested run
 RETRY_SECONDS = 60  # a run that finds the planner lease held comes back after this long
 STALE_SECONDS = 300  # a waiting run whose message is older than this gets another (a lost message)
@@ -64,10 +65,17 @@ class RunQueue(Protocol):
 
 
 class StorageRunQueue:
-    """The `learncal-runs` Storage queue; the `run_worker` function is triggered by it."""
+    """The `learncal-runs` Storage queue; the `run_worker` function is triggered by it.
 
-    def __init__(self, settings: Settings) -> None:
+    An installation with a table prefix of its own (tests, a second local install) gets a run
+    queue of its own, named as shared/queue/wakeup.py names the send queue.
+    """
+
+    def __init__(self, settings: Settings, tables: Tables) -> None:
+        from shared.queue.wakeup import queue_name
+
         self._settings = settings
+        self.name = queue_name(tables, RUNS_QUEUE)
         self._client: Any = None
 
     def send(self, run_id: str, *, delay: float = 0) -> None:
@@ -76,7 +84,7 @@ class StorageRunQueue:
         if self._client is None:
             from shared.store.services import queue_client
 
-            client = queue_client(self._settings, RUNS_QUEUE)
+            client = queue_client(self._settings, self.name)
             with contextlib.suppress(ResourceExistsError):
                 client.create_queue()
             self._client = client
@@ -245,6 +253,7 @@ class RunRequests:
         if pointer is not None and pointer.run_id == run_id:
             self._pointers.remove("next", pointer)  # a request that replaced it meanwhile keeps its own
         if not claimed.request.get("dryRun"):
+            self._abandoned(run_id)
             self._pointers.put("current", run_id)
         return claimed
 
@@ -258,6 +267,50 @@ class RunRequests:
             return None
         self._send(waiting.run_id)
         return waiting.run_id
+
+    def _abandoned(self, run_id: str) -> None:
+        """The run named `current` before this one never ended (its process stopped): say so in its record.
+
+        The caller holds the planner lease, so the run that held it before is certainly gone.
+        """
+        current = self._pointers.get("current")
+        if current is None or current.run_id == run_id:
+            return
+        if self._runs.state(current.run_id) == "planning":  # a run that is sending has ended its planning
+            message = ("The process performing this run stopped before the run ended (a crash or a restart); "
+                       f"run {run_id} took over. What this run sent is kept; the next run plans the rest.")
+            self._runs.update(current.run_id, State="failed", Status="failed", Progress=message)
+            log.warning("Run %s did not end: %s", current.run_id, message)
+
+    def unclaim(self, claimed: Claimed) -> None:
+        """A claimed run met another run holding the planner lease: it waits again as the follow-up.
+
+        Should another run have become the follow-up meanwhile, this one's request joins it and
+        this run ends `skipped`, naming the run that serves its request.
+        """
+        self._runs.requeue(claimed.run_id)
+        if self._pointers.create("next", claimed.run_id):
+            return
+        for _attempt in range(_ATTEMPTS):
+            pointer = self._pointers.get("next")
+            if pointer is None:
+                if self._pointers.create("next", claimed.run_id):
+                    return
+                continue
+            if pointer.run_id == claimed.run_id:
+                return
+            if self._runs.join(pointer.run_id, lambda waiting: merged(waiting, claimed.request)) is not None:
+                message = (f"Another run took the planner lease as this one started; this run's request joined run "
+                           f"{pointer.run_id}, which serves it.")
+                self._runs.update(claimed.run_id, State="skipped", Status="skipped", Progress=message)
+                log.info("Run %s: %s", claimed.run_id, message)
+                return
+        log.warning("Run %s waits again but could not be made the follow-up; its message retries it.",
+                    claimed.run_id)
+
+    def planning(self) -> bool:
+        """Whether a run holds the planner lease now."""
+        return lease_held(self._tables, PLANNER_LEASE, self._clock())
 
     def retry_later(self, run_id: str, delay: float = RETRY_SECONDS) -> None:
         """The planner lease is held: this run's message comes back after `delay` seconds."""
@@ -281,17 +334,9 @@ class RunRequests:
 
 def lease_held(tables: Tables, name: str, now: datetime) -> bool:
     """Whether a lease is held now: a read of its row, never a take (which could fail a run starting)."""
-    from azure.core.exceptions import ResourceNotFoundError
+    from shared.store.lease import LeaseStore
 
-    from shared.store.lease import PARTITION
-    from shared.store.tables import key_part
-
-    try:
-        row = tables["leases"].get_entity(PARTITION, key_part(name.lower()))
-    except ResourceNotFoundError:
-        return False
-    expires = row.get("ExpiresAt")
-    return bool(row.get("Holder")) and isinstance(expires, datetime) and expires > now
+    return LeaseStore(tables).time_left(name, now=now) is not None
 
 
 def new_run_id() -> str:

@@ -108,6 +108,9 @@ def view(entity: Any) -> dict[str, Any]:
             asked = {}
         run.setdefault("dryRun", bool(asked.get("dryRun")))
     run.setdefault("state", _state_of(run.get("status")))
+    if run["state"] in ENDED and run.get("status") in ("queued", "running"):  # ended without its summary
+        run["status"] = run["state"]
+        run["message"] = run.get("progress") or run.get("message")
     if "left" not in run and run.get("deferred") is not None:
         run["left"] = run["deferred"]
     return run
@@ -262,12 +265,62 @@ class RunStore:
     def enqueued(self, run_id: str, now: datetime | None = None) -> None:
         self.update(run_id, EnqueuedAt=now or datetime.now(UTC))
 
-    def progress(self, run_id: str, *, sent: int, left: int, state: str | None = None) -> None:
-        """How far a run's writes have got (the drain of queued work reports here)."""
-        fields: dict[str, Any] = {"Sent": sent, "Left": left}
-        if state is not None:
-            fields["State"] = state
-        self.update(run_id, **fields)
+    def progress(self, run_id: str, *, sent: int, left: int, state: str | None = None) -> bool:
+        """Sending progress of a run whose work drains after its plan: `sent` messages are added to
+        the run's count, `left` (the run's writes still queued) replaces the last figure. A run
+        that is `sending` is `completed` once nothing is left.
+
+        Drains of several organizers report on one run at once, so the row is written with the
+        ETag it was read with and read again on a conflict. False when the run has no record.
+        """
+        def change(entity: Any) -> dict[str, Any]:
+            fields: dict[str, Any] = {"Sent": int(entity.get("Sent") or 0) + sent, "Left": left}
+            if state is not None:
+                fields["State"] = state
+            elif left == 0 and entity.get("State") == "sending":
+                fields["State"] = "completed"
+            return fields
+
+        return self._change(run_id, change)
+
+    def finish(self, run_id: str, *, state: str, planned: int, sent: int, left: int) -> bool:
+        """A run's figures when its planning ends; what drains counted meanwhile is kept."""
+        def change(entity: Any) -> dict[str, Any]:
+            now_left = left
+            if entity.get("Left") is not None and int(entity.get("Sent") or 0) > sent:
+                now_left = min(left, int(entity["Left"]))  # a drain already sent some of what was left
+            ended = "completed" if state == "sending" and now_left == 0 else state
+            return {"State": ended, "Planned": planned, "Sent": max(sent, int(entity.get("Sent") or 0)),
+                    "Left": now_left}
+
+        return self._change(run_id, change)
+
+    def requeue(self, run_id: str) -> None:
+        """A claimed run that could not start after all waits again (`queued`)."""
+        summary = {"runId": run_id, "status": "queued", "startedAt": None, "endedAt": None, "dryRun": False,
+                   "message": "Waiting to start."}
+        self.update(run_id, State="queued", Status="queued", Summary=json.dumps(summary))
+
+    def _change(self, run_id: str, change: Callable[[Any], dict[str, Any]]) -> bool:
+        """Merge `change(entity)` into a run's row with the ETag it was read with, again on a conflict."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
+        for _attempt in range(8):
+            entity = self._entity(run_id)
+            if entity is None:
+                return False
+            try:
+                self._table.update_entity({"PartitionKey": PARTITION, "RowKey": entity["RowKey"], **change(entity)},
+                                          mode=UpdateMode.MERGE, etag=entity.metadata["etag"],
+                                          match_condition=MatchConditions.IfNotModified)
+                return True
+            except ResourceModifiedError:
+                continue
+            except ResourceNotFoundError:
+                return False
+        return False
 
     def update(self, run_id: str, **properties: Any) -> None:
         """Merge entity properties into a requested run's row (nothing for an unknown id)."""
@@ -276,7 +329,10 @@ class RunStore:
 
         row = self._row_of(run_id)
         if row is None:
-            return
+            entity = self._entity(run_id)
+            if entity is None:
+                return
+            row = str(entity["RowKey"])
         with _suppress(ResourceNotFoundError):
             self._table.update_entity({"PartitionKey": PARTITION, "RowKey": row, **properties},
                                       mode=UpdateMode.MERGE)
@@ -293,8 +349,10 @@ class RunStore:
         from azure.core.exceptions import ResourceNotFoundError
 
         row = self._row_of(run_id)
-        if row is None:
-            return None
+        if row is None:  # recorded before runs had an index row: one query of the partition
+            query = self._table.query_entities("PartitionKey eq @pk and RunId eq @run",
+                                               parameters={"pk": PARTITION, "run": run_id})
+            return next(iter(query), None)
         try:
             return self._table.get_entity(PARTITION, row)
         except ResourceNotFoundError:

@@ -16,6 +16,7 @@ TABLES = {
     "provider": "Provider",
     "sendlog": "SendLog",
     "feeds": "Feeds",
+    "work": "Work",
 }
 DEFAULT_PREFIX = "Learncal"
 
@@ -108,6 +109,11 @@ class Tables:
                 raise mapped from None
             self._clients[role] = client
         return client
+
+    @property
+    def prefix(self) -> str:
+        """The installation's name prefix; its queues are named after it too (shared/queue/wakeup.py)."""
+        return self._prefix
 
     @property
     def endpoint(self) -> str:

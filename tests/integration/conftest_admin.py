@@ -25,6 +25,7 @@ import function_app
 import shared.feed.examples as examples
 from shared.admin.context import Services, using
 from shared.local.azurite import RunningAzurite
+from shared.queue.wakeup import queue_name
 from shared.runs.requests import RUNS_QUEUE
 from shared.sandbox import RunningSandbox, start
 from shared.sandbox.client import SandboxClient
@@ -104,7 +105,7 @@ class World:
         return response
 
     def run_queue(self) -> Any:
-        return queue_client(self.settings, RUNS_QUEUE)
+        return queue_client(self.settings, queue_name(self.tables, RUNS_QUEUE))
 
     def drain_runs(self, services: Services | None = None, *, limit: int = 10) -> list[str]:
         """Deliver the visible messages of the run queue to `run_worker`, as the host's queue trigger does.
@@ -185,7 +186,7 @@ def world(running_sandbox: RunningSandbox, tables: Tables, azurite: RunningAzuri
 
 
 def clear_run_queue(world: World) -> None:
-    """The run queue is one per Azurite; a test starts with it empty (tables are per test already)."""
+    """A test starts with its run queue (named after its table prefix) in place and empty."""
     from azure.core.exceptions import ResourceExistsError
 
     queue = world.run_queue()

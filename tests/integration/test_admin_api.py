@@ -424,8 +424,8 @@ def test_a_manual_run_is_accepted_at_once_and_followed_to_its_end(world: World) 
     assert listing["waiting"] is None
     [load] = listing["organizers"]
     assert (load["organizer"], load["queued"], load["sentLastDay"]) == (world.info["organizer"], 0, 15)
-    assert load["budget"] == {"perMinute": world.settings.send_per_minute, "perDay": world.settings.send_per_day}
-    assert load["emptyBy"] is None
+    assert (load["perMinute"], load["perDay"]) == (world.settings.send_per_minute, world.settings.send_per_day)
+    assert (load["parked"], load["expectedEmptyAt"]) == (0, None)
 
 
 def test_a_manual_run_that_rejects_items_logs_the_records_the_alerts_select(
@@ -541,7 +541,7 @@ def test_the_openapi_document_describes_every_admin_route(world: World) -> None:
     document = payload(response)
     assert document["openapi"] == "3.1.0"
     assert set(document["paths"]) == {"/provider", "/provider/validate", "/offerings/{offeringId}/reconcile",
-                                      "/sync", "/runs", "/runs/{runId}", "/feed", "/feeds",
+                                      "/sync", "/runs", "/runs/{runId}", "/queue", "/feed", "/feeds",
                                       "/openapi.json"}
     assert document["components"]["schemas"]["ProviderInput"]["properties"]["clientSecret"]
 
