@@ -130,3 +130,15 @@ class BlobEvents:
             except Exception:
                 log.warning("could not list the %s container", self._container, exc_info=True)
             self._stop.wait(self._interval)
+
+
+def for_app(app: Any, *, interval: float = 1.0) -> BlobEvents:
+    """The stand-in for one installation (`learncal serve`, the demo, tests): it watches the container
+    LEARNCAL_FEED names (blob:CONTAINER), else `feeds`, and calls feed_arrived's body with that app."""
+    from shared.feed.arrival import on_feed_arrived
+    from shared.feed.upload import drop_container
+
+    def feed_arrived(blob: func.InputStream) -> None:
+        on_feed_arrived(blob, app)
+
+    return BlobEvents(app.settings, feed_arrived, container=drop_container(app.settings.feed), interval=interval)

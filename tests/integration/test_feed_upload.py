@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -255,3 +256,28 @@ def test_an_upload_while_a_run_plans_gets_one_follow_up_that_reads_the_newer_fee
     assert (runs[follow_up]["feed"]["name"], runs[follow_up]["startedBy"]) == ("b-second.csv", "feed:b-second.csv")
     assert runs[follow_up]["followUpOf"] == first_run
     assert calendars(world) == wanted(second)
+
+
+def test_an_upload_starts_a_run_with_the_local_hosts_running_on_their_own(world: World) -> None:
+    """Both stand-ins on their threads, as `learncal serve` runs them: PUT the feed, then only wait."""
+    from shared.local.blob_events import for_app
+    from shared.local.queue_host import HostOptions, QueueHost
+    from shared.runs.worker import local_functions
+
+    drop = Drop(world)
+    feed = base_feed()
+    events = for_app(drop.services.app, interval=0.2).start()
+    host = QueueHost(world.settings, local_functions(drop.services.app), HostOptions(max_polling_interval=0.5))
+    try:
+        with host:
+            assert drop.put(_json(feed)).status_code == 201
+            deadline = time.monotonic() + 60
+            while calendars(world) != wanted(feed) and time.monotonic() < deadline:
+                time.sleep(0.3)
+    finally:
+        events.stop()
+
+    assert calendars(world) == wanted(feed)
+    assert events.errors == [] and host.failures == 0
+    [run] = drop.runs()
+    assert (run["via"], run["status"], run["feed"]["name"]) == ("feed", "completed", drop.blobs()[0])
