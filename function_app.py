@@ -45,9 +45,11 @@ def run_worker(msg: func.QueueMessage) -> None:
 def feed_arrived(blob: func.InputStream) -> None:
     """A new feed in the drop starts a sync: records its arrival and requests a run (coalesced).
 
-    The Event Grid source (the one Flex Consumption supports) delivers a blob-created event
-    within seconds; the hourly timer stays as the safety net. Locally Azurite has no Event Grid,
-    so shared/local/blob_events.py calls this function the way the platform would.
+    The Event Grid source (the one Flex Consumption supports; azure-functions >= 1.21.1) delivers
+    a blob-created event within seconds
+    (https://learn.microsoft.com/azure/azure-functions/functions-event-grid-blob-trigger); the
+    hourly timer stays as the safety net. Locally Azurite has no Event Grid, so
+    shared/local/blob_events.py calls this function the way the platform would.
     """
     from shared.feed.arrival import on_feed_arrived
 
