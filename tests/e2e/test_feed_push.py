@@ -59,3 +59,21 @@ def test_push_refuses_a_cut_csv_with_the_reason_and_stores_nothing(world: World,
     assert "Refused: The feed cannot be read" in refused.stdout and "trailer" in refused.stdout
     assert "--force" not in refused.stdout  # an unreadable feed is never stored, forced or not
     assert list(client.list_blobs()) == []
+
+
+def test_a_refused_upload_says_which_role_to_give_and_never_shows_the_key(world: World, tmp_path: Path) -> None:
+    _container, client = _drop(world)
+    feed = tmp_path / "export.json"
+    feed.write_text(json.dumps(base_feed()), encoding="utf-8")
+    wrong_key = "d3Jvbmcta2V5LWZvci10aGUtZmVlZC1kcm9w" * 2
+    storage = world.env["AzureWebJobsStorage"]
+    fields = dict(part.split("=", 1) for part in storage.split(";") if part)
+    fields["AccountKey"] = wrong_key  # the drop refuses this uploader (403), as Azure does without the role
+    wrong = ";".join(f"{k}={v}" for k, v in fields.items())
+    refused = world.cli("feed", "push", str(feed), LEARNCAL_FEED_STORAGE=wrong)
+
+    assert refused.code == 1
+    assert "refused the upload (403)" in refused.stderr
+    assert "Storage Blob Data Contributor" in refused.stderr and "az role assignment create" in refused.stderr
+    assert wrong_key not in refused.stdout + refused.stderr
+    assert list(client.list_blobs()) == []
