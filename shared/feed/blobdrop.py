@@ -133,6 +133,10 @@ class DropReading:
         return {"source": "blob", **self.used.to_json(), "skipped": [s.to_json() for s in self.skipped]}
 
 
+class ChangedWhileRead(FeedUnreadable):
+    """The blob was replaced or deleted between listing and reading: skip it, never half-read it."""
+
+
 Parse = Callable[[bytes, str], Feed]  # (content, blob name) -> Feed; raises FeedUnreadable
 
 
@@ -190,10 +194,10 @@ class FeedDrop:
                 stream = client.download_blob()
             return bytes(stream.readall())
         except ResourceModifiedError:
-            raise FeedUnreadable(f"{blob.name} was replaced while it was being read; the next run reads it again") \
+            raise ChangedWhileRead(f"{blob.name} was replaced while it was being read; the next run reads it again") \
                 from None
         except ResourceNotFoundError:
-            raise FeedUnreadable(f"{blob.name} was deleted while it was being read") from None
+            raise ChangedWhileRead(f"{blob.name} was deleted while it was being read") from None
         except Exception as error:
             raise self._unreachable(error) from None
 
@@ -217,7 +221,7 @@ class FeedDrop:
         for blob in blobs:
             try:
                 data = self.download(blob)
-            except FeedUnreadable as error:
+            except ChangedWhileRead as error:  # storage refusing or unreachable is not a reason to skip
                 skipped.append(SkippedFeed(blob, str(error)))
                 continue
             try:
