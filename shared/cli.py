@@ -408,6 +408,17 @@ def feed_push(file: Path, dry_run: bool, force: bool, account_url: str | None, c
         sys.exit(1)
 
 
+@feed.command("history")
+@click.option("--limit", default=20, show_default=True, help="How many feeds to show.")
+def feed_history(limit: int) -> None:
+    """The feeds received in the drop, newest first, as JSON lines: used, skipped or rejected, and why."""
+    from shared.bootstrap import build
+    from shared.store.feeds import FeedStore
+
+    for row in FeedStore(build().tables).recent(limit):
+        click.echo(json.dumps(row, ensure_ascii=False))
+
+
 @feed.command("to-csv")
 @click.argument("source")
 @click.option("--delimiter", type=click.Choice([",", ";", "tab"]), default=",", show_default=True)

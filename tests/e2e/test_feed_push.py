@@ -43,6 +43,9 @@ def test_push_dry_run_prints_the_preview_and_stores_nothing_then_push_stores_it(
     assert [b.name for b in client.list_blobs()] == [result["blob"]]
     assert result["blob"].endswith(f"-{result['sha256'][:8]}.json")
 
+    history = [json.loads(line) for line in world.cli("feed", "history").stdout.splitlines()]
+    assert [(h["name"], h["status"], h["sha256"]) for h in history] == [(result["blob"], "received", result["sha256"])]
+
     check = world.cli("feed", "check", f"blob:{container}")
     assert check.code == 0, check.stderr
     assert check.stdout.startswith("2 offerings, 3 activities accepted.")
