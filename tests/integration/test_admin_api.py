@@ -499,7 +499,7 @@ def test_the_openapi_document_describes_every_admin_route(world: World) -> None:
     document = payload(response)
     assert document["openapi"] == "3.1.0"
     assert set(document["paths"]) == {"/provider", "/provider/validate", "/offerings/{offeringId}/reconcile",
-                                      "/sync", "/runs", "/openapi.json"}
+                                      "/sync", "/runs", "/queue", "/openapi.json"}
     assert document["components"]["schemas"]["ProviderInput"]["properties"]["clientSecret"]
 
 
