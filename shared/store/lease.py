@@ -69,7 +69,7 @@ class LeaseStore:
         return Lease(organizer, holder, expires, meta.get("etag"), now)
 
     def time_left(self, name: str, *, now: datetime | None = None) -> float | None:
-        """Seconds until a held lease expires (None: nobody holds it)."""
+        """Seconds until a held lease expires (None: nobody holds it, or its holder is gone)."""
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
@@ -77,7 +77,7 @@ class LeaseStore:
         except ResourceNotFoundError:
             return None
         expires = current.get("ExpiresAt")
-        if not current.get("Holder") or not isinstance(expires, datetime):
+        if not current.get("Holder") or not isinstance(expires, datetime) or _holder_gone(current):
             return None
         left = (expires - (now or datetime.now(UTC))).total_seconds()
         return left if left > 0 else None
