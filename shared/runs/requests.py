@@ -245,7 +245,7 @@ class RunRequests:
                                   "recorded; ask again (nothing was started for it).")
 
     def claim(self, run_id: str) -> Claimed | None:
-        """Take a waiting run to perform it (the caller holds the planner lease for a real run)."""
+        """Take a waiting run to perform it (for a real run: when no run holds the planner lease)."""
         claimed = self._runs.claim(run_id, now=self._clock())
         if claimed is None:
             return None
@@ -271,7 +271,9 @@ class RunRequests:
     def _abandoned(self, run_id: str) -> None:
         """The run named `current` before this one never ended (its process stopped): say so in its record.
 
-        The caller holds the planner lease, so the run that held it before is certainly gone.
+        A run is claimed only when nobody holds the planner lease, so a run still `planning` under
+        the `current` row has lost its process. Should it be alive after all (between its claim
+        and its taking the lease), its own end overwrites this.
         """
         current = self._pointers.get("current")
         if current is None or current.run_id == run_id:
@@ -333,10 +335,14 @@ class RunRequests:
 
 
 def lease_held(tables: Tables, name: str, now: datetime) -> bool:
-    """Whether a lease is held now: a read of its row, never a take (which could fail a run starting)."""
+    """Whether a lease is held now: a read of its row, never a take (which could fail a run starting).
+
+    A lease left by a process of this machine that no longer exists is not held: the next run
+    takes it over at once (shared/store/lease.py).
+    """
     from shared.store.lease import LeaseStore
 
-    return LeaseStore(tables).time_left(name, now=now) is not None
+    return LeaseStore(tables).held(name, now=now)
 
 
 def new_run_id() -> str:

@@ -274,7 +274,11 @@ class RunStore:
         ETag it was read with and read again on a conflict. False when the run has no record.
         """
         def change(entity: Any) -> dict[str, Any]:
-            fields: dict[str, Any] = {"Sent": int(entity.get("Sent") or 0) + sent, "Left": left}
+            before = entity.get("Sent")
+            if before is None:  # what the run sent itself before its work went to the queue
+                summary = view(entity)
+                before = sum(int(summary.get(k) or 0) for k in ("created", "updated", "cancelled"))
+            fields: dict[str, Any] = {"Sent": int(before) + sent, "Left": left}
             if state is not None:
                 fields["State"] = state
             elif left == 0 and entity.get("State") == "sending":

@@ -211,12 +211,13 @@ class SyncService:
             summary.finish("completed", " ".join(filter(None, ["Dry run: nothing was sent or recorded.", guard_note])))
             return
         plan_id = new_plan_id()
+        racing = self._racing(examine)
         remembered = asyncio.run(_remember(self._mapping, the_plan))
         items = [WorkItem(sender(a), a, summary.run_id, plan_id) for a in the_plan.sends
                  if isinstance(a, (Create, Update, Cancel))]
         with_work = {item.offering_id for item in items}
         self._bookkeep(feed, examine, states, digests, sent, remembered, the_plan, with_work, plan_id, now, summary,
-                       scoped)
+                       scoped, racing)
         self._work.replace(items, {offering: plan_id for offering in examine})
         outcome = self._drain_all(summary.run_id, started + self._settings.run_seconds, summary)
         merge(outcome, remembered)
@@ -232,6 +233,24 @@ class SyncService:
             if state is not None and state.settled and mark is not None:
                 summary.reconciled.append(offering)
         summary.finish("completed", self._message(summary))
+
+    def _racing(self, examine: set[str]) -> set[str]:
+        """Examined offerings whose queued work a drain may be sending while this plan is made.
+
+        This plan read the mapping before those sends, so it cannot be the one to settle them:
+        they stay unsettled (`redecide`) and the next plan looks at them with what was sent.
+        """
+        busy: dict[str, bool] = {}
+        racing = set()
+        for offering, organizers in self._work.offerings().items():
+            if offering not in examine:
+                continue
+            for organizer in organizers:
+                if organizer not in busy:
+                    busy[organizer] = self._leases.time_left(organizer, now=self._lease_clock()) is not None
+                if busy[organizer]:
+                    racing.add(offering)
+        return racing
 
     def _drain_all(self, run_id: str, deadline: float, summary: RunSummary) -> Outcome:
         """The synchronous mode: this process sends the queued work of every organizer until the
@@ -441,11 +460,11 @@ class SyncService:
     def _bookkeep(
         self, feed: Feed, examine: set[str], states: dict[str, OfferingState], digests: dict[str, str],
         sent: dict[Any, Any], remembered: Outcome, the_plan: Plan, with_work: set[str], plan_id: str, now: datetime,
-        summary: RunSummary, desired: DesiredState,
+        summary: RunSummary, desired: DesiredState, racing: set[str],
     ) -> None:
         """Record the plan on every offering it examined: settled when it left no work (so the next
         run can skip it), else unsettled under this plan's id until its last work row is done."""
-        unfinished = {f.key.offering_id for f in remembered.failed} | with_work
+        unfinished = {f.key.offering_id for f in remembered.failed} | with_work | racing
         records = dict(sent)
         records.update(remembered.records)
         covered = {a.key for a in the_plan.actions if isinstance(a, Create)}
@@ -463,7 +482,7 @@ class SyncService:
             state = OfferingState(
                 offering_id=offering.id, title=offering.title, digest=digests[offering.id],
                 settled=settled, live=live[offering.id], last_seen=now, plan_id=plan_id,
-                plan_reconcile=mark if offering.id in with_work else None,
+                plan_reconcile=mark if offering.id in with_work else None, redecide=offering.id in racing,
             )
             try:  # a reconcile asked for during this run stays for the next one
                 self._offerings.settle(state, applied=mark if settled else None)

@@ -323,3 +323,31 @@ def test_queue_show_and_clear_through_the_cli_and_http(world: World, local: Loca
         until(lambda: local.messages() == 0, what="the wake-up to be consumed")
     assert world.stats()["writes"] == 0
     assert nothing_received(world, PEOPLE) == {}
+
+
+# -- a plan made while a drain sends -----------------------------------------------------------------
+
+def test_a_plan_made_while_a_drain_sends_leaves_those_offerings_for_the_next_plan(world: World, local: Local) -> None:
+    from shared.store.lease import LeaseStore
+    from shared.store.offerings import OfferingStore
+
+    feed = base_feed()
+    path = world.feed_file(feed)
+    _queued(world, local, feed)
+    leases = LeaseStore(local.tables)
+    drain = leases.acquire(world.info["organizer"], seconds=120)  # a drain on another instance is sending
+
+    newer = local.plan(path, **QUEUE_ONLY)
+
+    assert newer.deferred == 10  # its own sending found the organizer busy
+    states = OfferingStore(local.tables).all()
+    assert {s.offering_id for s in states.values() if s.redecide and not s.settled} == {"OFF-1001", "OFF-2002"}
+    leases.release(drain)
+    with local.host():  # (the busy plan's own wake-up waits out the lease it saw: up to a minute)
+        until(lambda: local.work() == 0, what="the queue to drain")
+    assert not any(s.settled for s in OfferingStore(local.tables).all().values())
+
+    looked_again = local.plan(path)  # the plan that knows what was sent settles them
+    assert (looked_again.offerings_examined, looked_again.created) == (2, 0)
+    assert local.plan(path).offerings_examined == 0
+    assert judge(world.sandbox, feed, PEOPLE) == []
