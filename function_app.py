@@ -25,7 +25,35 @@ def hourly_sync(timer: func.TimerRequest) -> None:
 
     if timer.past_due:
         log.warning("The sync timer is running late; this run catches up.")
-    scheduled_run()  # raises when the run failed, so the invocation is marked failed
+    scheduled_run()  # raises when the run failed, so the invocation is marked failed; coalesces while one runs
+
+
+@app.queue_trigger(arg_name="msg", queue_name="learncal-runs", connection="AzureWebJobsStorage")
+def run_worker(msg: func.QueueMessage) -> None:
+    """Performs a requested run ({"runId"}: POST /api/sync, a new feed, `learncal sync --async`).
+
+    While another run holds the planner lease the message comes back a minute later; the run in
+    progress also starts it as soon as it ends. A run that fails is recorded failed, not retried.
+    """
+    from shared.runs.worker import handle
+
+    handle(msg)
+
+
+@app.blob_trigger(arg_name="blob", path="feeds/{name}", connection="LEARNCAL_FEED_STORAGE",
+                  source=func.BlobSource.EVENT_GRID)
+def feed_arrived(blob: func.InputStream) -> None:
+    """A new feed in the drop starts a sync: records its arrival and requests a run (coalesced).
+
+    The Event Grid source (the one Flex Consumption supports; azure-functions >= 1.21.1) delivers
+    a blob-created event within seconds
+    (https://learn.microsoft.com/azure/azure-functions/functions-event-grid-blob-trigger); the
+    hourly timer stays as the safety net. Locally Azurite has no Event Grid, so
+    shared/local/blob_events.py calls this function the way the platform would.
+    """
+    from shared.feed.arrival import on_feed_arrived
+
+    on_feed_arrived(blob)
 
 
 @app.queue_trigger(arg_name="msg", queue_name="learncal-send", connection="AzureWebJobsStorage")
@@ -80,7 +108,7 @@ def offering_reconcile(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.route(route="sync", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
 def sync_now(req: func.HttpRequest) -> func.HttpResponse:
-    """One run now, through the same service as the timer; 409 while another run holds the lease."""
+    """Request a run: 202 with its id at once (a follow-up run when one is in progress), performed by run_worker."""
     from shared.admin import handlers
 
     return handlers.sync_now(req)
@@ -92,6 +120,38 @@ def runs(req: func.HttpRequest) -> func.HttpResponse:
     from shared.admin import handlers
 
     return handlers.runs(req)
+
+
+@app.route(route="runs/{runId}", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+def run(req: func.HttpRequest) -> func.HttpResponse:
+    """One run's state and progress (planned, sent, deferred, left) and its outcome; 404 for an unknown id."""
+    from shared.admin import handlers
+
+    return handlers.run(req)
+
+
+@app.route(route="feed", methods=["PUT"], auth_level=func.AuthLevel.ADMIN)
+def feed(req: func.HttpRequest) -> func.HttpResponse:
+    """Store a feed (JSON or CSV body) in the drop after the checks a run would make; a new feed starts a run."""
+    from shared.admin import feeds
+
+    return feeds.feed(req)
+
+
+@app.route(route="feeds", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+def feeds(req: func.HttpRequest) -> func.HttpResponse:
+    """The feeds received in the drop, newest first: used, skipped or rejected, and why."""
+    from shared.admin import feeds
+
+    return feeds.feeds(req)
+
+
+@app.route(route="queue", methods=["GET", "DELETE"], auth_level=func.AuthLevel.ADMIN)
+def queue(req: func.HttpRequest) -> func.HttpResponse:
+    """The send queue per organizer (queued, parked, budget, expected end, poison); DELETE stops queued work."""
+    from shared.admin import handlers
+
+    return handlers.queue(req)
 
 
 @app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)

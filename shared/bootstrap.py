@@ -7,12 +7,11 @@ request at all.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.calendar.gateway import CalendarGateway
 from shared.errors import LearncalError
@@ -29,6 +28,10 @@ from shared.store.tables import Tables, table_service
 from shared.sync.service import ProviderView, SyncService
 from shared.sync.summary import RunSummary
 
+if TYPE_CHECKING:
+    from shared.runs.requests import RunQueue, RunRequests, RunTicket
+    from shared.sync.service import SyncRequest
+
 log = logging.getLogger("learncal")
 
 
@@ -40,6 +43,19 @@ class App:
     offerings: OfferingStore
     runs: RunStore
     mapping: TableMappingStore
+    run_queue: RunQueue | None = None  # the `learncal-runs` queue unless a caller brings its own
+
+    @property
+    def requests(self) -> RunRequests:
+        """Requests runs under the one coalescing rule (shared/runs/requests.py)."""
+        from shared.runs.requests import RunRequests, StorageRunQueue
+
+        if self.run_queue is None:
+            self.run_queue = StorageRunQueue(self.settings, self.tables)
+        return RunRequests(self.tables, self.runs, self.run_queue)
+
+    def request_run(self, request: SyncRequest, *, started_by: str) -> RunTicket:
+        return self.requests.request(request, started_by=started_by)
 
 
 def client_secret(settings: Settings) -> str | None:
@@ -99,6 +115,7 @@ def build(
     progress: Callable[[str], None] | None = None,
     **overrides: Any,
 ) -> App:
+    from shared.feed.dropfeeds import DropFeeds
     from shared.feed.reader import read_feed
 
     settings = settings or Settings.from_env()
@@ -106,6 +123,7 @@ def build(
     mapping = TableMappingStore(tables)
     offerings = OfferingStore(tables)
     runs = RunStore(tables)
+    run_queue = overrides.pop("run_queue", None)
     service = SyncService(
         settings,
         mapping=mapping,
@@ -118,24 +136,37 @@ def build(
         progress=progress,
         send_log=overrides.pop("send_log", None) or TableSendLog(tables),
         allowances=overrides.pop("allowances", None) or AllowanceStore(tables),
+        drop=overrides.pop("drop", None) or DropFeeds(settings, tables),
         work=WorkStore(tables),
         wakeups=overrides.pop("wakeups", None) or WakeUps(settings, tables),
         **overrides,
     )
-    return App(settings, tables, service, offerings, runs, mapping)
+    return App(settings, tables, service, offerings, runs, mapping, run_queue)
+
+
+def request_run(request: SyncRequest, *, started_by: str, app: App | None = None) -> RunTicket:
+    """Ask for a run through the run queue: a new run, or the follow-up already waiting (coalesced).
+
+    `started_by` names who asked: a principal, or the trigger ("timer", "feed:<blob name>").
+    The run itself is performed by the `run_worker` function (or `learncal serve`'s queue host).
+    """
+    return (app or build()).request_run(request, started_by=started_by)
 
 
 class ScheduledRunFailed(LearncalError):
     """Raised by the timer so the Functions host marks the invocation failed (and Application Insights counts it)."""
 
 
-def scheduled_run(settings: Settings | None = None, **options: Any) -> RunSummary:
+def scheduled_run(settings: Settings | None = None, **options: Any) -> RunSummary | None:
     """One scheduled run with the records the alert rules select (shared.monitoring).
 
-    A failed run raises ScheduledRunFailed after logging; a run that completed with errors or
-    rejections logs a warning with its counts. `options` go to build() (tests pass a clock).
+    While another run is planning, the scheduled run is coalesced like any request (it joins
+    the follow-up run, which starts when that run ends) and None is returned. A failed run
+    raises ScheduledRunFailed after logging; a run that completed with errors or rejections
+    logs a warning with its counts. `options` go to build() (tests pass a clock).
     """
     from shared import monitoring
+    from shared.runs.perform import run_now
     from shared.sync.service import SyncRequest
 
     try:
@@ -143,12 +174,12 @@ def scheduled_run(settings: Settings | None = None, **options: Any) -> RunSummar
     except Exception as error:  # storage unreachable, settings malformed: no run could start
         monitoring.report_unstarted(error)
         raise
-    summary = app.sync.sync(SyncRequest())
-    result = summary.to_json()
-    result.pop("plan", None)
-    log.info("sync run %s: %s", summary.status, json.dumps(result, ensure_ascii=False))
-    report_run_records(app, summary)
+    ticket, summary = run_now(app, SyncRequest(via="timer"), started_by="timer")
     _check_secret_expiry(app)
+    if summary is None:
+        log.info("A run is in progress, so this scheduled run was coalesced into run %s, which starts when it "
+                 "ends.", ticket.run_id)
+        return None
     if summary.status == "failed" and summary.failure != "RunInProgress":
         raise ScheduledRunFailed(f"{monitoring.RUN_FAILED} run_id={summary.run_id}: {summary.message}")
     return summary

@@ -121,15 +121,47 @@ def _who() -> str:
               "mass-cancellation guard (N: the count the guard or --dry-run reported; a bare --allow-mass-cancel "
               "allows this run's count). Kept for 24 hours; used by the first run the guard would stop.")
 @click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
-def sync(feed: str | None, dry_run: bool, as_json: bool, allow_mass_cancel: str | None, quiet: bool) -> None:
-    """Run one sync: invitations, updates and cancellations for the feed."""
+@click.option("--async", "run_async", is_flag=True, help="Ask for the run through the run queue (learncal-runs) and "
+              "print its id; the Functions host performs it. A dry run's plan is then read with `learncal runs ID`.")
+@click.option("--wait", is_flag=True, help="Follow the run to its end, printing its progress; the exit code is the "
+              "run's. With a run in progress, waits for the follow-up run this request joined.")
+def sync(feed: str | None, dry_run: bool, as_json: bool, allow_mass_cancel: str | None, quiet: bool,
+         run_async: bool, wait: bool) -> None:
+    """Run one sync: invitations, updates and cancellations for the feed.
+
+    While another run is planning, the run is coalesced into the one follow-up run that starts
+    when it ends (its id is printed); `--wait` follows that run to its end.
+    """
     from shared.bootstrap import build
     from shared.sync.service import SyncRequest
 
     allowance = _allowance(allow_mass_cancel)
+    who = _who()
     app = build(progress=None if quiet else _stderr)
-    summary = app.sync.sync(SyncRequest(feed=feed, dry_run=dry_run, allow_mass_cancel=allowance,
-                                        given_by=_who() + " with learncal sync", via="cli"))
+    request = SyncRequest(feed=feed, dry_run=dry_run, allow_mass_cancel=allowance,
+                          given_by=who + " with learncal sync", via="cli")
+    if dry_run and not run_async:  # a local preview: nothing to coalesce, nothing recorded
+        _print_summary(app.sync.sync(request), as_json)
+    if run_async:
+        ticket = app.request_run(request, started_by=who)
+        _say_requested(ticket, queued=True)
+        if not wait:
+            click.echo(json.dumps(ticket.to_json()) if as_json else ticket.run_id)
+            sys.exit(0)
+        _wait_for(app, ticket.run_id, as_json=as_json, quiet=quiet, perform_here=False)
+    from shared.runs.perform import run_now
+
+    ticket, summary = run_now(app, request, started_by=who)
+    if summary is not None:
+        _print_summary(summary, as_json)
+    _say_requested(ticket, queued=False)
+    if not wait:
+        click.echo(json.dumps(ticket.to_json()) if as_json else ticket.run_id)
+        sys.exit(0)
+    _wait_for(app, ticket.run_id, as_json=as_json, quiet=quiet, perform_here=True)
+
+
+def _print_summary(summary: Any, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
     else:
@@ -137,6 +169,30 @@ def sync(feed: str | None, dry_run: bool, as_json: bool, allow_mass_cancel: str 
 
         print_summary(summary)
     sys.exit(summary.exit_code)
+
+
+def _say_requested(ticket: Any, *, queued: bool) -> None:
+    """Why no summary follows: the request waits (joined, or behind a run in progress), or is queued."""
+    if ticket.coalesced:
+        _stderr(f"A run is already waiting to start; this request joined it: run {ticket.run_id}.")
+    elif ticket.follow_up_of or not queued:
+        after = f"Run {ticket.follow_up_of}" if ticket.follow_up_of else "Another run"
+        _stderr(f"{after} is in progress; this request is run {ticket.run_id}, which starts when it ends.")
+    else:
+        _stderr(f"Run {ticket.run_id} is queued.")
+
+
+def _wait_for(app: Any, run_id: str, *, as_json: bool, quiet: bool, perform_here: bool) -> None:
+    from shared.runs.follow import exit_code, follow
+
+    run = follow(app, run_id, show=(lambda _line: None) if quiet else _stderr, perform_here=perform_here)
+    if as_json:
+        click.echo(json.dumps(run, ensure_ascii=False))
+    else:
+        from shared.report import print_run
+
+        print_run(run)
+    sys.exit(exit_code(run))
 
 
 @cli.command()
@@ -151,13 +207,42 @@ def reconcile(offering_id: str) -> None:
 
 
 @cli.command()
+@click.argument("run_id", required=False)
 @click.option("--limit", default=10, show_default=True, help="How many recent runs to show.")
-def runs(limit: int) -> None:
-    """Show recent runs, newest first (as JSON lines)."""
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: one run, or {\"value\": [runs], \"waiting\", "
+              "\"organizers\": [...]} as GET /api/runs answers.")
+def runs(run_id: str | None, limit: int, as_json: bool) -> None:
+    """Show recent runs and each organizer's sending, or one run's progress and outcome (RUN_ID)."""
     from shared.bootstrap import build
 
-    for run in build().runs.recent(limit):
-        click.echo(json.dumps(run, ensure_ascii=False))
+    app = build()
+    if run_id:
+        run = app.runs.get(run_id)
+        if run is None:
+            raise LearncalError(f"No run with id {run_id} is recorded here; `learncal runs` lists the recent runs.")
+        if as_json:
+            click.echo(json.dumps(run, ensure_ascii=False))
+        else:
+            from shared.report import print_run
+
+            print_run(run)
+        return
+    from shared.runs.follow import progress_line
+    from shared.runs.overview import app_loads, line
+
+    recent = app.runs.recent(limit)
+    loads = app_loads(app)
+    waiting = app.requests.waiting()
+    if as_json:
+        click.echo(json.dumps({"value": recent, "waiting": waiting, "organizers": loads}, ensure_ascii=False))
+        return
+    for load in loads:
+        click.echo(line(load))
+    if waiting:
+        click.echo(f"Run {waiting} waits to start.")
+    for run in recent:
+        started = run.get("startedAt") or run.get("requestedAt") or ""
+        click.echo(f"{str(started)[:19]}  {progress_line(run)}")
 
 
 @cli.group(cls=_Group)
@@ -181,9 +266,10 @@ def queue_show(as_json: bool, organizer: str | None) -> None:
 
     settings, app = _queue_context()
     report = queue_status(settings, app.tables, organizer=organizer)
+    problems = bool(report["poison"]["count"] or report["parked"])
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
-        return
+        sys.exit(1 if problems else 0)
     if not report["organizers"]:
         click.echo("Nothing is queued.")
     for entry in report["organizers"]:
@@ -199,7 +285,7 @@ def queue_show(as_json: bool, organizer: str | None) -> None:
         for message in poison["messages"]:
             click.echo(f"  poison: organizer {message['organizer']}, run {message['runId']}, since "
                        f"{message['insertedOn']}")
-    sys.exit(1 if poison["count"] or report["parked"] else 0)
+    sys.exit(1 if problems else 0)
 
 
 @queue.command("clear")
@@ -293,6 +379,44 @@ def feed_check(source: str, mapping_path: str | None) -> None:
     for rejection in result.rejections:
         click.echo(f"rejected {rejection.path}: {rejection.reason}")
     sys.exit(2 if result.rejections else 0)
+
+
+@feed.command("push")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the feed and print what the next run would do; store nothing.")
+@click.option("--force", is_flag=True, help="Store a feed the checks refuse (all items rejected, or past the "
+              "mass-cancellation guard: then the cancellations shown are allowed once).")
+@click.option("--account-url", help="Blob service URL of the feed drop, such as https://ACCOUNT.blob.core.windows.net "
+              "(default: LEARNCAL_FEED_STORAGE__blobServiceUri); you sign in as yourself (az login).")
+@click.option("--container", help="Container of the feed drop (default: LEARNCAL_FEED's, else feeds).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def feed_push(file: Path, dry_run: bool, force: bool, account_url: str | None, container: str | None,
+              as_json: bool) -> None:
+    """Upload a feed (JSON or CSV) into the feed drop, after the checks a run would make; it starts a sync."""
+    from shared.feed.push import push
+
+    result = push(file, dry_run=dry_run, force=force, account_url=account_url, container=container,
+                  who=_who() + " with learncal feed push", progress=_stderr)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        from shared.feed.push import describe
+
+        for line in describe(result):
+            click.echo(line)
+    if result.get("refusal") and not result.get("stored"):
+        sys.exit(1)
+
+
+@feed.command("history")
+@click.option("--limit", default=20, show_default=True, help="How many feeds to show.")
+def feed_history(limit: int) -> None:
+    """The feeds received in the drop, newest first, as JSON lines: used, skipped or rejected, and why."""
+    from shared.bootstrap import build
+    from shared.store.feeds import FeedStore
+
+    for row in FeedStore(build().tables).recent(limit):
+        click.echo(json.dumps(row, ensure_ascii=False))
 
 
 @feed.command("to-csv")

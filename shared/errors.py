@@ -67,3 +67,7 @@ class MappingLost(LearncalError):
 
 class RebuildBlocked(LearncalError):
     """A sync run holds the organizer's lease; a rebuild beside it would add requests to the same mailbox."""
+
+
+class NoFeedYet(LearncalError):
+    """The feed drop holds no feed at all: a fresh installation waiting for its first upload, not a failure."""

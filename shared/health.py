@@ -32,5 +32,35 @@ def health_report(settings: Settings | None = None) -> dict[str, Any]:
             checks["storage"] = "ok"
         except Exception as error:  # any failure here means "not healthy", with the kind of failure
             checks["storage"] = f"unreachable ({type(error).__name__})"
-    status = "ok" if all(v == "ok" for v in checks.values()) else "degraded"
-    return {"status": status, "version": __version__, "checks": checks}
+    warnings: list[str] = []
+    if settings is not None and checks.get("storage") == "ok":
+        checks.update(_feed_check(settings, warnings))
+    # "no feed yet" is a fresh installation's normal state: reported, never a reason to answer 503
+    status = "ok" if all(v in ("ok", NO_FEED_YET) for v in checks.values()) else "degraded"
+    report: dict[str, Any] = {"status": status, "version": __version__, "checks": checks}
+    if warnings:
+        report["warnings"] = warnings
+    return report
+
+
+NO_FEED_YET = "no feed yet"
+
+
+def _feed_check(settings: Settings, warnings: list[str]) -> dict[str, str]:
+    """For a feed drop (LEARNCAL_FEED=blob:...): whether any feed has landed in it."""
+    from shared.feed.blobdrop import FeedDrop, is_blob_source, no_feed_message, parse_location
+
+    if not is_blob_source(settings.feed):
+        return {}
+    try:
+        from shared.store.services import feed_blob_service
+
+        location = parse_location(str(settings.feed))
+        drop = FeedDrop(feed_blob_service(settings), location.container)
+        empty = (drop.blob(location.name) is None) if location.name else not drop.blobs()
+    except Exception as error:
+        return {"feed": f"unreachable ({type(error).__name__})"}
+    if empty:
+        warnings.append(no_feed_message(location.container))
+        return {"feed": NO_FEED_YET}
+    return {"feed": "ok"}

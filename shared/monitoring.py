@@ -93,8 +93,9 @@ def report_run(summary: RunSummary, *, applied_before: bool | None, earlier: set
             records.append(emit(logging.ERROR, GUARD_TRIPPED, run_id=summary.run_id, message=summary.message))
         return records
     if summary.status == "skipped":
-        records.append(emit(logging.INFO, RUN_SKIPPED, run_id=summary.run_id, reason="inactive",
-                            applied=bool(applied_before)))
+        no_feed = summary.feed is not None and summary.feed.get("name") is None
+        records.append(emit(logging.INFO, RUN_SKIPPED, run_id=summary.run_id,
+                            reason="no-feed" if no_feed else "inactive", applied=bool(applied_before)))
         return records
     records.append(emit(logging.INFO, RUN_COMPLETED, run_id=summary.run_id, applied=True, **counts))
     if summary.rejected or summary.errors:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
@@ -37,4 +39,35 @@ def print_summary(summary: RunSummary, console: Console | None = None) -> None:
     if summary.plan:
         console.print("Plan:")
         for step in summary.plan:
+            console.print(f"  {step['action']:<7} {step['offering']} / {step['activity']} -> {step['person']}")
+
+
+def print_run(run: dict[str, Any], console: Console | None = None) -> None:
+    """A recorded run (any state) as `learncal runs RUN_ID` and `learncal sync --wait` show it."""
+    console = console or Console()
+    state = str(run.get("state") or run.get("status"))
+    colour = {"completed": "green", "skipped": "yellow", "failed": "red"}.get(state, "cyan")
+    title = f"Run {run.get('runId')}: [{colour}]{state}[/{colour}]"
+    if run.get("dryRun"):
+        title += " (dry run)"
+    console.print(title)
+    if run.get("message"):
+        console.print(str(run["message"]))
+    table = Table(show_header=False, box=None, pad_edge=False)
+    for label, key in (("asked for by", "startedBy"), ("via", "via"), ("requested", "requestedAt"),
+                       ("follow-up of", "followUpOf"), ("requests served", "requests"), ("started", "startedAt"),
+                       ("ended", "endedAt"), ("planned", "planned"), ("sent", "sent"), ("left", "left"),
+                       ("invited", "created"), ("updated", "updated"), ("cancelled", "cancelled"),
+                       ("unchanged", "unchanged"), ("deferred", "deferred")):
+        value = run.get(key)
+        if value not in (None, ""):
+            table.add_row(f"  {label}", str(value))
+    console.print(table)
+    for rejection in run.get("rejected") or []:
+        console.print(f"  [yellow]rejected[/yellow] {rejection.get('path')}: {rejection.get('reason')}")
+    for error in run.get("errors") or []:
+        console.print(f"  [red]not applied[/red] {error.get('invitation')}: {error.get('message')}")
+    if run.get("plan"):
+        console.print("Plan:")
+        for step in run["plan"]:
             console.print(f"  {step['action']:<7} {step['offering']} / {step['activity']} -> {step['person']}")

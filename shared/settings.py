@@ -34,7 +34,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LEARNCAL_MANAGED_IDENTITY_CLIENT_ID", "client ID of the user-assigned managed identity"),
     Setting("LEARNCAL_ORGANIZER", "organizer mailbox for all invitations"),
     Setting("LEARNCAL_STATUS", "active or inactive until a provider configuration is saved", "active"),
-    Setting("LEARNCAL_FEED", "path or https URL of the learning feed"),
+    Setting("LEARNCAL_FEED", "the learning feed: a path, an https URL, blob:CONTAINER (the newest complete feed in "
+            "that container of the feed storage) or blob:CONTAINER/NAME (docs/feed.md)"),
+    Setting("LEARNCAL_FEED_STORAGE", "connection string of the feed drop's storage account, for local use "
+            "(default: AzureWebJobsStorage)", secret=True),
+    Setting("LEARNCAL_FEED_STORAGE__blobServiceUri", "blob service URI of the feed drop, reached with the managed "
+            "identity (default: AzureWebJobsStorage's)"),
+    Setting("LEARNCAL_FEED_STORAGE__clientId", "managed identity used to read the feed drop "
+            "(default: AzureWebJobsStorage__clientId)"),
+    Setting("LEARNCAL_FEED_KEEP_DAYS", "days earlier feeds are kept in the feed drop before they are deleted", "30"),
     Setting("LEARNCAL_FEED_CSV_MAPPING", "path of the mapping file that adapts a CSV export (docs/feed-csv.md)"),
     Setting("LEARNCAL_RECIPIENT_ALLOWLIST", "comma-separated addresses and @domain entries"),
     Setting("LEARNCAL_SEND_PER_MINUTE", "messages the organizer may send per minute", "30"),
@@ -109,6 +117,10 @@ class Settings:
     queue_service_uri: str | None = None
     blob_service_uri: str | None = None
     storage_client_id: str | None = None
+    feed_storage_connection: str | None = None  # LEARNCAL_FEED_STORAGE; None: the app's own storage
+    feed_blob_service_uri: str | None = None
+    feed_storage_client_id: str | None = None
+    feed_keep_days: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -171,6 +183,10 @@ class Settings:
             queue_service_uri=get("AzureWebJobsStorage__queueServiceUri"),
             blob_service_uri=get("AzureWebJobsStorage__blobServiceUri"),
             storage_client_id=get("AzureWebJobsStorage__clientId"),
+            feed_storage_connection=get("LEARNCAL_FEED_STORAGE"),
+            feed_blob_service_uri=get("LEARNCAL_FEED_STORAGE__blobServiceUri"),
+            feed_storage_client_id=get("LEARNCAL_FEED_STORAGE__clientId"),
+            feed_keep_days=int(number("LEARNCAL_FEED_KEEP_DAYS", int, 1)),
         )
 
     def require(self, *names: str) -> None:

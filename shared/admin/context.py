@@ -1,13 +1,13 @@
 """The services behind the admin handlers, built once per process from the environment.
 
 A warm function instance serves many requests; building the stores and services once keeps
-each request cheap. Tests (and the local adapter) swap in services built on their own tables
-and settings with `using(...)`.
+each request cheap. The run worker performs runs with these services too: an HTTP request
+only asks for a run (202), so no run has to fit the platform's 230 s response limit. Tests
+(and the local adapter) swap in services built on their own tables and settings with `using(...)`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,10 +19,6 @@ from shared.provider.service import ProviderService
 from shared.settings import Settings
 from shared.store.tables import Tables
 from shared.validate.runner import Validator
-
-# An HTTP response must come within 230 s on Azure Functions; a run started over HTTP keeps to
-# this budget and defers the rest to the next run (nothing deferred is lost).
-HTTP_RUN_SECONDS = 200.0
 
 
 @dataclass
@@ -39,7 +35,6 @@ class Services:
         from shared.bootstrap import build
 
         settings = settings or Settings.from_env()
-        settings = dataclasses.replace(settings, run_seconds=min(settings.run_seconds, HTTP_RUN_SECONDS))
         app = build(settings, tables=tables, **options)
         return cls(app.settings, app.tables, app, ProviderService(app.settings, app.tables), Validator(app.tables))
 

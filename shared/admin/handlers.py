@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import azure.functions as func
 
 from shared.admin.auth import Principal
 from shared.admin.context import services
 from shared.admin.http import dispatch, json_body, ok, query_value
-from shared.admin.lease import run_in_progress
 from shared.admin.problem import Problem, invalid
 from shared.provider.model import ProviderInput, SyncInput, ValidateInput, parse
-from shared.store.lease import PLANNER
 
 log = logging.getLogger("learncal.admin")
 
@@ -79,27 +78,27 @@ def offering_reconcile(req: func.HttpRequest) -> func.HttpResponse:
 # -- /api/sync -----------------------------------------------------------------------------
 
 def _sync(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
-    from shared.bootstrap import report_run_records
     from shared.sync.service import SyncRequest
 
     body = json_body(req, required=False)
     data: SyncInput = parse(SyncInput, {} if body is None else body)
     current = services()
-    organizer = current.provider.current()[0].organizer
-    if not data.dry_run:
-        busy = run_in_progress(current.tables, PLANNER) or run_in_progress(current.tables, organizer)
-        if busy:
-            raise Problem(409, "run-in-progress", busy, title="A run is in progress")
     who = principal.name if principal and principal.name else "a function key holder"
-    log.info("A manual sync run was requested by %s (dry run: %s).", who, data.dry_run)
-    summary = current.app.sync.sync(SyncRequest(dry_run=data.dry_run, allow_mass_cancel=data.allow_mass_cancel,
-                                                given_by=f"{who} with POST /api/sync", via="api"))
-    report_run_records(current.app, summary)  # a manual run's problems alert like a scheduled run's
-    if summary.status == "failed" and not data.dry_run:
-        busy = run_in_progress(current.tables, PLANNER)
-        if busy:  # another run took the lease between our look and our start
-            raise Problem(409, "run-in-progress", summary.message or busy, title="A run is in progress")
-    return ok(summary.to_json())
+    ticket = current.app.request_run(
+        SyncRequest(dry_run=data.dry_run, allow_mass_cancel=data.allow_mass_cancel,
+                    given_by=f"{who} with POST /api/sync", via="http"), started_by=who)
+    log.info("A sync run was requested by %s (dry run: %s): run %s, %s%s.", who, data.dry_run, ticket.run_id,
+             ticket.status, ", joined the run already waiting" if ticket.coalesced else "")
+    location = f"/api/runs/{ticket.run_id}"
+    if ticket.coalesced:
+        message = (f"A run is already waiting to start; this request joined it. Follow it at {location}.")
+    elif ticket.follow_up_of:
+        message = (f"Run {ticket.follow_up_of} is in progress; this run starts when it ends. Follow it at "
+                   f"{location}.")
+    else:
+        message = f"The run is queued. Follow it at {location}."
+    return ok({**ticket.to_json(), "location": location, "message": message}, 202,
+              headers={"Location": location, "Retry-After": "5"})
 
 
 def sync_now(req: func.HttpRequest) -> func.HttpResponse:
@@ -109,17 +108,92 @@ def sync_now(req: func.HttpRequest) -> func.HttpResponse:
 # -- /api/runs -----------------------------------------------------------------------------
 
 def _runs(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+    from shared.runs.overview import app_loads
+
     raw = query_value(req, "limit")
     limit = 20
     if raw is not None:
         if not (raw.isascii() and raw.isdigit() and len(raw) <= 3) or not 1 <= int(raw) <= MAX_RUNS:
             raise invalid([{"field": "limit", "message": f"must be a whole number from 1 to {MAX_RUNS}"}])
         limit = int(raw)
-    return ok({"value": services().app.runs.recent(limit)})
+    app = services().app
+    return ok({"value": app.runs.recent(limit), "waiting": app.requests.waiting(),
+               "organizers": app_loads(app)})
 
 
 def runs(req: func.HttpRequest) -> func.HttpResponse:
     return dispatch(req, {"GET": _runs})
+
+
+# -- /api/runs/{runId} ---------------------------------------------------------------------
+
+def _run(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+    run_id = (req.route_params.get("runId") or "").strip()
+    if not run_id or len(run_id) > 64 or not (run_id.isascii() and run_id.isalnum()):
+        raise invalid([{"field": "runId", "message": "must be a run id as POST /api/sync returns it (letters and "
+                                                     "digits, such as 3f9a0c1d2e4b)"}])
+    found = services().app.runs.get(run_id)
+    if found is None:
+        raise Problem(404, "unknown-run", f"No run with id {run_id} is recorded here. GET /api/runs lists the "
+                                          "recent runs and their ids.", title="Unknown run")
+    return ok(found)
+
+
+def run(req: func.HttpRequest) -> func.HttpResponse:
+    return dispatch(req, {"GET": _run})
+
+
+# -- /api/queue ----------------------------------------------------------------------------
+
+def _queue_filters(req: func.HttpRequest) -> tuple[str | None, str | None]:
+    organizer = query_value(req, "organizer")
+    offering = query_value(req, "offering")
+    errors = []
+    if organizer is not None and (not 3 <= len(organizer) <= 320 or "@" not in organizer):
+        errors.append({"field": "organizer", "message": "must be an organizer mailbox address"})
+    if offering is not None and not 1 <= len(offering) <= 256:
+        errors.append({"field": "offering", "message": "must be an offering id of 1 to 256 characters"})
+    if errors:
+        raise invalid(errors)
+    return organizer, offering
+
+
+def _queue_settings() -> tuple[Any, Any]:
+    from shared.bootstrap import effective_settings
+
+    current = services()
+    return effective_settings(current.settings, current.tables), current.tables
+
+
+def _queue_show(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+    from shared.queue.status import queue_status
+
+    organizer, offering = _queue_filters(req)
+    if offering is not None:
+        raise invalid([{"field": "offering", "message": "is only accepted by DELETE; GET filters by organizer"}])
+    settings, tables = _queue_settings()
+    return ok(queue_status(settings, tables, organizer=organizer))
+
+
+def _queue_clear(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+    from shared.queue.status import clear_queue
+
+    organizer, offering = _queue_filters(req)
+    raw = query_value(req, "poison")
+    if raw is not None and raw not in ("true", "false"):
+        raise invalid([{"field": "poison", "message": "must be true or false"}])
+    settings, tables = _queue_settings()
+    result = clear_queue(settings, tables, organizer=organizer, offering=offering, poison=raw == "true")
+    who = principal.name if principal and principal.name else "a function key holder"
+    log.warning("The send queue was cleared by %s: %d writes (organizer %s, offering %s), %d poison messages.", who,
+                result["removed"], organizer or "any", offering or "any", result["poisonRemoved"])
+    return ok({**result, "message": f"Removed {result['removed']} queued writes. The next run decides these "
+                                    "offerings again from the feed; to stop a rollout for good, fix the feed or set "
+                                    "the provider inactive."})
+
+
+def queue(req: func.HttpRequest) -> func.HttpResponse:
+    return dispatch(req, {"GET": _queue_show, "DELETE": _queue_clear})
 
 
 # -- /api/openapi.json ---------------------------------------------------------------------

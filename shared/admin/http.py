@@ -23,9 +23,10 @@ Handler = Callable[[func.HttpRequest, Principal | None], func.HttpResponse]
 MAX_BODY = 256 * 1024
 
 
-def ok(body: Any, status: int = 200) -> func.HttpResponse:
+def ok(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> func.HttpResponse:
     return func.HttpResponse(json.dumps(body, ensure_ascii=False), status_code=status,
-                             headers={"Cache-Control": "no-store"}, mimetype="application/json", charset="utf-8")
+                             headers={"Cache-Control": "no-store", **(headers or {})}, mimetype="application/json",
+                             charset="utf-8")
 
 
 def json_body(req: func.HttpRequest, *, required: bool) -> Any:

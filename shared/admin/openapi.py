@@ -46,7 +46,47 @@ def _problem(description: str, name: str = "Problem") -> dict[str, Any]:
 NULLABLE_STRING = {"type": ["string", "null"]}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
+FEED_RECORD = {
+    "type": "object",
+    "description": "One feed received in the drop. status: received (arrived, not read by a run yet), used (a run "
+                   "read it), skipped (a run passed over it: unreadable or incomplete, see reason), rejected (an "
+                   "upload refused before it was stored).",
+    "properties": {
+        "container": {"type": "string"}, "name": {"type": "string"}, "size": {"type": ["integer", "null"]},
+        "lastModified": NULLABLE_TIME, "sha256": NULLABLE_STRING, "format": {"enum": ["json", "csv", None]},
+        "status": {"enum": ["received", "used", "skipped", "rejected"]}, "reason": NULLABLE_STRING,
+        "runId": NULLABLE_STRING, "by": NULLABLE_STRING, "updatedAt": NULLABLE_TIME, "deletedAt": NULLABLE_TIME,
+    },
+}
+
 RESPONSE_SCHEMAS: dict[str, Any] = {
+    "FeedRecord": FEED_RECORD,
+    "FeedList": {
+        "type": "object", "required": ["value", "inForce"],
+        "properties": {"value": {"type": "array", "items": {"$ref": "#/components/schemas/FeedRecord"}},
+                       "inForce": {"anyOf": [{"$ref": "#/components/schemas/FeedRecord"}, {"type": "null"}]}},
+    },
+    "FeedStored": {
+        "type": "object", "required": ["blob", "size", "sha256", "format", "preview", "stored"],
+        "properties": {
+            "blob": {"type": "string", "description": "<UTC timestamp>-<hash8>.<json|csv>"},
+            "container": {"type": "string"}, "size": {"type": "integer"}, "sha256": {"type": "string"},
+            "format": {"enum": ["json", "csv"]}, "lastModified": NULLABLE_TIME, "stored": {"type": "boolean"},
+            "forced": {"type": "boolean"}, "allowance": {"type": ["object", "null"]},
+            "refusal": {"type": ["object", "null"]}, "message": {"type": "string"},
+            "preview": {
+                "type": "object",
+                "description": "What the next run would do with this feed against the current mapping.",
+                "properties": {
+                    "offerings": {"type": "integer"}, "created": {"type": "integer"}, "updated": {"type": "integer"},
+                    "cancelled": {"type": "integer"}, "unchanged": {"type": "integer"},
+                    "rejectedCount": {"type": "integer"}, "rejections": {"type": "array"},
+                    "status": {"type": "string"}, "message": NULLABLE_STRING,
+                    "massCancelGuard": {"type": ["object", "null"]},
+                },
+            },
+        },
+    },
     "Alert": {
         "type": "object", "required": ["code", "name"],
         "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
@@ -115,7 +155,25 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
         "required": ["runId", "status", "created", "updated", "cancelled", "unchanged", "deferred", "rejected"],
         "properties": {
             "runId": {"type": "string"},
-            "status": {"enum": ["completed", "skipped", "failed"]},
+            "status": {"enum": ["queued", "running", "completed", "skipped", "failed"],
+                       "description": "queued and running until the run ends"},
+            "state": {"enum": ["queued", "planning", "sending", "completed", "failed", "skipped"],
+                      "description": "where the run is: waiting to start, planning, sending its writes, or ended"},
+            "planned": {"type": "integer", "description": "writes the run planned"},
+            "sent": {"type": "integer", "description": "writes sent so far"},
+            "left": {"type": "integer", "description": "writes still waiting to be sent"},
+            "startedBy": {"type": "string", "description": "who asked for the run (a principal, or the trigger: "
+                                                           "timer, feed:<blob name>)"},
+            "via": {"enum": ["timer", "http", "feed", "cli", "console"]},
+            "followUpOf": {"type": ["string", "null"],
+                           "description": "the run that was planning when this one was asked for; this one started "
+                                          "after it ended"},
+            "requestedAt": NULLABLE_TIME,
+            "requests": {"type": "integer", "description": "requests this run serves (later ones joined it while "
+                                                           "it waited)"},
+            "plan": {"type": "array", "items": {"type": "object"},
+                     "description": "dry runs: what a real run would send (cut to the first items when very long, "
+                                    "with planCount)"},
             "startedAt": NULLABLE_TIME,
             "endedAt": NULLABLE_TIME,
             "dryRun": {"type": "boolean"},
@@ -141,13 +199,80 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
                 "properties": {"count": {"type": "integer"}, "used": {"type": "integer"},
                                "givenBy": {"type": "string"}, "givenAt": {"type": "string", "format": "date-time"},
                                "expiresAt": {"type": "string", "format": "date-time"},
-                               "via": {"enum": ["cli", "api", "environment"]}},
+                               "via": {"enum": ["cli", "api", "http", "timer", "feed", "console",
+                                                "environment"]}},
             },
+        },
+    },
+    "RunTicket": {
+        "type": "object", "required": ["runId", "status", "coalesced", "location"],
+        "properties": {
+            "runId": {"type": "string"},
+            "status": {"enum": ["queued", "running"]},
+            "coalesced": {"type": "boolean", "description": "true: the request joined a run already waiting to "
+                                                            "start, whose id this is"},
+            "followUpOf": {"type": ["string", "null"], "description": "the run in progress this one waits for"},
+            "location": {"type": "string", "description": "where to follow the run (GET)"},
+            "message": {"type": "string"},
+        },
+    },
+    "OrganizerLoad": {
+        "type": "object",
+        "properties": {
+            "organizer": {"type": "string"},
+            "queued": {"type": "integer", "description": "writes waiting to be sent"},
+            "parked": {"type": "integer", "description": "work set aside after repeated failures"},
+            "sentLastMinute": {"type": "integer"},
+            "sentLastDay": {"type": "integer"},
+            "perMinute": {"type": "integer", "description": "the sending budget per minute"},
+            "perDay": {"type": "integer", "description": "the sending budget per day"},
+            "emptyInMinutes": {"type": "number"},
+            "expectedEmptyAt": {**NULLABLE_TIME, "description": "when the waiting writes are expected to be sent "
+                                                                "at the budget's pace (null: nothing waits)"},
+            "nextSessionStart": NULLABLE_TIME,
+            "oldestQueuedAt": NULLABLE_TIME,
         },
     },
     "RunList": {
         "type": "object", "required": ["value"],
-        "properties": {"value": {"type": "array", "items": _ref("RunSummary")}},
+        "properties": {"value": {"type": "array", "items": _ref("RunSummary")},
+                       "waiting": {"type": ["string", "null"], "description": "the run waiting to start, if any"},
+                       "organizers": {"type": "array", "items": _ref("OrganizerLoad")}},
+    },
+    "QueueOrganizer": {
+        "type": "object",
+        "required": ["organizer", "queued", "parked", "sentLastMinute", "sentLastDay", "perMinute", "perDay",
+                     "emptyInMinutes", "expectedEmptyAt", "nextSessionStart", "lastSessionStart", "oldestQueuedAt"],
+        "properties": {
+            "organizer": {"type": "string"},
+            "queued": {"type": "integer", "description": "writes waiting to be sent"},
+            "parked": {"type": "integer", "description": "writes that failed five times; kept, not sent again until "
+                                                         "a new plan replaces them or they are cleared"},
+            "sentLastMinute": {"type": "integer"}, "sentLastDay": {"type": "integer"},
+            "perMinute": {"type": "integer"}, "perDay": {"type": "integer"},
+            "emptyInMinutes": {"type": "number", "description": "queued writes at the per-minute budget, held back "
+                                                                "by the day's budget"},
+            "expectedEmptyAt": NULLABLE_TIME, "nextSessionStart": NULLABLE_TIME, "lastSessionStart": NULLABLE_TIME,
+            "oldestQueuedAt": NULLABLE_TIME,
+        },
+    },
+    "QueueStatus": {
+        "type": "object", "required": ["queue", "queued", "parked", "messages", "poison", "organizers"],
+        "properties": {
+            "queue": {"type": "string"}, "queued": {"type": "integer"}, "parked": {"type": "integer"},
+            "messages": {"type": "integer", "description": "wake-up messages on the queue (visible or not)"},
+            "poison": {"type": "object", "required": ["queue", "count", "messages"], "properties": {
+                "queue": {"type": "string"}, "count": {"type": "integer"},
+                "messages": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "insertedOn": NULLABLE_TIME, "dequeueCount": {"type": "integer"},
+                    "organizer": NULLABLE_STRING, "runId": NULLABLE_STRING}}}}},
+            "organizers": {"type": "array", "items": _ref("QueueOrganizer")},
+        },
+    },
+    "QueueCleared": {
+        "type": "object", "required": ["removed", "offerings", "poisonRemoved", "message"],
+        "properties": {"removed": {"type": "integer"}, "offerings": {"type": "array", "items": {"type": "string"}},
+                       "poisonRemoved": {"type": "integer"}, "message": {"type": "string"}},
     },
     "FieldError": {
         "type": "object", "required": ["field", "message"],
@@ -242,9 +367,11 @@ def document() -> dict[str, Any]:
             },
             "/sync": {
                 "post": _operation(
-                    "startSync", "Run one sync now, through the same service as the hourly timer.",
-                    {"200": _json("RunSummary", "The run's summary (status completed, skipped or failed)."),
-                     "409": _problem("A run is already in progress; no second run was started.")},
+                    "startSync", "Ask for a run (performed by the run queue's worker, through the same service as "
+                    "the hourly timer). While a run is planning, requests are coalesced into one follow-up run.",
+                    {"202": {**_json("RunTicket", "Accepted: the run's id; Location: /api/runs/{runId}."),
+                             "headers": {"Location": {"schema": {"type": "string"},
+                                                      "description": "/api/runs/{runId}"}}}},
                     body="SyncInput",
                 ),
             },
@@ -254,6 +381,73 @@ def document() -> dict[str, Any]:
                     {"200": _json("RunList", "Recent runs."), "422": _problem("limit is out of range.")},
                     parameters=[{"name": "limit", "in": "query", "required": False,
                                  "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}],
+                ),
+            },
+            "/runs/{runId}": {
+                "get": _operation(
+                    "getRun", "One run: its state, progress (planned, sent, deferred, left) and outcome; a dry "
+                    "run's plan.",
+                    {"200": _json("RunSummary", "The run as recorded now."),
+                     "404": _problem("No run with this id is recorded."),
+                     "422": _problem("runId is not a run id.")},
+                    parameters=[{"name": "runId", "in": "path", "required": True,
+                                 "schema": {"type": "string", "pattern": "^[A-Za-z0-9]{1,64}$"}}],
+                ),
+            },
+            "/feed": {
+                "put": {
+                    **_operation(
+                        "putFeed", "Store a feed (JSON or CSV) in the feed drop, after the checks a run would make: "
+                        "an unreadable feed is refused; one whose every item is rejected, or whose plan against "
+                        "the current mapping trips the mass-cancellation guard, is refused unless force=true "
+                        "(which gives the one-shot allowance for exactly the cancellations shown). A stored feed "
+                        "starts a run within a minute.",
+                        {"201": _json("FeedStored", "Stored: the blob's name and what the next run would do."),
+                         "200": _json("FeedStored", "dryRun=true: the checks and preview; nothing stored."),
+                         "409": _problem("The feed would trip the mass-cancellation guard (cancellations, preview), "
+                                         "or the preview failed; force=true stores it anyway."),
+                         "413": _problem("The feed is larger than one upload may be (32 MiB)."),
+                         "422": _problem("The feed cannot be read, or every item was rejected (errors name them).")},
+                        parameters=[
+                            {"name": "force", "in": "query", "required": False, "schema": {"type": "boolean"}},
+                            {"name": "dryRun", "in": "query", "required": False, "schema": {"type": "boolean"}},
+                            {"name": "name", "in": "query", "required": False, "schema": {"type": "string"},
+                             "description": "The uploaded file's name; its suffix (.json, .csv) names the format "
+                                            "when the content type does not."},
+                        ],
+                    ),
+                    "requestBody": {"required": True, "content": {
+                        JSON: {"schema": {"type": "object"}},
+                        "text/csv": {"schema": {"type": "string"}}}},
+                },
+            },
+            "/feeds": {
+                "get": _operation(
+                    "listFeeds", "The feeds received in the drop, newest first: used, skipped or rejected, why, "
+                    "and which is in force.",
+                    {"200": _json("FeedList", "Recent feeds."), "422": _problem("limit is out of range.")},
+                    parameters=[{"name": "limit", "in": "query", "required": False,
+                                 "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],
+                ),
+            },
+            "/queue": {
+                "get": _operation(
+                    "showQueue", "Queued and parked writes per organizer, the budget used, when the queue is "
+                    "expected to be empty, and poison messages.",
+                    {"200": _json("QueueStatus", "The send queue."), "422": _problem("A filter is not valid.")},
+                    parameters=[{"name": "organizer", "in": "query", "required": False, "schema": {"type": "string"}}],
+                ),
+                "delete": _operation(
+                    "clearQueue", "Remove queued writes (all, one organizer's or one offering's); the next run "
+                    "decides those offerings again from the feed.",
+                    {"200": _json("QueueCleared", "What was removed."), "422": _problem("A filter is not valid.")},
+                    parameters=[
+                        {"name": "organizer", "in": "query", "required": False, "schema": {"type": "string"}},
+                        {"name": "offering", "in": "query", "required": False, "schema": {"type": "string"}},
+                        {"name": "poison", "in": "query", "required": False,
+                         "schema": {"type": "boolean", "default": False},
+                         "description": "also empty the poison queue"},
+                    ],
                 ),
             },
             "/openapi.json": {

@@ -23,6 +23,7 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Content too large",
     422: "Invalid input",
     500: "Internal error",
     502: "A service the product depends on refused the request",
@@ -41,6 +42,7 @@ class Problem(Exception):
         title: str | None = None,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -49,6 +51,7 @@ class Problem(Exception):
         self.title = title or TITLES.get(status, "Error")
         self.errors = errors
         self.headers = headers or {}
+        self.extensions = extensions or {}  # RFC 9457 extension members (e.g. a refused feed's preview)
 
     def to_json(self, instance: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -61,6 +64,8 @@ class Problem(Exception):
             body["instance"] = instance
         if self.errors is not None:
             body["errors"] = self.errors
+        for key, value in self.extensions.items():
+            body.setdefault(key, value)
         return body
 
     def response(self, instance: str | None = None) -> func.HttpResponse:

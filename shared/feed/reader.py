@@ -28,7 +28,13 @@ from shared.settings import setting
 
 
 def read_feed(source: str, *, timeout: float = 30.0, csv_mapping: CsvMapping | None = None) -> Feed:
-    """Read the feed at a filesystem path or an https URL (see `source.load` for the rules)."""
+    """Read the feed at a filesystem path, an https URL (see `source.load` for the rules) or a `blob:` drop."""
+    from shared.feed.blobdrop import is_blob_source
+
+    if is_blob_source(source):
+        from shared.feed.dropfeeds import read_blob_feed
+
+        return read_blob_feed(source, csv_mapping=csv_mapping).feed
     data = load(source, timeout=timeout)
     shown = display_url(source) if is_url(source) else source
     return parse_feed(data, source=shown, csv_mapping=csv_mapping, name=shown)

@@ -50,7 +50,9 @@ from shared.sync.pacing import Pacer, Timebase
 
 log = logging.getLogger("learncal.queue")
 
-PAGE = 200  # rows read (and handed to the executor) at a time
+PAGE = 200  # rows read (and handed to the executor) at a time, at most
+MIN_PAGE = 20  # one JSON batch
+REPLACED = "a newer plan replaced this work"
 BUSY_RETRY_MAX = 60.0  # seconds: another drain holds the lease; look again within a minute at most
 
 
@@ -136,12 +138,13 @@ class Drainer:
         refused = False
         try:
             while self.timebase.now() < deadline and not keeper.should_stop():
-                items = await asyncio.to_thread(self._work.page, organizer, after=after, limit=PAGE)
+                page = min(PAGE, max(MIN_PAGE, self._settings.send_per_minute))  # about a minute's work at a time
+                items = await asyncio.to_thread(self._work.page, organizer, after=after, limit=page)
                 if not items:
                     break
                 after = items[-1].row
                 now = self._clock()
-                for offering in {i.offering_id for i in items} - states.keys():
+                for offering in {i.offering_id for i in items}:  # read anew per page: a plan may have replaced it
                     states[offering] = await asyncio.to_thread(self._offerings.get, offering)
                 records = await asyncio.to_thread(self._mapping.load, sorted({i.offering_id for i in items}))
                 sendable: list[tuple[WorkItem, SendAction]] = []
@@ -152,7 +155,7 @@ class Drainer:
                     if reason is None:
                         action, reason = _as_now(item.action, records.get(item.action.key))
                         if action is None and reason is None:  # recorded as done already
-                            await self._finish(item, result, touched)
+                            await self._finish(item, result, touched, unsettled)
                             continue
                     if reason is not None:
                         await self._drop(item, reason, result, unsettled)
@@ -207,7 +210,7 @@ class Drainer:
                 continue
             elif key in outcome.records:
                 result.sent_by_run[item.run_id or ""] += 1
-                await self._finish(item, result, touched)
+                await self._finish(item, result, touched, unsettled)
         return bool(outcome.deferred)
 
     # -- checks -----------------------------------------------------------------------------------
@@ -223,7 +226,7 @@ class Drainer:
         if end is not None and end <= now:
             return "the session has ended"
         if state is None or state.plan_id != item.plan_id:
-            return "a newer plan replaced this work"
+            return REPLACED
         pool = {o.lower() for o in (getattr(provider, "organizers", None) or (provider.organizer,)) if o}
         if isinstance(action, Create) and not action.resume and action.organizer.lower() not in pool:
             return "its organizer has left the organizer pool"
@@ -234,14 +237,21 @@ class Drainer:
             result.dropped.append({"invitation": item.action.key.tag(), "reason": reason})
             log.info("queued %s for %s not sent: %s", type(item.action).__name__.lower(), item.action.key.tag(),
                      reason)
-        if reason != "a newer plan replaced this work":
-            unsettled.add(item.offering_id)
-            await asyncio.to_thread(self._offerings.redecide, item.offering_id)
+        if reason != REPLACED:
+            await self._redecide(item.offering_id, unsettled)
 
-    async def _finish(self, item: WorkItem, result: DrainResult, touched: dict[str, str]) -> None:
+    async def _finish(self, item: WorkItem, result: DrainResult, touched: dict[str, str],
+                      unsettled: set[str]) -> None:
         if await asyncio.to_thread(self._work.done, item):
             result.done += 1
             touched[item.offering_id] = item.plan_id
+        else:  # a newer plan rewrote or removed the row while it was being sent: it did not know of this send
+            await self._redecide(item.offering_id, unsettled)
+
+    async def _redecide(self, offering: str, unsettled: set[str]) -> None:
+        if offering not in unsettled:
+            unsettled.add(offering)
+            await asyncio.to_thread(self._offerings.redecide, offering)
 
     def _settle(self, touched: dict[str, str], unsettled: set[str]) -> None:
         """An offering whose last work row is done is settled, as a run that sent it all at once left it."""

@@ -143,17 +143,16 @@ class WorkStore:
         return items
 
     def done(self, item: WorkItem) -> bool:
-        """Remove a row that was sent (or dropped); False when a newer plan rewrote it meanwhile."""
+        """Remove a row that was sent (or dropped); False when a newer plan rewrote or removed it meanwhile
+        (or an administrator cleared it): that plan decided without knowing of this send."""
         from azure.core import MatchConditions
         from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 
         try:
             self._table.delete_entity(partition(item.organizer), item.row, etag=item.etag,
                                       match_condition=MatchConditions.IfNotModified)
-        except ResourceModifiedError:
+        except (ResourceModifiedError, ResourceNotFoundError):
             return False
-        except ResourceNotFoundError:
-            return True
         return True
 
     def failed(self, item: WorkItem, message: str, *, now: datetime | None = None) -> WorkItem | None:
@@ -189,6 +188,13 @@ class WorkStore:
         if not filters:
             return iter(self._table.list_entities(select=select))
         return iter(self._table.query_entities(" and ".join(filters), parameters=parameters, select=select))
+
+    def offerings(self) -> dict[str, set[str]]:
+        """Offering -> the organizers with rows of it (queued or parked)."""
+        found: dict[str, set[str]] = defaultdict(set)
+        for entity in self.rows(select=["PartitionKey", "Organizer", "OfferingId"]):
+            found[entity.get("OfferingId") or ""].add(entity.get("Organizer") or entity["PartitionKey"])
+        return dict(found)
 
     def organizers(self) -> list[str]:
         """Organizers with queued rows (those a wake-up message should be sent for)."""

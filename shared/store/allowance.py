@@ -25,7 +25,8 @@ ROW = "massCancel"
 ENVIRONMENT_ROW = "massCancelEnvironment"
 LIFETIME = timedelta(hours=24)
 
-Via = Literal["cli", "api", "environment"]
+# who asked for the run that gave an allowance ("api": records written before runs named "http")
+Via = Literal["cli", "api", "http", "timer", "feed", "console", "environment"]
 
 
 @dataclass(frozen=True)

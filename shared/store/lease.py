@@ -69,7 +69,7 @@ class LeaseStore:
         return Lease(organizer, holder, expires, meta.get("etag"), now)
 
     def time_left(self, name: str, *, now: datetime | None = None) -> float | None:
-        """Seconds until a held lease expires (None: nobody holds it)."""
+        """Seconds until a held lease expires (None: nobody holds it, or its holder is gone)."""
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
@@ -77,10 +77,23 @@ class LeaseStore:
         except ResourceNotFoundError:
             return None
         expires = current.get("ExpiresAt")
-        if not current.get("Holder") or not isinstance(expires, datetime):
+        if not current.get("Holder") or not isinstance(expires, datetime) or _holder_gone(current):
             return None
         left = (expires - (now or datetime.now(UTC))).total_seconds()
         return left if left > 0 else None
+
+    def held(self, name: str, *, now: datetime | None = None) -> bool:
+        """Whether `acquire` would refuse now: unexpired, and its holder not a process known to be gone."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            current = self._table.get_entity(PARTITION, _row(name))
+        except ResourceNotFoundError:
+            return False
+        expires = current.get("ExpiresAt")
+        if not current.get("Holder") or not isinstance(expires, datetime) or expires <= (now or datetime.now(UTC)):
+            return False
+        return not _holder_gone(current)
 
     def renew(self, lease: Lease, *, seconds: float, now: datetime | None = None) -> Lease | None:
         """Extend a lease still held; None when it was lost (expired and taken over by another run).

@@ -46,6 +46,9 @@ class OfferingState:
     plan_id: str | None = None
     # The reconcile mark that plan applied, cleared once its work is done (None: none applied).
     plan_reconcile: datetime | None = None
+    # Queued work of this offering was dropped, or sent while a newer plan was being made: it is
+    # not settled until a new plan has looked at it again.
+    redecide: bool = False
 
     def but(self, **changes: Any) -> OfferingState:
         return replace(self, **changes)
@@ -125,7 +128,7 @@ class OfferingStore:
             except ResourceNotFoundError:
                 return None
             state = self._from_entity(current)
-            if state.plan_id != plan_id or current.get("Redecide"):
+            if state.plan_id != plan_id or state.redecide:
                 return None
             mark = state.reconcile_requested_at
             if mark is not None and state.plan_reconcile is not None and _same_time(mark, state.plan_reconcile):
@@ -160,6 +163,7 @@ class OfferingStore:
             "Title": state.title,
             "Settled": state.settled,
             "Live": state.live,
+            "Redecide": state.redecide,
         }
         for name, value in (
             ("Digest", state.digest),
@@ -208,4 +212,5 @@ class OfferingStore:
             last_seen=entity.get("LastSeen"),
             plan_id=entity.get("PlanId"),
             plan_reconcile=entity.get("PlanReconcile"),
+            redecide=bool(entity.get("Redecide")),
         )

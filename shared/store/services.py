@@ -62,3 +62,35 @@ def blob_service(settings: Settings) -> Any:
         return BlobServiceClient.from_connection_string(_connection(settings))
     except ValueError as error:
         raise _unusable(error) from None
+
+
+def feed_blob_service(settings: Settings, *, account_url: str | None = None, credential: Any = None) -> Any:
+    """A BlobServiceClient for the feed drop: the LEARNCAL_FEED_STORAGE connection, else the app's own storage.
+
+    In Azure `LEARNCAL_FEED_STORAGE__blobServiceUri` names the drop's blob service, reached with
+    the managed identity (the same identity-based convention the blob trigger's connection uses);
+    locally `LEARNCAL_FEED_STORAGE` may hold a connection string. A workstation passes its own
+    `account_url` and credential (the operator's sign-in) instead.
+    """
+    from azure.storage.blob import BlobServiceClient
+
+    url = account_url or settings.feed_blob_service_uri
+    if url:
+        if credential is None:
+            from azure.identity import ManagedIdentityCredential
+
+            credential = ManagedIdentityCredential(client_id=settings.feed_storage_client_id
+                                                   or settings.storage_client_id)
+        return BlobServiceClient(account_url=url, credential=credential)
+    if settings.feed_storage_connection:
+        connection = settings.feed_storage_connection
+        if connection.strip().lower() in ("usedevelopmentstorage=true", "usedevelopmentstorage=true;"):
+            connection = DEVELOPMENT_STORAGE
+        try:
+            return BlobServiceClient.from_connection_string(connection)
+        except ValueError as error:
+            raise ConfigurationError(
+                f"LEARNCAL_FEED_STORAGE is not a usable storage connection string ({error}). Use the connection "
+                "string of the storage account holding the feed drop, or leave it empty to use AzureWebJobsStorage."
+            ) from None
+    return blob_service(settings)

@@ -15,6 +15,7 @@ TABLES = {
     "leases": "Leases",
     "provider": "Provider",
     "sendlog": "SendLog",
+    "feeds": "Feeds",
     "work": "Work",
 }
 DEFAULT_PREFIX = "Learncal"

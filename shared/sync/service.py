@@ -16,11 +16,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.calendar.gateway import CalendarGateway
 from shared.domain import Feed, Offering
-from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, MappingLost, RunInProgress
+from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, MappingLost, NoFeedYet, RunInProgress
+from shared.feed.blobdrop import is_blob_source
 from shared.planning.desired import Allowlist, DesiredState, desired_state
 from shared.planning.plan import Cancel, Create, Plan, Remember, Update, plan
 from shared.queue.drain import Drainer, DrainResult, merge
@@ -37,6 +38,9 @@ from shared.sync.executor import Failure, Outcome, describe
 from shared.sync.lease_keeper import LEASE_TIMING, LeaseKeeper, LeaseTiming
 from shared.sync.pacing import Timebase
 from shared.sync.summary import RunSummary
+
+if TYPE_CHECKING:
+    from shared.feed.dropfeeds import DropFeeds
 
 log = logging.getLogger("learncal.sync")
 
@@ -84,6 +88,7 @@ class SyncService:
         lease_timing: LeaseTiming | None = None,
         lease_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         allowances: AllowanceStore | None = None,
+        drop: DropFeeds | None = None,
         work: WorkStore,
         wakeups: WakeUps | None = None,
     ) -> None:
@@ -102,6 +107,7 @@ class SyncService:
         self._lease_timing = lease_timing or LEASE_TIMING
         self._lease_clock = lease_clock
         self._allowances = allowances  # None: no allowance can be given (tests of other parts)
+        self._drop = drop  # the feed drop behind `blob:` sources (None: read them without keeping history)
         self._work = work
         self._wakeups = wakeups  # None: nothing is put on the send queue (the work waits for the next run)
 
@@ -109,14 +115,19 @@ class SyncService:
         """The organizer in force (the stored provider configuration over the environment)."""
         return self._provider().organizer
 
-    def sync(self, request: SyncRequest) -> RunSummary:
-        summary = RunSummary(run_id=uuid.uuid4().hex[:12], started_at=self._clock(), dry_run=request.dry_run)
+    def sync(self, request: SyncRequest, *, run_id: str | None = None) -> RunSummary:
+        """One run; `run_id` is the id of the requested run this performs (shared/runs)."""
+        summary = RunSummary(run_id=run_id or uuid.uuid4().hex[:12], started_at=self._clock(),
+                             dry_run=request.dry_run)
         try:
             self._sync(request, summary)
         except RunInProgress as error:
             summary.failure = type(error).__name__
             summary.finish("failed", str(error))
             return summary  # not recorded: the run in progress records its own outcome
+        except NoFeedYet as error:  # a fresh installation waiting for its first feed: not a failure
+            summary.skipped = str(error)
+            summary.finish("skipped", str(error))
         except LearncalError as error:
             summary.failure = type(error).__name__
             summary.finish("failed", str(error))
@@ -128,6 +139,7 @@ class SyncService:
             summary.finish()
         if not request.dry_run:
             self._record(summary)
+            self._settle_feed(summary)
         return summary
 
     # -- the run ---------------------------------------------------------------------------
@@ -145,7 +157,7 @@ class SyncService:
         source = request.feed or self._settings.feed
         if not source:
             raise ConfigurationError("No feed given: pass --feed PATH_OR_URL or set LEARNCAL_FEED.")
-        feed = self._read_feed(source)  # FeedUnreadable ends the run here, before anything is sent
+        feed = self._feed(source, summary)  # FeedUnreadable ends the run here, before anything is sent
         summary.rejected = list(feed.rejections)
         now = self._clock()
 
@@ -199,12 +211,13 @@ class SyncService:
             summary.finish("completed", " ".join(filter(None, ["Dry run: nothing was sent or recorded.", guard_note])))
             return
         plan_id = new_plan_id()
+        racing = self._racing(examine)
         remembered = asyncio.run(_remember(self._mapping, the_plan))
         items = [WorkItem(sender(a), a, summary.run_id, plan_id) for a in the_plan.sends
                  if isinstance(a, (Create, Update, Cancel))]
         with_work = {item.offering_id for item in items}
         self._bookkeep(feed, examine, states, digests, sent, remembered, the_plan, with_work, plan_id, now, summary,
-                       scoped)
+                       scoped, racing)
         self._work.replace(items, {offering: plan_id for offering in examine})
         outcome = self._drain_all(summary.run_id, started + self._settings.run_seconds, summary)
         merge(outcome, remembered)
@@ -220,6 +233,24 @@ class SyncService:
             if state is not None and state.settled and mark is not None:
                 summary.reconciled.append(offering)
         summary.finish("completed", self._message(summary))
+
+    def _racing(self, examine: set[str]) -> set[str]:
+        """Examined offerings whose queued work a drain may be sending while this plan is made.
+
+        This plan read the mapping before those sends, so it cannot be the one to settle them:
+        they stay unsettled (`redecide`) and the next plan looks at them with what was sent.
+        """
+        busy: dict[str, bool] = {}
+        racing = set()
+        for offering, organizers in self._work.offerings().items():
+            if offering not in examine:
+                continue
+            for organizer in organizers:
+                if organizer not in busy:
+                    busy[organizer] = self._leases.time_left(organizer, now=self._lease_clock()) is not None
+                if busy[organizer]:
+                    racing.add(offering)
+        return racing
 
     def _drain_all(self, run_id: str, deadline: float, summary: RunSummary) -> Outcome:
         """The synchronous mode: this process sends the queued work of every organizer until the
@@ -257,6 +288,28 @@ class SyncService:
         if total:
             self._progress(f"Sent {sum(total.values())} ({dict(total)})")
         return outcome
+
+    def _feed(self, source: str, summary: RunSummary) -> Feed:
+        if not is_blob_source(source):
+            return self._read_feed(source)
+        if self._drop is None:
+            return self._read_feed(source)
+        try:
+            reading = self._drop.read(source)
+        except NoFeedYet:
+            summary.feed = {"source": "blob", "container": source.split(":", 1)[1].split("/", 1)[0], "name": None}
+            raise
+        summary.feed = reading.to_json()
+        return reading.feed
+
+    def _settle_feed(self, summary: RunSummary) -> None:
+        """The drop's history says which run used which feed; old feeds go once a run completed."""
+        if self._drop is None or not summary.feed or not summary.feed.get("name"):
+            return
+        try:
+            self._drop.settle(summary.feed, run_id=summary.run_id, completed=summary.status == "completed")
+        except Exception:
+            log.warning("could not record the feed this run used", exc_info=True)
 
     def send_queued(self, organizer: str, run_id: str | None) -> DrainResult:
         """One send-worker invocation: drain the organizer's work for one time slice, then wake it
@@ -316,6 +369,7 @@ class SyncService:
             "stop that cancels no more than its number."
         )
         if request.dry_run:
+            summary.guard = {"cancellations": cancels, "live": live, "reason": reason}
             return f"A real run would be stopped by the mass-cancellation guard: {what} {how}"
         now = self._clock()
         allowance = self._allowances.current() if self._allowances is not None else None
@@ -406,11 +460,11 @@ class SyncService:
     def _bookkeep(
         self, feed: Feed, examine: set[str], states: dict[str, OfferingState], digests: dict[str, str],
         sent: dict[Any, Any], remembered: Outcome, the_plan: Plan, with_work: set[str], plan_id: str, now: datetime,
-        summary: RunSummary, desired: DesiredState,
+        summary: RunSummary, desired: DesiredState, racing: set[str],
     ) -> None:
         """Record the plan on every offering it examined: settled when it left no work (so the next
         run can skip it), else unsettled under this plan's id until its last work row is done."""
-        unfinished = {f.key.offering_id for f in remembered.failed} | with_work
+        unfinished = {f.key.offering_id for f in remembered.failed} | with_work | racing
         records = dict(sent)
         records.update(remembered.records)
         covered = {a.key for a in the_plan.actions if isinstance(a, Create)}
@@ -428,7 +482,7 @@ class SyncService:
             state = OfferingState(
                 offering_id=offering.id, title=offering.title, digest=digests[offering.id],
                 settled=settled, live=live[offering.id], last_seen=now, plan_id=plan_id,
-                plan_reconcile=mark if offering.id in with_work else None,
+                plan_reconcile=mark if offering.id in with_work else None, redecide=offering.id in racing,
             )
             try:  # a reconcile asked for during this run stays for the next one
                 self._offerings.settle(state, applied=mark if settled else None)

@@ -39,6 +39,9 @@ class RunSummary:
     mass_cancel_allowance: dict[str, Any] | None = None  # the allowance this run used to pass the guard
     plan: list[dict[str, Any]] | None = None  # dry runs: what would be done
     failure: str | None = None  # kind of error that failed the run (e.g. MassCancellationStopped), for alerts
+    # the blob a `blob:` run read (container, name, size, lastModified, sha256, format) and the uploads it skipped
+    feed: dict[str, Any] | None = None
+    guard: dict[str, Any] | None = None  # dry runs: what would stop a real run (cancellations, live, reason)
 
     @property
     def exit_code(self) -> int:
@@ -90,4 +93,8 @@ class RunSummary:
             out["plan"] = self.plan
         if self.failure is not None:
             out["failure"] = self.failure
+        if self.feed is not None:
+            out["feed"] = self.feed
+        if self.guard is not None:
+            out["massCancelGuard"] = self.guard
         return out

@@ -20,6 +20,7 @@ from shared.provider.service import ProviderService
 from shared.secrets import KeyVaultSecret, SecretUnavailable
 from shared.settings import Settings
 from shared.store.tables import Tables
+from shared.validate.feed import check_feed
 from shared.validate.guard import lease_names, organizer_mailbox
 from shared.validate.history import check_organizer_history
 from shared.validate.mailbox import (
@@ -115,6 +116,9 @@ class Validator:
             _close(credential)
         report.add(check_key_vault(settings, self._vault))
         report.add(check_organizer_history(self._tables, settings.organizer))
+        feed = check_feed(settings)
+        if feed is not None:
+            report.add(feed)
         return report.ordered()
 
     # -- parts -----------------------------------------------------------------------------

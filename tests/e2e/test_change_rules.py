@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -191,8 +192,8 @@ def test_inactive_status_makes_no_graph_request_and_reactivation_catches_up(worl
     assert summary["status"] == "skipped" and summary["skipped"]
     assert world.stats()["requests"] == before["requests"]
     assert len(world.calendar(DEE)) == 1
-    runs = [line for line in world.cli("runs", "--limit", "1").stdout.splitlines() if line]
-    assert '"status": "skipped"' in runs[0]
+    [latest] = json.loads(world.cli("runs", "--limit", "1", "--json").stdout)["value"]
+    assert (latest["status"], latest["state"]) == ("skipped", "skipped")
     assert synced(world, feed)["cancelled"] == 1
     assert world.calendar(DEE) == []
 

@@ -19,15 +19,19 @@ from typing import Any
 
 import azure.functions as func
 import pytest
+from azure.functions.queue import QueueMessage as HostQueueMessage
 
 import function_app
 import shared.feed.examples as examples
 from shared.admin.context import Services, using
 from shared.local.azurite import RunningAzurite
+from shared.queue.wakeup import queue_name
+from shared.runs.requests import RUNS_QUEUE
 from shared.sandbox import RunningSandbox, start
 from shared.sandbox.client import SandboxClient
 from shared.secrets import forget_cached_secrets
 from shared.settings import Settings
+from shared.store.services import queue_client
 from shared.store.tables import Tables
 
 VAULT_READER = "5b0f5c1e-0000-4000-8000-00000000c0de"
@@ -100,6 +104,49 @@ class World:
             response: func.HttpResponse = function(name)(req)
         return response
 
+    def run_queue(self) -> Any:
+        return queue_client(self.settings, queue_name(self.tables, RUNS_QUEUE))
+
+    def drain_runs(self, services: Services | None = None, *, limit: int = 10) -> list[str]:
+        """Deliver the visible messages of the run queue to `run_worker`, as the host's queue trigger does.
+
+        Each message becomes an `azure.functions.QueueMessage` (decoded body, id, dequeue count)
+        and is deleted once the function returns, as the host deletes a message whose function
+        succeeded. Returns the run ids delivered.
+        """
+        delivered: list[str] = []
+        queue = self.run_queue()
+        for _round in range(limit):
+            messages = list(queue.receive_messages(messages_per_page=1, visibility_timeout=60, max_messages=1))
+            if not messages:
+                break
+            message = messages[0]
+            body = message.content
+            host_message = HostQueueMessage(
+                id=message.id, body=body.encode(), dequeue_count=message.dequeue_count,
+                expiration_time=message.expires_on, insertion_time=message.inserted_on,
+                time_next_visible=message.next_visible_on, pop_receipt=message.pop_receipt)
+            with using(services or self.services()):
+                function("run_worker")(host_message)
+            queue.delete_message(message)
+            delivered.append(json.loads(body)["runId"])
+        return delivered
+
+    def follow(self, run_id: str, services: Services | None = None) -> dict[str, Any]:
+        response = self.call("run", request("GET", f"runs/{run_id}", route_params={"runId": run_id}), services)
+        assert response.status_code == 200, response.get_body()
+        return dict(json.loads(response.get_body()))
+
+    def sync(self, body: dict[str, Any] | None = None, services: Services | None = None) -> dict[str, Any]:
+        """POST /api/sync (202), deliver the run's message to the run worker, and read the run at its end."""
+        services = services or self.services()
+        response = self.call("sync_now", request("POST", "sync", {} if body is None else body), services)
+        assert response.status_code == 202, response.get_body()
+        ticket = json.loads(response.get_body())
+        assert response.headers["Location"] == f"/api/runs/{ticket['runId']}"
+        self.drain_runs(services)
+        return self.follow(ticket["runId"], services)
+
 
 @pytest.fixture(scope="module")
 def running_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
@@ -132,8 +179,21 @@ def world(running_sandbox: RunningSandbox, tables: Tables, azurite: RunningAzuri
         "AzureWebJobsStorage": azurite.connection_string,
     })
     forget_cached_secrets()
-    yield World(running_sandbox, client, tables, settings, reader_secret)
+    created = World(running_sandbox, client, tables, settings, reader_secret)
+    clear_run_queue(created)
+    yield created
     forget_cached_secrets()
+
+
+def clear_run_queue(world: World) -> None:
+    """A test starts with its run queue (named after its table prefix) in place and empty."""
+    from azure.core.exceptions import ResourceExistsError
+
+    queue = world.run_queue()
+    try:
+        queue.create_queue()
+    except ResourceExistsError:
+        queue.clear_messages()
 
 
 @pytest.fixture

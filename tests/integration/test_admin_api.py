@@ -34,7 +34,6 @@ from shared.domain import InvitationKey
 from shared.planning.sent import SentRecord
 from shared.provider.store import ProviderStore
 from shared.store.allowance import AllowanceStore
-from shared.store.lease import LeaseStore
 from shared.store.mapping import TableMappingStore
 from shared.store.offerings import OfferingState, OfferingStore
 from shared.store.runs import RunStore
@@ -219,6 +218,7 @@ ROUTES = [
     ("offering_reconcile", "POST", "offerings/OFF-1/reconcile", None, {"offeringId": "OFF-1"}),
     ("sync_now", "POST", "sync", {"dryRun": False}, None),
     ("runs", "GET", "runs", None, None),
+    ("run", "GET", "runs/0123456789ab", None, {"runId": "0123456789ab"}),
     ("openapi", "GET", "openapi.json", None, None),
 ]
 
@@ -270,7 +270,7 @@ def test_a_save_without_the_allowlist_never_widens_the_environments(world: World
     del body["recipientAllowlist"]
 
     saved = payload(world.call("provider", request("PUT", "provider", body), services))
-    summary = payload(world.call("sync_now", request("POST", "sync", {}), services))
+    summary = world.sync({}, services)
 
     assert saved["allowlistsInForce"] == [
         {"source": "environment", "setting": "LEARNCAL_RECIPIENT_ALLOWLIST", "entries": [OTHER_USER]}]
@@ -319,7 +319,7 @@ def test_a_run_whose_allowlists_admit_nobody_stops_instead_of_inviting_everyone(
     services = world.services(recipient_allowlist=("@contoso.example",),
                               feed=write(base_feed(), tmp_path / "feed.json"))  # the environment changed later
 
-    summary = payload(world.call("sync_now", request("POST", "sync", {}), services))
+    summary = world.sync({}, services)
     shown = payload(world.call("provider", request("GET", "provider"), services))
 
     assert summary["status"] == "failed" and "admit nobody" in summary["message"]
@@ -373,7 +373,7 @@ def test_a_reconcile_asked_for_during_a_run_survives_it_and_the_next_run_applies
 ) -> None:
     feed = base_feed()
     path = write(feed, tmp_path / "feed.json")
-    assert payload(world.call("sync_now", request("POST", "sync", {}), world.services(feed=path)))["created"] > 0
+    assert world.sync({}, world.services(feed=path))["created"] > 0
     offering(feed, "OFF-1001")["enrollments"].append({"learnerEmail": OTHER_USER.replace("ada", "eve"),
                                                       "status": "active"})
     write(feed, tmp_path / "feed.json")  # the offering changed, so the next run looks at it
@@ -385,14 +385,14 @@ def test_a_reconcile_asked_for_during_a_run_survives_it_and_the_next_run_applies
                 "POST", "offerings/OFF-1001/reconcile", route_params={"offeringId": "OFF-1001"})).status_code)
 
     running = Services.build(replace(world.settings, feed=path), tables=world.tables, progress=reconcile_while_running)
-    during = payload(world.call("sync_now", request("POST", "sync", {}), running))
+    during = world.sync({}, running)
 
     assert answers == [202]
     assert (during["status"], during["created"], during["reconciled"]) == ("completed", 2, [])
     state = OfferingStore(world.tables).get("OFF-1001")
     assert state is not None and state.reconcile_requested_at is not None  # still waiting for a run
 
-    after = payload(world.call("sync_now", request("POST", "sync", {}), world.services(feed=path)))
+    after = world.sync({}, world.services(feed=path))
     assert after["reconciled"] == ["OFF-1001"]
     state = OfferingStore(world.tables).get("OFF-1001")
     assert state is not None and state.reconcile_requested_at is None and state.settled
@@ -400,17 +400,32 @@ def test_a_reconcile_asked_for_during_a_run_survives_it_and_the_next_run_applies
 
 # -- POST /api/sync and GET /api/runs --------------------------------------------------------
 
-def test_a_manual_run_syncs_and_is_listed_in_runs(world: World) -> None:
+def test_a_manual_run_is_accepted_at_once_and_followed_to_its_end(world: World) -> None:
     services = world.services(feed=SAMPLE_FEED)
 
     response = world.call("sync_now", request("POST", "sync", {}), services)
 
-    assert response.status_code == 200, response.get_body()
-    summary = payload(response)
-    assert (summary["status"], summary["created"]) == ("completed", 15)
+    assert response.status_code == 202, response.get_body()
+    ticket = payload(response)
+    assert (ticket["status"], ticket["coalesced"]) == ("queued", False)
+    assert response.headers["Location"] == f"/api/runs/{ticket['runId']}"
+    assert world.sandbox.calendar(OTHER_USER) == []  # nothing is sent before the run worker performs it
+    queued = world.follow(ticket["runId"], services)
+    assert (queued["state"], queued["startedBy"], queued["via"]) == ("queued", "a function key holder", "http")
+
+    assert world.drain_runs(services) == [ticket["runId"]]
+
+    run = world.follow(ticket["runId"], services)
+    assert (run["state"], run["status"], run["created"]) == ("completed", "completed", 15)
+    assert (run["planned"], run["sent"], run["left"], run["deferred"]) == (15, 15, 0, 0)
     assert len(world.sandbox.calendar(OTHER_USER)) == 4
-    runs = payload(world.call("runs", request("GET", "runs?limit=5"), services))["value"]
-    assert [r["runId"] for r in runs] == [summary["runId"]]
+    listing = payload(world.call("runs", request("GET", "runs?limit=5"), services))
+    assert [r["runId"] for r in listing["value"]] == [ticket["runId"]]
+    assert listing["waiting"] is None
+    [load] = listing["organizers"]
+    assert (load["organizer"], load["queued"], load["sentLastDay"]) == (world.info["organizer"], 0, 15)
+    assert (load["perMinute"], load["perDay"]) == (world.settings.send_per_minute, world.settings.send_per_day)
+    assert (load["parked"], load["expectedEmptyAt"]) == (0, None)
 
 
 def test_a_manual_run_that_rejects_items_logs_the_records_the_alerts_select(
@@ -420,35 +435,62 @@ def test_a_manual_run_that_rejects_items_logs_the_records_the_alerts_select(
     offering(feed, "OFF-2002")["activities"][0]["timeZone"] = "Mars/Olympus_Mons"  # rejected: unknown time zone
 
     with caplog.at_level(logging.INFO):
-        response = world.call("sync_now", request("POST", "sync", {}),
-                              world.services(feed=write(feed, tmp_path / "feed.json")))
+        summary = world.sync({}, world.services(feed=write(feed, tmp_path / "feed.json")))
 
-    summary = payload(response)
     assert summary["status"] == "completed" and summary["rejected"]
     lines = [r.getMessage() for r in caplog.records]
     assert any(m.startswith("learncal.run.problems") and f"run_id={summary['runId']}" in m for m in lines), lines
     assert any(m.startswith("learncal.feed.rejection.new") for m in lines), lines
 
 
-def test_a_dry_run_sends_and_records_nothing(world: World) -> None:
+def test_a_dry_run_over_http_is_asynchronous_and_its_plan_is_read_from_the_run(world: World) -> None:
     services = world.services(feed=SAMPLE_FEED)
 
-    summary = payload(world.call("sync_now", request("POST", "sync", {"dryRun": True}), services))
+    response = world.call("sync_now", request("POST", "sync", {"dryRun": True}), services)
 
-    assert (summary["dryRun"], summary["created"]) == (True, 15)
-    assert world.sandbox.calendar(OTHER_USER) == []
-    assert RunStore(world.tables).recent() == []
+    assert response.status_code == 202
+    run_id = payload(response)["runId"]
+    assert world.follow(run_id, services)["state"] == "queued"
+    world.drain_runs(services)
+    run = world.follow(run_id, services)
+    assert (run["dryRun"], run["state"], run["created"], run["sent"]) == (True, "completed", 15, 0)
+    assert len(run["plan"]) == 15
+    assert {item["person"] for item in run["plan"]} >= {OTHER_USER}
+    assert world.sandbox.calendar(OTHER_USER) == []  # sent nothing
+    assert OfferingStore(world.tables).all() == {}  # and settled nothing
 
 
-def test_a_run_while_another_holds_the_lease_is_409_and_starts_nothing(world: World) -> None:
+def test_runs_asked_for_while_a_run_is_planning_join_one_follow_up_that_starts_when_it_ends(world: World) -> None:
     services = world.services(feed=SAMPLE_FEED)
-    LeaseStore(world.tables).acquire(world.info["organizer"], seconds=300)
+    first = payload(world.call("sync_now", request("POST", "sync", {}), services))["runId"]
+    seen: list[dict[str, Any]] = []
 
-    body = problem(world.call("sync_now", request("POST", "sync", {}), services), 409)
+    def two_requests_while_planning(message: str) -> None:
+        if message.startswith("Planned") and not seen:  # the first run holds the planner lease now
+            for _ in range(2):
+                seen.append(payload(world.call("sync_now", request("POST", "sync", {}), services)))
 
-    assert "already in progress" in body["detail"]
-    assert world.sandbox.calendar(OTHER_USER) == []
-    assert RunStore(world.tables).recent() == []
+    running = Services.build(replace(world.settings, feed=SAMPLE_FEED), tables=world.tables,
+                             progress=two_requests_while_planning)
+    assert world.drain_runs(running, limit=1) == [first]
+
+    follow_up = seen[0]["runId"]
+    assert follow_up != first
+    assert [(t["runId"], t["coalesced"], t["followUpOf"]) for t in seen] == \
+        [(follow_up, False, first), (follow_up, True, first)]
+    waiting = world.follow(follow_up, services)
+    assert (waiting["state"], waiting["followUpOf"], waiting["requests"]) == ("queued", first, 2)
+    assert world.follow(first, services)["state"] == "completed"
+
+    # the ending run put the follow-up on the queue at once (its own message waits too)
+    delivered = world.drain_runs(services)
+    assert follow_up in delivered
+    after = world.follow(follow_up, services)
+    assert (after["state"], after["created"], after["unchanged"]) == ("completed", 0, 15)
+
+    third = payload(world.call("sync_now", request("POST", "sync", {}), services))
+    assert (third["coalesced"], third["runId"] not in (first, follow_up)) == (False, True)
+    assert world.follow(third["runId"], services)["state"] == "queued"
 
 
 def test_sync_and_runs_name_their_bad_input(world: World) -> None:
@@ -467,24 +509,24 @@ def test_an_allowance_given_over_http_is_recorded_with_who_gave_it_and_lasts_a_d
     offering(feed, "OFF-1001")["enrollments"].extend({"learnerEmail": e, "status": "active"} for e in extra)
     path = write(feed, tmp_path / "feed.json")
     services = world.services(feed=path)
-    assert payload(world.call("sync_now", request("POST", "sync", {}), services))["created"] == 26
+    assert world.sync({}, services)["created"] == 26
     offering(feed, "OFF-1001")["activities"] = []  # a wrong feed: 23 of 26 meetings would go
     write(feed, tmp_path / "feed.json")
 
-    refused = payload(world.call("sync_now", request("POST", "sync", {}), services))
+    refused = world.sync({}, services)
     assert refused["status"] == "failed" and '{"allowMassCancel": 23}' in refused["message"]
-    AllowanceStore(world.tables).give(23, by="ops@contoso.example", via="api",
+    AllowanceStore(world.tables).give(23, by="ops@contoso.example", via="http",
                                       now=datetime.now(UTC) - timedelta(hours=25))
-    expired = payload(world.call("sync_now", request("POST", "sync", {}), services))
+    expired = world.sync({}, services)
     assert expired["status"] == "failed" and "has expired" in expired["message"]
     assert fields(problem(world.call("sync_now", request("POST", "sync", {"allowMassCancel": 0})), 422)) \
         == {"allowMassCancel"}
 
-    allowed = payload(world.call("sync_now", request("POST", "sync", {"allowMassCancel": 23}), services))
+    allowed = world.sync({"allowMassCancel": 23}, services)
 
     assert (allowed["status"], allowed["cancelled"]) == ("completed", 23)
     assert allowed["massCancelAllowance"]["givenBy"] == "a function key holder with POST /api/sync"
-    assert (allowed["massCancelAllowance"]["count"], allowed["massCancelAllowance"]["via"]) == (23, "api")
+    assert (allowed["massCancelAllowance"]["count"], allowed["massCancelAllowance"]["via"]) == (23, "http")
     recorded = payload(world.call("runs", request("GET", "runs?limit=1"), services))["value"][0]
     assert recorded["massCancelAllowance"]["used"] == 23
     assert AllowanceStore(world.tables).current() is None  # used up
@@ -499,7 +541,8 @@ def test_the_openapi_document_describes_every_admin_route(world: World) -> None:
     document = payload(response)
     assert document["openapi"] == "3.1.0"
     assert set(document["paths"]) == {"/provider", "/provider/validate", "/offerings/{offeringId}/reconcile",
-                                      "/sync", "/runs", "/openapi.json"}
+                                      "/sync", "/runs", "/runs/{runId}", "/queue", "/feed", "/feeds",
+                                      "/openapi.json"}
     assert document["components"]["schemas"]["ProviderInput"]["properties"]["clientSecret"]
 
 
@@ -510,11 +553,9 @@ def test_a_method_the_route_does_not_serve_is_405(world: World) -> None:
     assert response.headers["Allow"] == "GET"
 
 
-def test_a_run_over_http_keeps_within_the_platforms_response_limit(world: World) -> None:
-    from dataclasses import replace
-
-    from shared.admin.context import HTTP_RUN_SECONDS, Services
-
-    assert Services.build(replace(world.settings, run_seconds=540), tables=world.tables).settings.run_seconds \
-        == HTTP_RUN_SECONDS
-    assert Services.build(replace(world.settings, run_seconds=60), tables=world.tables).settings.run_seconds == 60
+def test_an_unknown_run_is_404_and_a_malformed_id_names_the_field(world: World) -> None:
+    unknown = problem(world.call("run", request("GET", "runs/0123456789ab", route_params={"runId": "0123456789ab"})),
+                      404)
+    assert unknown["type"].endswith("unknown-run") and "GET /api/runs" in unknown["detail"]
+    malformed = problem(world.call("run", request("GET", "runs/..%2F", route_params={"runId": "../x"})), 422)
+    assert fields(malformed) == {"runId"}

@@ -77,3 +77,11 @@ def test_health_names_missing_settings_without_revealing_values(monkeypatch: pyt
     assert response.status_code == 503
     assert "LEARNCAL_ORGANIZER" in body["checks"]["configuration"]
     assert "00000000-0000-0000-0000-000000000001" not in response.get_body().decode()
+
+
+def test_the_feed_trigger_is_an_event_grid_blob_trigger_on_the_feed_drop() -> None:
+    trigger = function_app.feed_arrived.build().get_trigger()
+
+    assert trigger.get_binding_name() == "blobTrigger"
+    assert (trigger.path, trigger.connection) == ("feeds/{name}", "LEARNCAL_FEED_STORAGE")
+    assert trigger.get_dict_repr()["source"] == "EventGrid"

@@ -1,0 +1,67 @@
+"""The run queue's consumer: one message {"runId"} performs that requested run.
+
+A malformed message is logged and dropped, never retried: retrying cannot make it readable,
+and the host would only move it to the poison queue after five attempts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from shared.runs.perform import Performed, perform
+from shared.runs.requests import RETRY_SECONDS
+
+if TYPE_CHECKING:
+    import azure.functions as func
+
+    from shared.bootstrap import App
+
+log = logging.getLogger("learncal.runs")
+
+
+def run_id_of(body: bytes | str) -> str | None:
+    """The run id a message names, or None when the message is not {"runId": "<id>"}."""
+    try:
+        data: Any = json.loads(body)
+    except (TypeError, ValueError):
+        return None
+    run_id = data.get("runId") if isinstance(data, dict) else None
+    if not isinstance(run_id, str) or not run_id or len(run_id) > 64 or not run_id.isalnum():
+        return None
+    return run_id
+
+
+def handle(msg: func.QueueMessage, app: App | None = None) -> Performed | None:
+    """Perform the run a message names; re-queue it with a delay while the planner lease is held."""
+    run_id = run_id_of(msg.get_body())
+    if run_id is None:
+        log.error("A message on learncal-runs is not {\"runId\": \"<id>\"} and was dropped (message id %s).",
+                  msg.id)
+        return None
+    if app is None:
+        from shared.admin.context import services
+
+        app = services().app
+    performed = perform(app, run_id)
+    if performed.outcome == "busy":
+        log.info("Run %s waits: another run holds the planner lease (back in %d s, or when that run ends).",
+                 run_id, RETRY_SECONDS)
+        app.requests.retry_later(run_id)
+    return performed
+
+
+def local_functions(app: App) -> dict[str, Callable[[func.QueueMessage], None]]:
+    """The run queue's consumer for the local queue host (shared/local/queue_host.py): queue name -> function.
+
+    The queue is the installation's own (named after its table prefix), as the app sends to it.
+    """
+    from shared.queue.wakeup import queue_name
+    from shared.runs.requests import RUNS_QUEUE
+
+    def run_worker(msg: func.QueueMessage) -> None:
+        handle(msg, app)
+
+    return {queue_name(app.tables, RUNS_QUEUE): run_worker}

@@ -1,0 +1,87 @@
+"""The work table in Azurite: send order, the newest plan wins, parking, and the per-organizer summary."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from shared.domain import InvitationKey
+from shared.planning.content import EventContent
+from shared.planning.desired import DesiredInvitation
+from shared.planning.plan import Cancel, Create
+from shared.planning.sent import SentRecord
+from shared.queue.work import MAX_ATTEMPTS, WorkItem, WorkStore
+from shared.store.runs import RunStore
+from shared.store.sendlog import Bucket, MemorySendLog
+from shared.store.tables import Tables
+
+ORG = "Learning@Contoso.example"
+SOON = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+CONTENT = EventContent("S", "<p>b</p>", "2030-01-01T09:00:00", "2030-01-01T10:00:00", "UTC", "R")
+
+
+def create(offering: str, person: str, days: int = 0) -> Create:
+    key = InvitationKey(offering, "ACT-1", person)
+    start = SOON + timedelta(days=days)
+    return Create(key, DesiredInvitation(key, "learner", None, CONTENT, "fp", start, start + timedelta(hours=1)), ORG)
+
+
+def cancel(offering: str, person: str) -> Cancel:
+    key = InvitationKey(offering, "ACT-1", person)
+    return Cancel(key, SentRecord(key, ORG, "learner", "live", "fp", {}, SOON, SOON + timedelta(hours=1), "e"), "x")
+
+
+def test_rows_come_in_send_order_and_a_newer_plan_replaces_only_its_offerings(tables: Tables) -> None:
+    work = WorkStore(tables)
+    work.replace([WorkItem(ORG, create("OFF-1", "b@x.example", days=3), "run1", "p1"),
+                  WorkItem(ORG, create("OFF-1", "a@x.example", days=1), "run1", "p1"),
+                  WorkItem(ORG, cancel("OFF-1", "c@x.example"), "run1", "p1"),
+                  WorkItem(ORG, create("OFF-2", "d@x.example"), "run1", "p1")], {"OFF-1": "p1", "OFF-2": "p1"})
+
+    page = work.page(ORG.lower(), limit=10)
+    assert [(type(i.action).__name__, i.action.key.email) for i in page] == [
+        ("Cancel", "c@x.example"), ("Create", "d@x.example"), ("Create", "a@x.example"), ("Create", "b@x.example")]
+    assert [i.action.key.email for i in work.page(ORG, after=page[1].row, limit=1)] == ["a@x.example"]
+
+    work.replace([WorkItem(ORG, create("OFF-1", "a@x.example", days=1), "run2", "p2")], {"OFF-1": "p2"})
+
+    assert sorted((i.offering_id, i.action.key.email, i.plan_id) for i in work.page(ORG)) == [
+        ("OFF-1", "a@x.example", "p2"), ("OFF-2", "d@x.example", "p1")]
+    assert work.done(page[2]) is False  # read before the newer plan rewrote it: the newer row stays
+    assert work.left_for_run("run2") == 1 and work.pending("OFF-1")
+
+
+def test_a_row_failing_again_and_again_is_parked_and_summarised(tables: Tables) -> None:
+    work = WorkStore(tables)
+    items = [WorkItem(ORG, create("OFF-1", f"p{i}@x.example"), "run1", "p1") for i in range(4)]
+    work.replace(items, {"OFF-1": "p1"})
+    item = work.page(ORG, limit=1)[0]
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        updated = work.failed(item, "Graph refused it.")
+        assert updated is not None and updated.attempts == attempt
+        item = updated
+    assert item.state == "parked"
+    assert len(work.page(ORG)) == 3  # parked rows are no longer handed to a drain
+
+    now = time.time()
+    log = MemorySendLog()
+    log.save(ORG, Bucket(minute=int(now // 60), count=2, latest=now))
+    log.save(ORG, Bucket(minute=int(now // 60) - 600, count=5, latest=now - 36000))
+    [entry] = work.summary(per_minute=2, per_day=100, send_log=log, now=now)
+
+    assert (entry["queued"], entry["parked"], entry["sentLastMinute"], entry["sentLastDay"]) == (3, 1, 2, 7)
+    assert entry["emptyInMinutes"] == 1.5  # three writes at two a minute
+    assert entry["nextSessionStart"] == SOON.isoformat().replace("+00:00", "Z")
+    [bounded] = work.summary(per_minute=2, per_day=8, send_log=log, now=now)
+    assert bounded["emptyInMinutes"] > 24 * 60  # one write left for today's budget: the rest waits a day
+
+
+def test_run_progress_adds_what_was_sent_and_sets_what_is_left(tables: Tables) -> None:
+    runs = RunStore(tables)
+    runs.record({"runId": "r1", "status": "completed", "startedAt": datetime.now(UTC).isoformat(), "created": 6})
+
+    assert runs.progress("r1", sent=3, left=1)
+    assert runs.progress("r1", sent=1, left=0, state="completed")
+    assert not runs.progress("unknown", sent=1, left=0)
+    [run] = runs.recent()
+    assert (run["sent"], run["left"], run["state"]) == (10, 0, "completed")
