@@ -233,13 +233,18 @@ def runs(run_id: str | None, limit: int, as_json: bool) -> None:
     recent = app.runs.recent(limit)
     loads = app_loads(app)
     waiting = app.requests.waiting()
+    poisoned = app.requests.queue.poisoned()
     if as_json:
-        click.echo(json.dumps({"value": recent, "waiting": waiting, "organizers": loads}, ensure_ascii=False))
+        click.echo(json.dumps({"value": recent, "waiting": waiting, "organizers": loads,
+                               "poisonedRequests": poisoned}, ensure_ascii=False))
         return
     for load in loads:
         click.echo(line(load))
     if waiting:
         click.echo(f"Run {waiting} waits to start.")
+    if poisoned:
+        click.echo(f"{poisoned} run requests failed five times and were set aside on the run queue's poison queue; "
+                   "the logs of run_worker say why. Ask for a run again once the cause is fixed.")
     for run in recent:
         started = run.get("startedAt") or run.get("requestedAt") or ""
         click.echo(f"{str(started)[:19]}  {progress_line(run)}")

@@ -118,7 +118,7 @@ def _runs(req: func.HttpRequest, principal: Principal | None) -> func.HttpRespon
         limit = int(raw)
     app = services().app
     return ok({"value": app.runs.recent(limit), "waiting": app.requests.waiting(),
-               "organizers": app_loads(app)})
+               "organizers": app_loads(app), "poisonedRequests": app.requests.queue.poisoned()})
 
 
 def runs(req: func.HttpRequest) -> func.HttpResponse:

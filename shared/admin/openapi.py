@@ -237,7 +237,9 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["value"],
         "properties": {"value": {"type": "array", "items": _ref("RunSummary")},
                        "waiting": {"type": ["string", "null"], "description": "the run waiting to start, if any"},
-                       "organizers": {"type": "array", "items": _ref("OrganizerLoad")}},
+                       "organizers": {"type": "array", "items": _ref("OrganizerLoad")},
+                       "poisonedRequests": {"type": "integer", "description": "run messages set aside after five "
+                                                                              "failed attempts"}},
     },
     "QueueOrganizer": {
         "type": "object",

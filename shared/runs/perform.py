@@ -124,13 +124,16 @@ def run_now(app: App, request: SyncRequest, *, started_by: str) -> tuple[RunTick
 
     While another run is planning (or one already waits), the request is coalesced like any
     other: the ticket names the follow-up run and no summary is returned; the follow-up is
-    started through the run queue when the run in progress ends.
+    started through the run queue when the run in progress ends. A waiting run this request
+    joined is performed here when no run is planning, so a lost message never strands it.
     """
     requests = app.requests
     ticket = requests.request(request, started_by=started_by, enqueue=False)
+    performed = perform(app, ticket.run_id)  # a run joined here may wait on a message that was lost
     if ticket.coalesced:
+        if performed.summary is not None:
+            return RunTicket(ticket.run_id, "running", True, ticket.follow_up_of), performed.summary
         return ticket, None
-    performed = perform(app, ticket.run_id)
     if performed.outcome == "busy":
         requests.retry_later(ticket.run_id, delay=0)  # the run in progress also starts it when it ends
         return ticket, None

@@ -63,6 +63,8 @@ class RunTicket:
 class RunQueue(Protocol):
     def send(self, run_id: str, *, delay: float = 0) -> None: ...
 
+    def poisoned(self) -> int: ...
+
 
 class StorageRunQueue:
     """The `learncal-runs` Storage queue; the `run_worker` function is triggered by it.
@@ -90,6 +92,20 @@ class StorageRunQueue:
             self._client = client
         # the queue's visibility timeout is at most 7 days; a delay here is seconds to minutes
         self._client.send_message(json.dumps({"runId": run_id}), visibility_timeout=max(0, int(delay)))
+
+
+    def poisoned(self) -> int:
+        """Run messages the host set aside after five failed attempts (`<queue>-poison`)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        from shared.queue.wakeup import POISON_SUFFIX
+        from shared.store.services import queue_client
+
+        try:
+            properties = queue_client(self._settings, self.name + POISON_SUFFIX).get_queue_properties()
+        except ResourceNotFoundError:
+            return 0
+        return int(properties.approximate_message_count or 0)
 
 
 class RunRequestContended(LearncalError):

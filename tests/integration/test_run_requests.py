@@ -265,3 +265,22 @@ def test_a_run_that_leaves_writes_queued_is_sending_until_the_drain_has_sent_the
     sent = world.follow(run_id, services)
     assert (sent["state"], sent["sent"], sent["left"]) == ("completed", 15, 0), sent
     assert len(world.sandbox.calendar(OTHER_USER)) == 4
+
+
+def test_a_waiting_run_whose_message_was_lost_is_performed_by_the_next_timer(
+    environment: World, caplog: pytest.LogCaptureFixture,
+) -> None:
+    world = environment
+    run_id = ticket_of(world)["runId"]
+    world.run_queue().clear_messages()  # the message failed five times: the host set it aside as poison
+    poison = conftest_admin.queue_client(world.settings, world.run_queue().queue_name + "-poison")
+    poison.create_queue()
+    poison.send_message(json.dumps({"runId": run_id}))
+    listing = json.loads(world.call("runs", request("GET", "runs")).get_body())
+    assert (listing["waiting"], listing["poisonedRequests"]) == (run_id, 1)
+
+    function("hourly_sync")(TimerRequest())  # joins the waiting run, and performs it: no run is planning
+
+    run = world.follow(run_id)
+    assert (run["state"], run["requests"], run["created"]) == ("completed", 2, 15)
+    assert len(world.sandbox.calendar(OTHER_USER)) == 4
