@@ -20,8 +20,9 @@ from typing import Any
 from shared.calendar.gateway import CalendarGateway
 from shared.domain import Feed, Offering
 from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, MappingLost, RunInProgress
-from shared.planning.desired import Allowlist, DesiredState, desired_state
-from shared.planning.plan import Cancel, Create, Plan, Update, plan
+from shared.planning.chunks import RunPlan, offering_chunks, send_bound
+from shared.planning.desired import Allowlist, desired_state
+from shared.planning.plan import SENDING, Action, Cancel, Create, Update, plan
 from shared.settings import Settings
 from shared.store.allowance import AllowanceStore, Via
 from shared.store.lease import LeaseStore
@@ -37,6 +38,7 @@ from shared.sync.summary import RunSummary
 log = logging.getLogger("learncal.sync")
 
 RULES_VERSION = "1"  # bump when content rendering changes, so every offering is looked at again
+PLAN_LISTED = 10_000  # writes a dry run lists, the most urgent first (its counts cover the whole plan)
 
 
 
@@ -168,41 +170,68 @@ class SyncService:
         summary.offerings_examined = len(examine)
         summary.offerings_unchanged = len(skipped)
         reconcile = frozenset(i for i in examine if states.get(i) and states[i].reconcile_requested_at)
-        sent = self._mapping.load(sorted(examine))
-        # Only changed offerings are rendered: a run costs what changed, not the catalog's size.
-        changed = replace(feed, offerings=tuple(o for o in feed.offerings if o.id in examine))
-        scoped = desired_state(changed, now=now, allowlist=Allowlist(provider.allowlist))
-        the_plan = plan(scoped, sent, organizer=provider.organizer, reconcile=reconcile, now=now)
+        the_plan = self._plan(request, feed, examine, provider, reconcile, now)
         summary.unchanged = the_plan.unchanged + sum(s.live for s in skipped)
         summary.held = the_plan.held
         summary.left_out = the_plan.left_out
         summary.waiting_for_reconcile = the_plan.waiting_for_reconcile
         self._progress(
-            f"Planned {len(the_plan.of(Create))} invitations, {len(the_plan.of(Update))} updates, "
-            f"{len(the_plan.of(Cancel))} cancellations across {len(examine)} changed offerings "
+            f"Planned {the_plan.count(Create)} invitations, {the_plan.count(Update)} updates, "
+            f"{the_plan.count(Cancel)} cancellations across {len(examine)} changed offerings "
             f"({len(skipped)} unchanged)."
         )
         guard_note = self._guard(the_plan, skipped, request, summary)
         self._guard_lost_mapping(the_plan)
         if request.dry_run:
-            summary.created = len(the_plan.of(Create)) + len(the_plan.reinvites)
-            summary.updated = len(the_plan.of(Update))
-            summary.cancelled = len(the_plan.of(Cancel))
-            summary.plan = [describe(a) for a in the_plan.sends]
-            summary.finish("completed", " ".join(filter(None, ["Dry run: nothing was sent or recorded.", guard_note])))
+            summary.created = the_plan.count(Create) + the_plan.counts["reinvite"]
+            summary.updated = the_plan.count(Update)
+            summary.cancelled = the_plan.count(Cancel)
+            summary.plan = [describe(a) for a in the_plan.actions if isinstance(a, SENDING)]
+            listed = None
+            if the_plan.dropped:
+                listed = f"The plan lists the {len(summary.plan)} most urgent of its {the_plan.sends} writes."
+            summary.finish("completed", " ".join(filter(None, [
+                "Dry run: nothing was sent or recorded.", listed, guard_note])))
             return
-        if not the_plan.actions:
+        actions = the_plan.actions
+        if not actions:
             outcome = Outcome()
         else:
             deadline = started + self._settings.run_seconds
-            outcome = asyncio.run(self._execute(the_plan, deadline, keeper))
+            outcome = asyncio.run(self._execute(actions, the_plan.sends, the_plan.dropped, deadline, keeper))
         self._summarise(summary, outcome)
+        summary.deferred += the_plan.dropped
+        del actions
         if keeper is not None and keeper.stop_reason:
             summary.stopped = f"Stopped sending early: {keeper.stop_reason}."
-        self._settle(feed, examine, states, digests, sent, outcome, now, summary, scoped)
+        self._settle(feed, examine, states, digests, the_plan, outcome, now, summary)
         summary.finish("completed", self._message(summary))
 
-    async def _execute(self, the_plan: Plan, deadline: float, keeper: LeaseKeeper | None) -> Outcome:
+    def _plan(self, request: SyncRequest, feed: Feed, examine: set[str], provider: ProviderView,
+              reconcile: frozenset[str], now: datetime) -> RunPlan:
+        """Plans the changed offerings chunk by chunk (shared/planning/chunks.py): each chunk's mapping
+        rows are read, its invitations rendered and planned, and only what this run can send is kept,
+        so a first rollout of a large catalog stays within memory. Only changed offerings are
+        rendered: a run costs what changed, not the catalog's size.
+        """
+        assert provider.organizer
+        if request.dry_run:  # a preview lists the most urgent writes, however many are planned
+            run_plan = RunPlan(limit=PLAN_LISTED)
+        else:  # what each organizer can send in this run's time; the rest is planned again by the next run
+            limit = send_bound(self._settings.send_per_minute, self._settings.send_per_day,
+                               self._settings.run_seconds)
+            run_plan = RunPlan(limit=limit, lane=lambda a: _sender(a).lower())
+        allowlist = Allowlist(provider.allowlist)
+        for chunk in offering_chunks([o for o in feed.offerings if o.id in examine]):
+            sent = self._mapping.load(sorted(o.id for o in chunk))
+            scoped = desired_state(replace(feed, offerings=chunk), now=now, allowlist=allowlist)
+            part = plan(scoped, sent, organizer=provider.organizer, reconcile=reconcile, now=now)
+            run_plan.add(part, scoped, sent)
+            del sent, scoped, part  # the next chunk's are built in their place
+        return run_plan
+
+    async def _execute(self, actions: list[Action], total: int, dropped: int, deadline: float,
+                       keeper: LeaseKeeper | None) -> Outcome:
         gateway = self._gateway_factory()
         pacers: dict[str, Pacer] = {}
 
@@ -217,7 +246,6 @@ class SyncService:
                 pacers[organizer] = pacer
             return pacers[organizer]
 
-        total = len(the_plan.sends)
         done = Counter[str]()
 
         def progress(action: Any) -> None:
@@ -229,17 +257,17 @@ class SyncService:
         executor = Executor(gateway, self._mapping, pacer_for, progress=progress,
                             should_stop=keeper.should_stop if keeper is not None else lambda: False)
         try:
-            outcome = await executor.run(the_plan.actions)
+            outcome = await executor.run(actions)
         finally:
             await gateway.aclose()
         reasons = ", ".join(sorted({p.refusal for p in pacers.values() if p.refusal})) or "time"
-        if outcome.deferred:
-            self._progress(f"Deferred {len(outcome.deferred)} to the next run ({reasons}).")
+        if outcome.deferred or dropped:
+            self._progress(f"Deferred {len(outcome.deferred) + dropped} to the next run ({reasons}).")
         return outcome
 
     # -- guard, bookkeeping ----------------------------------------------------------------
 
-    def _guard(self, the_plan: Plan, skipped: list[OfferingState], request: SyncRequest,
+    def _guard(self, the_plan: RunPlan, skipped: list[OfferingState], request: SyncRequest,
                summary: RunSummary) -> str | None:
         """Stop a run that would cancel an unusual number of invitations, unless an allowance covers it.
 
@@ -249,7 +277,7 @@ class SyncService:
         """
         from shared.errors import MassCancellationStopped
 
-        cancels = sum(1 for a in the_plan.of(Cancel) if isinstance(a, Cancel) and a.record.state != "cancelling")
+        cancels = the_plan.new_cancels
         live = the_plan.live_before + sum(s.live for s in skipped)
         if not request.dry_run:
             self._take_allowances(request, cancels, trips=self._guard_reason(cancels, live) is not None)
@@ -314,7 +342,7 @@ class SyncService:
             self._allowances.give(count, by=request.given_by or "an unnamed caller", via=request.via)
             log.warning("%s gave a one-shot allowance of %d cancellations", request.given_by, count)
 
-    def _guard_lost_mapping(self, the_plan: Plan) -> None:
+    def _guard_lost_mapping(self, the_plan: RunPlan) -> None:
         """An empty mapping is not proof that nothing was sent.
 
         A new or replaced table reads as "nothing sent", and only the transactionId would stand
@@ -322,10 +350,9 @@ class SyncService:
         guarantee for it). So before the first create into an empty mapping, each organizer
         calendar about to be written to is asked for any meeting this service tagged.
         """
-        creates = [a for a in the_plan.actions if isinstance(a, Create)]
-        if not creates or not self._mapping.is_empty():
+        if not the_plan.create_organizers or not self._mapping.is_empty():
             return
-        organizers = sorted({a.organizer.lower() for a in creates})
+        organizers = sorted(the_plan.create_organizers)
         found = asyncio.run(self._calendars_with_tagged_events(organizers))
         if not found:
             return
@@ -355,25 +382,21 @@ class SyncService:
 
     def _settle(
         self, feed: Feed, examine: set[str], states: dict[str, OfferingState], digests: dict[str, str],
-        sent: dict[Any, Any], outcome: Outcome, now: datetime, summary: RunSummary, desired: DesiredState,
+        the_plan: RunPlan, outcome: Outcome, now: datetime, summary: RunSummary,
     ) -> None:
         """Mark offerings whose every action went through, so the next run can skip them."""
         unfinished = {a.key.offering_id for a in outcome.deferred} | {f.key.offering_id for f in outcome.failed}
-        records = dict(sent)
-        records.update(outcome.records)
-        unfinished |= _without_invitation(desired, records)
-        live = Counter(k.offering_id for k, r in records.items() if r.live)
-        for offering in feed.offerings:
-            if offering.id not in examine:
-                continue
+        examined = [o for o in feed.offerings if o.id in examine]
+        settled = the_plan.settled([o.id for o in examined], outcome.records, unfinished)
+        for offering in examined:
             previous = states.get(offering.id)
-            settled = offering.id not in unfinished
-            applied = previous.reconcile_requested_at if previous and settled else None
+            done, live = settled[offering.id]
+            applied = previous.reconcile_requested_at if previous and done else None
             if applied is not None:
                 summary.reconciled.append(offering.id)
             state = OfferingState(
                 offering_id=offering.id, title=offering.title, digest=digests[offering.id],
-                settled=settled, live=live[offering.id], last_seen=now,
+                settled=done, live=live, last_seen=now,
             )
             try:  # a reconcile asked for during this run stays for the next one
                 self._offerings.settle(state, applied=applied)
@@ -406,19 +429,9 @@ class SyncService:
         return f"{summary.stopped} {text}" if summary.stopped else text
 
 
-def _without_invitation(desired: DesiredState, records: dict[Any, Any]) -> set[str]:
-    """Offerings where someone wanted has no live invitation: never settled, so the next run looks again.
-
-    The planner invites everyone wanted; this is the safety net should any path leave a
-    wanted person without their meeting, because a settled offering is not looked at again
-    until its feed content changes.
-    """
-    missing: set[str] = set()
-    for key, invitation in desired.wanted.items():
-        record = records.get(key)
-        if invitation.may_create and (record is None or record.state != "live"):
-            missing.add(key.offering_id)
-    return missing
+def _sender(action: Action) -> str:
+    """The mailbox an action is sent through: updates and cancellations keep the invitation's organizer."""
+    return action.organizer if isinstance(action, Create) else action.record.organizer
 
 
 def offering_digest(offering: Offering, feed: Feed, provider: ProviderView) -> str:
