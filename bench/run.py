@@ -8,7 +8,13 @@ Phases (method and figures: docs/performance.md):
    emulated, ours against a naive sequential client doing the same work (B);
 4. full catalog: 2,000 offerings / 10,000 sessions / 100,000 enrollments seeded by the fast
    path, then a no-change `learncal sync` (N seconds, M MB peak), then runs with some
-   offerings changed, to show the cost follows the changes, not the catalog.
+   offerings changed, to show the cost follows the changes, not the catalog;
+5. first rollout: `learncal sync` of the full catalog into empty tables, as its own process:
+   the peak RSS of planning 510,000 invitations (Q, from the kernel's ru_maxrss);
+6. burst: 1,800 invitations through one mailbox at 30 a minute, time-scaled: simulated minutes
+   from the run's start to the last delivery (U);
+7. pool: a first rollout of 3,600 invitations in 40 offerings through 4 organizer mailboxes and
+   through 1, time-scaled: the ratio of the two times to the last delivery (P).
 
 Every phase also counts the 429s the sync caused at the sandbox (T, goal 0: the sync keeps to
 four requests in flight per mailbox; the naive baseline's 429s are not the sync's and are not
@@ -25,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,13 +39,18 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.catalog import Shape, build_feed, write_feed
-from bench.measure import ROOT, import_seconds, run_cli, send_rate_ratio
+from bench.measure import ROOT, figure_line, import_seconds, minutes_to_last_delivery, run_cli, send_rate_ratio
 from shared.local.azurite import start_azurite
 from shared.local.demo import sandbox_environment
 from shared.local.sandbox_process import sandbox_process
 from shared.sandbox.client import SandboxClient
 
 GRAPH_WRITE_LATENCY = 0.25  # seconds Graph takes for one event write (an assumption; see docs/performance.md)
+PER_MINUTE = 30  # Exchange's messages a minute for one mailbox
+BURST = Shape(offerings=6, activities_per_offering=5, enrollments_per_offering=59)  # 6 x 5 x (59 + 1) = 1,800
+POOL = Shape(offerings=40, activities_per_offering=3, enrollments_per_offering=29)  # 40 x 3 x (29 + 1) = 3,600
+POOL_SIZE = 4
+RUN_SECONDS = 540  # the product's default run budget (LEARNCAL_RUN_SECONDS)
 _STARTED = time.monotonic()
 
 
@@ -170,6 +182,9 @@ class Bench:
         return run_baseline(settings, credential, read_feed(path), mapping, now=datetime.now(UTC), progress=say)
 
     def in_process(self, path: str, **values: str) -> dict[str, Any]:
+        return self.in_process_at(self.scale, path, **values)
+
+    def in_process_at(self, scale: float, path: str, **values: str) -> dict[str, Any]:
         """One sync in this process on a clock running as fast as the sandbox's (ratios stay true)."""
         from shared.bootstrap import build
         from shared.settings import Settings
@@ -177,7 +192,7 @@ class Bench:
         from shared.sync.service import SyncRequest
 
         env = self.env(LEARNCAL_RUN_SECONDS="86400", **values)
-        app = build(Settings.from_env(env), timebase=Timebase(self.scale), progress=lambda m: say("  " + m))
+        app = build(Settings.from_env(env), timebase=Timebase(scale), progress=lambda m: say("  " + m))
         summary = app.sync.sync(SyncRequest(feed=path))
         assert summary.status == "completed" and not summary.errors, summary.to_json()
         return summary.to_json()
@@ -232,6 +247,126 @@ class Bench:
         self.results["nochange_seconds"] = round(min(r.seconds for r in runs), 2)
         self.results["peak_rss_mb"] = round(max(r.peak_rss_mb for r in runs), 1)
 
+    # -- 5. first rollout of the full catalog ----------------------------------------------
+
+    def rollout(self, shape: Shape) -> None:
+        """`learncal sync` of the whole catalog into empty tables: it plans every invitation, sends
+        what its time allows and defers the rest; the process's peak RSS is the kernel's ru_maxrss."""
+        say(f"first rollout: {shape.invitations} invitations planned into empty tables, as its own process")
+        self.admin.reset()
+        path = self.work / "catalog.json"
+        if not path.exists():
+            self.feed_file(build_feed(shape), path.name)
+        env = self.env(LEARNCAL_RUN_SECONDS="20", LEARNCAL_SEND_PER_MINUTE=str(PER_MINUTE),
+                       LEARNCAL_SEND_PER_DAY="10000")
+        run = run_cli(["sync", "--feed", str(path), "--json", "--quiet"], env)
+        assert run.code == 0, run.stderr
+        summary = run.summary
+        assert summary["created"] + summary["deferred"] == shape.invitations, summary
+        self.tally_throttled()
+        self.results["rollout"] = {
+            "invitations": shape.invitations, "seconds": round(run.seconds, 1),
+            "peak_rss_mb": round(run.peak_rss_mb, 1), "created": summary["created"], "deferred": summary["deferred"],
+        }
+        self.results["rollout_peak_rss_mb"] = round(run.peak_rss_mb, 1)
+        say(f"  {self.results['rollout']}")
+
+    # -- 6. burst through one mailbox ------------------------------------------------------
+
+    def configure_sending(self, scale: float) -> str:
+        """A clean sandbox enforcing one mailbox's sending limits at `scale`; returns its clock's now."""
+        self.admin.reset()
+        self.admin.configure(timeScale=scale, messagesPerMinute=PER_MINUTE, recipientsPerDay=10_000,
+                             requestsPer10Minutes=10_000, concurrentRequestsPerMailbox=4, sendLimitMode="record")
+        return str(self.admin.reset_stats()["since"])
+
+    def burst(self, shape: Shape, scale: float) -> None:
+        feed = build_feed(shape)
+        path = self.feed_file(feed, "burst.json")
+        say(f"burst: {shape.invitations} invitations through one mailbox at {PER_MINUTE}/min, time x{scale:g}, "
+            f"runs of {RUN_SECONDS} s every hour (the timer)")
+        started = self.configure_sending(scale)
+        runs = self.hourly(path, shape.invitations, scale)
+        stats = self.admin.stats()
+        self.tally_throttled(stats)
+        received = self.deliveries(feed)
+        assert len(received) == shape.invitations and stats["sendLimitExceeded"] == 0, stats
+        minutes = minutes_to_last_delivery(received, started)
+        self.results["burst"] = {
+            "invitations": shape.invitations, "scale": scale, "mode": "hourly runs", "runs": runs,
+            "minutes_to_last_delivery": round(minutes, 1), "throttled": stats["throttled"],
+            "send_limit_exceeded": stats["sendLimitExceeded"],
+        }
+        self.results["burst_minutes"] = round(minutes, 1)
+        say(f"  {self.results['burst']}")
+
+    def hourly(self, path: str, invitations: int, scale: float) -> int:
+        """Today's sending: a run of RUN_SECONDS at the top of every (simulated) hour until all is sent."""
+        from shared.bootstrap import build
+        from shared.settings import Settings
+        from shared.sync.pacing import Timebase
+        from shared.sync.service import SyncRequest
+
+        timebase = Timebase(scale)
+        env = self.env(LEARNCAL_RUN_SECONDS=str(RUN_SECONDS), LEARNCAL_SEND_PER_MINUTE=str(PER_MINUTE),
+                       LEARNCAL_SEND_PER_DAY="10000")
+        app = build(Settings.from_env(env), timebase=timebase, progress=lambda m: None)
+        first = timebase.now()
+        created = runs = 0
+        while created < invitations:
+            assert runs < 24, f"{created} of {invitations} sent after {runs} hourly runs"
+            wait = timebase.real(first + 3600 * runs - timebase.now())
+            if wait > 0:
+                time.sleep(wait)
+            summary = app.sync.sync(SyncRequest(feed=path, via="environment"))
+            assert summary.status == "completed" and not summary.errors, summary.to_json()
+            created += summary.created
+            runs += 1
+            say(f"  hourly run {runs}: {summary.created} sent, {summary.deferred} deferred")
+        return runs
+
+    def deliveries(self, feed: dict[str, Any], mailbox: str | None = None) -> list[str]:
+        """Delivery times of the invitations of `feed` (from `mailbox` only, when given)."""
+        return [m["receivedUtc"] for person in recipients(feed) for m in self.admin.messages(person)
+                if m["type"] == "meetingRequest"
+                and (mailbox is None or str(m.get("from", "")).lower() == mailbox.lower())]
+
+    # -- 7. organizer pool -----------------------------------------------------------------
+
+    def pool(self, shape: Shape, scale: float) -> None:
+        from shared.settings import Settings
+
+        if "organizers" not in getattr(Settings, "__dataclass_fields__", {}):
+            say("pool: this build has no organizer pool (LEARNCAL_ORGANIZERS); P not measured")
+            self.results["pool_speedup"] = None
+            return
+        feed = build_feed(shape)
+        path = self.feed_file(feed, "pool.json")
+        mailboxes = [self.info["organizer"], *(f"learning-desk-{n}@{self.info['organizer'].partition('@')[2]}"
+                                               for n in range(2, POOL_SIZE + 1))]
+        times: dict[int, float] = {}
+        for size in (POOL_SIZE, 1):
+            say(f"pool: {shape.invitations} invitations in {shape.offerings} offerings through {size} mailbox(es) "
+                f"at {PER_MINUTE}/min each, time x{scale:g}")
+            started = self.configure_sending(scale)
+            for address in mailboxes[1:]:
+                self.admin.put_user(address, displayName="Learning Desk", hasMailbox=True)
+            summary = self.in_process_at(scale, path, LEARNCAL_ORGANIZERS=",".join(mailboxes[:size]),
+                                         LEARNCAL_SEND_PER_MINUTE=str(PER_MINUTE), LEARNCAL_SEND_PER_DAY="10000")
+            stats = self.admin.stats()
+            self.tally_throttled(stats)
+            received = self.deliveries(feed)
+            assert summary["created"] == len(received) == shape.invitations, summary
+            assert stats["sendLimitExceeded"] == 0, stats
+            times[size] = minutes_to_last_delivery(received, started)
+            say(f"  {size} mailbox(es): last delivery after {times[size]:.1f} simulated minutes, "
+                f"{stats['throttled']} throttled")
+        self.results["pool"] = {"invitations": shape.invitations, "offerings": shape.offerings, "scale": scale,
+                                "mode": "one run with a long budget",
+                                "minutes": {str(k): round(v, 1) for k, v in times.items()}}
+        self.results["pool_speedup"] = round(times[1] / times[POOL_SIZE], 2)
+
+
 
 def recipients(feed: dict[str, Any]) -> set[str]:
     people: set[str] = set()
@@ -242,11 +377,37 @@ def recipients(feed: dict[str, Any]) -> set[str]:
     return people
 
 
+PHASES = {"startup", "send_rate", "pipeline", "catalog", "rollout", "burst", "pool"}
+
+
+def figures(results: dict[str, Any]) -> dict[str, Any]:
+    """The figure line's values from the results (None where a phase did not run)."""
+    return {
+        "requests_per_message": results.get("send_rate", {}).get("requests_per_message"),
+        "send_rate_ratio": results.get("send_rate", {}).get("send_rate_ratio"),
+        "nochange_seconds": results.get("nochange_seconds"),
+        "peak_rss_mb": results.get("peak_rss_mb"),
+        "baseline_speedup": results.get("pipeline", {}).get("baseline_speedup"),
+        "burst_minutes": results.get("burst_minutes"),
+        "pool_speedup": results.get("pool_speedup"),
+        "rollout_peak_rss_mb": results.get("rollout_peak_rss_mb"),
+        "throttled": results.get("throttled"),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a small catalog, for trying the benchmark out")
     parser.add_argument("--scale", type=float, default=20.0, help="time scale of the send-rate phase (default 20)")
+    parser.add_argument("--burst-scale", type=float, default=None,
+                        help="time scale of the burst phase (default 60, --quick 120)")
+    parser.add_argument("--pool-scale", type=float, default=None, help="time scale of the pool phase (default 30)")
+    parser.add_argument("--only", default="", help="comma-separated phases to run: startup, send_rate, pipeline, "
+                        "catalog, rollout, burst, pool (default all)")
     args = parser.parse_args(argv)
+    burst_scale = args.burst_scale or (120.0 if args.quick else 60.0)
+    pool_scale = args.pool_scale or 30.0
+    phases = set(filter(None, args.only.split(","))) or PHASES
 
     full = Shape(offerings=200) if args.quick else Shape()
     slice_ = Shape(offerings=1, enrollments_per_offering=20) if args.quick else Shape(offerings=2)
@@ -257,10 +418,21 @@ def main(argv: list[str] | None = None) -> int:
             sandbox_process(Path(tmp) / "sandbox") as info:
         os.environ["SSL_CERT_FILE"] = os.environ["REQUESTS_CA_BUNDLE"] = info["caFile"]
         bench = Bench(info, azurite.connection_string, Path(tmp), args.scale)
-        bench.startup()
-        bench.send_rate(slice_)
-        bench.pipeline(slice_)
-        bench.full_catalog(full, changed)
+        if "startup" in phases:
+            bench.startup()
+        if "send_rate" in phases:
+            bench.send_rate(slice_)
+        if "pipeline" in phases:
+            bench.pipeline(slice_)
+        if "catalog" in phases:
+            bench.full_catalog(full, changed)
+        if "rollout" in phases:
+            bench.rollout(full)
+        if "burst" in phases:
+            bench.burst(BURST, burst_scale)
+        if "pool" in phases:
+            bench.pool(POOL if not args.quick else replace(POOL, activities_per_offering=1, enrollments_per_offering=8),
+                       pool_scale)
         results = bench.results
         results["throttled"] = bench.throttled
 
@@ -268,15 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
     say(f"results written to {out.relative_to(ROOT)}")
-    print(
-        f"requests_per_message={results['send_rate']['requests_per_message']:.2f} "
-        f"send_rate_ratio={results['send_rate']['send_rate_ratio']:.2f} "
-        f"nochange_seconds={results['nochange_seconds']:.2f} "
-        f"peak_rss_mb={results['peak_rss_mb']:.0f} "
-        f"baseline_speedup={results['pipeline']['baseline_speedup']:.2f} "
-        f"throttled={results['throttled']}",
-        flush=True,
-    )
+    print(figure_line(figures(results)), flush=True)
     return 0
 
 
