@@ -257,7 +257,7 @@ class Bench:
         path = self.work / "catalog.json"
         if not path.exists():
             self.feed_file(build_feed(shape), path.name)
-        env = self.env(LEARNCAL_RUN_SECONDS="20", LEARNCAL_SEND_PER_MINUTE=str(PER_MINUTE),
+        env = self.env(LEARNCAL_RUN_SECONDS="120", LEARNCAL_SEND_PER_MINUTE=str(PER_MINUTE),
                        LEARNCAL_SEND_PER_DAY="10000")
         run = run_cli(["sync", "--feed", str(path), "--json", "--quiet"], env)
         assert run.code == 0, run.stderr
