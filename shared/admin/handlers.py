@@ -12,6 +12,7 @@ from shared.admin.http import dispatch, json_body, ok, query_value
 from shared.admin.lease import run_in_progress
 from shared.admin.problem import Problem, invalid
 from shared.provider.model import ProviderInput, SyncInput, ValidateInput, parse
+from shared.store.lease import PLANNER
 
 log = logging.getLogger("learncal.admin")
 
@@ -86,7 +87,7 @@ def _sync(req: func.HttpRequest, principal: Principal | None) -> func.HttpRespon
     current = services()
     organizer = current.provider.current()[0].organizer
     if not data.dry_run:
-        busy = run_in_progress(current.tables, organizer)
+        busy = run_in_progress(current.tables, PLANNER) or run_in_progress(current.tables, organizer)
         if busy:
             raise Problem(409, "run-in-progress", busy, title="A run is in progress")
     who = principal.name if principal and principal.name else "a function key holder"
@@ -95,7 +96,7 @@ def _sync(req: func.HttpRequest, principal: Principal | None) -> func.HttpRespon
                                                 given_by=f"{who} with POST /api/sync", via="api"))
     report_run_records(current.app, summary)  # a manual run's problems alert like a scheduled run's
     if summary.status == "failed" and not data.dry_run:
-        busy = run_in_progress(current.tables, summary.organizer or organizer)
+        busy = run_in_progress(current.tables, PLANNER)
         if busy:  # another run took the lease between our look and our start
             raise Problem(409, "run-in-progress", summary.message or busy, title="A run is in progress")
     return ok(summary.to_json())

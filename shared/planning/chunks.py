@@ -7,22 +7,18 @@ about an invitation reads only its own offering, its holds and its mapping rows)
 catalog is planned in chunks of offerings: the plan of the whole feed is exactly the
 concatenation of the chunks' plans, put in the planner's order. Pure: no I/O.
 
-`RunPlan` gathers what one run needs from the chunks' plans: every count the run reports
-and the guards read, and only the actions the run can send. A run's sending is bounded by
-its organizers' budgets (messages a minute over the run's time, and a day), so the most
-urgent actions up to that bound are kept per organizer and the rest are counted as deferred:
-they are planned again by the next run, as deferred work always was. The kept actions are
-the same, in the same order, as the head of the unchunked plan.
+`RunPlan` gathers what one run needs to know of the whole plan before anything is queued:
+every count the run reports and the guards read, and the most urgent actions up to a limit
+(a dry run lists them). The kept actions are the same, in the same order, as the head of
+the unchunked plan.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from shared.domain import InvitationKey, Offering
 from shared.planning.desired import DesiredState
@@ -76,24 +72,29 @@ def merge(plans: Sequence[Plan]) -> Plan:
     return whole
 
 
-def send_bound(per_minute: int, per_day: int, seconds: float) -> int:
-    """The most messages one organizer's pacer can admit in a run of `seconds`.
+@dataclass(frozen=True)
+class PlannedChunk:
+    """One chunk's plan with what it was planned from (the run's bookkeeping reads both)."""
 
-    No rolling minute holds more than `per_minute`, so a span of T seconds holds at most
-    ceil(T / 60) + 1 windows' worth (the first may be full at the start), and no day more
-    than `per_day`.
-    """
-    return max(0, min(per_day, per_minute * (math.ceil(max(seconds, 0.0) / 60.0) + 1)))
+    offerings: tuple[Offering, ...]
+    desired: DesiredState
+    sent: dict[InvitationKey, SentRecord]
+    plan: Plan
+
+    @property
+    def size(self) -> int:
+        """What holding it costs, in invitations and mapping rows."""
+        return len(self.desired.wanted) + len(self.sent)
 
 
 @dataclass
 class RunPlan:
-    """One run's plan gathered chunk by chunk: all counts, the sendable head of each lane, and
-    what settling the offerings afterwards needs.
+    """One run's plan gathered chunk by chunk: all counts, and the head of each lane.
 
-    `lane` names the queue an action is sent through (its organizer mailbox); `limit` is how
-    many actions a lane can send in this run. Actions beyond it are counted in `dropped`, and
-    their offerings in `dropped_offerings` (never settled by this run).
+    `lane` names the queue an action is sent through (e.g. its organizer mailbox); `limit` is
+    how many of the most urgent sending actions of a lane are kept (a `Remember` sends nothing
+    and is only counted). Actions beyond it are counted in `dropped`, their offerings in
+    `dropped_offerings`.
     """
 
     limit: int
@@ -109,29 +110,18 @@ class RunPlan:
     dropped: int = 0
     dropped_offerings: set[str] = field(default_factory=set)
     _lanes: dict[str, list[Action]] = field(default_factory=dict)
-    _remembers: list[Remember] = field(default_factory=list)
-    _live_sent: Counter[str] = field(default_factory=Counter)  # live mapping rows per offering before the run
-    _needs: dict[str, set[InvitationKey]] = field(default_factory=dict)  # wanted, may be created, not live
 
-    def add(self, part: Plan, desired: DesiredState, sent: Mapping[InvitationKey, SentRecord]) -> None:
-        """Take one chunk's plan (with the desired state and mapping rows it was planned from)."""
+    def add(self, part: Plan) -> None:
+        """Take one chunk's plan."""
         self.unchanged += part.unchanged
         self.waiting_for_reconcile += part.waiting_for_reconcile
         self.held += part.held
         self.left_out += part.left_out
         self.live_before += part.live_before
-        for key, record in sent.items():
-            if record.live and key.offering_id in desired.offerings:
-                self._live_sent[key.offering_id] += 1
-        for key, invitation in desired.wanted.items():
-            row = sent.get(key)
-            if invitation.may_create and (row is None or row.state != "live"):
-                self._needs.setdefault(key.offering_id, set()).add(key)
         touched: set[str] = set()
         for action in part.actions:
             self.counts[type(action).__name__] += 1
             if isinstance(action, Remember):
-                self._remembers.append(action)
                 continue
             if isinstance(action, Create):
                 self.create_organizers.add(action.organizer.lower())
@@ -151,8 +141,6 @@ class RunPlan:
                     self.dropped_offerings.add(action.key.offering_id)
                 self.dropped += len(actions) - self.limit
                 del actions[self.limit:]
-        for offering_id in self.dropped_offerings & self._needs.keys():
-            del self._needs[offering_id]  # unsettled anyway: nothing left to check
 
     def count(self, kind: type) -> int:
         return self.counts[kind.__name__]
@@ -164,32 +152,9 @@ class RunPlan:
 
     @property
     def actions(self) -> list[Action]:
-        """The kept actions in the planner's order (every `Remember`: it sends nothing)."""
-        kept: list[Action] = [*self._remembers]
+        """The kept sending actions in the planner's order."""
+        kept: list[Action] = []
         for actions in self._lanes.values():
             kept.extend(actions)
         kept.sort(key=order_key)
         return kept
-
-    def settled(self, offering_ids: Sequence[str], records: Mapping[InvitationKey, SentRecord],
-                unfinished: set[str]) -> dict[str, tuple[bool, int]]:
-        """Per offering: whether every action went through (`unfinished` names those that did not),
-        and its live invitations now, from the rows before the run and `records`, the rows the run wrote.
-
-        An offering where someone wanted has no live invitation is never settled, so the next run
-        looks again (the planner invites everyone wanted; this is the safety net should any path
-        leave a wanted person without their meeting).
-        """
-        before: dict[InvitationKey, bool] = {}
-        for action in self.actions:
-            previous: Any = action.record
-            before[action.key] = previous is not None and previous.live
-        live = Counter(self._live_sent)
-        for key, record in records.items():
-            live[key.offering_id] += int(record.live) - int(before.get(key, False))
-        missing = {
-            offering_id for offering_id, keys in self._needs.items()
-            if any((r := records.get(k)) is None or r.state != "live" for k in keys)
-        }
-        closed = unfinished | self.dropped_offerings | missing
-        return {offering_id: (offering_id not in closed, live[offering_id]) for offering_id in offering_ids}

@@ -15,6 +15,7 @@ TABLES = {
     "leases": "Leases",
     "provider": "Provider",
     "sendlog": "SendLog",
+    "work": "Work",
 }
 DEFAULT_PREFIX = "Learncal"
 
@@ -107,6 +108,11 @@ class Tables:
                 raise mapped from None
             self._clients[role] = client
         return client
+
+    @property
+    def prefix(self) -> str:
+        """The installation's name prefix; its queues are named after it too (shared/queue/wakeup.py)."""
+        return self._prefix
 
     @property
     def endpoint(self) -> str:

@@ -12,7 +12,8 @@ import hashlib
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -20,25 +21,29 @@ from typing import Any
 from shared.calendar.gateway import CalendarGateway
 from shared.domain import Feed, Offering
 from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, MappingLost, RunInProgress
-from shared.planning.chunks import RunPlan, offering_chunks, send_bound
-from shared.planning.desired import Allowlist, desired_state
-from shared.planning.plan import SENDING, Action, Cancel, Create, Update, plan
+from shared.planning.chunks import CHUNK_INVITATIONS, PlannedChunk, RunPlan, offering_chunks
+from shared.planning.desired import Allowlist, DesiredState, desired_state
+from shared.planning.plan import Cancel, Create, Plan, Remember, Update, plan
+from shared.queue.drain import Drainer, DrainResult, merge
+from shared.queue.wakeup import Sent, WakeUps
+from shared.queue.work import WorkItem, WorkStore, new_plan_id, sender
 from shared.settings import Settings
 from shared.store.allowance import AllowanceStore, Via
-from shared.store.lease import LeaseStore
-from shared.store.mapping import MappingStore
+from shared.store.lease import PLANNER, LeaseStore
+from shared.store.mapping import ConcurrentChange, MappingStore
 from shared.store.offerings import ConcurrentOfferingChange, OfferingState, OfferingStore
 from shared.store.runs import RunStore
 from shared.store.sendlog import SendLog
-from shared.sync.executor import Executor, Outcome, describe
+from shared.sync.executor import Failure, Outcome, describe
 from shared.sync.lease_keeper import LEASE_TIMING, LeaseKeeper, LeaseTiming
-from shared.sync.pacing import Pacer, Timebase
+from shared.sync.pacing import Timebase
 from shared.sync.summary import RunSummary
 
 log = logging.getLogger("learncal.sync")
 
 RULES_VERSION = "1"  # bump when content rendering changes, so every offering is looked at again
 PLAN_LISTED = 10_000  # writes a dry run lists, the most urgent first (its counts cover the whole plan)
+KEEP_PLANNED = 2 * CHUNK_INVITATIONS  # invitations and mapping rows of planned chunks held between the passes
 
 
 
@@ -82,6 +87,8 @@ class SyncService:
         lease_timing: LeaseTiming | None = None,
         lease_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         allowances: AllowanceStore | None = None,
+        work: WorkStore,
+        wakeups: WakeUps | None = None,
     ) -> None:
         self._settings = settings
         self._mapping = mapping
@@ -98,6 +105,8 @@ class SyncService:
         self._lease_timing = lease_timing or LEASE_TIMING
         self._lease_clock = lease_clock
         self._allowances = allowances  # None: no allowance can be given (tests of other parts)
+        self._work = work
+        self._wakeups = wakeups  # None: nothing is put on the send queue (the work waits for the next run)
 
     def organizer(self) -> str | None:
         """The organizer in force (the stored provider configuration over the environment)."""
@@ -146,8 +155,7 @@ class SyncService:
         if request.dry_run:
             self._plan_and_apply(request, summary, feed, provider, now, started, None)
             return
-        lease = self._leases.acquire(provider.organizer, seconds=self._lease_timing.seconds,
-                                     now=self._lease_clock())
+        lease = self._leases.acquire(PLANNER, seconds=self._lease_timing.seconds, now=self._lease_clock())
         keeper = LeaseKeeper(self._leases, lease, timing=self._lease_timing, clock=self._lease_clock)
         try:
             self._plan_and_apply(request, summary, feed, provider, now, started, keeper)
@@ -170,100 +178,152 @@ class SyncService:
         summary.offerings_examined = len(examine)
         summary.offerings_unchanged = len(skipped)
         reconcile = frozenset(i for i in examine if states.get(i) and states[i].reconcile_requested_at)
-        the_plan = self._plan(request, feed, examine, provider, reconcile, now)
-        summary.unchanged = the_plan.unchanged + sum(s.live for s in skipped)
-        summary.held = the_plan.held
-        summary.left_out = the_plan.left_out
-        summary.waiting_for_reconcile = the_plan.waiting_for_reconcile
+        # The guards see the whole plan before anything is queued: a first pass over the chunks counts
+        # it (keeping the chunks' plans while they are small, the usual run); a large plan is planned
+        # again, chunk by chunk, as its work is written.
+        tally = RunPlan(limit=PLAN_LISTED if request.dry_run else 0)
+        kept: list[PlannedChunk] | None = []
+        held = 0
+        for chunk in self._planned_chunks(feed, examine, provider, reconcile, now):
+            tally.add(chunk.plan)
+            held += chunk.size
+            if kept is not None and held <= KEEP_PLANNED:
+                kept.append(chunk)
+            else:
+                kept = None  # too large to hold: planned again below
+            del chunk
+        summary.unchanged = tally.unchanged + sum(s.live for s in skipped)
+        summary.held = tally.held
+        summary.left_out = tally.left_out
+        summary.waiting_for_reconcile = tally.waiting_for_reconcile
         self._progress(
-            f"Planned {the_plan.count(Create)} invitations, {the_plan.count(Update)} updates, "
-            f"{the_plan.count(Cancel)} cancellations across {len(examine)} changed offerings "
+            f"Planned {tally.count(Create)} invitations, {tally.count(Update)} updates, "
+            f"{tally.count(Cancel)} cancellations across {len(examine)} changed offerings "
             f"({len(skipped)} unchanged)."
         )
-        guard_note = self._guard(the_plan, skipped, request, summary)
-        self._guard_lost_mapping(the_plan)
+        guard_note = self._guard(tally, skipped, request, summary)
+        self._guard_lost_mapping(tally)
         if request.dry_run:
-            summary.created = the_plan.count(Create) + the_plan.counts["reinvite"]
-            summary.updated = the_plan.count(Update)
-            summary.cancelled = the_plan.count(Cancel)
-            summary.plan = [describe(a) for a in the_plan.actions if isinstance(a, SENDING)]
+            summary.created = tally.count(Create) + tally.counts["reinvite"]
+            summary.updated = tally.count(Update)
+            summary.cancelled = tally.count(Cancel)
+            summary.plan = [describe(a) for a in tally.actions]
             listed = None
-            if the_plan.dropped:
-                listed = f"The plan lists the {len(summary.plan)} most urgent of its {the_plan.sends} writes."
+            if tally.dropped:
+                listed = f"The plan lists the {len(summary.plan)} most urgent of its {tally.sends} writes."
             summary.finish("completed", " ".join(filter(None, [
                 "Dry run: nothing was sent or recorded.", listed, guard_note])))
             return
-        actions = the_plan.actions
-        if not actions:
-            outcome = Outcome()
-        else:
-            deadline = started + self._settings.run_seconds
-            outcome = asyncio.run(self._execute(actions, the_plan.sends, the_plan.dropped, deadline, keeper))
+        plan_id = new_plan_id()
+        remembered = Outcome()
+        with_work: set[str] = set()
+        chunks = kept if kept is not None else self._planned_chunks(feed, examine, provider, reconcile, now)
+        for chunk in chunks:
+            part = asyncio.run(_remember(self._mapping, chunk.plan))
+            items = [WorkItem(sender(a), a, summary.run_id, plan_id) for a in chunk.plan.sends
+                     if isinstance(a, (Create, Update, Cancel))]
+            offerings_with_work = {item.offering_id for item in items}
+            self._bookkeep(replace(feed, offerings=chunk.offerings), examine, states, digests, chunk.sent, part,
+                           chunk.plan, offerings_with_work, plan_id, now, summary, chunk.desired)
+            self._work.write(items)
+            merge(remembered, part)
+            with_work |= offerings_with_work
+            del chunk, items, part  # the next chunk's are built in their place
+        kept = None
+        self._work.sweep({offering: plan_id for offering in examine})
+        outcome = self._drain_all(summary.run_id, started + self._settings.run_seconds, summary)
+        merge(outcome, remembered)
         self._summarise(summary, outcome)
-        summary.deferred += the_plan.dropped
-        del actions
         if keeper is not None and keeper.stop_reason:
             summary.stopped = f"Stopped sending early: {keeper.stop_reason}."
-        self._settle(feed, examine, states, digests, the_plan, outcome, now, summary)
+        summary.deferred = self._work.left_for_run(summary.run_id, untried=True)
+        if summary.deferred:
+            self._progress(f"{summary.deferred} writes left queued; the send queue sends them as the budget allows.")
+        for offering in sorted(with_work):
+            state = self._offerings.get(offering)
+            mark = states[offering].reconcile_requested_at if offering in states else None
+            if state is not None and state.settled and mark is not None:
+                summary.reconciled.append(offering)
         summary.finish("completed", self._message(summary))
 
-    def _plan(self, request: SyncRequest, feed: Feed, examine: set[str], provider: ProviderView,
-              reconcile: frozenset[str], now: datetime) -> RunPlan:
-        """Plans the changed offerings chunk by chunk (shared/planning/chunks.py): each chunk's mapping
-        rows are read, its invitations rendered and planned, and only what this run can send is kept,
-        so a first rollout of a large catalog stays within memory. Only changed offerings are
-        rendered: a run costs what changed, not the catalog's size.
-        """
+    def _planned_chunks(self, feed: Feed, examine: set[str], provider: ProviderView, reconcile: frozenset[str],
+                        now: datetime) -> Iterator[PlannedChunk]:
+        """The changed offerings planned a chunk at a time (shared/planning/chunks.py), each from its own
+        mapping rows, so memory follows the chunk, not the catalog. Only changed offerings are rendered:
+        a run costs what changed, not the catalog's size."""
         assert provider.organizer
-        if request.dry_run:  # a preview lists the most urgent writes, however many are planned
-            run_plan = RunPlan(limit=PLAN_LISTED)
-        else:  # what each organizer can send in this run's time; the rest is planned again by the next run
-            limit = send_bound(self._settings.send_per_minute, self._settings.send_per_day,
-                               self._settings.run_seconds)
-            run_plan = RunPlan(limit=limit, lane=lambda a: _sender(a).lower())
         allowlist = Allowlist(provider.allowlist)
-        for chunk in offering_chunks([o for o in feed.offerings if o.id in examine]):
-            sent = self._mapping.load(sorted(o.id for o in chunk))
-            scoped = desired_state(replace(feed, offerings=chunk), now=now, allowlist=allowlist)
+        for offerings in offering_chunks([o for o in feed.offerings if o.id in examine]):
+            sent = self._mapping.load(sorted(o.id for o in offerings))
+            scoped = desired_state(replace(feed, offerings=offerings), now=now, allowlist=allowlist)
             part = plan(scoped, sent, organizer=provider.organizer, reconcile=reconcile, now=now)
-            run_plan.add(part, scoped, sent)
-            del sent, scoped, part  # the next chunk's are built in their place
-        return run_plan
+            yield PlannedChunk(offerings, scoped, sent, part)
 
-    async def _execute(self, actions: list[Action], total: int, dropped: int, deadline: float,
-                       keeper: LeaseKeeper | None) -> Outcome:
-        gateway = self._gateway_factory()
-        pacers: dict[str, Pacer] = {}
+    def _drain_all(self, run_id: str, deadline: float, summary: RunSummary) -> Outcome:
+        """The synchronous mode: this process sends the queued work of every organizer until the
+        run's time slice ends, one drain per organizer at once; what is left is woken on the queue.
 
-        async def pacer_for(organizer: str) -> Pacer:
-            if organizer not in pacers:
-                pacer = Pacer(
-                    organizer=organizer, per_minute=self._settings.send_per_minute,
-                    per_day=self._settings.send_per_day, deadline=deadline, timebase=self._timebase,
-                    log=self._send_log,
-                )
-                await pacer.load()
-                pacers[organizer] = pacer
-            return pacers[organizer]
-
-        done = Counter[str]()
+        A wake-up for each organizer is put on the queue first, visible only after this run's
+        time slice and lease would have run out: should this process die while sending, the
+        send worker carries on from the work table.
+        """
+        outcome = Outcome()
+        organizers = self._work.organizers()
+        if not organizers:
+            return outcome
+        total = Counter[str]()
 
         def progress(action: Any) -> None:
-            done[type(action).__name__] += 1
-            count = sum(done.values())
-            if total and (count == total or count % 50 == 0):
-                self._progress(f"Sent {count} of {total} ({dict(done)})")
+            total[type(action).__name__] += 1
+            if sum(total.values()) % 50 == 0:
+                self._progress(f"Sent {sum(total.values())} ({dict(total)})")
 
-        executor = Executor(gateway, self._mapping, pacer_for, progress=progress,
-                            should_stop=keeper.should_stop if keeper is not None else lambda: False)
-        try:
-            outcome = await executor.run(actions)
-        finally:
-            await gateway.aclose()
-        reasons = ", ".join(sorted({p.refusal for p in pacers.values() if p.refusal})) or "time"
-        if outcome.deferred or dropped:
-            self._progress(f"Deferred {len(outcome.deferred) + dropped} to the next run ({reasons}).")
+        drainer = self._drainer(progress)
+        safety_delay = self._timebase.real(max(0.0, deadline - self._timebase.now())) + self._lease_timing.seconds
+        safety = {o: self._wake(o, run_id, safety_delay) for o in organizers}
+        with ThreadPoolExecutor(max_workers=min(8, len(organizers)), thread_name_prefix="learncal-drain") as pool:
+            results = list(pool.map(lambda o: drainer.drain(o, deadline=deadline), organizers))
+        for result in results:
+            merge(outcome, result.outcome)
+            if result.stopped:
+                summary.stopped = f"Stopped sending early: {result.stopped}."
+            sent = safety.get(result.organizer)
+            if sent is not None and self._wakeups is not None:
+                self._wakeups.withdraw(sent)
+            if result.wake_in is not None:
+                self._wake(result.organizer, run_id, result.wake_in)
+        if total:
+            self._progress(f"Sent {sum(total.values())} ({dict(total)})")
         return outcome
+
+    def send_queued(self, organizer: str, run_id: str | None) -> DrainResult:
+        """One send-worker invocation: drain the organizer's work for one time slice, then wake it
+        again when the budget has room (raises when the wake-up cannot be sent, so the host retries
+        the message and no work is stranded without one)."""
+        result = self._drainer().drain(organizer)
+        if result.wake_in is not None and self._wakeups is not None:
+            self._wakeups.send(organizer, run_id, delay=result.wake_in)
+        return result
+
+    def _drainer(self, progress: Callable[[Any], None] | None = None) -> Drainer:
+        return Drainer(
+            self._settings, work=self._work, offerings=self._offerings, mapping=self._mapping, leases=self._leases,
+            runs=self._runs, gateway_factory=self._gateway_factory, provider=self._provider, send_log=self._send_log,
+            timebase=self._timebase, clock=self._clock, lease_timing=self._lease_timing, lease_clock=self._lease_clock,
+            progress=progress,
+        )
+
+    def _wake(self, organizer: str, run_id: str, delay: float) -> Sent | None:
+        """A wake-up message for the send worker; a queue that cannot be reached only delays the work
+        until the next run (which plans it again), so it is logged, not raised."""
+        if self._wakeups is None:
+            return None
+        try:
+            return self._wakeups.send(organizer, run_id, delay=delay)
+        except Exception as error:
+            log.warning("could not put a wake-up for %s on the send queue (%s); the next run sends its work",
+                        organizer, type(error).__name__)
+            return None
 
     # -- guard, bookkeeping ----------------------------------------------------------------
 
@@ -380,26 +440,35 @@ class SyncService:
         summary.deferred = len(outcome.deferred)
         summary.errors = [{"invitation": f.key.tag(), "message": f.message} for f in outcome.failed]
 
-    def _settle(
+    def _bookkeep(
         self, feed: Feed, examine: set[str], states: dict[str, OfferingState], digests: dict[str, str],
-        the_plan: RunPlan, outcome: Outcome, now: datetime, summary: RunSummary,
+        sent: dict[Any, Any], remembered: Outcome, the_plan: Plan, with_work: set[str], plan_id: str, now: datetime,
+        summary: RunSummary, desired: DesiredState,
     ) -> None:
-        """Mark offerings whose every action went through, so the next run can skip them."""
-        unfinished = {a.key.offering_id for a in outcome.deferred} | {f.key.offering_id for f in outcome.failed}
-        examined = [o for o in feed.offerings if o.id in examine]
-        settled = the_plan.settled([o.id for o in examined], outcome.records, unfinished)
-        for offering in examined:
+        """Record the plan on every offering it examined: settled when it left no work (so the next
+        run can skip it), else unsettled under this plan's id until its last work row is done."""
+        unfinished = {f.key.offering_id for f in remembered.failed} | with_work
+        records = dict(sent)
+        records.update(remembered.records)
+        covered = {a.key for a in the_plan.actions if isinstance(a, Create)}
+        covered |= {a.key for a in the_plan.actions if isinstance(a, Cancel) and a.reinvite is not None}
+        unfinished |= _without_invitation(desired, {k: r for k, r in records.items() if k not in covered}, covered)
+        live = Counter(k.offering_id for k, r in records.items() if r.live)
+        for offering in feed.offerings:
+            if offering.id not in examine:
+                continue
             previous = states.get(offering.id)
-            done, live = settled[offering.id]
-            applied = previous.reconcile_requested_at if previous and done else None
-            if applied is not None:
+            settled = offering.id not in unfinished
+            mark = previous.reconcile_requested_at if previous else None
+            if settled and mark is not None:
                 summary.reconciled.append(offering.id)
             state = OfferingState(
                 offering_id=offering.id, title=offering.title, digest=digests[offering.id],
-                settled=done, live=live, last_seen=now,
+                settled=settled, live=live[offering.id], last_seen=now, plan_id=plan_id,
+                plan_reconcile=mark if offering.id in with_work else None,
             )
             try:  # a reconcile asked for during this run stays for the next one
-                self._offerings.settle(state, applied=applied)
+                self._offerings.settle(state, applied=mark if settled else None)
             except ConcurrentOfferingChange as error:
                 log.warning("%s", error)
 
@@ -420,7 +489,7 @@ class SyncService:
             parts.append(f"{len(summary.recreated)} deleted by hand in the organizer's calendar and sent again")
         if summary.deferred:
             why = "the run lease" if summary.stopped else "sending limits or time budget"
-            parts.append(f"{summary.deferred} deferred to the next run ({why})")
+            parts.append(f"{summary.deferred} left queued ({why}); the send queue sends them as the budget allows")
         if summary.rejected:
             parts.append(f"{len(summary.rejected)} feed items rejected")
         if summary.errors:
@@ -429,9 +498,41 @@ class SyncService:
         return f"{summary.stopped} {text}" if summary.stopped else text
 
 
-def _sender(action: Action) -> str:
-    """The mailbox an action is sent through: updates and cancellations keep the invitation's organizer."""
-    return action.organizer if isinstance(action, Create) else action.record.organizer
+def _without_invitation(desired: DesiredState, records: dict[Any, Any],
+                        covered: frozenset[Any] | set[Any] = frozenset()) -> set[str]:
+    """Offerings where someone wanted has no live invitation: never settled, so the next run looks again.
+
+    The planner invites everyone wanted; this is the safety net should any path leave a
+    wanted person without their meeting, because a settled offering is not looked at again
+    until its feed content changes.
+    """
+    missing: set[str] = set()
+    for key, invitation in desired.wanted.items():
+        if key in covered:
+            continue  # queued: its work row settles the offering once it is sent
+        record = records.get(key)
+        if invitation.may_create and (record is None or record.state != "live"):
+            missing.add(key.offering_id)
+    return missing
+
+
+async def _remember(mapping: MappingStore, the_plan: Plan) -> Outcome:
+    """Key fields moved but the meeting reads the same: only the fingerprint is stored, at plan time
+    (nothing is sent, so nothing waits in the queue)."""
+    outcome = Outcome()
+    for action in the_plan.actions:
+        if not isinstance(action, Remember):
+            continue
+        inv = action.invitation
+        try:
+            record = await asyncio.to_thread(mapping.put, action.record.but(key_fp=inv.key_fp, start_utc=inv.start_utc,
+                                                                             end_utc=inv.end_utc))
+        except ConcurrentChange as error:
+            outcome.failed.append(Failure(action.key, str(error)))
+            continue
+        outcome.applied.append(action)
+        outcome.records[action.key] = record
+    return outcome
 
 
 def offering_digest(offering: Offering, feed: Feed, provider: ProviderView) -> str:

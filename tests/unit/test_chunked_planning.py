@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.domain import Activity, Enrollment, Feed, Instructor, InvitationKey, Location, Offering
-from shared.planning.chunks import RunPlan, estimated_invitations, merge, offering_chunks, order_key, send_bound
+from shared.planning.chunks import RunPlan, estimated_invitations, merge, offering_chunks, order_key
 from shared.planning.desired import desired_state
 from shared.planning.plan import SENDING, Action, Cancel, Create, Plan, plan
 from shared.planning.sent import SentRecord
@@ -89,7 +89,7 @@ def chunked(feed: Feed, rows: dict[InvitationKey, SentRecord], reconcile: frozen
         desired = desired_state(Feed(chunk, holds=feed.holds), now=NOW)
         part = plan(desired, sent, organizer=ORGANIZER, reconcile=reconcile, now=NOW)
         if run_plan is not None:
-            run_plan.add(part, desired, sent)
+            run_plan.add(part)
         parts.append(part)
     return parts
 
@@ -175,14 +175,3 @@ def test_chunks_hold_every_offering_once_soonest_first_and_within_the_limit() ->
         assert len(chunk) == 1 or sum(map(estimated_invitations, chunk)) <= limit
     soonest = [min(a.start_utc for a in o.activities) for chunk in chunks for o in chunk]
     assert soonest == sorted(soonest)
-
-
-@pytest.mark.parametrize(("per_minute", "per_day", "seconds", "bound"), [
-    (30, 10_000, 540, 300),  # nine minutes: nine full windows and the one open at the start
-    (30, 10_000, 541, 330),
-    (30, 100, 540, 100),  # the day's budget is smaller
-    (30, 10_000, 0, 30),
-])
-def test_the_send_bound_counts_rolling_windows_and_the_day(per_minute: int, per_day: int, seconds: float,
-                                                           bound: int) -> None:
-    assert send_bound(per_minute, per_day, seconds) == bound
