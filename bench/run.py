@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import sys
@@ -51,6 +52,8 @@ BURST = Shape(offerings=6, activities_per_offering=5, enrollments_per_offering=5
 POOL = Shape(offerings=40, activities_per_offering=3, enrollments_per_offering=29)  # 40 x 3 x (29 + 1) = 3,600
 POOL_SIZE = 4
 RUN_SECONDS = 540  # the product's default run budget (LEARNCAL_RUN_SECONDS)
+HOST_POLLING_SECONDS = 10.0  # host.json queues.maxPollingInterval
+QUEUED = (ROOT / "shared" / "queue" / "drain.py").exists()  # sending continues on the send queue
 _STARTED = time.monotonic()
 
 
@@ -283,17 +286,22 @@ class Bench:
     def burst(self, shape: Shape, scale: float) -> None:
         feed = build_feed(shape)
         path = self.feed_file(feed, "burst.json")
+        mode = "send queue" if QUEUED else "hourly runs"
         say(f"burst: {shape.invitations} invitations through one mailbox at {PER_MINUTE}/min, time x{scale:g}, "
-            f"runs of {RUN_SECONDS} s every hour (the timer)")
+            f"a run of {RUN_SECONDS} s, then the {mode}")
         started = self.configure_sending(scale)
-        runs = self.hourly(path, shape.invitations, scale)
+        if QUEUED:
+            runs = 1
+            self.queued(path, shape.invitations, scale, organizers=1)
+        else:
+            runs = self.hourly(path, shape.invitations, scale)
         stats = self.admin.stats()
         self.tally_throttled(stats)
         received = self.deliveries(feed)
         assert len(received) == shape.invitations and stats["sendLimitExceeded"] == 0, stats
         minutes = minutes_to_last_delivery(received, started)
         self.results["burst"] = {
-            "invitations": shape.invitations, "scale": scale, "mode": "hourly runs", "runs": runs,
+            "invitations": shape.invitations, "scale": scale, "mode": mode, "runs": runs,
             "minutes_to_last_delivery": round(minutes, 1), "throttled": stats["throttled"],
             "send_limit_exceeded": stats["sendLimitExceeded"],
         }
@@ -325,6 +333,55 @@ class Bench:
             say(f"  hourly run {runs}: {summary.created} sent, {summary.deferred} deferred")
         return runs
 
+    def queued(self, path: str, invitations: int, scale: float, *, organizers: int, **values: str) -> dict[str, Any]:
+        """One planning run (sending for its time slice), then the send queue until everything is delivered.
+
+        The send worker runs under the local queue host, one host per organizer mailbox (each mailbox's
+        work may run on its own instance, as in Azure), with the host's polling interval and the product's
+        clock scaled like the sandbox's.
+        """
+        from shared.bootstrap import build, send_queued
+        from shared.local.queue_host import HostOptions, QueueHost
+        from shared.queue.wakeup import queue_name
+        from shared.settings import Settings
+        from shared.sync.pacing import Timebase
+        from shared.sync.service import SyncRequest
+
+        timebase = Timebase(scale)
+        env = self.env(LEARNCAL_RUN_SECONDS=str(RUN_SECONDS), LEARNCAL_SEND_PER_MINUTE=str(PER_MINUTE),
+                       LEARNCAL_SEND_PER_DAY="10000", **values)
+        settings = Settings.from_env(env)
+
+        def send_worker(message: Any) -> None:  # function_app.send_worker, with the bench's clock
+            send_queued(message.get_body().decode("utf-8"), dequeue_count=message.dequeue_count or 1,
+                        settings=settings, timebase=timebase)
+
+        options = HostOptions(max_polling_interval=HOST_POLLING_SECONDS / scale)
+        send_queue = queue_name(settings.table_prefix)  # learncal-send, named after the tables' prefix
+        hosts = [QueueHost(settings, {send_queue: send_worker}, options) for _ in range(organizers)]
+        for host in hosts:
+            host.start()
+        try:
+            app = build(settings, timebase=timebase, progress=lambda m: None)
+            summary = app.sync.sync(SyncRequest(feed=path, via="environment"))
+            assert summary.status == "completed" and not summary.errors, summary.to_json()
+            say(f"  the run sent {summary.created} and left {summary.deferred} queued")
+            limit = time.monotonic() + 3 * invitations / PER_MINUTE * 60 / organizers / scale + 120
+            sent = reported = 0
+            while sent < invitations:
+                assert time.monotonic() < limit, f"{sent} of {invitations} delivered when the bench gave up"
+                time.sleep(1.0)
+                sent = int(self.admin.stats()["messagesSent"])
+                if sent >= reported + invitations // 6:
+                    reported = sent
+                    say(f"  {sent} delivered")
+            failures = sum(host.failures for host in hosts)
+            assert failures == 0 and sum(host.poisoned for host in hosts) == 0, "a send worker failed"
+        finally:
+            for host in hosts:
+                host.stop()
+        return summary.to_json()
+
     def deliveries(self, feed: dict[str, Any], mailbox: str | None = None) -> list[str]:
         """Delivery times of the invitations of `feed` (from `mailbox` only, when given)."""
         return [m["receivedUtc"] for person in recipients(feed) for m in self.admin.messages(person)
@@ -351,18 +408,24 @@ class Bench:
             started = self.configure_sending(scale)
             for address in mailboxes[1:]:
                 self.admin.put_user(address, displayName="Learning Desk", hasMailbox=True)
-            summary = self.in_process_at(scale, path, LEARNCAL_ORGANIZERS=",".join(mailboxes[:size]),
-                                         LEARNCAL_SEND_PER_MINUTE=str(PER_MINUTE), LEARNCAL_SEND_PER_DAY="10000")
+            if QUEUED:
+                self.queued(path, shape.invitations, scale, organizers=size,
+                            LEARNCAL_ORGANIZERS=",".join(mailboxes[:size]))
+            else:
+                self.in_process_at(scale, path, LEARNCAL_ORGANIZERS=",".join(mailboxes[:size]),
+                                   LEARNCAL_SEND_PER_MINUTE=str(PER_MINUTE), LEARNCAL_SEND_PER_DAY="10000")
             stats = self.admin.stats()
             self.tally_throttled(stats)
             received = self.deliveries(feed)
-            assert summary["created"] == len(received) == shape.invitations, summary
+            assert len(received) == shape.invitations, len(received)
+            per_mailbox = {m: len(self.deliveries(feed, m)) for m in mailboxes[:size]}
+            assert sum(per_mailbox.values()) == shape.invitations, per_mailbox
             assert stats["sendLimitExceeded"] == 0, stats
             times[size] = minutes_to_last_delivery(received, started)
             say(f"  {size} mailbox(es): last delivery after {times[size]:.1f} simulated minutes, "
-                f"{stats['throttled']} throttled")
+                f"{stats['throttled']} throttled, per mailbox {per_mailbox}")
         self.results["pool"] = {"invitations": shape.invitations, "offerings": shape.offerings, "scale": scale,
-                                "mode": "one run with a long budget",
+                                "mode": "send queue" if QUEUED else "one run with a long budget",
                                 "minutes": {str(k): round(v, 1) for k, v in times.items()}}
         self.results["pool_speedup"] = round(times[1] / times[POOL_SIZE], 2)
 
@@ -413,6 +476,11 @@ def main(argv: list[str] | None = None) -> int:
     slice_ = Shape(offerings=1, enrollments_per_offering=20) if args.quick else Shape(offerings=2)
     changed = (5, 50) if args.quick else (20, 200)
     os.environ.setdefault("NODE_OPTIONS", "--max-old-space-size=8192")  # Azurite keeps every row in memory
+    log_file = ROOT / ".learncal" / "bench.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, filename=log_file, filemode="w",
+                        format="%(asctime)s %(threadName)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("azure").setLevel(logging.WARNING)
 
     with tempfile.TemporaryDirectory(prefix="learncal-bench-") as tmp, start_azurite() as azurite, \
             sandbox_process(Path(tmp) / "sandbox") as info:
