@@ -12,6 +12,7 @@ is the very mark the run applied; a mark recorded meanwhile stays for the next r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from shared.store.tables import Tables, key_part
 
 PARTITION = "offering"
 _SETTLE_ATTEMPTS = 5
+_BATCH = 100
 
 
 class ConcurrentOfferingChange(LearncalError):
@@ -41,6 +43,7 @@ class OfferingState:
     live: int = 0  # live invitations after its last run
     reconcile_requested_at: datetime | None = None
     last_seen: datetime | None = None
+    organizer: str | None = None  # the mailbox its new invitations come from (shared/planning/pinning.py)
 
     def but(self, **changes: Any) -> OfferingState:
         return replace(self, **changes)
@@ -89,6 +92,8 @@ class OfferingStore:
             if mark is not None and applied is not None and _same_time(mark, applied):
                 mark = None  # the run applied exactly this mark
             result = state.but(reconcile_requested_at=mark)
+            if result.organizer is None and current is not None and current.get("Organizer"):
+                result = result.but(organizer=current["Organizer"])  # a pin is only ever replaced, never lost
             entity = self._to_entity(result)
             try:
                 if current is None:
@@ -117,10 +122,27 @@ class OfferingStore:
             ("Digest", state.digest),
             ("ReconcileRequestedAt", state.reconcile_requested_at),
             ("LastSeen", state.last_seen),
+            ("Organizer", state.organizer),
         ):
             if value is not None:
                 entity[name] = value
         return entity
+
+    def pin(self, pins: Mapping[str, str]) -> None:
+        """Record offerings' organizers before their invitations are sent, touching no other column.
+
+        Merged, not replaced, so a reconcile mark written meanwhile stays; a run's `settle` reads
+        the row again and keeps the pin. New rows hold only the pin until the run settles them.
+        """
+        from azure.data.tables import UpdateMode
+
+        operations = [
+            ("upsert", {"PartitionKey": PARTITION, "RowKey": key_part(offering_id), "OfferingId": offering_id,
+                        "Organizer": organizer}, {"mode": UpdateMode.MERGE})
+            for offering_id, organizer in sorted(pins.items())
+        ]
+        for start in range(0, len(operations), _BATCH):  # one partition: up to 100 per transaction
+            self._table.submit_transaction(operations[start:start + _BATCH])
 
     def request_reconcile(self, offering_id: str, *, now: datetime | None = None) -> OfferingState:
         """Mark an offering so the next run pushes every difference; only offerings seen in a feed.
@@ -156,4 +178,5 @@ class OfferingStore:
             live=int(entity.get("Live") or 0),
             reconcile_requested_at=entity.get("ReconcileRequestedAt"),
             last_seen=entity.get("LastSeen"),
+            organizer=entity.get("Organizer") or None,
         )

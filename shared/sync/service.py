@@ -21,6 +21,7 @@ from shared.calendar.gateway import CalendarGateway
 from shared.domain import Feed, Offering
 from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, MappingLost, RunInProgress
 from shared.planning.desired import Allowlist, DesiredState, desired_state
+from shared.planning.pinning import pin_offerings
 from shared.planning.plan import Cancel, Create, Plan, Update, plan
 from shared.settings import Settings
 from shared.store.allowance import AllowanceStore, Via
@@ -59,6 +60,13 @@ class ProviderView:
     status: str
     organizer: str | None
     allowlist: tuple[str, ...]
+    organizers: tuple[str, ...] = ()  # the pool; `organizer` is its first mailbox
+
+    def __post_init__(self) -> None:
+        if not self.organizers and self.organizer:
+            object.__setattr__(self, "organizers", (self.organizer,))
+        elif self.organizers and not self.organizer:
+            object.__setattr__(self, "organizer", self.organizers[0])
 
 
 class SyncService:
@@ -128,6 +136,7 @@ class SyncService:
         started = self._timebase.now()  # the run's time budget counts from here
         provider = self._provider()
         summary.organizer = provider.organizer
+        summary.organizers = list(provider.organizers)
         if provider.status != "active":
             summary.skipped = "The provider status is inactive; nothing was sent and Graph was not called."
             summary.finish("skipped", summary.skipped)
@@ -172,7 +181,8 @@ class SyncService:
         # Only changed offerings are rendered: a run costs what changed, not the catalog's size.
         changed = replace(feed, offerings=tuple(o for o in feed.offerings if o.id in examine))
         scoped = desired_state(changed, now=now, allowlist=Allowlist(provider.allowlist))
-        the_plan = plan(scoped, sent, organizer=provider.organizer, reconcile=reconcile, now=now)
+        pins = self._pin(scoped, sent, states, provider, summary, record=not request.dry_run)
+        the_plan = plan(scoped, sent, organizer=pins, reconcile=reconcile, now=now)
         summary.unchanged = the_plan.unchanged + sum(s.live for s in skipped)
         summary.held = the_plan.held
         summary.left_out = the_plan.left_out
@@ -199,8 +209,38 @@ class SyncService:
         self._summarise(summary, outcome)
         if keeper is not None and keeper.stop_reason:
             summary.stopped = f"Stopped sending early: {keeper.stop_reason}."
-        self._settle(feed, examine, states, digests, sent, outcome, now, summary, scoped)
+        self._settle(feed, examine, states, digests, sent, outcome, now, summary, scoped, pins)
         summary.finish("completed", self._message(summary))
+
+    def _pin(
+        self, desired: DesiredState, sent: dict[Any, Any], states: dict[str, OfferingState], provider: ProviderView,
+        summary: RunSummary, *, record: bool,
+    ) -> dict[str, str]:
+        """Each examined offering's organizer for new invitations, recorded before anything is sent."""
+        needing = Counter(offering_needs(desired, sent))
+        recorded = pins_in_force(states, sent)
+        for offering_id in recorded:
+            if offering_id in desired.offerings:
+                needing.setdefault(offering_id, 0)  # a pin on a mailbox that left the pool moves when seen
+        load = Counter[str]()
+        for state in states.values():
+            if state.organizer and state.offering_id not in needing:
+                load[state.organizer] += state.live
+        load.update(r.organizer.lower() for r in sent.values() if r.live)
+        pinning = pin_offerings(needing, recorded, provider.organizers, load)
+        for offering_id, old, new in pinning.repinned:
+            title = states[offering_id].title if offering_id in states else ""
+            summary.warnings.append({
+                "kind": "organizer-repinned", "offeringId": offering_id, "from": old, "to": new,
+                "message": (f"Offering {offering_id}{f' ({title})' if title else ''} was pinned to {old}, which is no "
+                            f"longer in the organizer pool: its new invitations come from {new}; invitations {old} "
+                            f"already sent keep {old} as organizer for their updates and cancellations."),
+            })
+            log.warning("%s", summary.warnings[-1]["message"])
+        changed = {o: m for o, m in pinning.pins.items() if (states.get(o) and states[o].organizer) != m}
+        if record and changed:
+            self._offerings.pin(changed)
+        return pinning.pins
 
     async def _execute(self, the_plan: Plan, deadline: float, keeper: LeaseKeeper | None) -> Outcome:
         gateway = self._gateway_factory()
@@ -356,6 +396,7 @@ class SyncService:
     def _settle(
         self, feed: Feed, examine: set[str], states: dict[str, OfferingState], digests: dict[str, str],
         sent: dict[Any, Any], outcome: Outcome, now: datetime, summary: RunSummary, desired: DesiredState,
+        pins: dict[str, str],
     ) -> None:
         """Mark offerings whose every action went through, so the next run can skip them."""
         unfinished = {a.key.offering_id for a in outcome.deferred} | {f.key.offering_id for f in outcome.failed}
@@ -374,6 +415,7 @@ class SyncService:
             state = OfferingState(
                 offering_id=offering.id, title=offering.title, digest=digests[offering.id],
                 settled=settled, live=live[offering.id], last_seen=now,
+                organizer=pins.get(offering.id) or (previous.organizer if previous else None),
             )
             try:  # a reconcile asked for during this run stays for the next one
                 self._offerings.settle(state, applied=applied)
@@ -406,6 +448,28 @@ class SyncService:
         return f"{summary.stopped} {text}" if summary.stopped else text
 
 
+def offering_needs(desired: DesiredState, sent: dict[Any, Any]) -> Counter[str]:
+    """New invitations each offering is about to get: wanted, may be created, and nothing live recorded."""
+    needs = Counter[str]()
+    for key, invitation in desired.wanted.items():
+        record = sent.get(key)
+        if invitation.may_create and (record is None or record.state in ("cancelled", "cancelling")):
+            needs[key.offering_id] += 1
+    return needs
+
+
+def pins_in_force(states: dict[str, OfferingState], sent: dict[Any, Any]) -> dict[str, str]:
+    """Recorded pins; an offering sent to before pins existed is pinned where its live invitations are."""
+    pins = {o: s.organizer for o, s in states.items() if s.organizer}
+    earlier: dict[str, Counter[str]] = {}
+    for key, record in sent.items():
+        if key.offering_id not in pins and record.live and record.organizer:
+            earlier.setdefault(key.offering_id, Counter())[record.organizer.lower()] += 1
+    for offering_id, counts in earlier.items():
+        pins[offering_id] = max(sorted(counts), key=lambda m: counts[m])
+    return pins
+
+
 def _without_invitation(desired: DesiredState, records: dict[Any, Any]) -> set[str]:
     """Offerings where someone wanted has no live invitation: never settled, so the next run looks again.
 
@@ -428,7 +492,10 @@ def offering_digest(offering: Offering, feed: Feed, provider: ProviderView) -> s
     build than a JSON rendering, which matters when a no-change run hashes every offering.
     """
     holds = sorted(repr(h) for h in feed.holds if h.offering_id == offering.id)
-    text = repr((RULES_VERSION, offering, holds, provider.organizer, provider.allowlist))
+    # A pool of one hashes as the single organizer always did; a changed pool has every offering
+    # looked at once, so pins on a mailbox that left are moved (and reported) at once.
+    pool: object = provider.organizer if len(provider.organizers) <= 1 else tuple(sorted(provider.organizers))
+    text = repr((RULES_VERSION, offering, holds, pool, provider.allowlist))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
