@@ -232,7 +232,8 @@ def validate(as_json: bool, probe_mailbox: str | None) -> None:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
         for check in report.checks:
-            click.echo(f"{check.status.upper():4}  {check.name}: {check.detail}")
+            about = f" [{check.mailbox}]" if check.mailbox else ""
+            click.echo(f"{check.status.upper():4}  {check.name}{about}: {check.detail}")
             if check.fix:
                 click.echo(f"      fix: {check.fix}")
     sys.exit(report.exit_code)
@@ -255,7 +256,8 @@ def provider_show() -> None:
 @click.option("--status", type=click.Choice(["active", "inactive"]), help="active: runs send; inactive: nothing.")
 @click.option("--tenant-id", help="Microsoft Entra tenant (directory) ID.")
 @click.option("--client-id", help="Application (client) ID of the registered app.")
-@click.option("--organizer", help="The mailbox every invitation comes from.")
+@click.option("--organizer", help="One organizer mailbox (a pool of one).")
+@click.option("--organizers", help="The organizer pool: comma-separated mailboxes; each offering is pinned to one.")
 @click.option("--auth-mode", type=click.Choice(["secret", "federated"]), help="How the app signs in.")
 @click.option("--allowlist", help="Comma-separated addresses and @domains, within LEARNCAL_RECIPIENT_ALLOWLIST when "
               "that is set; an empty string removes the stored list (with --confirm-allowlist-removal).")
@@ -266,8 +268,9 @@ def provider_show() -> None:
 @click.option("--confirm-allowlist-removal", is_flag=True,
               help="Remove the stored recipient allow-list (--allowlist \"\"), which widens who is invited.")
 def provider_set(
-    status: str | None, tenant_id: str | None, client_id: str | None, organizer: str | None, auth_mode: str | None,
-    allowlist: str | None, client_secret_stdin: bool, confirm_organizer_change: bool, confirm_allowlist_removal: bool,
+    status: str | None, tenant_id: str | None, client_id: str | None, organizer: str | None, organizers: str | None,
+    auth_mode: str | None, allowlist: str | None, client_secret_stdin: bool, confirm_organizer_change: bool,
+    confirm_allowlist_removal: bool,
 ) -> None:
     """Save the configuration: the given values over the configuration in force.
 
@@ -283,7 +286,8 @@ def provider_set(
         "status": status or config.status,
         "tenantId": tenant_id or config.tenant_id,
         "clientId": client_id or config.client_id,
-        "organizer": organizer or config.organizer,
+        "organizers": ([part.strip() for part in organizers.split(",") if part.strip()] if organizers is not None
+                       else [organizer] if organizer else list(config.organizers)) or None,
         "authMode": auth_mode or config.auth_mode,
         "confirmOrganizerChange": confirm_organizer_change,
         "confirmAllowlistRemoval": confirm_allowlist_removal,

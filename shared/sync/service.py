@@ -444,6 +444,10 @@ class SyncService:
             parts.append(f"{len(summary.rejected)} feed items rejected")
         if summary.errors:
             parts.append(f"{len(summary.errors)} could not be applied")
+        moved = sum(1 for w in summary.warnings if w.get("kind") == "organizer-repinned")
+        if moved:
+            parts.append(f"{moved} offering{'s' if moved != 1 else ''} moved to another organizer because "
+                         "{} mailbox left the pool (see warnings)".format("its" if moved == 1 else "their"))
         text = ", ".join(parts) + "."
         return f"{summary.stopped} {text}" if summary.stopped else text
 

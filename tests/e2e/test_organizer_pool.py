@@ -6,6 +6,7 @@ each meeting an attendee holds), never from the product's planner or pinning cod
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter, defaultdict
 from typing import Any
@@ -124,7 +125,11 @@ def test_a_mailbox_leaving_the_pool_keeps_its_invitations_and_its_offerings_move
     changed = pool_feed(3, 2, extra={moved: [newcomer]})
     session = changed["offerings"][index]["activities"][0]
     session["start"], session["end"] = local(10 + index, "13:00"), local(10 + index, "14:00")  # a key change
-    second = world.sync(changed, LEARNCAL_ORGANIZERS=",".join(POOL[:2]))
+    changed_path = world.feed_file(changed)
+    preview = world.cli("sync", "--feed", changed_path, "--dry-run", "--quiet", LEARNCAL_ORGANIZERS=",".join(POOL[:2]))
+    assert preview.code == 0, preview.stderr
+    assert "warning" in preview.stdout and moved in preview.stdout and leaving in preview.stdout
+    second = world.sync(changed_path, LEARNCAL_ORGANIZERS=",".join(POOL[:2]))
     assert second.code == 0, second.stderr
     summary = second.summary
     assert (summary["created"], summary["updated"]) == (1, 3)
@@ -133,6 +138,9 @@ def test_a_mailbox_leaving_the_pool_keeps_its_invitations_and_its_offerings_move
     assert new_sender in POOL[:2]
     assert [(w["offeringId"], w["from"], w["to"]) for w in summary["warnings"]] == [(moved, leaving, new_sender)]
     assert moved in summary["warnings"][0]["message"] and leaving in summary["warnings"][0]["message"]
+    assert "1 offering moved to another organizer" in summary["message"]
+    [record] = [json.loads(line) for line in world.cli("runs", "--limit", "1").stdout.splitlines()]
+    assert record["runId"] == summary["runId"] and record["warnings"] == summary["warnings"]
     for person in sent_before:  # sent invitations keep their organizer; the update came from it too
         [meeting] = world.calendar(person)
         assert meeting["organizer"].lower() == leaving
