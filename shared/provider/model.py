@@ -118,7 +118,7 @@ class ProviderInput(BaseModel):
     @staticmethod
     def missing(data: Any) -> list[FieldError]:
         """A pool is required in one of two spellings; said beside the other fields' errors."""
-        if isinstance(data, dict) and not data.get("organizers") and not data.get("organizer"):
+        if isinstance(data, dict) and data.get("organizers") is None and data.get("organizer") is None:
             return [{"field": "organizers", "message": "is required: a list of one or more organizer mailboxes, "
                      "such as [\"learning.coordinator@contoso.com\"] (or organizer for a single mailbox)"}]
         return []
