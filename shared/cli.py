@@ -73,14 +73,17 @@ def cli() -> None:
 @click.option("--port", type=int, default=0, show_default=True, help="Port to listen on (0: a free one).")
 @click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
               help="A tenant profile from `learncal tenant-probe`: behave like that tenant.")
-def sandbox(data_dir: Path, port: int, profile: Path | None) -> None:
+@click.option("--organizers", type=click.IntRange(1, 50), default=None,
+              help="How many organizer mailboxes the tenant has (an organizer pool; default: as before, first 1). "
+                   "The start line lists them as `organizers`.")
+def sandbox(data_dir: Path, port: int, profile: Path | None, organizers: int | None) -> None:
     """Serve the local Microsoft 365 sandbox (sign-in, Graph calendars, Key Vault) until stopped."""
     _development_tool("sandbox")
     from shared.sandbox import serve
     from shared.sandbox.profile import ProfileError
 
     try:
-        serve(data_dir, port, profile=profile)
+        serve(data_dir, port, profile=profile, organizers=organizers)
     except ProfileError as error:
         raise click.ClickException(str(error)) from None
 
