@@ -21,7 +21,6 @@ from shared.calendar.gateway import CalendarGateway
 from shared.domain import Feed, Offering
 from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, MappingLost, RunInProgress
 from shared.planning.desired import Allowlist, DesiredState, desired_state
-from shared.planning.pinning import pin_offerings
 from shared.planning.plan import Cancel, Create, Plan, Update, plan
 from shared.settings import Settings
 from shared.store.allowance import AllowanceStore, Via
@@ -33,6 +32,7 @@ from shared.store.sendlog import SendLog
 from shared.sync.executor import Executor, Outcome, describe
 from shared.sync.lease_keeper import LEASE_TIMING, LeaseKeeper, LeaseTiming
 from shared.sync.pacing import Pacer, Timebase
+from shared.sync.pins import REPINNED, pin_run
 from shared.sync.summary import RunSummary
 
 log = logging.getLogger("learncal.sync")
@@ -181,7 +181,11 @@ class SyncService:
         # Only changed offerings are rendered: a run costs what changed, not the catalog's size.
         changed = replace(feed, offerings=tuple(o for o in feed.offerings if o.id in examine))
         scoped = desired_state(changed, now=now, allowlist=Allowlist(provider.allowlist))
-        pins = self._pin(scoped, sent, states, provider, summary, record=not request.dry_run)
+        pinned = pin_run(scoped, sent, states, provider.organizers)  # each offering's pool mailbox
+        summary.warnings.extend(pinned.warnings)
+        if pinned.changed and not request.dry_run:
+            self._offerings.pin(pinned.changed)  # recorded before anything is sent
+        pins = pinned.pins
         the_plan = plan(scoped, sent, organizer=pins, reconcile=reconcile, now=now)
         summary.unchanged = the_plan.unchanged + sum(s.live for s in skipped)
         summary.held = the_plan.held
@@ -211,36 +215,6 @@ class SyncService:
             summary.stopped = f"Stopped sending early: {keeper.stop_reason}."
         self._settle(feed, examine, states, digests, sent, outcome, now, summary, scoped, pins)
         summary.finish("completed", self._message(summary))
-
-    def _pin(
-        self, desired: DesiredState, sent: dict[Any, Any], states: dict[str, OfferingState], provider: ProviderView,
-        summary: RunSummary, *, record: bool,
-    ) -> dict[str, str]:
-        """Each examined offering's organizer for new invitations, recorded before anything is sent."""
-        needing = Counter(offering_needs(desired, sent))
-        recorded = pins_in_force(states, sent)
-        for offering_id in recorded:
-            if offering_id in desired.offerings:
-                needing.setdefault(offering_id, 0)  # a pin on a mailbox that left the pool moves when seen
-        load = Counter[str]()
-        for state in states.values():
-            if state.organizer and state.offering_id not in needing:
-                load[state.organizer] += state.live
-        load.update(r.organizer.lower() for r in sent.values() if r.live)
-        pinning = pin_offerings(needing, recorded, provider.organizers, load)
-        for offering_id, old, new in pinning.repinned:
-            title = states[offering_id].title if offering_id in states else ""
-            summary.warnings.append({
-                "kind": "organizer-repinned", "offeringId": offering_id, "from": old, "to": new,
-                "message": (f"Offering {offering_id}{f' ({title})' if title else ''} was pinned to {old}, which is no "
-                            f"longer in the organizer pool: its new invitations come from {new}; invitations {old} "
-                            f"already sent keep {old} as organizer for their updates and cancellations."),
-            })
-            log.warning("%s", summary.warnings[-1]["message"])
-        changed = {o: m for o, m in pinning.pins.items() if (states.get(o) and states[o].organizer) != m}
-        if record and changed:
-            self._offerings.pin(changed)
-        return pinning.pins
 
     async def _execute(self, the_plan: Plan, deadline: float, keeper: LeaseKeeper | None) -> Outcome:
         gateway = self._gateway_factory()
@@ -444,34 +418,12 @@ class SyncService:
             parts.append(f"{len(summary.rejected)} feed items rejected")
         if summary.errors:
             parts.append(f"{len(summary.errors)} could not be applied")
-        moved = sum(1 for w in summary.warnings if w.get("kind") == "organizer-repinned")
+        moved = sum(1 for w in summary.warnings if w.get("kind") == REPINNED)
         if moved:
             parts.append(f"{moved} offering{'s' if moved != 1 else ''} moved to another organizer because "
                          "{} mailbox left the pool (see warnings)".format("its" if moved == 1 else "their"))
         text = ", ".join(parts) + "."
         return f"{summary.stopped} {text}" if summary.stopped else text
-
-
-def offering_needs(desired: DesiredState, sent: dict[Any, Any]) -> Counter[str]:
-    """New invitations each offering is about to get: wanted, may be created, and nothing live recorded."""
-    needs = Counter[str]()
-    for key, invitation in desired.wanted.items():
-        record = sent.get(key)
-        if invitation.may_create and (record is None or record.state in ("cancelled", "cancelling")):
-            needs[key.offering_id] += 1
-    return needs
-
-
-def pins_in_force(states: dict[str, OfferingState], sent: dict[Any, Any]) -> dict[str, str]:
-    """Recorded pins; an offering sent to before pins existed is pinned where its live invitations are."""
-    pins = {o: s.organizer for o, s in states.items() if s.organizer}
-    earlier: dict[str, Counter[str]] = {}
-    for key, record in sent.items():
-        if key.offering_id not in pins and record.live and record.organizer:
-            earlier.setdefault(key.offering_id, Counter())[record.organizer.lower()] += 1
-    for offering_id, counts in earlier.items():
-        pins[offering_id] = max(sorted(counts), key=lambda m: counts[m])
-    return pins
 
 
 def _without_invitation(desired: DesiredState, records: dict[Any, Any]) -> set[str]:
