@@ -17,7 +17,7 @@ from shared.store.tables import Tables
 
 PARTITION = "run"
 _MAX_TEXT = 30000  # characters of JSON (ASCII-escaped); well inside the 32,768-character property limit
-_LISTS = ("rejected", "errors", "plan", "reconciled", "recreated")
+_LISTS = ("rejected", "errors", "plan", "reconciled", "recreated", "warnings")
 _EPOCH_INVERT = 10**13
 
 

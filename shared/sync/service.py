@@ -37,6 +37,7 @@ from shared.store.sendlog import SendLog
 from shared.sync.executor import Failure, Outcome, describe
 from shared.sync.lease_keeper import LEASE_TIMING, LeaseKeeper, LeaseTiming
 from shared.sync.pacing import Timebase
+from shared.sync.pins import REPINNED, RunPins, offering_needs, pin_run
 from shared.sync.summary import RunSummary
 
 log = logging.getLogger("learncal.sync")
@@ -66,6 +67,13 @@ class ProviderView:
     status: str
     organizer: str | None
     allowlist: tuple[str, ...]
+    organizers: tuple[str, ...] = ()  # the pool; `organizer` is its first mailbox
+
+    def __post_init__(self) -> None:
+        if not self.organizers and self.organizer:
+            object.__setattr__(self, "organizers", (self.organizer,))
+        elif self.organizers and not self.organizer:
+            object.__setattr__(self, "organizer", self.organizers[0])
 
 
 class SyncService:
@@ -139,6 +147,7 @@ class SyncService:
         started = self._timebase.now()  # the run's time budget counts from here
         provider = self._provider()
         summary.organizer = provider.organizer
+        summary.organizers = list(provider.organizers)
         if provider.status != "active":
             summary.skipped = "The provider status is inactive; nothing was sent and Graph was not called."
             summary.finish("skipped", summary.skipped)
@@ -182,16 +191,17 @@ class SyncService:
         # it (keeping the chunks' plans while they are small, the usual run); a large plan is planned
         # again, chunk by chunk, as its work is written.
         tally = RunPlan(limit=PLAN_LISTED if request.dry_run else 0)
-        kept: list[PlannedChunk] | None = []
+        kept: list[tuple[PlannedChunk, RunPins]] | None = []
         held = 0
-        for chunk in self._planned_chunks(feed, examine, provider, reconcile, now):
+        for chunk, pinned in self._planned_chunks(feed, examine, states, provider, reconcile, now):
             tally.add(chunk.plan)
+            summary.warnings.extend(pinned.warnings)
             held += chunk.size
             if kept is not None and held <= KEEP_PLANNED:
-                kept.append(chunk)
+                kept.append((chunk, pinned))
             else:
                 kept = None  # too large to hold: planned again below
-            del chunk
+            del chunk, pinned
         summary.unchanged = tally.unchanged + sum(s.live for s in skipped)
         summary.held = tally.held
         summary.left_out = tally.left_out
@@ -217,18 +227,20 @@ class SyncService:
         plan_id = new_plan_id()
         remembered = Outcome()
         with_work: set[str] = set()
-        chunks = kept if kept is not None else self._planned_chunks(feed, examine, provider, reconcile, now)
-        for chunk in chunks:
+        chunks = kept if kept is not None else self._planned_chunks(feed, examine, states, provider, reconcile, now)
+        for chunk, pinned in chunks:
+            if pinned.changed:
+                self._offerings.pin(pinned.changed)  # recorded before its work is queued
             part = asyncio.run(_remember(self._mapping, chunk.plan))
             items = [WorkItem(sender(a), a, summary.run_id, plan_id) for a in chunk.plan.sends
                      if isinstance(a, (Create, Update, Cancel))]
             offerings_with_work = {item.offering_id for item in items}
             self._bookkeep(replace(feed, offerings=chunk.offerings), examine, states, digests, chunk.sent, part,
-                           chunk.plan, offerings_with_work, plan_id, now, summary, chunk.desired)
+                           chunk.plan, offerings_with_work, plan_id, now, summary, chunk.desired, pinned.pins)
             self._work.write(items)
             merge(remembered, part)
             with_work |= offerings_with_work
-            del chunk, items, part  # the next chunk's are built in their place
+            del chunk, pinned, items, part  # the next chunk's are built in their place
         kept = None
         self._work.sweep({offering: plan_id for offering in examine})
         outcome = self._drain_all(summary.run_id, started + self._settings.run_seconds, summary)
@@ -246,18 +258,31 @@ class SyncService:
                 summary.reconciled.append(offering)
         summary.finish("completed", self._message(summary))
 
-    def _planned_chunks(self, feed: Feed, examine: set[str], provider: ProviderView, reconcile: frozenset[str],
-                        now: datetime) -> Iterator[PlannedChunk]:
+    def _planned_chunks(
+        self, feed: Feed, examine: set[str], states: dict[str, OfferingState], provider: ProviderView,
+        reconcile: frozenset[str], now: datetime,
+    ) -> Iterator[tuple[PlannedChunk, RunPins]]:
         """The changed offerings planned a chunk at a time (shared/planning/chunks.py), each from its own
         mapping rows, so memory follows the chunk, not the catalog. Only changed offerings are rendered:
-        a run costs what changed, not the catalog's size."""
-        assert provider.organizer
+        a run costs what changed, not the catalog's size.
+
+        Each chunk's offerings are pinned to pool mailboxes (shared/sync/pins.py) counting what the
+        chunks before it pinned, so the pool is balanced across the whole run, as if planned at once.
+        """
         allowlist = Allowlist(provider.allowlist)
+        pinning = dict(states)  # what each mailbox carries, with the pins of the chunks planned so far
         for offerings in offering_chunks([o for o in feed.offerings if o.id in examine]):
             sent = self._mapping.load(sorted(o.id for o in offerings))
             scoped = desired_state(replace(feed, offerings=offerings), now=now, allowlist=allowlist)
-            part = plan(scoped, sent, organizer=provider.organizer, reconcile=reconcile, now=now)
-            yield PlannedChunk(offerings, scoped, sent, part)
+            pinned = pin_run(scoped, sent, pinning, provider.organizers)
+            part = plan(scoped, sent, organizer=pinned.pins, reconcile=reconcile, now=now)
+            live = Counter(k.offering_id for k, r in sent.items() if r.live)
+            live.update(offering_needs(scoped, sent))
+            for offering_id, organizer in pinned.pins.items():
+                if offering_id in scoped.offerings:
+                    known = pinning.get(offering_id) or OfferingState(offering_id)
+                    pinning[offering_id] = known.but(organizer=organizer, live=live[offering_id])
+            yield PlannedChunk(offerings, scoped, sent, part), pinned
 
     def _drain_all(self, run_id: str, deadline: float, summary: RunSummary) -> Outcome:
         """The synchronous mode: this process sends the queued work of every organizer until the
@@ -443,7 +468,7 @@ class SyncService:
     def _bookkeep(
         self, feed: Feed, examine: set[str], states: dict[str, OfferingState], digests: dict[str, str],
         sent: dict[Any, Any], remembered: Outcome, the_plan: Plan, with_work: set[str], plan_id: str, now: datetime,
-        summary: RunSummary, desired: DesiredState,
+        summary: RunSummary, desired: DesiredState, pins: dict[str, str],
     ) -> None:
         """Record the plan on every offering it examined: settled when it left no work (so the next
         run can skip it), else unsettled under this plan's id until its last work row is done."""
@@ -466,6 +491,7 @@ class SyncService:
                 offering_id=offering.id, title=offering.title, digest=digests[offering.id],
                 settled=settled, live=live[offering.id], last_seen=now, plan_id=plan_id,
                 plan_reconcile=mark if offering.id in with_work else None,
+                organizer=pins.get(offering.id) or (previous.organizer if previous else None),
             )
             try:  # a reconcile asked for during this run stays for the next one
                 self._offerings.settle(state, applied=mark if settled else None)
@@ -494,6 +520,10 @@ class SyncService:
             parts.append(f"{len(summary.rejected)} feed items rejected")
         if summary.errors:
             parts.append(f"{len(summary.errors)} could not be applied")
+        moved = sum(1 for w in summary.warnings if w.get("kind") == REPINNED)
+        if moved:
+            parts.append(f"{moved} offering{'s' if moved != 1 else ''} moved to another organizer because "
+                         "{} mailbox left the pool (see warnings)".format("its" if moved == 1 else "their"))
         text = ", ".join(parts) + "."
         return f"{summary.stopped} {text}" if summary.stopped else text
 
@@ -542,7 +572,10 @@ def offering_digest(offering: Offering, feed: Feed, provider: ProviderView) -> s
     build than a JSON rendering, which matters when a no-change run hashes every offering.
     """
     holds = sorted(repr(h) for h in feed.holds if h.offering_id == offering.id)
-    text = repr((RULES_VERSION, offering, holds, provider.organizer, provider.allowlist))
+    # A pool of one hashes as the single organizer always did; a changed pool has every offering
+    # looked at once, so pins on a mailbox that left are moved (and reported) at once.
+    pool: object = provider.organizer if len(provider.organizers) <= 1 else tuple(sorted(provider.organizers))
+    text = repr((RULES_VERSION, offering, holds, pool, provider.allowlist))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
