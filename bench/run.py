@@ -9,8 +9,8 @@ Phases (method and figures: docs/performance.md):
 4. full catalog: 2,000 offerings / 10,000 sessions / 100,000 enrollments seeded by the fast
    path, then a no-change `learncal sync` (N seconds, M MB peak), then runs with some
    offerings changed, to show the cost follows the changes, not the catalog;
-5. first rollout: `learncal sync` of the full catalog into empty tables, as its own process:
-   the peak RSS of planning 510,000 invitations (Q, from the kernel's ru_maxrss);
+5. first rollout: `learncal sync --dry-run` of the full catalog against empty tables, as its own
+   process: the peak RSS of planning 510,000 invitations (Q, from the kernel's ru_maxrss);
 6. burst: 1,800 invitations through one mailbox at 30 a minute, time-scaled: simulated minutes
    from the run's start to the last delivery (U);
 7. pool: a first rollout of 3,600 invitations in 40 offerings through 4 organizer mailboxes and
@@ -253,23 +253,24 @@ class Bench:
     # -- 5. first rollout of the full catalog ----------------------------------------------
 
     def rollout(self, shape: Shape) -> None:
-        """`learncal sync` of the whole catalog into empty tables: it plans every invitation, sends
-        what its time allows and defers the rest; the process's peak RSS is the kernel's ru_maxrss."""
-        say(f"first rollout: {shape.invitations} invitations planned into empty tables, as its own process")
+        """`learncal sync --dry-run` of the whole catalog against empty tables, as its own process: it plans
+        every invitation of the first rollout (and lists the most urgent); its peak RSS is the kernel's
+        ru_maxrss. A real first rollout also writes every planned write to the work table, chunk by chunk
+        (measured separately: docs/performance.md), which takes Azurite longer than this benchmark's budget."""
+        say(f"first rollout: {shape.invitations} invitations planned against empty tables, as its own process")
         self.admin.reset()
         path = self.work / "catalog.json"
         if not path.exists():
             self.feed_file(build_feed(shape), path.name)
-        env = self.env(LEARNCAL_RUN_SECONDS="120", LEARNCAL_SEND_PER_MINUTE=str(PER_MINUTE),
-                       LEARNCAL_SEND_PER_DAY="10000")
-        run = run_cli(["sync", "--feed", str(path), "--json", "--quiet"], env)
+        run = run_cli(["sync", "--dry-run", "--feed", str(path), "--json", "--quiet"], self.env())
         assert run.code == 0, run.stderr
         summary = run.summary
-        assert summary["created"] + summary["deferred"] == shape.invitations, summary
+        assert summary["created"] == shape.invitations, summary
         self.tally_throttled()
         self.results["rollout"] = {
             "invitations": shape.invitations, "seconds": round(run.seconds, 1),
-            "peak_rss_mb": round(run.peak_rss_mb, 1), "created": summary["created"], "deferred": summary["deferred"],
+            "peak_rss_mb": round(run.peak_rss_mb, 1), "planned": summary["created"],
+            "listed": len(summary.get("plan") or []),
         }
         self.results["rollout_peak_rss_mb"] = round(run.peak_rss_mb, 1)
         say(f"  {self.results['rollout']}")
@@ -463,13 +464,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a small catalog, for trying the benchmark out")
     parser.add_argument("--scale", type=float, default=20.0, help="time scale of the send-rate phase (default 20)")
     parser.add_argument("--burst-scale", type=float, default=None,
-                        help="time scale of the burst phase (default 60, --quick 120)")
-    parser.add_argument("--pool-scale", type=float, default=None, help="time scale of the pool phase (default 30)")
+                        help="time scale of the burst phase (default 20; 60 when sending waits for hourly runs)")
+    parser.add_argument("--pool-scale", type=float, default=None, help="time scale of the pool phase (default 20)")
     parser.add_argument("--only", default="", help="comma-separated phases to run: startup, send_rate, pipeline, "
                         "catalog, rollout, burst, pool (default all)")
     args = parser.parse_args(argv)
-    burst_scale = args.burst_scale or (120.0 if args.quick else 60.0)
-    pool_scale = args.pool_scale or 30.0
+    burst_scale = args.burst_scale or (20.0 if QUEUED else 60.0)
+    pool_scale = args.pool_scale or 20.0
     phases = set(filter(None, args.only.split(","))) or PHASES
 
     full = Shape(offerings=200) if args.quick else Shape()
