@@ -271,7 +271,7 @@ class SyncService:
         """
         allowlist = Allowlist(provider.allowlist)
         pinning = dict(states)  # what each mailbox carries, with the pins of the chunks planned so far
-        for offerings in offering_chunks([o for o in feed.offerings if o.id in examine]):
+        for offerings in offering_chunks([o for o in feed.offerings if o.id in examine], limit=CHUNK_INVITATIONS):
             sent = self._mapping.load(sorted(o.id for o in offerings))
             scoped = desired_state(replace(feed, offerings=offerings), now=now, allowlist=allowlist)
             pinned = pin_run(scoped, sent, pinning, provider.organizers)
