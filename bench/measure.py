@@ -68,3 +68,44 @@ def send_rate_ratio(received: list[str], per_minute: int) -> float:
         return 0.0
     windows = math.ceil(len(moments) / per_minute)
     return windows * 60.0 / (moments[-1] - moments[0] + 60.0)
+
+
+def _instant(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def minutes_to_last_delivery(received: list[str], started: str) -> float:
+    """Minutes from `started` to the last delivery, both as the sandbox's (time-scaled) clock stamped them.
+
+    The sandbox's minutes are the simulated ones, so the figure is the same at any time scale.
+    """
+    if not received:
+        raise ValueError("nothing was delivered")
+    return (max(_instant(r) for r in received) - _instant(started)) / 60.0
+
+
+# The figure line: the first five figures as they always were, then the throughput figures; `throttled`
+# (all phases) last. A figure that could not be measured prints as "n/a".
+FIGURES: tuple[tuple[str, str], ...] = (
+    ("requests_per_message", "{:.2f}"),
+    ("send_rate_ratio", "{:.2f}"),
+    ("nochange_seconds", "{:.2f}"),
+    ("peak_rss_mb", "{:.0f}"),
+    ("baseline_speedup", "{:.2f}"),
+    ("burst_minutes", "{:.1f}"),
+    ("pool_speedup", "{:.2f}"),
+    ("rollout_peak_rss_mb", "{:.0f}"),
+    ("throttled", "{:d}"),
+)
+
+
+def figure_line(figures: dict[str, Any]) -> str:
+    """`name=value` for every figure in FIGURES' order; a missing figure (None) reads n/a."""
+    unknown = set(figures) - {name for name, _ in FIGURES}
+    if unknown:
+        raise ValueError(f"not a figure of the line: {', '.join(sorted(unknown))}")
+    parts = []
+    for name, form in FIGURES:
+        value = figures.get(name)
+        parts.append(f"{name}={'n/a' if value is None else form.format(value)}")
+    return " ".join(parts)

@@ -8,7 +8,13 @@ Phases (method and figures: docs/performance.md):
    emulated, ours against a naive sequential client doing the same work (B);
 4. full catalog: 2,000 offerings / 10,000 sessions / 100,000 enrollments seeded by the fast
    path, then a no-change `learncal sync` (N seconds, M MB peak), then runs with some
-   offerings changed, to show the cost follows the changes, not the catalog.
+   offerings changed, to show the cost follows the changes, not the catalog;
+5. first rollout: `learncal sync --dry-run` of the full catalog against empty tables, as its own
+   process: the peak RSS of planning 510,000 invitations (Q, from the kernel's ru_maxrss);
+6. burst: 1,800 invitations through one mailbox at 30 a minute, time-scaled: simulated minutes
+   from the run's start to the last delivery (U);
+7. pool: a first rollout of 3,600 invitations in 40 offerings through 4 organizer mailboxes and
+   through 1, time-scaled: the ratio of the two times to the last delivery (P).
 
 Every phase also counts the 429s the sync caused at the sandbox (T, goal 0: the sync keeps to
 four requests in flight per mailbox; the naive baseline's 429s are not the sync's and are not
@@ -19,12 +25,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,13 +40,20 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.catalog import Shape, build_feed, write_feed
-from bench.measure import ROOT, import_seconds, run_cli, send_rate_ratio
+from bench.measure import ROOT, figure_line, import_seconds, minutes_to_last_delivery, run_cli, send_rate_ratio
 from shared.local.azurite import start_azurite
 from shared.local.demo import sandbox_environment
 from shared.local.sandbox_process import sandbox_process
 from shared.sandbox.client import SandboxClient
 
 GRAPH_WRITE_LATENCY = 0.25  # seconds Graph takes for one event write (an assumption; see docs/performance.md)
+PER_MINUTE = 30  # Exchange's messages a minute for one mailbox
+BURST = Shape(offerings=6, activities_per_offering=5, enrollments_per_offering=59)  # 6 x 5 x (59 + 1) = 1,800
+POOL = Shape(offerings=40, activities_per_offering=3, enrollments_per_offering=29)  # 40 x 3 x (29 + 1) = 3,600
+POOL_SIZE = 4
+RUN_SECONDS = 540  # the product's default run budget (LEARNCAL_RUN_SECONDS)
+HOST_POLLING_SECONDS = 10.0  # host.json queues.maxPollingInterval
+QUEUED = (ROOT / "shared" / "queue" / "drain.py").exists()  # sending continues on the send queue
 _STARTED = time.monotonic()
 
 
@@ -170,6 +185,9 @@ class Bench:
         return run_baseline(settings, credential, read_feed(path), mapping, now=datetime.now(UTC), progress=say)
 
     def in_process(self, path: str, **values: str) -> dict[str, Any]:
+        return self.in_process_at(self.scale, path, **values)
+
+    def in_process_at(self, scale: float, path: str, **values: str) -> dict[str, Any]:
         """One sync in this process on a clock running as fast as the sandbox's (ratios stay true)."""
         from shared.bootstrap import build
         from shared.settings import Settings
@@ -177,7 +195,7 @@ class Bench:
         from shared.sync.service import SyncRequest
 
         env = self.env(LEARNCAL_RUN_SECONDS="86400", **values)
-        app = build(Settings.from_env(env), timebase=Timebase(self.scale), progress=lambda m: say("  " + m))
+        app = build(Settings.from_env(env), timebase=Timebase(scale), progress=lambda m: say("  " + m))
         summary = app.sync.sync(SyncRequest(feed=path))
         assert summary.status == "completed" and not summary.errors, summary.to_json()
         return summary.to_json()
@@ -232,6 +250,187 @@ class Bench:
         self.results["nochange_seconds"] = round(min(r.seconds for r in runs), 2)
         self.results["peak_rss_mb"] = round(max(r.peak_rss_mb for r in runs), 1)
 
+    # -- 5. first rollout of the full catalog ----------------------------------------------
+
+    def rollout(self, shape: Shape) -> None:
+        """`learncal sync --dry-run` of the whole catalog against empty tables, as its own process: it plans
+        every invitation of the first rollout (and lists the most urgent); its peak RSS is the kernel's
+        ru_maxrss. A real first rollout also writes every planned write to the work table, chunk by chunk
+        (measured separately: docs/performance.md), which takes Azurite longer than this benchmark's budget."""
+        say(f"first rollout: {shape.invitations} invitations planned against empty tables, as its own process")
+        self.admin.reset()
+        path = self.work / "catalog.json"
+        if not path.exists():
+            self.feed_file(build_feed(shape), path.name)
+        run = run_cli(["sync", "--dry-run", "--feed", str(path), "--json", "--quiet"], self.env())
+        assert run.code == 0, run.stderr
+        summary = run.summary
+        assert summary["created"] == shape.invitations, summary
+        self.tally_throttled()
+        self.results["rollout"] = {
+            "invitations": shape.invitations, "seconds": round(run.seconds, 1),
+            "peak_rss_mb": round(run.peak_rss_mb, 1), "planned": summary["created"],
+            "listed": len(summary.get("plan") or []),
+        }
+        self.results["rollout_peak_rss_mb"] = round(run.peak_rss_mb, 1)
+        say(f"  {self.results['rollout']}")
+
+    # -- 6. burst through one mailbox ------------------------------------------------------
+
+    def configure_sending(self, scale: float) -> str:
+        """A clean sandbox enforcing one mailbox's sending limits at `scale`; returns its clock's now."""
+        self.admin.reset()
+        self.admin.configure(timeScale=scale, messagesPerMinute=PER_MINUTE, recipientsPerDay=10_000,
+                             requestsPer10Minutes=10_000, concurrentRequestsPerMailbox=4, sendLimitMode="record")
+        return str(self.admin.reset_stats()["since"])
+
+    def burst(self, shape: Shape, scale: float) -> None:
+        feed = build_feed(shape)
+        path = self.feed_file(feed, "burst.json")
+        mode = "send queue" if QUEUED else "hourly runs"
+        say(f"burst: {shape.invitations} invitations through one mailbox at {PER_MINUTE}/min, time x{scale:g}, "
+            f"a run of {RUN_SECONDS} s, then the {mode}")
+        started = self.configure_sending(scale)
+        if QUEUED:
+            runs = 1
+            self.queued(path, shape.invitations, scale, organizers=1)
+        else:
+            runs = self.hourly(path, shape.invitations, scale)
+        stats = self.admin.stats()
+        self.tally_throttled(stats)
+        received = self.deliveries(feed)
+        assert len(received) == shape.invitations and stats["sendLimitExceeded"] == 0, stats
+        minutes = minutes_to_last_delivery(received, started)
+        self.results["burst"] = {
+            "invitations": shape.invitations, "scale": scale, "mode": mode, "runs": runs,
+            "minutes_to_last_delivery": round(minutes, 1), "throttled": stats["throttled"],
+            "send_limit_exceeded": stats["sendLimitExceeded"],
+        }
+        self.results["burst_minutes"] = round(minutes, 1)
+        say(f"  {self.results['burst']}")
+
+    def hourly(self, path: str, invitations: int, scale: float) -> int:
+        """Today's sending: a run of RUN_SECONDS at the top of every (simulated) hour until all is sent."""
+        from shared.bootstrap import build
+        from shared.settings import Settings
+        from shared.sync.pacing import Timebase
+        from shared.sync.service import SyncRequest
+
+        timebase = Timebase(scale)
+        env = self.env(LEARNCAL_RUN_SECONDS=str(RUN_SECONDS), LEARNCAL_SEND_PER_MINUTE=str(PER_MINUTE),
+                       LEARNCAL_SEND_PER_DAY="10000")
+        app = build(Settings.from_env(env), timebase=timebase, progress=lambda m: None)
+        first = timebase.now()
+        created = runs = 0
+        while created < invitations:
+            assert runs < 24, f"{created} of {invitations} sent after {runs} hourly runs"
+            wait = timebase.real(first + 3600 * runs - timebase.now())
+            if wait > 0:
+                time.sleep(wait)
+            summary = app.sync.sync(SyncRequest(feed=path, via="environment"))
+            assert summary.status == "completed" and not summary.errors, summary.to_json()
+            created += summary.created
+            runs += 1
+            say(f"  hourly run {runs}: {summary.created} sent, {summary.deferred} deferred")
+        return runs
+
+    def queued(self, path: str, invitations: int, scale: float, *, organizers: int, **values: str) -> dict[str, Any]:
+        """One planning run (sending for its time slice), then the send queue until everything is delivered.
+
+        The send worker runs under the local queue host, one host per organizer mailbox (each mailbox's
+        work may run on its own instance, as in Azure), with the host's polling interval and the product's
+        clock scaled like the sandbox's.
+        """
+        from shared.bootstrap import build, send_queued
+        from shared.local.queue_host import HostOptions, QueueHost
+        from shared.queue.wakeup import queue_name
+        from shared.settings import Settings
+        from shared.sync.pacing import Timebase
+        from shared.sync.service import SyncRequest
+
+        timebase = Timebase(scale)
+        env = self.env(LEARNCAL_RUN_SECONDS=str(RUN_SECONDS), LEARNCAL_SEND_PER_MINUTE=str(PER_MINUTE),
+                       LEARNCAL_SEND_PER_DAY="10000", **values)
+        settings = Settings.from_env(env)
+
+        def send_worker(message: Any) -> None:  # function_app.send_worker, with the bench's clock
+            send_queued(message.get_body().decode("utf-8"), dequeue_count=message.dequeue_count or 1,
+                        settings=settings, timebase=timebase)
+
+        options = HostOptions(max_polling_interval=HOST_POLLING_SECONDS / scale)
+        send_queue = queue_name(settings.table_prefix)  # learncal-send, named after the tables' prefix
+        hosts = [QueueHost(settings, {send_queue: send_worker}, options) for _ in range(organizers)]
+        for host in hosts:
+            host.start()
+        try:
+            app = build(settings, timebase=timebase, progress=lambda m: None)
+            summary = app.sync.sync(SyncRequest(feed=path, via="environment"))
+            assert summary.status == "completed" and not summary.errors, summary.to_json()
+            say(f"  the run sent {summary.created} and left {summary.deferred} queued")
+            limit = time.monotonic() + 3 * invitations / PER_MINUTE * 60 / organizers / scale + 120
+            sent = reported = 0
+            while sent < invitations:
+                assert time.monotonic() < limit, f"{sent} of {invitations} delivered when the bench gave up"
+                time.sleep(1.0)
+                sent = int(self.admin.stats()["messagesSent"])
+                if sent >= reported + invitations // 6:
+                    reported = sent
+                    say(f"  {sent} delivered")
+            failures = sum(host.failures for host in hosts)
+            assert failures == 0 and sum(host.poisoned for host in hosts) == 0, "a send worker failed"
+        finally:
+            for host in hosts:
+                host.stop()
+        return summary.to_json()
+
+    def deliveries(self, feed: dict[str, Any], mailbox: str | None = None) -> list[str]:
+        """Delivery times of the invitations of `feed` (from `mailbox` only, when given)."""
+        return [m["receivedUtc"] for person in recipients(feed) for m in self.admin.messages(person)
+                if m["type"] == "meetingRequest"
+                and (mailbox is None or str(m.get("from", "")).lower() == mailbox.lower())]
+
+    # -- 7. organizer pool -----------------------------------------------------------------
+
+    def pool(self, shape: Shape, scale: float) -> None:
+        from shared.settings import Settings
+
+        if "organizers" not in getattr(Settings, "__dataclass_fields__", {}):
+            say("pool: this build has no organizer pool (LEARNCAL_ORGANIZERS); P not measured")
+            self.results["pool_speedup"] = None
+            return
+        feed = build_feed(shape)
+        path = self.feed_file(feed, "pool.json")
+        mailboxes = [self.info["organizer"], *(f"learning-desk-{n}@{self.info['organizer'].partition('@')[2]}"
+                                               for n in range(2, POOL_SIZE + 1))]
+        times: dict[int, float] = {}
+        for size in (POOL_SIZE, 1):
+            say(f"pool: {shape.invitations} invitations in {shape.offerings} offerings through {size} mailbox(es) "
+                f"at {PER_MINUTE}/min each, time x{scale:g}")
+            started = self.configure_sending(scale)
+            for address in mailboxes[1:]:
+                self.admin.put_user(address, displayName="Learning Desk", hasMailbox=True)
+            if QUEUED:
+                self.queued(path, shape.invitations, scale, organizers=size,
+                            LEARNCAL_ORGANIZERS=",".join(mailboxes[:size]))
+            else:
+                self.in_process_at(scale, path, LEARNCAL_ORGANIZERS=",".join(mailboxes[:size]),
+                                   LEARNCAL_SEND_PER_MINUTE=str(PER_MINUTE), LEARNCAL_SEND_PER_DAY="10000")
+            stats = self.admin.stats()
+            self.tally_throttled(stats)
+            received = self.deliveries(feed)
+            assert len(received) == shape.invitations, len(received)
+            per_mailbox = {m: len(self.deliveries(feed, m)) for m in mailboxes[:size]}
+            assert sum(per_mailbox.values()) == shape.invitations, per_mailbox
+            assert stats["sendLimitExceeded"] == 0, stats
+            times[size] = minutes_to_last_delivery(received, started)
+            say(f"  {size} mailbox(es): last delivery after {times[size]:.1f} simulated minutes, "
+                f"{stats['throttled']} throttled, per mailbox {per_mailbox}")
+        self.results["pool"] = {"invitations": shape.invitations, "offerings": shape.offerings, "scale": scale,
+                                "mode": "send queue" if QUEUED else "one run with a long budget",
+                                "minutes": {str(k): round(v, 1) for k, v in times.items()}}
+        self.results["pool_speedup"] = round(times[1] / times[POOL_SIZE], 2)
+
+
 
 def recipients(feed: dict[str, Any]) -> set[str]:
     people: set[str] = set()
@@ -242,25 +441,67 @@ def recipients(feed: dict[str, Any]) -> set[str]:
     return people
 
 
+PHASES = {"startup", "send_rate", "pipeline", "catalog", "rollout", "burst", "pool"}
+
+
+def figures(results: dict[str, Any]) -> dict[str, Any]:
+    """The figure line's values from the results (None where a phase did not run)."""
+    return {
+        "requests_per_message": results.get("send_rate", {}).get("requests_per_message"),
+        "send_rate_ratio": results.get("send_rate", {}).get("send_rate_ratio"),
+        "nochange_seconds": results.get("nochange_seconds"),
+        "peak_rss_mb": results.get("peak_rss_mb"),
+        "baseline_speedup": results.get("pipeline", {}).get("baseline_speedup"),
+        "burst_minutes": results.get("burst_minutes"),
+        "pool_speedup": results.get("pool_speedup"),
+        "rollout_peak_rss_mb": results.get("rollout_peak_rss_mb"),
+        "throttled": results.get("throttled"),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a small catalog, for trying the benchmark out")
     parser.add_argument("--scale", type=float, default=20.0, help="time scale of the send-rate phase (default 20)")
+    parser.add_argument("--burst-scale", type=float, default=None,
+                        help="time scale of the burst phase (default 20; 60 when sending waits for hourly runs)")
+    parser.add_argument("--pool-scale", type=float, default=None, help="time scale of the pool phase (default 20)")
+    parser.add_argument("--only", default="", help="comma-separated phases to run: startup, send_rate, pipeline, "
+                        "catalog, rollout, burst, pool (default all)")
     args = parser.parse_args(argv)
+    burst_scale = args.burst_scale or (20.0 if QUEUED else 60.0)
+    pool_scale = args.pool_scale or 20.0
+    phases = set(filter(None, args.only.split(","))) or PHASES
 
     full = Shape(offerings=200) if args.quick else Shape()
     slice_ = Shape(offerings=1, enrollments_per_offering=20) if args.quick else Shape(offerings=2)
     changed = (5, 50) if args.quick else (20, 200)
     os.environ.setdefault("NODE_OPTIONS", "--max-old-space-size=8192")  # Azurite keeps every row in memory
+    log_file = ROOT / ".learncal" / "bench.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, filename=log_file, filemode="w",
+                        format="%(asctime)s %(threadName)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("azure").setLevel(logging.WARNING)
 
     with tempfile.TemporaryDirectory(prefix="learncal-bench-") as tmp, start_azurite() as azurite, \
             sandbox_process(Path(tmp) / "sandbox") as info:
         os.environ["SSL_CERT_FILE"] = os.environ["REQUESTS_CA_BUNDLE"] = info["caFile"]
         bench = Bench(info, azurite.connection_string, Path(tmp), args.scale)
-        bench.startup()
-        bench.send_rate(slice_)
-        bench.pipeline(slice_)
-        bench.full_catalog(full, changed)
+        if "startup" in phases:
+            bench.startup()
+        if "send_rate" in phases:
+            bench.send_rate(slice_)
+        if "pipeline" in phases:
+            bench.pipeline(slice_)
+        if "catalog" in phases:
+            bench.full_catalog(full, changed)
+        if "rollout" in phases:
+            bench.rollout(full)
+        if "burst" in phases:
+            bench.burst(BURST, burst_scale)
+        if "pool" in phases:
+            bench.pool(POOL if not args.quick else replace(POOL, activities_per_offering=1, enrollments_per_offering=8),
+                       pool_scale)
         results = bench.results
         results["throttled"] = bench.throttled
 
@@ -268,15 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
     say(f"results written to {out.relative_to(ROOT)}")
-    print(
-        f"requests_per_message={results['send_rate']['requests_per_message']:.2f} "
-        f"send_rate_ratio={results['send_rate']['send_rate_ratio']:.2f} "
-        f"nochange_seconds={results['nochange_seconds']:.2f} "
-        f"peak_rss_mb={results['peak_rss_mb']:.0f} "
-        f"baseline_speedup={results['pipeline']['baseline_speedup']:.2f} "
-        f"throttled={results['throttled']}",
-        flush=True,
-    )
+    print(figure_line(figures(results)), flush=True)
     return 0
 
 

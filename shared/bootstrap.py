@@ -102,7 +102,8 @@ def provider_view(settings: Settings, tables: Tables) -> Callable[[], ProviderVi
         if problem:  # an empty list would mean everyone: never run with lists that share nobody
             raise ConfigurationError(problem)
         effective = service.effective_settings()
-        return ProviderView(effective.status, effective.organizer, effective.recipient_allowlist)
+        return ProviderView(effective.status, effective.organizer, effective.recipient_allowlist,
+                            organizers=effective.organizers)
 
     return view
 

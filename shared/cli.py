@@ -73,14 +73,17 @@ def cli() -> None:
 @click.option("--port", type=int, default=0, show_default=True, help="Port to listen on (0: a free one).")
 @click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
               help="A tenant profile from `learncal tenant-probe`: behave like that tenant.")
-def sandbox(data_dir: Path, port: int, profile: Path | None) -> None:
+@click.option("--organizers", type=click.IntRange(1, 50), default=None,
+              help="How many organizer mailboxes the tenant has (an organizer pool; default: as before, first 1). "
+                   "The start line lists them as `organizers`.")
+def sandbox(data_dir: Path, port: int, profile: Path | None, organizers: int | None) -> None:
     """Serve the local Microsoft 365 sandbox (sign-in, Graph calendars, Key Vault) until stopped."""
     _development_tool("sandbox")
     from shared.sandbox import serve
     from shared.sandbox.profile import ProfileError
 
     try:
-        serve(data_dir, port, profile=profile)
+        serve(data_dir, port, profile=profile, organizers=organizers)
     except ProfileError as error:
         raise click.ClickException(str(error)) from None
 
@@ -452,7 +455,8 @@ def validate(as_json: bool, probe_mailbox: str | None) -> None:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
         for check in report.checks:
-            click.echo(f"{check.status.upper():4}  {check.name}: {check.detail}")
+            about = f" [{check.mailbox}]" if check.mailbox else ""
+            click.echo(f"{check.status.upper():4}  {check.name}{about}: {check.detail}")
             if check.fix:
                 click.echo(f"      fix: {check.fix}")
     sys.exit(report.exit_code)
@@ -475,7 +479,8 @@ def provider_show() -> None:
 @click.option("--status", type=click.Choice(["active", "inactive"]), help="active: runs send; inactive: nothing.")
 @click.option("--tenant-id", help="Microsoft Entra tenant (directory) ID.")
 @click.option("--client-id", help="Application (client) ID of the registered app.")
-@click.option("--organizer", help="The mailbox every invitation comes from.")
+@click.option("--organizer", help="One organizer mailbox (a pool of one).")
+@click.option("--organizers", help="The organizer pool: comma-separated mailboxes; each offering is pinned to one.")
 @click.option("--auth-mode", type=click.Choice(["secret", "federated"]), help="How the app signs in.")
 @click.option("--allowlist", help="Comma-separated addresses and @domains, within LEARNCAL_RECIPIENT_ALLOWLIST when "
               "that is set; an empty string removes the stored list (with --confirm-allowlist-removal).")
@@ -486,8 +491,9 @@ def provider_show() -> None:
 @click.option("--confirm-allowlist-removal", is_flag=True,
               help="Remove the stored recipient allow-list (--allowlist \"\"), which widens who is invited.")
 def provider_set(
-    status: str | None, tenant_id: str | None, client_id: str | None, organizer: str | None, auth_mode: str | None,
-    allowlist: str | None, client_secret_stdin: bool, confirm_organizer_change: bool, confirm_allowlist_removal: bool,
+    status: str | None, tenant_id: str | None, client_id: str | None, organizer: str | None, organizers: str | None,
+    auth_mode: str | None, allowlist: str | None, client_secret_stdin: bool, confirm_organizer_change: bool,
+    confirm_allowlist_removal: bool,
 ) -> None:
     """Save the configuration: the given values over the configuration in force.
 
@@ -503,7 +509,8 @@ def provider_set(
         "status": status or config.status,
         "tenantId": tenant_id or config.tenant_id,
         "clientId": client_id or config.client_id,
-        "organizer": organizer or config.organizer,
+        "organizers": ([part.strip() for part in organizers.split(",") if part.strip()] if organizers is not None
+                       else [organizer] if organizer else list(config.organizers)) or None,
         "authMode": auth_mode or config.auth_mode,
         "confirmOrganizerChange": confirm_organizer_change,
         "confirmAllowlistRemoval": confirm_allowlist_removal,

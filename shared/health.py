@@ -17,7 +17,7 @@ def health_report(settings: Settings | None = None) -> dict[str, Any]:
             name for name, value in (
                 ("LEARNCAL_TENANT_ID", settings.tenant_id),
                 ("LEARNCAL_CLIENT_ID", settings.client_id),
-                ("LEARNCAL_ORGANIZER", settings.organizer),
+                ("LEARNCAL_ORGANIZERS (or LEARNCAL_ORGANIZER)", settings.organizer),
             ) if not value
         ]
         checks["configuration"] = "ok" if not missing else "missing " + ", ".join(missing)

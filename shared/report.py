@@ -34,6 +34,8 @@ def print_summary(summary: RunSummary, console: Console | None = None) -> None:
         console.print(f"  [yellow]rejected[/yellow] {rejection.path}: {rejection.reason}")
     for tag in summary.recreated:
         console.print(f"  [cyan]sent again[/cyan] {tag}: the meeting was deleted in the organizer's calendar")
+    for warning in summary.warnings:
+        console.print(f"  [yellow]warning[/yellow] {warning['message']}")
     for error in summary.errors:
         console.print(f"  [red]not applied[/red] {error['invitation']}: {error['message']}")
     if summary.plan:

@@ -32,7 +32,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LEARNCAL_CLIENT_SECRET_NAME", "name of the client secret in Key Vault", "graph-client-secret"),
     Setting("LEARNCAL_AUTH_MODE", "secret, or federated (managed identity as federated credential)", "secret"),
     Setting("LEARNCAL_MANAGED_IDENTITY_CLIENT_ID", "client ID of the user-assigned managed identity"),
-    Setting("LEARNCAL_ORGANIZER", "organizer mailbox for all invitations"),
+    Setting("LEARNCAL_ORGANIZER", "organizer mailbox for all invitations (a pool of one)"),
+    Setting("LEARNCAL_ORGANIZERS", "comma-separated organizer pool; each offering is pinned to one of them"),
     Setting("LEARNCAL_STATUS", "active or inactive until a provider configuration is saved", "active"),
     Setting("LEARNCAL_FEED", "the learning feed: a path, an https URL, blob:CONTAINER (the newest complete feed in "
             "that container of the feed storage) or blob:CONTAINER/NAME (docs/feed.md)"),
@@ -98,7 +99,8 @@ class Settings:
     client_secret_name: str = "graph-client-secret"
     auth_mode: AuthMode = "secret"
     managed_identity_client_id: str | None = None
-    organizer: str | None = None
+    organizer: str | None = None  # the pool's first mailbox: lease, mapping rebuild, single-mailbox tools
+    organizers: tuple[str, ...] = ()
     status: Status = "active"
     feed: str | None = None
     recipient_allowlist: tuple[str, ...] = ()
@@ -153,6 +155,7 @@ class Settings:
         allowlist = tuple(
             part.strip().lower() for part in (get("LEARNCAL_RECIPIENT_ALLOWLIST") or "").split(",") if part.strip()
         )
+        organizers = organizer_pool(get("LEARNCAL_ORGANIZERS"), get("LEARNCAL_ORGANIZER"))
         ratio = float(number("LEARNCAL_MASS_CANCEL_RATIO", float, 0.0))
         if ratio > 1:
             raise ConfigurationError("LEARNCAL_MASS_CANCEL_RATIO is a share between 0 and 1, such as 0.2.")
@@ -164,7 +167,8 @@ class Settings:
             client_secret_name=get("LEARNCAL_CLIENT_SECRET_NAME") or "graph-client-secret",
             auth_mode=auth_mode,  # type: ignore[arg-type]
             managed_identity_client_id=get("LEARNCAL_MANAGED_IDENTITY_CLIENT_ID"),
-            organizer=(get("LEARNCAL_ORGANIZER") or "").lower() or None,
+            organizer=organizers[0] if organizers else None,
+            organizers=organizers,
             status=status,  # type: ignore[arg-type]
             feed=get("LEARNCAL_FEED"),
             recipient_allowlist=allowlist,
@@ -189,6 +193,17 @@ class Settings:
             feed_keep_days=int(number("LEARNCAL_FEED_KEEP_DAYS", int, 1)),
         )
 
+    def __post_init__(self) -> None:
+        # Code that builds Settings by hand (tests, `dataclasses.replace`) may name one organizer or
+        # the pool; either way both fields describe the same pool.
+        if self.organizers and self.organizer != self.organizers[0]:
+            if self.organizer is None or self.organizer in self.organizers:
+                object.__setattr__(self, "organizer", self.organizers[0])
+            else:
+                object.__setattr__(self, "organizers", (self.organizer,))
+        elif not self.organizers and self.organizer:
+            object.__setattr__(self, "organizers", (self.organizer,))
+
     def require(self, *names: str) -> None:
         """Fail with the variables to set, rather than deep inside a client library."""
         values = {
@@ -202,6 +217,55 @@ class Settings:
                 "Missing configuration: " + ", ".join(missing)
                 + ". Set them in the environment or in the Values of local.settings.json."
             )
+
+
+def organizer_pool(pool: str | None, single: str | None) -> tuple[str, ...]:
+    """The organizer mailboxes in force: LEARNCAL_ORGANIZERS, else LEARNCAL_ORGANIZER (a pool of one).
+
+    Both may be set while an installation moves to a pool (or when a pool is added beside an
+    existing setting); LEARNCAL_ORGANIZERS then wins and LEARNCAL_ORGANIZER is ignored, which
+    Validate reports when it names a mailbox outside the pool (`ignored_organizer`).
+    """
+    if not pool:
+        return (mailbox_address("LEARNCAL_ORGANIZER", single),) if single else ()
+    members: list[str] = []
+    for position, part in enumerate(pool.split(","), start=1):
+        if not part.strip():
+            continue
+        address = mailbox_address("LEARNCAL_ORGANIZERS", part, position)
+        if address not in members:
+            members.append(address)
+    if not members:
+        raise ConfigurationError(
+            "LEARNCAL_ORGANIZERS names no mailbox; set it to comma-separated addresses such as "
+            "learning.coordinator@contoso.com,learning.coordinator2@contoso.com, or leave it empty."
+        )
+    return tuple(members)
+
+
+def ignored_organizer(env: Mapping[str, str] | None = None) -> str | None:
+    """LEARNCAL_ORGANIZER when LEARNCAL_ORGANIZERS is set too and leaves it out (the pool wins)."""
+    pool, single = setting("LEARNCAL_ORGANIZERS", env), setting("LEARNCAL_ORGANIZER", env)
+    if not pool or not single:
+        return None
+    members = {part.strip().lower() for part in pool.split(",")}
+    return None if single.lower() in members else single.lower()
+
+
+def mailbox_address(name: str, value: str, position: int | None = None) -> str:
+    """One organizer address, lower-cased, or an error naming the setting (and the pool entry) to fix."""
+    from email_validator import EmailNotValidError, validate_email
+
+    text = value.strip().lower()
+    try:
+        return validate_email(text, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        where = f"{name} (entry {position})" if position is not None else name
+        raise ConfigurationError(
+            f"{where}: {text!r} is not an e-mail address ({error}). Set it to the organizer mailbox's primary "
+            "address, such as learning.coordinator@contoso.com" + (", separating mailboxes with commas." if
+                                                                   position is not None else ".")
+        ) from None
 
 
 def _allowance(value: str | None) -> int | None:

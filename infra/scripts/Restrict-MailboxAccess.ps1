@@ -1,26 +1,40 @@
 <#
 .SYNOPSIS
-Limits the Learning Calendar Sync app to the organizer mailbox in Exchange Online.
+Limits the Learning Calendar Sync app to the organizer mailboxes (the organizer pool) in Exchange Online.
 
 .DESCRIPTION
+The whole organizer pool is scoped at once: one management scope (RBAC for Applications) or
+one mail-enabled security group (application access policy) holds every organizer mailbox.
+Run the script again with the full pool after adding a mailbox; the scope's filter or the
+group's members are brought in line (a mailbox that left the pool is not removed from the
+group: its sent invitations may still need updates and cancellations).
+
 Two modes, each idempotent (a step whose object already exists is skipped):
 
 RbacForApplications (recommended; Exchange RBAC for Applications)
   1. New-ServicePrincipal: registers the app's service principal in Exchange Online.
-  2. New-ManagementScope -RecipientRestrictionFilter: a scope holding only the organizer.
+  2. New-ManagementScope -RecipientRestrictionFilter: one scope holding the pool's mailboxes
+     ("PrimarySmtpAddress -eq 'a' -or PrimarySmtpAddress -eq 'b'"); Set-ManagementScope when
+     the pool changed.
+     https://learn.microsoft.com/powershell/module/exchange/new-managementscope
   3. New-ManagementRoleAssignment -App -Role "Application Calendars.ReadWrite"
      -CustomResourceScope: Calendars.ReadWrite on that scope only.
-  4. Test-ServicePrincipalAuthorization: shows whether the organizer is in scope.
+     https://learn.microsoft.com/powershell/module/exchange/new-managementroleassignment
+  4. Test-ServicePrincipalAuthorization -Resource: shows, for each mailbox, whether it is in scope.
+     https://learn.microsoft.com/powershell/module/exchange/test-serviceprincipalauthorization
+  See https://learn.microsoft.com/exchange/permissions-exo/application-rbac
   With this mode the app must NOT also hold Calendars.ReadWrite in Microsoft Entra
   (grants add up); infra/graph-app.bicep leaves it out when mailboxRestriction is
   rbacForApplications. Changes take effect after 30 minutes to 2 hours (caching).
 
 ApplicationAccessPolicy (legacy; Microsoft advises RBAC for Applications for new setups)
-  1. New-DistributionGroup -Type Security: a mail-enabled security group, plus the
-     organizer as its member.
-  2. New-ApplicationAccessPolicy -AccessRight RestrictAccess: the app's Entra
-     Calendars.ReadWrite grant then works for the group's members only.
-  3. Test-ApplicationAccessPolicy: shows whether the organizer is granted.
+  1. New-DistributionGroup -Type Security: a mail-enabled security group with every pool
+     mailbox as member; Add-DistributionGroupMember for mailboxes added to the pool later.
+     https://learn.microsoft.com/powershell/module/exchange/add-distributiongroupmember
+  2. New-ApplicationAccessPolicy -AccessRight RestrictAccess -PolicyScopeGroupId <group>:
+     the app's Entra Calendars.ReadWrite grant then works for the group's members only.
+     https://learn.microsoft.com/powershell/module/exchange/new-applicationaccesspolicy
+  3. Test-ApplicationAccessPolicy: shows, for each mailbox, whether it is granted.
   Changes can take an hour or more to apply.
 
 Needs the ExchangeOnlineManagement module (Install-Module ExchangeOnlineManagement) and the
@@ -41,8 +55,11 @@ Application (client) ID of the app registration (azd output LEARNCAL_CLIENT_ID).
 Object ID of the app's service principal (enterprise application). RbacForApplications
 only. azd output AZURE_APP_SERVICE_PRINCIPAL_ID, or: az ad sp show --id <AppId> --query id -o tsv
 
-.PARAMETER Organizer
-Primary SMTP address of the organizer mailbox, e.g. learning.coordinator@contoso.com.
+.PARAMETER Organizers
+Primary SMTP addresses of the organizer pool's mailboxes, e.g.
+learning.coordinator@contoso.com,learning.coordinator2@contoso.com (the same list as
+LEARNCAL_ORGANIZERS or the provider configuration's organizers). -Organizer is accepted for a
+single mailbox.
 
 .PARAMETER DisplayName
 Display name of the service principal in Exchange (RbacForApplications).
@@ -57,19 +74,20 @@ Name of the management role assignment (RbacForApplications).
 Name of the mail-enabled security group (ApplicationAccessPolicy).
 
 .PARAMETER GroupAlias
-Alias (mail nickname) of that group; its address is the alias at the organizer's domain.
+Alias (mail nickname) of that group; its address is the alias at the first organizer's domain.
 
 .PARAMETER DryRun
 Print the commands that would run; change nothing. Same as -WhatIf.
 
 .EXAMPLE
-./Restrict-MailboxAccess.ps1 -Mode RbacForApplications -AppId 00000000-0000-0000-0000-000000000000 -ServicePrincipalObjectId 11111111-1111-1111-1111-111111111111 -Organizer learning.coordinator@contoso.com
+./Restrict-MailboxAccess.ps1 -Mode RbacForApplications -AppId 00000000-0000-0000-0000-000000000000 -ServicePrincipalObjectId 11111111-1111-1111-1111-111111111111 -Organizers learning.coordinator@contoso.com,learning.coordinator2@contoso.com
 
 .EXAMPLE
 ./Restrict-MailboxAccess.ps1 -Mode ApplicationAccessPolicy -AppId 00000000-0000-0000-0000-000000000000 -Organizer learning.coordinator@contoso.com -DryRun
 
 .NOTES
-Check afterwards with `learncal validate` (check "app restricted to the organizer mailbox").
+Check afterwards with `learncal validate`: one organizer-mailbox check per pool mailbox, and
+"app restricted to the organizer mailboxes" (mailbox-scope).
 #>
 [CmdletBinding(SupportsShouldProcess = $true)]
 param(
@@ -85,11 +103,11 @@ param(
     [string] $ServicePrincipalObjectId = '',
 
     [Parameter(Mandatory = $true)]
-    [ValidatePattern('^[^@\s]+@[^@\s]+$')]
-    [string] $Organizer,
+    [Alias('Organizer')]
+    [string[]] $Organizers,
 
     [string] $DisplayName = 'Learning Calendar Sync',
-    [string] $ScopeName = 'Learning Calendar Sync organizer',
+    [string] $ScopeName = 'Learning Calendar Sync organizer',  # the name earlier versions gave it; kept
     [string] $AssignmentName = 'Learning Calendar Sync calendars',
     [string] $GroupName = 'Learning Calendar Sync organizers',
     [string] $GroupAlias = 'learncal-organizers',
@@ -157,11 +175,24 @@ function Get-OrNull([scriptblock] $Lookup) {
 
 function Test-Exists([scriptblock] $Lookup) { return [bool](Get-OrNull $Lookup) }
 
-if (Test-Exists { Get-EXORecipient -Identity $Organizer -ErrorAction SilentlyContinue }) {
-    Write-Host "Organizer mailbox $Organizer found."
+# One list, lower-cased and without repeats, in the order given (LEARNCAL_ORGANIZERS does the same).
+$Organizers = @($Organizers | ForEach-Object { $_ -split ',' } | ForEach-Object { $_.Trim().ToLowerInvariant() } |
+        Where-Object { $_ } | Select-Object -Unique)
+foreach ($Organizer in $Organizers) {
+    if ($Organizer -notmatch '^[^@\s]+@[^@\s]+$') {
+        throw "-Organizers: '$Organizer' is not an e-mail address; give the mailboxes' primary SMTP addresses, separated by commas."
+    }
 }
-elseif ($connected) {
-    throw "No mailbox $Organizer. Create it first: ./New-OrganizerMailbox.ps1 -PrimarySmtpAddress $Organizer"
+if (-not $Organizers) { throw '-Organizers names no mailbox; give one or more primary SMTP addresses.' }
+$firstDomain = $Organizers[0].Split('@')[1]
+
+foreach ($Organizer in $Organizers) {
+    if (Test-Exists { Get-EXORecipient -Identity $Organizer -ErrorAction SilentlyContinue }) {
+        Write-Host "Organizer mailbox $Organizer found."
+    }
+    elseif ($connected) {
+        throw "No mailbox $Organizer. Create it first: ./New-OrganizerMailbox.ps1 -PrimarySmtpAddress $Organizer"
+    }
 }
 
 if ($Mode -eq 'RbacForApplications') {
@@ -181,8 +212,8 @@ if ($Mode -eq 'RbacForApplications') {
             }) | Out-Null
     }
 
-    # 2. A management scope that holds only the organizer mailbox.
-    $filter = "PrimarySmtpAddress -eq '$Organizer'"
+    # 2. One management scope that holds exactly the pool's mailboxes.
+    $filter = ($Organizers | ForEach-Object { "PrimarySmtpAddress -eq '$_'" }) -join ' -or '
     $existingScope = Get-OrNull { Get-ManagementScope -Identity $ScopeName -ErrorAction SilentlyContinue }
     if ($existingScope) {
         if ($existingScope.RecipientFilter -ne $filter) {
@@ -216,47 +247,52 @@ if ($Mode -eq 'RbacForApplications') {
             }) | Out-Null
     }
 
-    # 4. Check (read-only). Exchange caches these grants for 30 minutes to 2 hours.
-    $testLine = "Test-ServicePrincipalAuthorization -Identity '$AppId' -Resource '$Organizer'"
-    if ($connected -and -not $preview) {
-        Write-Host "CHECK: $testLine"
-        Test-ServicePrincipalAuthorization -Identity $AppId -Resource $Organizer | Format-Table -AutoSize | Out-Host
-        Write-Host 'InScope should be True for Application Calendars.ReadWrite. Grants can take 30 minutes to 2 hours to apply.'
+    # 4. Check each mailbox (read-only). Exchange caches these grants for 30 minutes to 2 hours.
+    foreach ($Organizer in $Organizers) {
+        $testLine = "Test-ServicePrincipalAuthorization -Identity '$AppId' -Resource '$Organizer'"
+        if ($connected -and -not $preview) {
+            Write-Host "CHECK: $testLine"
+            Test-ServicePrincipalAuthorization -Identity $AppId -Resource $Organizer | Format-Table -AutoSize | Out-Host
+        }
+        else {
+            Write-Host "WOULD CHECK: $testLine"
+        }
     }
-    else {
-        Write-Host "WOULD CHECK: $testLine"
+    if ($connected -and -not $preview) {
+        Write-Host 'InScope should be True for Application Calendars.ReadWrite. Grants can take 30 minutes to 2 hours to apply.'
     }
 }
 else {
-    # 1. A mail-enabled security group that contains the organizer.
+    # 1. One mail-enabled security group that contains every pool mailbox.
     $group = Get-OrNull { Get-DistributionGroup -Identity $GroupAlias -ErrorAction SilentlyContinue }
     if ($group) {
         Write-Skip "mail-enabled security group '$GroupAlias'"
-        $isMember = Test-Exists { Get-DistributionGroupMember -Identity $GroupAlias -ResultSize Unlimited |
-                Where-Object { $_.PrimarySmtpAddress -eq $Organizer } }
-        if ($isMember) {
-            Write-Skip "member $Organizer of '$GroupAlias'"
-        }
-        else {
-            Invoke-Step -Name 'Add-DistributionGroupMember' -Why "member $Organizer" -Arguments ([ordered]@{
-                    Identity = $GroupAlias
-                    Member   = $Organizer
-                }) | Out-Null
+        $members = @(Get-OrNull { Get-DistributionGroupMember -Identity $GroupAlias -ResultSize Unlimited } |
+                ForEach-Object { ([string]$_.PrimarySmtpAddress).ToLowerInvariant() })
+        foreach ($Organizer in $Organizers) {
+            if ($members -contains $Organizer) {
+                Write-Skip "member $Organizer of '$GroupAlias'"
+            }
+            else {
+                Invoke-Step -Name 'Add-DistributionGroupMember' -Why "member $Organizer" -Arguments ([ordered]@{
+                        Identity = $GroupAlias
+                        Member   = $Organizer
+                    }) | Out-Null
+            }
         }
     }
     else {
-        $domain = $Organizer.Split('@')[1]
         Invoke-Step -Name 'New-DistributionGroup' -Why "group $GroupAlias" -Arguments ([ordered]@{
                 Name               = $GroupName
                 Alias              = $GroupAlias
-                PrimarySmtpAddress = "$GroupAlias@$domain"
+                PrimarySmtpAddress = "$GroupAlias@$firstDomain"
                 Type               = 'Security'
-                Members            = @($Organizer)
+                Members            = @($Organizers)
             }) | Out-Null
     }
 
-    # 2. The access policy: the app reaches only the group's mailboxes.
-    $groupAddress = if ($group) { [string]$group.PrimarySmtpAddress } else { "$GroupAlias@$($Organizer.Split('@')[1])" }
+    # 2. The access policy: the app reaches only the group's mailboxes (nested groups included).
+    $groupAddress = if ($group) { [string]$group.PrimarySmtpAddress } else { "$GroupAlias@$firstDomain" }
     $policy = Get-OrNull { Get-ApplicationAccessPolicy -ErrorAction SilentlyContinue | Where-Object { $_.AppId -eq $AppId } }
     if ($policy) {
         Write-Skip "application access policy for $AppId ($(@($policy)[0].AccessRight) $(@($policy)[0].ScopeName))"
@@ -266,20 +302,24 @@ else {
                 AppId              = $AppId
                 PolicyScopeGroupId = $groupAddress
                 AccessRight        = 'RestrictAccess'
-                Description        = 'Learning Calendar Sync: only the organizer mailbox'
+                Description        = 'Learning Calendar Sync: only the organizer mailboxes'
             }) | Out-Null
     }
 
-    # 3. Check (read-only). Changes can take an hour or more to apply.
-    $testLine = "Test-ApplicationAccessPolicy -Identity '$Organizer' -AppId '$AppId'"
-    if ($connected -and -not $preview) {
-        Write-Host "CHECK: $testLine"
-        Test-ApplicationAccessPolicy -Identity $Organizer -AppId $AppId | Format-List | Out-Host
-        Write-Host 'AccessCheckResult should be Granted. Policies can take an hour or more to apply.'
+    # 3. Check each mailbox (read-only). Changes can take an hour or more to apply.
+    foreach ($Organizer in $Organizers) {
+        $testLine = "Test-ApplicationAccessPolicy -Identity '$Organizer' -AppId '$AppId'"
+        if ($connected -and -not $preview) {
+            Write-Host "CHECK: $testLine"
+            Test-ApplicationAccessPolicy -Identity $Organizer -AppId $AppId | Format-List | Out-Host
+        }
+        else {
+            Write-Host "WOULD CHECK: $testLine"
+        }
     }
-    else {
-        Write-Host "WOULD CHECK: $testLine"
+    if ($connected -and -not $preview) {
+        Write-Host 'AccessCheckResult should be Granted for each mailbox. Policies can take an hour or more to apply.'
     }
 }
 
-Write-Host 'Done. Confirm with: learncal validate  (check: app restricted to the organizer mailbox)'
+Write-Host 'Done. Confirm with: learncal validate  (one organizer-mailbox check per pool mailbox, and mailbox-scope)'

@@ -29,8 +29,8 @@ def _put_provider(req: func.HttpRequest, principal: Principal | None) -> func.Ht
     provider = services().provider
     actor = principal.name if principal else None
     result = provider.save(data, actor=actor)
-    log.info("The provider configuration was saved (status %s, organizer %s) by %s.", result.config.status,
-             result.config.organizer, actor or "a function key holder")
+    log.info("The provider configuration was saved (status %s, organizers %s) by %s.", result.config.status,
+             ", ".join(result.config.organizers), actor or "a function key holder")
     return ok(provider.render(result.config, "stored", result.notices))
 
 

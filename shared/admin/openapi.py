@@ -104,7 +104,9 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             "status": {"enum": ["active", "inactive"]},
             "tenantId": NULLABLE_STRING,
             "clientId": NULLABLE_STRING,
-            "organizer": NULLABLE_STRING,
+            "organizer": {"type": ["string", "null"], "description": "the organizer pool's first mailbox"},
+            "organizers": {"type": "array", "items": {"type": "string"},
+                           "description": "the organizer pool; each offering's invitations come from one of them"},
             "authMode": {"enum": ["secret", "federated"]},
             "recipientAllowlist": {"type": "array", "items": {"type": "string"},
                                    "description": "the stored allow-list (what PUT sets)"},
@@ -139,6 +141,8 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             "status": {"enum": ["pass", "warn", "fail"]},
             "detail": {"type": "string"},
             "fix": NULLABLE_STRING,
+            "mailbox": {"type": "string", "description": "the organizer-pool mailbox this check is about "
+                        "(organizer-mailbox and calendar-write: one check per mailbox)"},
         },
     },
     "ValidateReport": {
@@ -178,6 +182,7 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             "endedAt": NULLABLE_TIME,
             "dryRun": {"type": "boolean"},
             "organizer": NULLABLE_STRING,
+            "organizers": {"type": "array", "items": {"type": "string"}, "description": "the organizer pool in force"},
             "created": {"type": "integer"},
             "updated": {"type": "integer"},
             "cancelled": {"type": "integer"},
@@ -193,6 +198,14 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             "skipped": NULLABLE_STRING,
             "stopped": {"type": ["string", "null"],
                         "description": "why the run stopped starting work early (its lease could not be renewed)"},
+            "warnings": {
+                "type": "array", "description": "what an administrator should know although nothing failed",
+                "items": {"type": "object", "required": ["kind", "message"], "properties": {
+                    "kind": {"enum": ["organizer-repinned"]}, "message": {"type": "string"},
+                    "offeringId": {"type": "string"}, "from": {"type": "string",
+                                                              "description": "the mailbox that left the pool"},
+                    "to": {"type": "string", "description": "the mailbox new invitations come from now"}}},
+            },
             "massCancelAllowance": {
                 "type": ["object", "null"],
                 "description": "the one-shot allowance this run used to pass the mass-cancellation guard",

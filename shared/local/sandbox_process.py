@@ -14,12 +14,15 @@ _REPO = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def sandbox_process(data: Path, *, port: int = 0, profile: Path | None = None) -> Iterator[dict[str, Any]]:
+def sandbox_process(data: Path, *, port: int = 0, profile: Path | None = None,
+                    organizers: int | None = None) -> Iterator[dict[str, Any]]:
     """Yield the sandbox's start line (URLs, credentials, CA file); stop the process afterwards.
 
     `profile`: a tenant profile (`learncal sandbox --profile FILE`) whose realism is in force.
     """
     extra = ["--profile", str(profile)] if profile is not None else []
+    if organizers is not None:
+        extra += ["--organizers", str(organizers)]
     process = subprocess.Popen(
         [sys.executable, "-m", "shared.cli", "sandbox", "--data", str(data), "--port", str(port), *extra],
         cwd=_REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,

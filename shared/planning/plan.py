@@ -6,7 +6,7 @@ Each (activity, person) pair falls in exactly one row of the truth table in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -104,10 +104,15 @@ def plan(
     desired: DesiredState,
     sent: Mapping[InvitationKey, SentRecord],
     *,
-    organizer: str,
+    organizer: str | Mapping[str, str],
     reconcile: frozenset[str] = frozenset(),
     now: datetime,
 ) -> Plan:
+    """`organizer`: the mailbox new invitations come from, or each offering's pin (offering id -> mailbox).
+
+    Invitations already recorded keep the organizer they were sent from, whatever is passed.
+    """
+    sender = _sender(organizer)
     result = Plan(left_out=len(desired.left_out))
     for key, record in sent.items():
         if key.offering_id not in desired.offerings:
@@ -128,7 +133,7 @@ def plan(
             # finish a cancellation that was recorded but not confirmed; wanted again: invite anew after it
             reinvite = None
             if invitation is not None and invitation.may_create:
-                reinvite = Create(key, invitation, organizer, record.generation + 1)
+                reinvite = Create(key, invitation, sender(key), record.generation + 1)
             result.actions.append(Cancel(key, record, record.comment or "This meeting was cancelled.", reinvite))
             continue
         if invitation is None:
@@ -154,10 +159,23 @@ def plan(
             continue  # completed enrollments never get a new invitation
         # wanted now, nothing (live) sent before: an invitation
         generation = previous.generation + 1 if previous is not None else 0
-        result.actions.append(Create(key, invitation, organizer, generation, record=previous))
+        result.actions.append(Create(key, invitation, sender(key), generation, record=previous))
 
     result.actions.sort(key=lambda a: (a.start_utc, _URGENCY[type(a)], a.key))
     return result
+
+
+def _sender(organizer: str | Mapping[str, str]) -> Callable[[InvitationKey], str]:
+    if isinstance(organizer, str):
+        return lambda _key: organizer
+
+    def pinned(key: InvitationKey) -> str:
+        try:
+            return organizer[key.offering_id]
+        except KeyError:
+            raise ValueError(f"offering {key.offering_id!r} has no organizer pinned for its new invitations") from None
+
+    return pinned
 
 
 def _compare(result: Plan, invitation: DesiredInvitation, record: SentRecord, reconcile: frozenset[str]) -> None:

@@ -24,9 +24,10 @@ class OpenInvitations:
     def total(self) -> int:
         return sum(self.by_organizer.values())
 
-    def other_than(self, organizer: str | None) -> dict[str, int]:
-        me = (organizer or "").lower()
-        return {o: n for o, n in self.by_organizer.items() if o != me}
+    def other_than(self, *organizers: str | None) -> dict[str, int]:
+        """Open invitations of mailboxes outside `organizers` (the pool in force)."""
+        pool = {(o or "").lower() for o in organizers}
+        return {o: n for o, n in self.by_organizer.items() if o not in pool}
 
     def describe(self, organizers: dict[str, int] | None = None) -> str:
         """`12 from a@x, 3 from b@y` (with "at least" when the scan was cut short)."""

@@ -31,6 +31,7 @@ AuthMode = Literal["secret", "federated"]
 
 SECRET_MASK = "********"
 MAX_ALLOWLIST = 500
+MAX_ORGANIZERS = 50
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _DOMAIN = re.compile(r"^@(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -87,7 +88,14 @@ class ProviderInput(BaseModel):
     status: Status = Field(description="active: runs send invitations; inactive: runs send nothing")
     tenant_id: Guid = Field(description="Microsoft Entra tenant (directory) ID")
     client_id: Guid = Field(description="application (client) ID of the registered app")
-    organizer: Address = Field(description="the mailbox every invitation comes from")
+    organizers: list[Address] | None = Field(
+        default=None, min_length=1, max_length=MAX_ORGANIZERS,
+        description="the organizer pool: one or more mailboxes; each offering's invitations come from one of them "
+                    "(pinned when its first invitation is sent). Required unless organizer is given",
+    )
+    organizer: Address | None = Field(
+        None, description="one organizer mailbox (a pool of one); with organizers it must be one of them",
+    )
     auth_mode: AuthMode = Field("secret", description="secret: client secret in Key Vault; federated: the "
                                 "function app's managed identity signs in, no secret")
     recipient_allowlist: list[AllowlistEntry] | None = Field(
@@ -106,6 +114,25 @@ class ProviderInput(BaseModel):
     confirm_allowlist_removal: StrictBool = Field(
         False, description="must be true to remove a stored recipient allow-list (it widens who is invited)"
     )
+
+    @staticmethod
+    def missing(data: Any) -> list[FieldError]:
+        """A pool is required in one of two spellings; said beside the other fields' errors."""
+        if isinstance(data, dict) and data.get("organizers") is None and data.get("organizer") is None:
+            return [{"field": "organizers", "message": "is required: a list of one or more organizer mailboxes, "
+                     "such as [\"learning.coordinator@contoso.com\"] (or organizer for a single mailbox)"}]
+        return []
+
+    def problems(self) -> list[FieldError]:
+        """What the field types cannot say: both spellings of the pool, when given, must agree."""
+        if self.organizers and self.organizer and self.organizer not in self.organizers:
+            return [{"field": "organizer", "message": "must be one of organizers when both are given; leave it "
+                     "out, or add it to organizers"}]
+        return []
+
+    def pool(self) -> tuple[str, ...]:
+        """The organizer pool, de-duplicated in the order given."""
+        return tuple(dict.fromkeys(self.organizers or ([self.organizer] if self.organizer else [])))
 
     def new_secret(self) -> str | None:
         """The secret to store, or None when none was sent (or the read mask came back unchanged)."""
@@ -129,7 +156,9 @@ class ValidateInput(BaseModel):
 
     tenant_id: Guid | None = Field(None, description="proposed tenant ID")
     client_id: Guid | None = Field(None, description="proposed client ID")
-    organizer: Address | None = Field(None, description="proposed organizer")
+    organizer: Address | None = Field(None, description="proposed organizer (a pool of one)")
+    organizers: list[Address] | None = Field(None, min_length=1, max_length=MAX_ORGANIZERS,
+                                             description="proposed organizer pool; every mailbox is checked")
     auth_mode: AuthMode | None = Field(None, description="proposed sign-in mode")
     client_secret: SecretStr | None = Field(
         default=None, min_length=1, max_length=1024, description="proposed client secret; used once, never stored"
@@ -200,7 +229,14 @@ def parse(model: type[BaseModel], data: Any) -> Any:
     """Validate `data` as `model`; raises InvalidInput with the field errors."""
     from shared.provider.errors import InvalidInput
 
+    missing = getattr(model, "missing", None)
+    absent: list[FieldError] = missing(data) if callable(missing) else []
     try:
-        return model.model_validate(data)
+        result = model.model_validate(data)
     except ValidationError as error:
-        raise InvalidInput(field_errors(error)) from None
+        raise InvalidInput(field_errors(error) + absent) from None
+    problems = getattr(result, "problems", None)
+    found = absent + (problems() if callable(problems) else [])
+    if found:
+        raise InvalidInput(found)
+    return result

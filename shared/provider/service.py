@@ -43,7 +43,7 @@ def defaults(settings: Settings) -> ProviderConfig:
     """
     return ProviderConfig(
         status=settings.status, tenant_id=settings.tenant_id, client_id=settings.client_id,
-        organizer=settings.organizer, auth_mode=settings.auth_mode,
+        organizer=settings.organizer, organizers=settings.organizers, auth_mode=settings.auth_mode,
     )
 
 
@@ -63,6 +63,7 @@ def effective_settings(settings: Settings, config: ProviderConfig) -> Settings:
         tenant_id=config.tenant_id or settings.tenant_id,
         client_id=config.client_id or settings.client_id,
         organizer=(config.organizer or settings.organizer or "").lower() or None,
+        organizers=tuple(o.lower() for o in config.organizers) or settings.organizers,
         auth_mode=config.auth_mode,  # type: ignore[arg-type]
         recipient_allowlist=allowlists(settings, config).effective,
     )
@@ -148,6 +149,7 @@ class ProviderService:
             "tenantId": config.tenant_id,
             "clientId": config.client_id,
             "organizer": config.organizer,
+            "organizers": list(config.organizers),
             "authMode": config.auth_mode,
             "recipientAllowlist": list(config.recipient_allowlist),
             "allowlistsInForce": lists.to_json(),
@@ -186,7 +188,8 @@ class ProviderService:
             vault.store(new_secret)
             notices.append(f"The client secret was stored as the {vault.where}.")
         config = ProviderConfig(
-            status=data.status, tenant_id=data.tenant_id, client_id=data.client_id, organizer=data.organizer,
+            status=data.status, tenant_id=data.tenant_id, client_id=data.client_id, organizer=data.pool()[0],
+            organizers=data.pool(),
             auth_mode=data.auth_mode, recipient_allowlist=allowlist,
             updated_at=self._clock(), updated_by=actor,
         )
@@ -246,15 +249,16 @@ class ProviderService:
         return wanted, None
 
     def _check_organizer_change(self, previous: ProviderConfig, data: ProviderInput) -> str | None:
-        """Refuse an unconfirmed organizer change while invitations from other organizers are open."""
-        old = (previous.organizer or "").lower()
-        if data.organizer == old:
+        """Refuse an unconfirmed pool change while invitations from mailboxes outside the new pool are open."""
+        old = tuple(o.lower() for o in previous.organizers)
+        new = data.pool()
+        if set(new) == set(old):
             return None
         others = open_invitations(self._tables)
-        elsewhere = others.other_than(data.organizer)
+        elsewhere = others.other_than(*new)
         if not elsewhere:
             return None
-        consequence = _organizer_consequence(others, elsewhere, old or None, data.organizer)
+        consequence = _organizer_consequence(others, elsewhere, old, new)
         if not data.confirm_organizer_change:
             raise OrganizerChangeUnconfirmed(
                 consequence + " To go ahead, send confirmOrganizerChange: true (learncal provider set "
@@ -263,13 +267,22 @@ class ProviderService:
         return consequence
 
 
-def _organizer_consequence(found: OpenInvitations, elsewhere: dict[str, int], old: str | None, new: str) -> str:
+def _organizer_consequence(
+    found: OpenInvitations, elsewhere: dict[str, int], old: tuple[str, ...], new: tuple[str, ...],
+) -> str:
     senders = ", ".join(sorted(elsewhere))
+    before = f" from {', '.join(old)}" if old else ""
+    if len(new) == 1 and len(old) <= 1:
+        what, after = f"Changing the organizer{before} to {new[0]}", f"New invitations come from {new[0]}."
+    else:
+        what = f"Changing the organizer pool{before} to {', '.join(new)}"
+        after = ("New invitations come from the pool: offerings pinned to a mailbox that left it are pinned anew, "
+                 "and each run that does so reports it as a warning.")
     return (
-        f"Changing the organizer{f' from {old}' if old else ''} to {new}: there are open invitations "
-        f"({found.describe(elsewhere)}). Their updates and cancellations keep going through the organizer that sent "
-        f"them, so {senders} must stay reachable by the app (a mailbox inside its Exchange scope); if it is not, "
-        f"those changes are reported as failed and people keep outdated meetings. New invitations come from {new}."
+        f"{what}: there are open invitations ({found.describe(elsewhere)}). Their updates and cancellations keep "
+        f"going through the organizer that sent them, so {senders} must stay reachable by the app (a mailbox inside "
+        f"its Exchange scope); if it is not, those changes are reported as failed and people keep outdated meetings. "
+        f"{after}"
     )
 
 

@@ -22,11 +22,18 @@ class ProviderConfig:
     status: str
     tenant_id: str | None
     client_id: str | None
-    organizer: str | None
+    organizer: str | None  # the pool's first mailbox
     auth_mode: str = "secret"
     recipient_allowlist: tuple[str, ...] = field(default_factory=tuple)
     updated_at: datetime | None = None
     updated_by: str | None = None
+    organizers: tuple[str, ...] = ()  # the organizer pool
+
+    def __post_init__(self) -> None:
+        if not self.organizers and self.organizer:
+            object.__setattr__(self, "organizers", (self.organizer.lower(),))
+        elif self.organizers and self.organizer != self.organizers[0]:
+            object.__setattr__(self, "organizer", self.organizers[0])
 
 
 class ProviderStore:
@@ -44,7 +51,8 @@ class ProviderStore:
             status=entity.get("Status") or "active",
             tenant_id=entity.get("TenantId"),
             client_id=entity.get("ClientId"),
-            organizer=entity.get("Organizer"),
+            organizer=entity.get("Organizer") or None,
+            organizers=tuple(json.loads(entity.get("Organizers") or "[]")),
             auth_mode=entity.get("AuthMode") or "secret",
             recipient_allowlist=tuple(json.loads(entity.get("RecipientAllowlist") or "[]")),
             updated_at=entity.get("UpdatedAt"),
@@ -60,7 +68,8 @@ class ProviderStore:
             "Status": config.status,
             "TenantId": config.tenant_id or "",
             "ClientId": config.client_id or "",
-            "Organizer": config.organizer or "",
+            "Organizer": config.organizer or "",  # read by earlier versions: the pool's first mailbox
+            "Organizers": json.dumps(list(config.organizers)),
             "AuthMode": config.auth_mode,
             "RecipientAllowlist": json.dumps(list(config.recipient_allowlist)),
         }

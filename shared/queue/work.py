@@ -103,6 +103,12 @@ class WorkStore:
         also those it left without work). New rows first: a crash in between leaves rows of an
         older plan that the drain drops (their plan is no longer the offering's), never a gap.
         """
+        written = self.write(items)
+        self.sweep(plans)
+        return written
+
+    def write(self, items: Iterable[WorkItem]) -> int:
+        """Write rows of a plan (a plan planned chunk by chunk writes each chunk's rows, then sweeps once)."""
         from azure.data.tables import UpdateMode
 
         now = datetime.now(UTC)
@@ -113,6 +119,10 @@ class WorkStore:
             by_partition[partition(item.organizer)].append(("upsert", self._entity(item), {"mode": UpdateMode.REPLACE}))
             written += 1
         self._submit(by_partition)
+        return written
+
+    def sweep(self, plans: Mapping[str, str]) -> None:
+        """Remove the rows of these offerings that a plan other than theirs in `plans` wrote."""
         stale: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = defaultdict(list)
         for entity in self._table.list_entities(select=["PartitionKey", "RowKey", "OfferingId", "PlanId"]):
             plan_id = plans.get(entity.get("OfferingId"))
@@ -120,7 +130,6 @@ class WorkStore:
                 stale[entity["PartitionKey"]].append(
                     ("delete", {"PartitionKey": entity["PartitionKey"], "RowKey": entity["RowKey"]}, {}))
         self._submit(stale)
-        return written
 
     def _submit(self, operations: Mapping[str, list[tuple[str, dict[str, Any], dict[str, Any]]]]) -> None:
         for ops in operations.values():

@@ -123,6 +123,7 @@ class Sandbox:
             "clientSecret": self.directory.client_secret,
             "clientSecretName": VAULT_SECRET_NAME,
             "organizer": DEFAULT_ORGANIZER,
+            "organizers": self.directory.organizer_pool(),  # `learncal sandbox --organizers N`
             "sandboxUrl": base + "/_sandbox",
             "dataDir": str(self.data_dir.resolve()),
         }

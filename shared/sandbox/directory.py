@@ -18,6 +18,8 @@ from shared.sandbox.store import Store
 
 DEFAULT_ORGANIZER = "learning.coordinator@contoso.example"
 DEFAULT_ORGANIZER_NAME = "Learning Coordinator"
+POOL_KEY = "organizerPool"  # how many organizer mailboxes the tenant starts with (`learncal sandbox --organizers`)
+MAX_POOL = 50
 TENANT_DOMAIN = "contoso.example"
 DEFAULT_ROLES = ("Calendars.ReadWrite", "User.Read.All")
 DEFAULT_DELEGATED_SCOPES = ("Calendars.ReadWrite", "User.Read")
@@ -173,10 +175,30 @@ class Directory:
         client_id = str(self._store.get_meta("clientId"))
         secret = str(self._store.get_meta("clientSecret"))
         self.save_app(App(client_id=client_id, secrets=[secret]))
-        self.save_user(User(id=str(uuid.uuid4()), address=DEFAULT_ORGANIZER, display_name=DEFAULT_ORGANIZER_NAME))
+        self._seed_pool()
+
+    def _seed_pool(self) -> None:
+        for number, address in enumerate(self.organizer_pool(), start=1):
+            if self.user(address) is None:
+                name = DEFAULT_ORGANIZER_NAME if number == 1 else f"{DEFAULT_ORGANIZER_NAME} {number}"
+                self.save_user(User(id=str(uuid.uuid4()), address=address, display_name=name))
+
+    def organizer_pool(self) -> list[str]:
+        """The organizer mailboxes the tenant starts with: the default organizer, then `learning.coordinatorN`."""
+        size = int(self._store.get_meta(POOL_KEY) or 1)
+        local, _, domain = DEFAULT_ORGANIZER.partition("@")
+        return [DEFAULT_ORGANIZER] + [f"{local}{n}@{domain}" for n in range(2, size + 1)]
+
+    def set_organizer_pool(self, size: int) -> list[str]:
+        """Start with `size` organizer mailboxes (user mailboxes, as an organizer pool's members would be)."""
+        if not 1 <= size <= MAX_POOL:
+            raise ValueError(f"--organizers must be between 1 and {MAX_POOL}")
+        self._store.set_meta(POOL_KEY, str(size))
+        self._seed_pool()
+        return self.organizer_pool()
 
     def reset(self) -> None:
-        """Back to the first start: default app (same id and secret) and the default organizer only."""
+        """Back to the first start: default app (same id and secret) and the organizer pool's mailboxes only."""
         with self._store.transaction():
             self._store.wipe()
             self._users = None

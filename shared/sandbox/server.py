@@ -213,11 +213,13 @@ def _quiet_disconnects(original: Any) -> Any:
 
 
 def start(data_dir: Path, port: int = 0, host: str = "127.0.0.1", *,
-          log_stream: IO[str] | None = None, profile: Path | None = None) -> RunningSandbox:
+          log_stream: IO[str] | None = None, profile: Path | None = None,
+          organizers: int | None = None) -> RunningSandbox:
     """Serve the sandbox from a background thread until `.stop()`.
 
     `profile`: a tenant profile whose `realism` is applied as `PATCH /_sandbox/config` would
-    (raises ProfileError, naming the file and key, before anything starts).
+    (raises ProfileError, naming the file and key, before anything starts). `organizers`: how
+    many organizer mailboxes the tenant has (kept in the data directory, restored by a reset).
     """
     data_dir = Path(data_dir)
     realism = load_profile(profile) if profile is not None else None
@@ -228,6 +230,8 @@ def start(data_dir: Path, port: int = 0, host: str = "127.0.0.1", *,
     try:
         if realism is not None:
             sandbox.apply_profile(realism)
+        if organizers is not None:
+            sandbox.directory.set_organizer_pool(organizers)
         app = SandboxApp(sandbox, log_stream)
         server = make_server(host, port, app, threaded=True,
                              request_handler=_QuietHandler)
@@ -247,10 +251,10 @@ def start(data_dir: Path, port: int = 0, host: str = "127.0.0.1", *,
 
 
 def serve(data_dir: Path = DEFAULT_DATA_DIR, port: int = 0, host: str = "127.0.0.1", *,
-          profile: Path | None = None) -> None:
+          profile: Path | None = None, organizers: int | None = None) -> None:
     """Serve in the foreground: print the start line, log requests to stderr, stop on SIGINT or SIGTERM."""
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    running = start(data_dir, port, host, log_stream=sys.stderr, profile=profile)
+    running = start(data_dir, port, host, log_stream=sys.stderr, profile=profile, organizers=organizers)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -13,6 +13,7 @@ is the very mark the run applied; a mark recorded meanwhile stays for the next r
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from shared.store.tables import Tables, key_part
 
 PARTITION = "offering"
 _SETTLE_ATTEMPTS = 5
+_BATCH = 100
 
 
 class ConcurrentOfferingChange(LearncalError):
@@ -49,6 +51,7 @@ class OfferingState:
     # Queued work of this offering was dropped, or sent while a newer plan was being made: it is
     # not settled until a new plan has looked at it again.
     redecide: bool = False
+    organizer: str | None = None  # the mailbox its new invitations come from (shared/planning/pinning.py)
 
     def but(self, **changes: Any) -> OfferingState:
         return replace(self, **changes)
@@ -97,6 +100,8 @@ class OfferingStore:
             if mark is not None and applied is not None and _same_time(mark, applied):
                 mark = None  # the run applied exactly this mark
             result = state.but(reconcile_requested_at=mark)
+            if result.organizer is None and current is not None and current.get("Organizer"):
+                result = result.but(organizer=current["Organizer"])  # a pin is only ever replaced, never lost
             entity = self._to_entity(result)
             try:
                 if current is None:
@@ -171,10 +176,27 @@ class OfferingStore:
             ("LastSeen", state.last_seen),
             ("PlanId", state.plan_id),
             ("PlanReconcile", state.plan_reconcile),
+            ("Organizer", state.organizer),
         ):
             if value is not None:
                 entity[name] = value
         return entity
+
+    def pin(self, pins: Mapping[str, str]) -> None:
+        """Record offerings' organizers before their invitations are sent, touching no other column.
+
+        Merged, not replaced, so a reconcile mark written meanwhile stays; a run's `settle` reads
+        the row again and keeps the pin. New rows hold only the pin until the run settles them.
+        """
+        from azure.data.tables import UpdateMode
+
+        operations = [
+            ("upsert", {"PartitionKey": PARTITION, "RowKey": key_part(offering_id), "OfferingId": offering_id,
+                        "Organizer": organizer}, {"mode": UpdateMode.MERGE})
+            for offering_id, organizer in sorted(pins.items())
+        ]
+        for start in range(0, len(operations), _BATCH):  # one partition: up to 100 per transaction
+            self._table.submit_transaction(operations[start:start + _BATCH])
 
     def request_reconcile(self, offering_id: str, *, now: datetime | None = None) -> OfferingState:
         """Mark an offering so the next run pushes every difference; only offerings seen in a feed.
@@ -213,4 +235,5 @@ class OfferingStore:
             plan_id=entity.get("PlanId"),
             plan_reconcile=entity.get("PlanReconcile"),
             redecide=bool(entity.get("Redecide")),
+            organizer=entity.get("Organizer") or None,
         )

@@ -37,7 +37,7 @@ _FIELDS = {
     "Progress": "progress",
 }
 _MAX_TEXT = 30000  # characters of JSON (ASCII-escaped); well inside the 32,768-character property limit
-_LISTS = ("rejected", "errors", "plan", "reconciled", "recreated")
+_LISTS = ("rejected", "errors", "plan", "reconciled", "recreated", "warnings")
 _EPOCH_INVERT = 10**13
 
 

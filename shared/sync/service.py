@@ -12,7 +12,7 @@ import hashlib
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -22,6 +22,7 @@ from shared.calendar.gateway import CalendarGateway
 from shared.domain import Feed, Offering
 from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, MappingLost, NoFeedYet, RunInProgress
 from shared.feed.blobdrop import is_blob_source
+from shared.planning.chunks import CHUNK_INVITATIONS, PlannedChunk, RunPlan, offering_chunks
 from shared.planning.desired import Allowlist, DesiredState, desired_state
 from shared.planning.plan import Cancel, Create, Plan, Remember, Update, plan
 from shared.queue.drain import Drainer, DrainResult, merge
@@ -37,6 +38,7 @@ from shared.store.sendlog import SendLog
 from shared.sync.executor import Failure, Outcome, describe
 from shared.sync.lease_keeper import LEASE_TIMING, LeaseKeeper, LeaseTiming
 from shared.sync.pacing import Timebase
+from shared.sync.pins import REPINNED, RunPins, offering_needs, pin_run
 from shared.sync.summary import RunSummary
 
 if TYPE_CHECKING:
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("learncal.sync")
 
 RULES_VERSION = "1"  # bump when content rendering changes, so every offering is looked at again
+PLAN_LISTED = 10_000  # writes a dry run lists, the most urgent first (its counts cover the whole plan)
+KEEP_PLANNED = 2 * CHUNK_INVITATIONS  # invitations and mapping rows of planned chunks held between the passes
 
 
 
@@ -70,6 +74,13 @@ class ProviderView:
     status: str
     organizer: str | None
     allowlist: tuple[str, ...]
+    organizers: tuple[str, ...] = ()  # the pool; `organizer` is its first mailbox
+
+    def __post_init__(self) -> None:
+        if not self.organizers and self.organizer:
+            object.__setattr__(self, "organizers", (self.organizer,))
+        elif self.organizers and not self.organizer:
+            object.__setattr__(self, "organizer", self.organizers[0])
 
 
 class SyncService:
@@ -151,6 +162,7 @@ class SyncService:
         started = self._timebase.now()  # the run's time budget counts from here
         provider = self._provider()
         summary.organizer = provider.organizer
+        summary.organizers = list(provider.organizers)
         if provider.status != "active":
             summary.skipped = "The provider status is inactive; nothing was sent and Graph was not called."
             summary.finish("skipped", summary.skipped)
@@ -190,38 +202,63 @@ class SyncService:
         summary.offerings_examined = len(examine)
         summary.offerings_unchanged = len(skipped)
         reconcile = frozenset(i for i in examine if states.get(i) and states[i].reconcile_requested_at)
-        sent = self._mapping.load(sorted(examine))
-        # Only changed offerings are rendered: a run costs what changed, not the catalog's size.
-        changed = replace(feed, offerings=tuple(o for o in feed.offerings if o.id in examine))
-        scoped = desired_state(changed, now=now, allowlist=Allowlist(provider.allowlist))
-        the_plan = plan(scoped, sent, organizer=provider.organizer, reconcile=reconcile, now=now)
-        summary.unchanged = the_plan.unchanged + sum(s.live for s in skipped)
-        summary.held = the_plan.held
-        summary.left_out = the_plan.left_out
-        summary.waiting_for_reconcile = the_plan.waiting_for_reconcile
+        # The guards see the whole plan before anything is queued: a first pass over the chunks counts
+        # it (keeping the chunks' plans while they are small, the usual run); a large plan is planned
+        # again, chunk by chunk, as its work is written.
+        tally = RunPlan(limit=PLAN_LISTED if request.dry_run else 0)
+        kept: list[tuple[PlannedChunk, RunPins]] | None = []
+        held = 0
+        for chunk, pinned in self._planned_chunks(feed, examine, states, provider, reconcile, now):
+            tally.add(chunk.plan)
+            summary.warnings.extend(pinned.warnings)
+            held += chunk.size
+            if kept is not None and held <= KEEP_PLANNED:
+                kept.append((chunk, pinned))
+            else:
+                kept = None  # too large to hold: planned again below
+            del chunk, pinned
+        summary.unchanged = tally.unchanged + sum(s.live for s in skipped)
+        summary.held = tally.held
+        summary.left_out = tally.left_out
+        summary.waiting_for_reconcile = tally.waiting_for_reconcile
         self._progress(
-            f"Planned {len(the_plan.of(Create))} invitations, {len(the_plan.of(Update))} updates, "
-            f"{len(the_plan.of(Cancel))} cancellations across {len(examine)} changed offerings "
+            f"Planned {tally.count(Create)} invitations, {tally.count(Update)} updates, "
+            f"{tally.count(Cancel)} cancellations across {len(examine)} changed offerings "
             f"({len(skipped)} unchanged)."
         )
-        guard_note = self._guard(the_plan, skipped, request, summary)
-        self._guard_lost_mapping(the_plan)
+        guard_note = self._guard(tally, skipped, request, summary)
+        self._guard_lost_mapping(tally)
         if request.dry_run:
-            summary.created = len(the_plan.of(Create)) + len(the_plan.reinvites)
-            summary.updated = len(the_plan.of(Update))
-            summary.cancelled = len(the_plan.of(Cancel))
-            summary.plan = [describe(a) for a in the_plan.sends]
-            summary.finish("completed", " ".join(filter(None, ["Dry run: nothing was sent or recorded.", guard_note])))
+            summary.created = tally.count(Create) + tally.counts["reinvite"]
+            summary.updated = tally.count(Update)
+            summary.cancelled = tally.count(Cancel)
+            summary.plan = [describe(a) for a in tally.actions]
+            listed = None
+            if tally.dropped:
+                listed = f"The plan lists the {len(summary.plan)} most urgent of its {tally.sends} writes."
+            summary.finish("completed", " ".join(filter(None, [
+                "Dry run: nothing was sent or recorded.", listed, guard_note])))
             return
         plan_id = new_plan_id()
         racing = self._racing(examine)
-        remembered = asyncio.run(_remember(self._mapping, the_plan))
-        items = [WorkItem(sender(a), a, summary.run_id, plan_id) for a in the_plan.sends
-                 if isinstance(a, (Create, Update, Cancel))]
-        with_work = {item.offering_id for item in items}
-        self._bookkeep(feed, examine, states, digests, sent, remembered, the_plan, with_work, plan_id, now, summary,
-                       scoped, racing)
-        self._work.replace(items, {offering: plan_id for offering in examine})
+        remembered = Outcome()
+        with_work: set[str] = set()
+        chunks = kept if kept is not None else self._planned_chunks(feed, examine, states, provider, reconcile, now)
+        for chunk, pinned in chunks:
+            if pinned.changed:
+                self._offerings.pin(pinned.changed)  # recorded before its work is queued
+            part = asyncio.run(_remember(self._mapping, chunk.plan))
+            items = [WorkItem(sender(a), a, summary.run_id, plan_id) for a in chunk.plan.sends
+                     if isinstance(a, (Create, Update, Cancel))]
+            offerings_with_work = {item.offering_id for item in items}
+            self._bookkeep(replace(feed, offerings=chunk.offerings), examine, states, digests, chunk.sent, part,
+                           chunk.plan, offerings_with_work, plan_id, now, summary, chunk.desired, racing, pinned.pins)
+            self._work.write(items)
+            merge(remembered, part)
+            with_work |= offerings_with_work
+            del chunk, pinned, items, part  # the next chunk's are built in their place
+        kept = None
+        self._work.sweep({offering: plan_id for offering in examine})
         if request.send_in_process:
             outcome = self._drain_all(summary.run_id, started + self._settings.run_seconds, summary)
         else:
@@ -259,6 +296,32 @@ class SyncService:
                 if busy[organizer]:
                     racing.add(offering)
         return racing
+
+    def _planned_chunks(
+        self, feed: Feed, examine: set[str], states: dict[str, OfferingState], provider: ProviderView,
+        reconcile: frozenset[str], now: datetime,
+    ) -> Iterator[tuple[PlannedChunk, RunPins]]:
+        """The changed offerings planned a chunk at a time (shared/planning/chunks.py), each from its own
+        mapping rows, so memory follows the chunk, not the catalog. Only changed offerings are rendered:
+        a run costs what changed, not the catalog's size.
+
+        Each chunk's offerings are pinned to pool mailboxes (shared/sync/pins.py) counting what the
+        chunks before it pinned, so the pool is balanced across the whole run, as if planned at once.
+        """
+        allowlist = Allowlist(provider.allowlist)
+        pinning = dict(states)  # what each mailbox carries, with the pins of the chunks planned so far
+        for offerings in offering_chunks([o for o in feed.offerings if o.id in examine], limit=CHUNK_INVITATIONS):
+            sent = self._mapping.load(sorted(o.id for o in offerings))
+            scoped = desired_state(replace(feed, offerings=offerings), now=now, allowlist=allowlist)
+            pinned = pin_run(scoped, sent, pinning, provider.organizers)
+            part = plan(scoped, sent, organizer=pinned.pins, reconcile=reconcile, now=now)
+            live = Counter(k.offering_id for k, r in sent.items() if r.live)
+            live.update(offering_needs(scoped, sent))
+            for offering_id, organizer in pinned.pins.items():
+                if offering_id in scoped.offerings:
+                    known = pinning.get(offering_id) or OfferingState(offering_id)
+                    pinning[offering_id] = known.but(organizer=organizer, live=live[offering_id])
+            yield PlannedChunk(offerings, scoped, sent, part), pinned
 
     def _drain_all(self, run_id: str, deadline: float, summary: RunSummary) -> Outcome:
         """The synchronous mode: this process sends the queued work of every organizer until the
@@ -350,7 +413,7 @@ class SyncService:
 
     # -- guard, bookkeeping ----------------------------------------------------------------
 
-    def _guard(self, the_plan: Plan, skipped: list[OfferingState], request: SyncRequest,
+    def _guard(self, the_plan: RunPlan, skipped: list[OfferingState], request: SyncRequest,
                summary: RunSummary) -> str | None:
         """Stop a run that would cancel an unusual number of invitations, unless an allowance covers it.
 
@@ -360,7 +423,7 @@ class SyncService:
         """
         from shared.errors import MassCancellationStopped
 
-        cancels = sum(1 for a in the_plan.of(Cancel) if isinstance(a, Cancel) and a.record.state != "cancelling")
+        cancels = the_plan.new_cancels
         live = the_plan.live_before + sum(s.live for s in skipped)
         if not request.dry_run:
             self._take_allowances(request, cancels, trips=self._guard_reason(cancels, live) is not None)
@@ -426,7 +489,7 @@ class SyncService:
             self._allowances.give(count, by=request.given_by or "an unnamed caller", via=request.via)
             log.warning("%s gave a one-shot allowance of %d cancellations", request.given_by, count)
 
-    def _guard_lost_mapping(self, the_plan: Plan) -> None:
+    def _guard_lost_mapping(self, the_plan: RunPlan) -> None:
         """An empty mapping is not proof that nothing was sent.
 
         A new or replaced table reads as "nothing sent", and only the transactionId would stand
@@ -434,10 +497,9 @@ class SyncService:
         guarantee for it). So before the first create into an empty mapping, each organizer
         calendar about to be written to is asked for any meeting this service tagged.
         """
-        creates = [a for a in the_plan.actions if isinstance(a, Create)]
-        if not creates or not self._mapping.is_empty():
+        if not the_plan.create_organizers or not self._mapping.is_empty():
             return
-        organizers = sorted({a.organizer.lower() for a in creates})
+        organizers = sorted(the_plan.create_organizers)
         found = asyncio.run(self._calendars_with_tagged_events(organizers))
         if not found:
             return
@@ -468,7 +530,7 @@ class SyncService:
     def _bookkeep(
         self, feed: Feed, examine: set[str], states: dict[str, OfferingState], digests: dict[str, str],
         sent: dict[Any, Any], remembered: Outcome, the_plan: Plan, with_work: set[str], plan_id: str, now: datetime,
-        summary: RunSummary, desired: DesiredState, racing: set[str],
+        summary: RunSummary, desired: DesiredState, racing: set[str], pins: dict[str, str],
     ) -> None:
         """Record the plan on every offering it examined: settled when it left no work (so the next
         run can skip it), else unsettled under this plan's id until its last work row is done."""
@@ -491,6 +553,7 @@ class SyncService:
                 offering_id=offering.id, title=offering.title, digest=digests[offering.id],
                 settled=settled, live=live[offering.id], last_seen=now, plan_id=plan_id,
                 plan_reconcile=mark if offering.id in with_work else None, redecide=offering.id in racing,
+                organizer=pins.get(offering.id) or (previous.organizer if previous else None),
             )
             try:  # a reconcile asked for during this run stays for the next one
                 self._offerings.settle(state, applied=mark if settled else None)
@@ -519,6 +582,10 @@ class SyncService:
             parts.append(f"{len(summary.rejected)} feed items rejected")
         if summary.errors:
             parts.append(f"{len(summary.errors)} could not be applied")
+        moved = sum(1 for w in summary.warnings if w.get("kind") == REPINNED)
+        if moved:
+            parts.append(f"{moved} offering{'s' if moved != 1 else ''} moved to another organizer because "
+                         "{} mailbox left the pool (see warnings)".format("its" if moved == 1 else "their"))
         text = ", ".join(parts) + "."
         return f"{summary.stopped} {text}" if summary.stopped else text
 
@@ -567,7 +634,10 @@ def offering_digest(offering: Offering, feed: Feed, provider: ProviderView) -> s
     build than a JSON rendering, which matters when a no-change run hashes every offering.
     """
     holds = sorted(repr(h) for h in feed.holds if h.offering_id == offering.id)
-    text = repr((RULES_VERSION, offering, holds, provider.organizer, provider.allowlist))
+    # A pool of one hashes as the single organizer always did; a changed pool has every offering
+    # looked at once, so pins on a mailbox that left are moved (and reported) at once.
+    pool: object = provider.organizer if len(provider.organizers) <= 1 else tuple(sorted(provider.organizers))
+    text = repr((RULES_VERSION, offering, holds, pool, provider.allowlist))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 

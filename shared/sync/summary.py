@@ -19,6 +19,7 @@ class RunSummary:
     ended_at: datetime | None = None
     dry_run: bool = False
     organizer: str | None = None
+    organizers: list[str] = field(default_factory=list)  # the pool in force
     created: int = 0
     updated: int = 0
     cancelled: int = 0
@@ -38,6 +39,9 @@ class RunSummary:
     stopped: str | None = None  # why the run stopped admitting work early (its lease), if it did
     mass_cancel_allowance: dict[str, Any] | None = None  # the allowance this run used to pass the guard
     plan: list[dict[str, Any]] | None = None  # dry runs: what would be done
+    # Things an administrator should know although nothing failed, e.g. an offering pinned anew:
+    # {"kind": "organizer-repinned", "offeringId", "from", "to", "message"}
+    warnings: list[dict[str, str]] = field(default_factory=list)
     failure: str | None = None  # kind of error that failed the run (e.g. MassCancellationStopped), for alerts
     # the blob a `blob:` run read (container, name, size, lastModified, sha256, format) and the uploads it skipped
     feed: dict[str, Any] | None = None
@@ -69,6 +73,7 @@ class RunSummary:
             "endedAt": self.ended_at.isoformat() if self.ended_at else None,
             "dryRun": self.dry_run,
             "organizer": self.organizer,
+            "organizers": list(self.organizers),
             "created": self.created,
             "updated": self.updated,
             "cancelled": self.cancelled,
@@ -88,6 +93,7 @@ class RunSummary:
             "reconciled": self.reconciled,
             "stopped": self.stopped,
             "massCancelAllowance": self.mass_cancel_allowance,
+            "warnings": [dict(w) for w in self.warnings],
         }
         if self.plan is not None:
             out["plan"] = self.plan

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 CheckStatus = Literal["pass", "warn", "fail"]
@@ -31,9 +31,17 @@ class Check:
     status: CheckStatus
     detail: str
     fix: str | None = None
+    mailbox: str | None = None  # the pool mailbox a per-mailbox check is about (organizer-mailbox, calendar-write)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+        body: dict[str, Any] = {"name": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+        if self.mailbox is not None:
+            body["mailbox"] = self.mailbox
+        return body
+
+    def about(self, mailbox: str) -> Check:
+        """The same check, saying which pool mailbox it is about."""
+        return replace(self, mailbox=mailbox)
 
 
 def passed(name: str, detail: str) -> Check:

@@ -18,7 +18,7 @@ from shared.identity import federated_credential, secret_credential
 from shared.provider.model import ValidateInput
 from shared.provider.service import ProviderService
 from shared.secrets import KeyVaultSecret, SecretUnavailable
-from shared.settings import Settings
+from shared.settings import Settings, ignored_organizer
 from shared.store.tables import Tables
 from shared.validate.feed import check_feed
 from shared.validate.guard import lease_names, organizer_mailbox
@@ -44,6 +44,7 @@ from shared.validate.model import (
     failed,
     not_checked,
     passed,
+    warned,
 )
 from shared.validate.signin import check_permissions, check_sign_in, has_calendar_role
 from shared.validate.vault import check_key_vault
@@ -67,10 +68,12 @@ def target_for(service: ProviderService, proposal: ValidateInput | None = None) 
         return Target(settings, source, allowlists=allowlists)
     changes: dict[str, Any] = {
         name: value for name, value in (
-            ("tenant_id", proposal.tenant_id), ("client_id", proposal.client_id),
-            ("organizer", proposal.organizer), ("auth_mode", proposal.auth_mode),
+            ("tenant_id", proposal.tenant_id), ("client_id", proposal.client_id), ("auth_mode", proposal.auth_mode),
         ) if value is not None
     }
+    pool = tuple(dict.fromkeys(proposal.organizers or ([proposal.organizer] if proposal.organizer else [])))
+    if pool:
+        changes.update(organizer=pool[0], organizers=pool)
     secret = proposal.client_secret.get_secret_value() if proposal.client_secret else None
     proposed = bool(changes) or secret is not None
     return Target(dataclasses.replace(settings, **changes), "proposed" if proposed else source, secret,
@@ -115,7 +118,7 @@ class Validator:
                     report.add(check)
             _close(credential)
         report.add(check_key_vault(settings, self._vault))
-        report.add(check_organizer_history(self._tables, settings.organizer))
+        report.add(check_organizer_history(self._tables, settings.organizers))
         feed = check_feed(settings)
         if feed is not None:
             report.add(feed)
@@ -129,7 +132,7 @@ class Validator:
         missing = [name for name, value in (
             ("tenant ID (LEARNCAL_TENANT_ID)", settings.tenant_id),
             ("client ID (LEARNCAL_CLIENT_ID)", settings.client_id),
-            ("organizer (LEARNCAL_ORGANIZER)", settings.organizer),
+            ("organizer (LEARNCAL_ORGANIZERS, or LEARNCAL_ORGANIZER for one mailbox)", settings.organizer),
         ) if not value]
         if settings.auth_mode == "secret" and not (target.secret or settings.key_vault_url or settings.client_secret):
             missing.append("client secret (Key Vault via LEARNCAL_KEY_VAULT_URL, or LEARNCAL_CLIENT_SECRET locally)")
@@ -139,9 +142,16 @@ class Validator:
                           "the LEARNCAL_* values.")
         origin = {"stored": "the stored configuration", "environment": "the environment (nothing saved yet)",
                   "proposed": "the proposed values over the configuration in force"}.get(target.source, target.source)
-        return passed(CONFIGURATION, f"Tenant {settings.tenant_id}, app {settings.client_id}, organizer "
-                      f"{settings.organizer}, {settings.auth_mode} sign-in, from {origin}"
-                      + (f"; {target.allowlists}." if target.allowlists else "."))
+        pool = settings.organizers or (settings.organizer,)
+        who = f"organizer {pool[0]}" if len(pool) == 1 else f"organizer pool {', '.join(pool)}"
+        detail = (f"Tenant {settings.tenant_id}, app {settings.client_id}, {who}, {settings.auth_mode} sign-in, from "
+                  f"{origin}" + (f"; {target.allowlists}." if target.allowlists else "."))
+        ignored = ignored_organizer() if target.source == "environment" else None
+        if ignored:
+            return warned(CONFIGURATION, detail + f" LEARNCAL_ORGANIZER ({ignored}) is ignored: LEARNCAL_ORGANIZERS is "
+                          "set too and wins, and it leaves that mailbox out.",
+                          "Remove LEARNCAL_ORGANIZER, or add its mailbox to LEARNCAL_ORGANIZERS.")
+        return passed(CONFIGURATION, detail)
 
     def _make_credential(self, target: Target) -> tuple[Any, Check | None]:
         settings = target.settings
@@ -169,13 +179,21 @@ class Validator:
         from shared.calendar.graph_client import build_graph_client
 
         settings = target.settings
-        organizer = settings.organizer or ""
+        pool = settings.organizers or ((settings.organizer,) if settings.organizer else ())
         client = build_graph_client(credential, settings.graph_url, timeout=30.0)
         try:
-            mailbox, write, access, names = await self._organizer_checks(client, organizer, grants)
+            checks: list[Check] = []
+            answers: list[CalendarAccess] = []
+            names: tuple[str, ...] = ()
+            for organizer in pool:  # one result per mailbox of the pool, each with its own fix
+                mailbox, write, access, found = await self._organizer_checks(client, organizer, grants)
+                checks += [mailbox.about(organizer), write.about(organizer)]
+                answers.append(access)
+                names += found
+            access = _pool_access(answers)
             scope = await check_mailbox_scope(client, names, target.probe_mailbox, organizer_calendar=access,
                                               grants=grants)
-            return [mailbox, write, scope], access
+            return [*checks, scope], access
         finally:
             http = getattr(getattr(client, "request_adapter", None), "_http_client", None)
             if http is not None:
@@ -197,6 +215,18 @@ class Validator:
                 return mailbox, not_checked(CALENDAR_WRITE, "the organizer mailbox check failed."), access, found.names
             write, refused = await check_calendar_write(client, organizer)
         return mailbox, write, "refused" if refused else access, found.names
+
+
+def _pool_access(answers: list[CalendarAccess]) -> CalendarAccess:
+    """What the pool's calendars said, for the permission and scope checks.
+
+    One answering calendar proves the app's grant works; a refusal elsewhere is that mailbox's
+    own failed check, with its fix.
+    """
+    for access in ("answers", "refused", "busy"):
+        if access in answers:
+            return access
+    return "unknown"
 
 
 def _close(credential: Any) -> None:

@@ -140,7 +140,7 @@ def test_bad_input_names_the_field_and_saves_nothing(world: World, change: dict[
 def test_a_missing_field_and_a_malformed_body_are_named(world: World) -> None:
     body = provider_body(world)
     del body["organizer"]
-    assert fields(problem(world.call("provider", request("PUT", "provider", body)), 422)) == {"organizer"}
+    assert fields(problem(world.call("provider", request("PUT", "provider", body)), 422)) == {"organizers"}
     assert fields(problem(world.call("provider", request("PUT", "provider", raw=b"{not json")), 400)) == {"(body)"}
     assert fields(problem(world.call("provider", request("PUT", "provider", [1, 2])), 422)) == {"(body)"}
 

@@ -407,3 +407,28 @@ def test_an_offering_is_never_settled_while_someone_wanted_has_no_live_invitatio
     for state in ("cancelled", "cancelling", "pending"):
         assert _without_invitation(desired, {**sent, ada: sent[ada].but(state=state)}) == {"O1"}
     assert _without_invitation(desired, {k: r for k, r in sent.items() if k != ada}) == {"O1"}
+
+
+def test_pinned_organizers_send_new_invitations_and_records_keep_their_own() -> None:
+    first = offering()
+    second = replace(offering(), id="O2")
+    sent = applied(Feed((first,)))  # O1's invitations were sent by ORGANIZER
+    ada = InvitationKey("O1", "A1", "ada@contoso.example")
+    del sent[ada]  # Ada is new in O1 this run
+    bo = InvitationKey("O1", "A1", "bo@contoso.example")
+    sent[bo] = sent[bo].but(organizer="earlier@contoso.example", state="cancelling", comment="x")
+    pins = {"O1": "pool.one@contoso.example", "O2": "pool.two@contoso.example"}
+    result = plan(
+        desired_state(Feed((first, second)), now=NOW, allowlist=None), sent, organizer=pins, now=NOW)
+    creates = {a.key: a for a in result.of(Create)}
+    assert creates[ada].organizer == "pool.one@contoso.example"
+    assert {a.organizer for k, a in creates.items() if k.offering_id == "O2"} == {"pool.two@contoso.example"}
+    assert len([k for k in creates if k.offering_id == "O2"]) == 4
+    cancel = next(a for a in result.of(Cancel) if a.key == bo)
+    assert isinstance(cancel, Cancel) and cancel.record.organizer == "earlier@contoso.example"
+    assert cancel.reinvite is not None and cancel.reinvite.organizer == "pool.one@contoso.example"
+
+
+def test_an_offering_without_a_pin_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="offering 'O1' has no organizer pinned"):
+        plan(desired_state(Feed((offering(),)), now=NOW, allowlist=None), {}, organizer={}, now=NOW)
