@@ -201,3 +201,26 @@ def test_the_cli_names_the_mailbox_that_failed(world: World, monkeypatch: pytest
     assert result.exit_code == 1, result.output
     failed = [c for c in json.loads(result.stdout)["checks"] if c["status"] == "fail"]
     assert [(c["name"], c.get("mailbox")) for c in failed] == [("organizer-mailbox", MISSING)]
+
+
+def test_the_cli_saves_a_pool_and_names_a_bad_entry(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_desks(world)
+    info = world.info
+    prefix = "C" + uuid.uuid4().hex[:10]
+    for name, value in {
+        "LEARNCAL_TENANT_ID": info["tenantId"], "LEARNCAL_CLIENT_ID": info["clientId"],
+        "LEARNCAL_ORGANIZER": info["organizer"], "LEARNCAL_KEY_VAULT_URL": info["keyVaultUrl"],
+        "LEARNCAL_GRAPH_URL": info["graphUrl"], "LEARNCAL_AUTHORITY_URL": info["authorityUrl"],
+        "AzureWebJobsStorage": world.settings.storage_connection, "LEARNCAL_TABLE_PREFIX": prefix,
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    saved = CliRunner().invoke(cli, ["provider", "set", "--organizers", ",".join(pool(world))])
+    refused = CliRunner().invoke(cli, ["provider", "set", "--organizers", f"{DESK_TWO},desk three"])
+
+    assert saved.exit_code == 0, saved.output
+    assert json.loads(saved.stdout)["organizers"] == pool(world)
+    assert refused.exit_code == 1
+    assert "organizers[1]" in refused.stderr and "email" in refused.stderr
+    shown = json.loads(CliRunner().invoke(cli, ["provider", "show"]).stdout)
+    assert shown["organizers"] == pool(world)  # the refused change left the saved pool as it was
