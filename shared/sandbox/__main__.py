@@ -16,9 +16,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--profile", type=Path, help="tenant profile (from learncal tenant-probe) to behave like")
+    parser.add_argument("--organizers", type=int, choices=range(1, 51), metavar="N",
+                        help="organizer mailboxes the tenant has (an organizer pool, 1 to 50)")
     args = parser.parse_args(argv)
     try:
-        serve(args.data, args.port, args.host, profile=args.profile)
+        serve(args.data, args.port, args.host, profile=args.profile, organizers=args.organizers)
     except ProfileError as error:
         parser.exit(2, f"error: {error}\n")
 

@@ -151,3 +151,22 @@ def test_a_mailbox_leaving_the_pool_keeps_its_invitations_and_its_offerings_move
 
     third = world.sync(changed, LEARNCAL_ORGANIZERS=",".join(POOL[:2])).summary
     assert (third["created"], third["updated"], third["warnings"]) == (0, 0, [])  # moved once, reported once
+
+
+def test_offerings_sent_before_pins_existed_stay_with_the_mailbox_that_sent_them(world: World) -> None:
+    add_mailboxes(world, POOL)
+    feed = pool_feed(2, 2)
+    assert world.sync(feed, LEARNCAL_ORGANIZERS=POOL[0]).code == 0  # a single organizer sent everything
+    tables = Tables(table_service(Settings.from_env({"AzureWebJobsStorage": world.env["AzureWebJobsStorage"]})),
+                    prefix=world.env["LEARNCAL_TABLE_PREFIX"])
+    offerings = tables["offerings"]
+    for row in list(offerings.list_entities()):  # as rows written before offerings were pinned
+        offerings.upsert_entity({"PartitionKey": row["PartitionKey"], "RowKey": row["RowKey"], "Organizer": ""})
+
+    newcomer = "newcomer@contoso.example"
+    grown = world.sync(pool_feed(2, 2, extra={"OFF-001": [newcomer]}), LEARNCAL_ORGANIZERS=",".join(POOL))
+
+    assert grown.code == 0, grown.stderr
+    assert (grown.summary["created"], grown.summary["warnings"]) == (1, [])
+    # the least loaded mailbox would be another one; the offering keeps the mailbox of its invitations
+    assert [item["organizer"] for item in world.calendar(newcomer)] == [POOL[0]]

@@ -201,3 +201,51 @@ def test_the_cli_names_the_mailbox_that_failed(world: World, monkeypatch: pytest
     assert result.exit_code == 1, result.output
     failed = [c for c in json.loads(result.stdout)["checks"] if c["status"] == "fail"]
     assert [(c["name"], c.get("mailbox")) for c in failed] == [("organizer-mailbox", MISSING)]
+
+    monkeypatch.setenv("LEARNCAL_ORGANIZERS", f"{info['organizer']},{DESK_TWO}")
+    monkeypatch.setenv("LEARNCAL_ORGANIZER", DESK_THREE)  # left out of the pool: ignored, and said so
+    both = CliRunner().invoke(cli, ["validate", "--json", "--probe-mailbox", OTHER_USER])
+    configuration = next(c for c in json.loads(both.stdout)["checks"] if c["name"] == "configuration")
+    assert configuration["status"] == "warn"
+    assert f"LEARNCAL_ORGANIZER ({DESK_THREE}) is ignored" in configuration["detail"]
+    assert configuration["fix"] == "Remove LEARNCAL_ORGANIZER, or add its mailbox to LEARNCAL_ORGANIZERS."
+    assert both.exit_code == 0, both.output  # a warning, not a failure: the pool is complete
+
+
+def test_the_cli_saves_a_pool_and_names_a_bad_entry(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_desks(world)
+    info = world.info
+    prefix = "C" + uuid.uuid4().hex[:10]
+    for name, value in {
+        "LEARNCAL_TENANT_ID": info["tenantId"], "LEARNCAL_CLIENT_ID": info["clientId"],
+        "LEARNCAL_ORGANIZER": info["organizer"], "LEARNCAL_KEY_VAULT_URL": info["keyVaultUrl"],
+        "LEARNCAL_GRAPH_URL": info["graphUrl"], "LEARNCAL_AUTHORITY_URL": info["authorityUrl"],
+        "AzureWebJobsStorage": world.settings.storage_connection, "LEARNCAL_TABLE_PREFIX": prefix,
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    saved = CliRunner().invoke(cli, ["provider", "set", "--organizers", ",".join(pool(world))])
+    refused = CliRunner().invoke(cli, ["provider", "set", "--organizers", f"{DESK_TWO},desk three"])
+
+    assert saved.exit_code == 0, saved.output
+    assert json.loads(saved.stdout)["organizers"] == pool(world)
+    assert refused.exit_code == 1
+    assert "organizers[1]" in refused.stderr and "email" in refused.stderr
+    shown = json.loads(CliRunner().invoke(cli, ["provider", "show"]).stdout)
+    assert shown["organizers"] == pool(world)  # the refused change left the saved pool as it was
+
+
+def test_open_invitations_of_pool_mailboxes_are_no_warning_but_of_one_that_left_are(world: World) -> None:
+    add_desks(world)
+    later = datetime.now(UTC) + timedelta(days=30)
+    TableMappingStore(world.tables).put(SentRecord(
+        key=InvitationKey("OFF-1", "ACT-1", OTHER_USER), organizer=DESK_TWO, role="learner", state="live",
+        key_fp="k", start_utc=later, end_utc=later + timedelta(hours=1),
+    ))
+
+    def history(organizers: list[str]) -> dict[str, Any]:
+        return next(c for c in validate(world, {"organizers": organizers}) if c["name"] == "organizer-history")
+
+    assert history(pool(world))["status"] == "pass"
+    left = history([world.info["organizer"], DESK_THREE])
+    assert left["status"] == "warn" and DESK_TWO in left["detail"] and "outside the organizer pool" in left["detail"]
