@@ -139,7 +139,7 @@ def test_a_mailbox_leaving_the_pool_keeps_its_invitations_and_its_offerings_move
     assert [(w["offeringId"], w["from"], w["to"]) for w in summary["warnings"]] == [(moved, leaving, new_sender)]
     assert moved in summary["warnings"][0]["message"] and leaving in summary["warnings"][0]["message"]
     assert "1 offering moved to another organizer" in summary["message"]
-    [record] = [json.loads(line) for line in world.cli("runs", "--limit", "1").stdout.splitlines()]
+    [record] = json.loads(world.cli("runs", "--limit", "1", "--json").stdout)["value"]
     assert record["runId"] == summary["runId"] and record["warnings"] == summary["warnings"]
     for person in sent_before:  # sent invitations keep their organizer; the update came from it too
         [meeting] = world.calendar(person)
