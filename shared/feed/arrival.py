@@ -33,7 +33,7 @@ def split_name(path: str | None) -> tuple[str, str]:
 
 def on_feed_arrived(blob: func.InputStream, app: App | None = None) -> RunTicket:
     """Record the new blob in the feeds history (`received`) and request a run (via "feed")."""
-    from shared.store.feeds import FeedStore
+    from shared.store.feeds import FeedStatus, FeedStore
     from shared.sync.service import SyncRequest
 
     if app is None:
@@ -44,9 +44,14 @@ def on_feed_arrived(blob: func.InputStream, app: App | None = None) -> RunTicket
     data = blob.read()
     properties: dict[str, Any] = dict(getattr(blob, "blob_properties", None) or {})
     try:
-        FeedStore(app.tables).record(container=container, name=name, status="received", size=len(data),
-                                     sha256=sha256(data), format=feed_format(data),
-                                     last_modified=_time(properties.get("LastModified")))
+        history = FeedStore(app.tables)
+        known = history.get(container, name)
+        # a run (the timer's, say) may have read the blob before its event came: never undo what it recorded
+        status: FeedStatus = known["status"] if known and known["status"] in ("used", "skipped") else "received"
+        history.record(container=container, name=name, status=status, size=len(data),
+                       sha256=sha256(data), format=feed_format(data),
+                       last_modified=_time(properties.get("LastModified")),
+                       reason=known["reason"] if known else None)
     except Exception:  # the history explains; the run is what matters
         log.warning("could not record the arrival of feed %s", name, exc_info=True)
     source = app.settings.feed

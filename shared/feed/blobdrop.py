@@ -133,6 +133,14 @@ class DropReading:
         return {"source": "blob", **self.used.to_json(), "skipped": [s.to_json() for s in self.skipped]}
 
 
+class NothingUsable(FeedUnreadable):
+    """Every feed in the drop was skipped; `skipped` says which and why, for the history."""
+
+    def __init__(self, skipped: list[SkippedFeed], message: str) -> None:
+        super().__init__(message)
+        self.skipped = skipped
+
+
 class ChangedWhileRead(FeedUnreadable):
     """The blob was replaced or deleted between listing and reading: skip it, never half-read it."""
 
@@ -232,7 +240,7 @@ class FeedDrop:
                 continue
             return DropReading(feed, UsedFeed(self.container, blob, sha256(data), feed_format(data)), skipped)
         reasons = "; ".join(f"{s.blob.name}: {s.reason}" for s in skipped[:5])
-        raise FeedUnreadable(
+        raise NothingUsable(skipped,
             f"None of the {len(skipped)} feeds in the {self.container} container can be used ({reasons}). "
             "Upload a complete feed (`learncal feed push FILE`); nothing was sent."
         )

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.domain import Feed
-from shared.feed.blobdrop import DropReading, FeedDrop, parse_location
+from shared.feed.blobdrop import DropReading, FeedDrop, NothingUsable, SkippedFeed, parse_location
 from shared.feed.csvfeed import CsvMapping
 from shared.settings import Settings
 from shared.store.feeds import FeedStore
@@ -47,14 +47,22 @@ class DropFeeds:
         """The feed in force at a `blob:` source; raises NoFeedYet or FeedUnreadable."""
         location = parse_location(source)
         drop = self.drop(location.container)
-        reading = drop.read(location, lambda data, name: parse_blob(data, name, location.container, csv_mapping))
-        history = self._history()
-        if history is not None:
-            for skipped in reading.skipped:
-                self._quietly(history.record, container=drop.container, name=skipped.blob.name, status="skipped",
-                              size=skipped.blob.size, last_modified=skipped.blob.last_modified,
-                              sha256=skipped.sha256, format=skipped.format, reason=skipped.reason)
+        try:
+            reading = drop.read(location, lambda data, name: parse_blob(data, name, location.container, csv_mapping))
+        except NothingUsable as error:
+            self._remember(drop.container, error.skipped)
+            raise
+        self._remember(drop.container, reading.skipped)
         return reading
+
+    def _remember(self, container: str, skipped: list[SkippedFeed]) -> None:
+        history = self._history()
+        if history is None:
+            return
+        for item in skipped:
+            self._quietly(history.record, container=container, name=item.blob.name, status="skipped",
+                          size=item.blob.size, last_modified=item.blob.last_modified, sha256=item.sha256,
+                          format=item.format, reason=item.reason)
 
     def settle(self, feed: dict[str, Any], *, run_id: str, completed: bool) -> None:
         """Record the feed a run used; after a completed run, delete feeds past LEARNCAL_FEED_KEEP_DAYS."""

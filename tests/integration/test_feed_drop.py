@@ -111,10 +111,14 @@ def test_newest_complete_feed_wins_whatever_its_format_and_bad_uploads_are_skipp
     assert history["bc-broken.json"]["format"] == "json"
 
 
-def test_nothing_usable_in_the_drop_fails_with_every_reason(azurite: RunningAzurite, container: Any) -> None:
+def test_nothing_usable_in_the_drop_fails_with_every_reason(
+    azurite: RunningAzurite, container: Any, tables: Tables,
+) -> None:
     container.upload_blob("only.csv", csv_text(base_feed(), trailer=False).encode())
     with pytest.raises(FeedUnreadable, match=r"None of the 1 feeds .*only.csv: .*trailer"):
-        DropFeeds(_settings(azurite)).read(f"blob:{container.container_name}")
+        DropFeeds(_settings(azurite), tables).read(f"blob:{container.container_name}")
+    [row] = FeedStore(tables).recent()
+    assert (row["name"], row["status"], row["format"]) == ("only.csv", "skipped", "csv")
 
 
 def test_an_empty_or_missing_container_means_no_feed_yet(azurite: RunningAzurite, container: Any) -> None:

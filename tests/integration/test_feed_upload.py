@@ -281,3 +281,21 @@ def test_an_upload_starts_a_run_with_the_local_hosts_running_on_their_own(world:
     assert events.errors == [] and host.failures == 0
     [run] = drop.runs()
     assert (run["via"], run["status"], run["feed"]["name"]) == ("feed", "completed", drop.blobs()[0])
+
+
+def test_a_late_event_never_undoes_what_a_run_recorded_about_the_feed(world: World) -> None:
+    from shared.sync.service import SyncRequest
+
+    drop = Drop(world)
+    drop.client.upload_blob("early.json", _json(base_feed()))
+    ticket = drop.services.app.request_run(SyncRequest(via="timer"), started_by="timer")  # the timer came first
+    world.drain_runs(drop.services)
+    assert {r["name"]: r["status"] for r in drop.feeds()["value"]} == {"early.json": "used"}
+
+    assert drop.events.poll() == ["early.json"]  # the blob's event arrives after the run read it
+
+    rows = {r["name"]: r for r in drop.feeds()["value"]}
+    assert rows["early.json"]["status"] == "used" and rows["early.json"]["runId"] == ticket.run_id
+    [again] = set(world.drain_runs(drop.services))  # the event's own run finds nothing new to send
+    assert next(r for r in drop.runs() if r["runId"] == again)["created"] == 0
+    assert calendars(world) == wanted(base_feed())
