@@ -87,3 +87,11 @@ def openapi(req: func.HttpRequest) -> func.HttpResponse:
     from shared.admin import handlers
 
     return handlers.openapi(req)
+
+
+@app.route(route="console/{*path}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def console(req: func.HttpRequest) -> func.HttpResponse:
+    """The admin console's static pages; sign-in (App Service Authentication) guards the API they call."""
+    from shared.console.assets import console_response
+
+    return console_response(req)

@@ -34,6 +34,7 @@ def _development_tool(command: str) -> None:
     """The sandbox and the demo come with the repository, not with the deployed app: say so plainly."""
     try:
         import shared.local.demo
+        import shared.local.serve
         import shared.sandbox  # noqa: F401
     except ModuleNotFoundError as error:
         missing = f" ({error.name} is missing)" if error.name else ""
@@ -379,6 +380,22 @@ def demo(keep: bool) -> None:
     from shared.local.demo import run_demo
 
     sys.exit(run_demo(keep=keep))
+
+
+@cli.command()
+@click.option("--port", type=int, default=7071, show_default=True, help="Port on 127.0.0.1 (0: a free one).")
+@click.option("--sandbox", "use_sandbox", is_flag=True,
+              help="Run against the local Microsoft 365 sandbox and Azurite (the default when nothing is configured).")
+def serve(port: int, use_sandbox: bool) -> None:
+    """The function app's HTTP routes and the admin console on this machine, with a local sign-in."""
+    _development_tool("serve")
+    from shared.local.serve import run
+
+    def say(line: str) -> None:
+        click.echo(line)
+        sys.stdout.flush()
+
+    sys.exit(run(port=port, sandbox=use_sandbox, say=say))
 
 
 def main() -> None:

@@ -1,0 +1,120 @@
+// Offerings: search, sessions and who holds which meeting (read only), Reconcile with a preview.
+import { api, follow, runEnded } from "../api.js";
+import { clear, field, h, objectsTable, section, status, table, when } from "../dom.js";
+import { planTable, preview } from "./preview.js";
+
+function list(data) {
+  if (Array.isArray(data)) return data;
+  return (data && (data.value || data.offerings)) || [];
+}
+
+const idOf = (o) => o.offeringId || o.id;
+
+function detailView(offering) {
+  const facts = [
+    ["Offering", idOf(offering)], ["Title", offering.title], ["Live invitations", offering.live],
+    ["Last seen in the feed", when(offering.lastSeen)],
+    ["Reconcile requested", offering.reconcileRequestedAt ? when(offering.reconcileRequestedAt) : "no"],
+    ["Organizer", offering.organizer || "—"],
+  ];
+  const sessions = offering.sessions || offering.activities || [];
+  const meetings = offering.meetings || offering.mapping || offering.invitations || [];
+  return h("div", {},
+    h("dl", { class: "facts" }, facts.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: String(v ?? "—") })])),
+    h("h3", { text: "Sessions" }),
+    objectsTable("Sessions of this offering", sessions, ["activityId", "title", "start", "end", "timeZone", "location"],
+      { empty: "No sessions known." }),
+    h("h3", { text: "Who holds which meeting" }),
+    objectsTable("Meetings sent, by person (read only)", meetings, ["activityId", "email", "person", "role", "state", "organizer"],
+      { empty: "No meeting has been sent for this offering yet." }));
+}
+
+export default async function render(root, { explain }) {
+  const search = h("input", { type: "search", name: "search", placeholder: "id or title" });
+  const find = h("button", { type: "submit", class: "primary", text: "Search" });
+  const results = h("div", { "aria-live": "polite" });
+  const detail = h("div", { "aria-live": "polite", tabindex: "-1", id: "offering-detail" });
+
+  async function open(id) {
+    clear(detail).append(status("info", "Loading the offering…"));
+    try {
+      const { data } = await api("GET", `offerings/${encodeURIComponent(id)}`);
+      clear(detail).append(h("h2", { text: data.title || id }), detailView(data), reconcileBox(id));
+    } catch (error) {
+      clear(detail).append(explain(error));
+    }
+  }
+
+  function reconcileBox(id) {
+    const out = h("div", { "aria-live": "polite" });
+    const previewButton = h("button", { type: "button", text: "Preview reconcile" });
+    const confirm = h("button", { type: "button", class: "primary", text: "Reconcile and send now", disabled: true });
+    previewButton.addEventListener("click", async () => {
+      previewButton.disabled = true;
+      clear(out).append(status("info", "Working out what a reconcile would send…"));
+      try {
+        const result = await preview({ offeringId: id, reconcile: true });
+        const plan = (result.plan || []).filter((a) => !a.offering || a.offering === id);
+        clear(out).append(status("info", plan.length ? `${plan.length} message(s) would be sent for this offering.`
+          : "The feed and the calendars agree so far; a reconcile also re-reads each meeting and repairs changes made " +
+            "by hand in Outlook."), planTable("What the reconcile would send", plan));
+        confirm.disabled = false;
+        confirm.focus();
+      } catch (error) {
+        clear(out).append(explain(error));
+      } finally {
+        previewButton.disabled = false;
+      }
+    });
+    confirm.addEventListener("click", async () => {
+      confirm.disabled = true;
+      try {
+        await api("POST", `offerings/${encodeURIComponent(id)}/reconcile`);
+        clear(out).append(status("info", "Marked for reconcile; running now…"));
+        const { status: code, data } = await api("POST", "sync", {});
+        const run = code === 202 && data.runId
+          ? await follow(`runs/${encodeURIComponent(data.runId)}`, runEnded, null, { interval: 700 }) : data;
+        clear(out).append(status(run.status === "completed" || run.state === "completed" ? "ok" : "warn",
+          `Reconciled: run ${run.runId} ${run.state || run.status}. `,
+          h("a", { href: `runs?run=${encodeURIComponent(run.runId)}`, text: "See the run" })));
+      } catch (error) {
+        clear(out).append(explain(error));
+      }
+    });
+    return section("Reconcile", h("p", { class: "muted", text: "Reconcile re-sends every difference between the feed " +
+      "and the attendees' calendars for this offering. Preview first, then confirm." }),
+    h("div", { class: "actions" }, previewButton, confirm), out);
+  }
+
+  async function load() {
+    clear(results).append(status("info", "Searching…"));
+    try {
+      const query = search.value.trim();
+      const { data } = await api("GET", `offerings${query ? `?search=${encodeURIComponent(query)}` : ""}`);
+      const items = list(data);
+      clear(results).append(table("Offerings", [
+        ["Offering", (o) => h("a", { href: `offerings?id=${encodeURIComponent(idOf(o))}`, class: "offering-link",
+          "data-id": idOf(o), text: idOf(o) })],
+        ["Title", (o) => o.title], ["Live invitations", (o) => o.live], ["Last seen", (o) => when(o.lastSeen)],
+        ["Reconcile requested", (o) => (o.reconcileRequestedAt ? when(o.reconcileRequestedAt) : "")],
+      ], items, { empty: "No offering matches.", className: "offerings" }));
+    } catch (error) {
+      clear(results).append(explain(error));
+    }
+  }
+
+  results.addEventListener("click", (event) => {
+    const link = event.target.closest("a.offering-link");
+    if (!link) return;
+    event.preventDefault();
+    window.history.pushState({}, "", `offerings?id=${encodeURIComponent(link.dataset.id)}`);
+    open(link.dataset.id).then(() => detail.focus());
+  });
+
+  const form = h("form", { class: "toolbar", role: "search" }, field("Search offerings", search), find);
+  form.addEventListener("submit", (event) => { event.preventDefault(); load(); });
+  root.append(section("Find an offering", form, results), detail);
+  await load();
+  const chosen = new URLSearchParams(location.search).get("id");
+  if (chosen) await open(chosen);
+}
