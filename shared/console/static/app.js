@@ -44,7 +44,7 @@ export function explain(error) {
   return status("error", error.message || String(error));
 }
 
-async function show() {
+async function show(focus = false) {
   const name = pageName();
   const page = PAGES[name];
   document.title = `${page.title}: Learning Calendar Sync`;
@@ -56,6 +56,7 @@ async function show() {
   main.append(h("h1", { text: page.title }));
   const body = h("div", { class: "page" });
   main.append(body);
+  if (focus) main.focus(); // keyboard and screen-reader users land on the new page's content
   try {
     await page.render(body, { explain, navigate });
   } catch (error) {
@@ -65,7 +66,7 @@ async function show() {
 
 export function navigate(target) {
   history.pushState({}, "", consoleBase + target);
-  show().then(() => main.focus());
+  show(true);
 }
 
 document.getElementById("nav").addEventListener("click", (event) => {
