@@ -6,7 +6,7 @@ import logging
 
 import azure.functions as func
 
-from shared.admin.auth import Principal
+from shared.admin.auth import READER_ROLE, Principal
 from shared.admin.context import services
 from shared.admin.http import dispatch, json_body, ok, query_value
 from shared.admin.lease import run_in_progress
@@ -20,17 +20,17 @@ MAX_RUNS = 100
 
 # -- /api/provider -------------------------------------------------------------------------
 
-def _get_provider(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+def _get_provider(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     return ok(services().provider.view())
 
 
-def _put_provider(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+def _put_provider(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     data: ProviderInput = parse(ProviderInput, json_body(req, required=True))
     provider = services().provider
-    actor = principal.name if principal else None
+    actor = principal.actor
     result = provider.save(data, actor=actor)
     log.info("The provider configuration was saved (status %s, organizer %s) by %s.", result.config.status,
-             result.config.organizer, actor or "a function key holder")
+             result.config.organizer, actor)
     return ok(provider.render(result.config, "stored", result.notices))
 
 
@@ -40,7 +40,7 @@ def provider(req: func.HttpRequest) -> func.HttpResponse:
 
 # -- /api/provider/validate ----------------------------------------------------------------
 
-def _validate(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+def _validate(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     from shared.validate.runner import target_for
 
     body = json_body(req, required=False)
@@ -56,7 +56,7 @@ def provider_validate(req: func.HttpRequest) -> func.HttpResponse:
 
 # -- /api/offerings/{offeringId}/reconcile -------------------------------------------------
 
-def _reconcile(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+def _reconcile(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     # the host leaves an encoded slash encoded in route values; ids may contain one
     offering_id = (req.route_params.get("offeringId") or "").replace("%2F", "/").replace("%2f", "/").strip()
     if not offering_id or len(offering_id) > 256:
@@ -77,7 +77,7 @@ def offering_reconcile(req: func.HttpRequest) -> func.HttpResponse:
 
 # -- /api/sync -----------------------------------------------------------------------------
 
-def _sync(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+def _sync(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     from shared.bootstrap import report_run_records
     from shared.sync.service import SyncRequest
 
@@ -89,7 +89,7 @@ def _sync(req: func.HttpRequest, principal: Principal | None) -> func.HttpRespon
         busy = run_in_progress(current.tables, organizer)
         if busy:
             raise Problem(409, "run-in-progress", busy, title="A run is in progress")
-    who = principal.name if principal and principal.name else "a function key holder"
+    who = principal.actor
     log.info("A manual sync run was requested by %s (dry run: %s).", who, data.dry_run)
     summary = current.app.sync.sync(SyncRequest(dry_run=data.dry_run, allow_mass_cancel=data.allow_mass_cancel,
                                                 given_by=f"{who} with POST /api/sync", via="api"))
@@ -107,7 +107,7 @@ def sync_now(req: func.HttpRequest) -> func.HttpResponse:
 
 # -- /api/runs -----------------------------------------------------------------------------
 
-def _runs(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+def _runs(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     raw = query_value(req, "limit")
     limit = 20
     if raw is not None:
@@ -118,16 +118,16 @@ def _runs(req: func.HttpRequest, principal: Principal | None) -> func.HttpRespon
 
 
 def runs(req: func.HttpRequest) -> func.HttpResponse:
-    return dispatch(req, {"GET": _runs})
+    return dispatch(req, {"GET": _runs}, role=READER_ROLE)
 
 
 # -- /api/openapi.json ---------------------------------------------------------------------
 
-def _openapi(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+def _openapi(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     from shared.admin.openapi import document
 
     return ok(document())
 
 
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
-    return dispatch(req, {"GET": _openapi})
+    return dispatch(req, {"GET": _openapi}, role=READER_ROLE)

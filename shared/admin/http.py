@@ -14,12 +14,12 @@ from urllib.parse import parse_qs, urlparse
 
 import azure.functions as func
 
-from shared.admin.auth import ADMIN_ROLE, Principal, authorize
+from shared.admin.auth import ADMIN_ROLE, Principal, authorize, check_csrf
 from shared.admin.problem import Problem, invalid
 
 log = logging.getLogger("learncal.admin")
 
-Handler = Callable[[func.HttpRequest, Principal | None], func.HttpResponse]
+Handler = Callable[[func.HttpRequest, Principal], func.HttpResponse]
 MAX_BODY = 256 * 1024
 
 
@@ -53,11 +53,13 @@ def query_value(req: func.HttpRequest, name: str) -> str | None:
 
 
 def dispatch(
-    req: func.HttpRequest, handlers: Mapping[str, Handler], *, role: str | None = ADMIN_ROLE
+    req: func.HttpRequest, handlers: Mapping[str, Handler], *, role: str = ADMIN_ROLE
 ) -> func.HttpResponse:
+    """Authorize (fail closed: `role`, Admin unless a read route says Reader), refuse cross-site writes, then route."""
     instance = urlparse(req.url).path or None
     try:
         principal = authorize(req, role)
+        check_csrf(req)
         handler = handlers.get(req.method.upper())
         if handler is None:
             raise Problem(405, "method-not-allowed", f"{req.method.upper()} is not supported here.",
