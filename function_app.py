@@ -90,3 +90,61 @@ def openapi(req: func.HttpRequest) -> func.HttpResponse:
     from shared.admin import handlers
 
     return handlers.openapi(req)
+
+
+# -- what the console reads and does beyond the routes above (shared/admin/console_api.py) ----------
+
+@app.route(route="audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def audit_trail(req: func.HttpRequest) -> func.HttpResponse:
+    """Who changed what and when, newest first (Reader)."""
+    from shared.admin import console_api
+
+    return console_api.audit_trail(req)
+
+
+@app.route(route="offerings", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def offerings(req: func.HttpRequest) -> func.HttpResponse:
+    """A page of the offerings runs have seen, searchable by id or title (Reader)."""
+    from shared.admin import console_api
+
+    return console_api.offerings(req)
+
+
+@app.route(route="offerings/{offeringId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def offering(req: func.HttpRequest) -> func.HttpResponse:
+    """One offering's sessions and who holds which meeting (the mapping, read only; Reader)."""
+    from shared.admin import console_api
+
+    return console_api.offering(req)
+
+
+@app.route(route="jobs", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def jobs(req: func.HttpRequest) -> func.HttpResponse:
+    """Start a Validate or a preview of the next run as a job; 202 with its Location."""
+    from shared.admin import console_api
+
+    return console_api.jobs(req)
+
+
+@app.route(route="jobs/{jobId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def job(req: func.HttpRequest) -> func.HttpResponse:
+    """A job's state and, once done, its result."""
+    from shared.admin import console_api
+
+    return console_api.job(req)
+
+
+@app.route(route="allowance", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def allowance(req: func.HttpRequest) -> func.HttpResponse:
+    """Give the one-shot mass-cancellation allowance (confirmed), recorded in the audit trail."""
+    from shared.admin import console_api
+
+    return console_api.allowance(req)
+
+
+@app.queue_trigger(arg_name="message", queue_name="learncal-jobs", connection="AzureWebJobsStorage")
+def job_worker(message: func.QueueMessage) -> None:
+    """Run one job POST /api/jobs queued; its result (or failure) is stored for GET /api/jobs/{id}."""
+    from shared.admin.jobs import run_job_message
+
+    run_job_message(message.get_body())

@@ -12,6 +12,7 @@ from shared.admin.http import dispatch, json_body, ok, query_value
 from shared.admin.lease import run_in_progress
 from shared.admin.problem import Problem, invalid
 from shared.provider.model import ProviderInput, SyncInput, ValidateInput, parse
+from shared.store.audit import audit
 
 log = logging.getLogger("learncal.admin")
 
@@ -25,10 +26,16 @@ def _get_provider(req: func.HttpRequest, principal: Principal) -> func.HttpRespo
 
 
 def _put_provider(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
+    from shared.admin.changes import record_provider_save
+
     data: ProviderInput = parse(ProviderInput, json_body(req, required=True))
-    provider = services().provider
+    current = services()
+    provider = current.provider
     actor = principal.actor
+    before = provider.current()[0]
     result = provider.save(data, actor=actor)
+    record_provider_save(current.tables, current.settings, actor, before, result.config,
+                         secret_set=data.new_secret() is not None, via="api")
     log.info("The provider configuration was saved (status %s, organizer %s) by %s.", result.config.status,
              result.config.organizer, actor)
     return ok(provider.render(result.config, "stored", result.notices))
@@ -57,12 +64,19 @@ def provider_validate(req: func.HttpRequest) -> func.HttpResponse:
 # -- /api/offerings/{offeringId}/reconcile -------------------------------------------------
 
 def _reconcile(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
+    from shared.admin import console_api
+
+    if console_api.wants_preview(req):
+        return console_api.reconcile_preview(req)
     # the host leaves an encoded slash encoded in route values; ids may contain one
     offering_id = (req.route_params.get("offeringId") or "").replace("%2F", "/").replace("%2f", "/").strip()
     if not offering_id or len(offering_id) > 256:
         raise invalid([{"field": "offeringId", "message": "must be an offering id of 1 to 256 characters"}])
-    state = services().app.offerings.request_reconcile(offering_id)
+    current = services()
+    state = current.app.offerings.request_reconcile(offering_id)
     requested = state.reconcile_requested_at
+    audit(current.tables, principal.actor, "offering.reconcile", state.offering_id,
+          {"reconcileRequestedAt": requested.isoformat() if requested else None})
     return ok({
         "offeringId": state.offering_id,
         "reconcileRequestedAt": requested.isoformat() if requested else None,
@@ -91,6 +105,9 @@ def _sync(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
             raise Problem(409, "run-in-progress", busy, title="A run is in progress")
     who = principal.actor
     log.info("A manual sync run was requested by %s (dry run: %s).", who, data.dry_run)
+    if not data.dry_run:
+        audit(current.tables, who, "sync.request", "sync",
+              {"via": "api", **({"allowMassCancel": data.allow_mass_cancel} if data.allow_mass_cancel else {})})
     summary = current.app.sync.sync(SyncRequest(dry_run=data.dry_run, allow_mass_cancel=data.allow_mass_cancel,
                                                 given_by=f"{who} with POST /api/sync", via="api"))
     report_run_records(current.app, summary)  # a manual run's problems alert like a scheduled run's

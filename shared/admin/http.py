@@ -23,9 +23,12 @@ Handler = Callable[[func.HttpRequest, Principal], func.HttpResponse]
 MAX_BODY = 256 * 1024
 
 
-def ok(body: Any, status: int = 200) -> func.HttpResponse:
+def ok(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> func.HttpResponse:
+    """A JSON answer. Text from the feed stays data: JSON strings, served as application/json, never markup."""
     return func.HttpResponse(json.dumps(body, ensure_ascii=False), status_code=status,
-                             headers={"Cache-Control": "no-store"}, mimetype="application/json", charset="utf-8")
+                             headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                                      **(headers or {})},
+                             mimetype="application/json", charset="utf-8")
 
 
 def json_body(req: func.HttpRequest, *, required: bool) -> Any:
