@@ -7,45 +7,19 @@ string data and are never interpreted here; the console renders them as text.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import azure.functions as func
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
-from pydantic.alias_generators import to_camel
 
 from shared.admin.auth import READER_ROLE, Principal
 from shared.admin.context import services
 from shared.admin.http import dispatch, json_body, ok, query_value
+from shared.admin.inputs import AllowanceInput, JobInput
 from shared.admin.problem import Problem, invalid
 from shared.provider.model import parse
 from shared.store.audit import AuditStore, audit
 
 MAX_AUDIT = 500
-MAX_ALLOWANCE = 1_000_000
-
-
-class JobInput(BaseModel):
-    """The body of `POST /api/jobs`."""
-
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True,
-                              hide_input_in_errors=True)
-
-    kind: Literal["validate", "preview"] = Field(
-        description="validate: the checks of POST /api/provider/validate on the configuration in force; preview: "
-                    "a dry run of the next run (what would be sent now)")
-    probe_mailbox: str | None = Field(None, max_length=320,
-                                      description="validate only: a mailbox the app should NOT reach")
-
-
-class AllowanceInput(BaseModel):
-    """The body of `POST /api/allowance`."""
-
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True,
-                              hide_input_in_errors=True)
-
-    count: StrictInt = Field(ge=1, le=MAX_ALLOWANCE, description="the number of cancellations to allow once (the "
-                             "count the guard or a preview reported)")
-    confirm: StrictBool = Field(description="must be true: the cancellations are intended")
 
 
 def _int_query(req: func.HttpRequest, name: str, default: int, low: int, high: int) -> int:
