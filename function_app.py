@@ -11,7 +11,10 @@ import logging
 
 import azure.functions as func
 
-app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+# Admin routes are anonymous at the host: browsers cannot send function keys. shared.admin.auth
+# admits only a caller signed in through App Service Authentication (or `learncal serve` locally)
+# holding the route's app role, and refuses everyone else (fail closed).
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 log = logging.getLogger("learncal")
 
 
@@ -38,10 +41,10 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(json.dumps(report), status_code=status, mimetype="application/json")
 
 
-# -- admin API (shared/admin): function keys at admin level; App Service Authentication adds the
-# -- LearningCalendar.Admin app role when it is on. Each handler answers problem+json on errors.
+# -- admin API (shared/admin): a signed-in caller with LearningCalendar.Admin (or, for the read routes,
+# -- LearningCalendar.Reader); see shared/admin/auth.py. Each handler answers problem+json on errors.
 
-@app.route(route="provider", methods=["GET", "PUT"], auth_level=func.AuthLevel.ADMIN)
+@app.route(route="provider", methods=["GET", "PUT"], auth_level=func.AuthLevel.ANONYMOUS)
 def provider(req: func.HttpRequest) -> func.HttpResponse:
     """Read the provider configuration (secret masked) or save it (secret to Key Vault)."""
     from shared.admin import handlers
@@ -49,7 +52,7 @@ def provider(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.provider(req)
 
 
-@app.route(route="provider/validate", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+@app.route(route="provider/validate", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def provider_validate(req: func.HttpRequest) -> func.HttpResponse:
     """Check the configuration, or proposed values, against the tenant: pass, warn or fail with the fix."""
     from shared.admin import handlers
@@ -57,7 +60,7 @@ def provider_validate(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.provider_validate(req)
 
 
-@app.route(route="offerings/{offeringId}/reconcile", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+@app.route(route="offerings/{offeringId}/reconcile", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def offering_reconcile(req: func.HttpRequest) -> func.HttpResponse:
     """Mark an offering so the next run pushes every difference (404 for an offering never seen)."""
     from shared.admin import handlers
@@ -65,7 +68,7 @@ def offering_reconcile(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.offering_reconcile(req)
 
 
-@app.route(route="sync", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+@app.route(route="sync", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def sync_now(req: func.HttpRequest) -> func.HttpResponse:
     """One run now, through the same service as the timer; 409 while another run holds the lease."""
     from shared.admin import handlers
@@ -73,7 +76,7 @@ def sync_now(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.sync_now(req)
 
 
-@app.route(route="runs", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+@app.route(route="runs", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def runs(req: func.HttpRequest) -> func.HttpResponse:
     """Recent run summaries, newest first."""
     from shared.admin import handlers
@@ -81,12 +84,70 @@ def runs(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.runs(req)
 
 
-@app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
     """The OpenAPI 3.1 description of the admin API."""
     from shared.admin import handlers
 
     return handlers.openapi(req)
+
+
+# -- what the console reads and does beyond the routes above (shared/admin/console_api.py) ----------
+
+@app.route(route="audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def audit_trail(req: func.HttpRequest) -> func.HttpResponse:
+    """Who changed what and when, newest first (Reader)."""
+    from shared.admin import console_api
+
+    return console_api.audit_trail(req)
+
+
+@app.route(route="offerings", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def offerings(req: func.HttpRequest) -> func.HttpResponse:
+    """A page of the offerings runs have seen, searchable by id or title (Reader)."""
+    from shared.admin import console_api
+
+    return console_api.offerings(req)
+
+
+@app.route(route="offerings/{offeringId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def offering(req: func.HttpRequest) -> func.HttpResponse:
+    """One offering's sessions and who holds which meeting (the mapping, read only; Reader)."""
+    from shared.admin import console_api
+
+    return console_api.offering(req)
+
+
+@app.route(route="jobs", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def jobs(req: func.HttpRequest) -> func.HttpResponse:
+    """Start a Validate or a preview of the next run as a job; 202 with its Location."""
+    from shared.admin import console_api
+
+    return console_api.jobs(req)
+
+
+@app.route(route="jobs/{jobId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def job(req: func.HttpRequest) -> func.HttpResponse:
+    """A job's state and, once done, its result."""
+    from shared.admin import console_api
+
+    return console_api.job(req)
+
+
+@app.route(route="allowance", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def allowance(req: func.HttpRequest) -> func.HttpResponse:
+    """Give the one-shot mass-cancellation allowance (confirmed), recorded in the audit trail."""
+    from shared.admin import console_api
+
+    return console_api.allowance(req)
+
+
+@app.queue_trigger(arg_name="message", queue_name="learncal-jobs", connection="AzureWebJobsStorage")
+def job_worker(message: func.QueueMessage) -> None:
+    """Run one job POST /api/jobs queued; its result (or failure) is stored for GET /api/jobs/{id}."""
+    from shared.admin.jobs import run_job_message
+
+    run_job_message(message.get_body())
 
 
 @app.route(route="console/{*path}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

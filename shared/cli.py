@@ -101,18 +101,6 @@ def _allowance(value: str | None) -> int | bool:
     return int(value)
 
 
-def _who() -> str:
-    """Who gave an allowance from this machine: the signed-in user and host, as far as they are known."""
-    import getpass
-    import socket
-
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown user"
-    return f"{user}@{socket.gethostname()}"
-
-
 @cli.command()
 @click.option("--feed", help="Path or https URL of the learning feed (default: LEARNCAL_FEED).")
 @click.option("--dry-run", is_flag=True, help="Plan only: show what would be sent; send and record nothing.")
@@ -124,13 +112,19 @@ def _who() -> str:
 @click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
 def sync(feed: str | None, dry_run: bool, as_json: bool, allow_mass_cancel: str | None, quiet: bool) -> None:
     """Run one sync: invitations, updates and cancellations for the feed."""
+    from shared.admin.changes import local_actor
     from shared.bootstrap import build
+    from shared.store.audit import audit
     from shared.sync.service import SyncRequest
 
     allowance = _allowance(allow_mass_cancel)
     app = build(progress=None if quiet else _stderr)
+    who = local_actor(app.settings)
+    if not dry_run:
+        audit(app.tables, who, "sync.request", "sync",
+              {"via": "cli", **({"allowMassCancel": allowance} if allowance else {})})
     summary = app.sync.sync(SyncRequest(feed=feed, dry_run=dry_run, allow_mass_cancel=allowance,
-                                        given_by=_who() + " with learncal sync", via="cli"))
+                                        given_by=who + " with learncal sync", via="cli"))
     if as_json:
         click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
     else:
@@ -144,10 +138,15 @@ def sync(feed: str | None, dry_run: bool, as_json: bool, allow_mass_cancel: str 
 @click.argument("offering_id")
 def reconcile(offering_id: str) -> None:
     """Mark an offering so the next run pushes every difference (titles, descriptions, primary instructor)."""
+    from shared.admin.changes import local_actor
     from shared.bootstrap import build
+    from shared.store.audit import audit
 
     app = build()
-    app.offerings.request_reconcile(offering_id)
+    state = app.offerings.request_reconcile(offering_id)
+    requested = state.reconcile_requested_at
+    audit(app.tables, local_actor(app.settings), "offering.reconcile", state.offering_id,
+          {"via": "cli", "reconcileRequestedAt": requested.isoformat() if requested else None})
     click.echo(f"Offering {offering_id} is marked; the next sync run sends every difference to its attendees.")
 
 
@@ -297,11 +296,47 @@ def provider_set(
         if not secret:
             raise LearncalError("clientSecret: nothing was read from standard input.")
         data["clientSecret"] = secret
-    result = current.provider.save(parse(ProviderInput, data))
+    from shared.admin.changes import local_actor, record_provider_save
+
+    proposal: ProviderInput = parse(ProviderInput, data)
+    actor = local_actor(current.settings)
+    result = current.provider.save(proposal, actor=actor)
+    record_provider_save(current.tables, current.settings, actor, config, result.config,
+                         secret_set=proposal.new_secret() is not None, via="cli")
     click.echo(json.dumps(current.provider.render(result.config, "stored", result.notices), ensure_ascii=False,
                           indent=2))
     for notice in result.notices:
         _stderr(f"Note: {notice}")
+
+
+@cli.command("audit")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
+@click.option("--since", help="Only changes at or after this date or time (2026-01-31, 2026-01-31T08:00:00Z).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500), help="How many entries.")
+def audit_trail(as_json: bool, since: str | None, limit: int) -> None:
+    """Who changed what and when (provider, secret, reconciles, runs, allowances, feed uploads), newest first."""
+    from datetime import UTC, datetime
+
+    from shared.admin.context import Services
+    from shared.store.audit import AuditStore
+
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise click.BadParameter("must be a date or time such as 2026-01-31 or 2026-01-31T08:00:00Z",
+                                     param_hint="--since") from None
+        start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    entries = AuditStore(Services.build().tables).recent(limit, start)
+    for entry in entries:
+        if as_json:
+            click.echo(json.dumps(entry, ensure_ascii=False))
+        else:
+            changes = json.dumps(entry["changes"], ensure_ascii=False, sort_keys=True)
+            click.echo(f"{entry['at']}  {entry['actor']}  {entry['action']}  {entry['target']}  {changes}")
+    if not entries and not as_json:
+        _stderr("No changes recorded" + (f" since {since}." if since else "."))
 
 
 @cli.group(cls=_Group)

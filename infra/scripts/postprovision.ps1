@@ -30,11 +30,14 @@ $clientId = Get-Value 'LEARNCAL_CLIENT_ID' '<app-client-id>'
 $spId = Get-Value 'AZURE_APP_SERVICE_PRINCIPAL_ID' '<service-principal-object-id>'
 $organizer = Get-Value 'LEARNCAL_ORGANIZER' '<organizer@contoso.com>'
 $vault = Get-Value 'AZURE_KEY_VAULT_NAME' '<key-vault-name>'
-$appName = Get-Value 'AZURE_FUNCTION_APP_NAME' '<function-app-name>'
 $appUrl = Get-Value 'AZURE_FUNCTION_APP_URL' '<function-app-url>'
-$group = Get-Value 'AZURE_RESOURCE_GROUP' '<resource-group>'
 $restriction = Get-Value 'MAILBOX_RESTRICTION' 'rbacForApplications'
 $authMode = Get-Value 'LEARNCAL_AUTH_MODE' 'secret'
+$consoleUrl = Get-Value 'AZURE_CONSOLE_URL' "$appUrl/api/console/"
+$signInClient = Get-Value 'AZURE_SIGNIN_CLIENT_ID' '<sign-in-app-client-id>'
+$signInUri = Get-Value 'AZURE_SIGNIN_APP_ID_URI' "api://$signInClient"
+$signInSp = Get-Value 'AZURE_SIGNIN_SERVICE_PRINCIPAL_ID' '<sign-in-service-principal-object-id>'
+$adminRole = Get-Value 'AZURE_SIGNIN_ADMIN_ROLE_ID' '<LearningCalendar.Admin role id>'
 
 Write-Host ''
 Write-Host "Learning Calendar Sync is provisioned (app $clientId). Remaining steps (docs/setup.md):"
@@ -66,6 +69,16 @@ if ($authMode -eq 'secret') {
     Write-Host "     ./infra/scripts/create-client-secret.sh --app-id $clientId --vault-name $vault"
     $step++
 }
-Write-Host "$step. Check the setup: POST $appUrl/api/provider/validate with a function key"
-Write-Host "     (az functionapp keys list -g $group -n $appName), or run: learncal validate"
+Write-Host "$step. Open the console and press Validate (sign in; you need the app role LearningCalendar.Admin,"
+Write-Host "   or LearningCalendar.Reader to read. Readers see learners' addresses):"
+Write-Host "     $consoleUrl"
+Write-Host "   Give people a role: Microsoft Entra ID > Enterprise applications > the sign-in app ($signInClient)"
+Write-Host '   > Users and groups. The deployer got Admin. Or from this machine: learncal validate'
+Write-Host ''
+Write-Host 'For automation (no function keys: the admin API accepts only Microsoft Entra tokens):'
+Write-Host "   1. Give the automation's app the role LearningCalendar.Admin (or .Reader) of the sign-in app:"
+Write-Host "        New-MgServicePrincipalAppRoleAssignedTo -ServicePrincipalId $signInSp -PrincipalId <automation service principal object id> -ResourceId $signInSp -AppRoleId $adminRole"
+Write-Host '   2. Signed in as that app, get a token and call the API:'
+Write-Host "        `$token = az account get-access-token --resource $signInUri --query accessToken -o tsv"
+Write-Host "        Invoke-RestMethod -Method Post -Uri $appUrl/api/provider/validate -Headers @{ Authorization = `"Bearer `$token`" }"
 Write-Host 'The sync runs on the LEARNCAL_SYNC_SCHEDULE timer (hourly by default).'
