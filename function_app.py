@@ -31,6 +31,19 @@ def hourly_sync(timer: func.TimerRequest) -> None:
     scheduled_run()  # raises when the run failed, so the invocation is marked failed
 
 
+@app.queue_trigger(arg_name="msg", queue_name="learncal-send", connection="AzureWebJobsStorage")
+def send_worker(msg: func.QueueMessage) -> None:
+    """Send one organizer's queued work at the budget's pace; the message only names the organizer.
+
+    host.json `extensions.queues` keeps one message per instance at a time (batchSize 1), so each
+    organizer's work can run on its own instance; after five failed attempts the host moves the
+    message to learncal-send-poison (`learncal queue show` reports it).
+    """
+    from shared.bootstrap import send_queued
+
+    send_queued(msg.get_body().decode("utf-8"), dequeue_count=msg.dequeue_count or 1)
+
+
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """Liveness and configuration completeness, without calling Graph or revealing settings."""

@@ -16,6 +16,8 @@ from typing import Any
 
 from shared.calendar.gateway import CalendarGateway
 from shared.errors import LearncalError
+from shared.queue.wakeup import WakeUps
+from shared.queue.work import WorkStore
 from shared.settings import Settings
 from shared.store.allowance import AllowanceStore
 from shared.store.lease import LeaseStore
@@ -116,6 +118,8 @@ def build(
         progress=progress,
         send_log=overrides.pop("send_log", None) or TableSendLog(tables),
         allowances=overrides.pop("allowances", None) or AllowanceStore(tables),
+        work=WorkStore(tables),
+        wakeups=overrides.pop("wakeups", None) or WakeUps(settings, tables),
         **overrides,
     )
     return App(settings, tables, service, offerings, runs, mapping)
@@ -148,6 +152,35 @@ def scheduled_run(settings: Settings | None = None, **options: Any) -> RunSummar
     if summary.status == "failed" and summary.failure != "RunInProgress":
         raise ScheduledRunFailed(f"{monitoring.RUN_FAILED} run_id={summary.run_id}: {summary.message}")
     return summary
+
+
+MAX_DEQUEUE_COUNT = 5  # host.json extensions.queues.maxDequeueCount
+
+
+def send_queued(body: str, *, dequeue_count: int = 1, settings: Settings | None = None, **options: Any) -> Any:
+    """The send worker: drain one organizer's queued work (the message names whom), then put the next
+    wake-up on the queue for when the budget has room again, if work is left.
+
+    A failure raises, so the host makes the message visible again and, after its fifth attempt,
+    moves it to the poison queue (the last attempt logs the poison record first).
+    """
+    from shared import monitoring
+    from shared.queue.wakeup import WakeUp
+
+    try:
+        wake = WakeUp.parse(body)
+    except ValueError as error:
+        monitoring.report_poison(None, run_id=None, dequeue_count=dequeue_count, error=error)
+        raise
+    try:
+        app = build(settings, **options)
+        result = app.sync.send_queued(wake.organizer, wake.run_id)
+    except Exception as error:
+        if dequeue_count >= MAX_DEQUEUE_COUNT:
+            monitoring.report_poison(wake.organizer, run_id=wake.run_id, dequeue_count=dequeue_count, error=error)
+        raise
+    monitoring.report_drain(result, run_id=wake.run_id)
+    return result
 
 
 def report_run_records(app: App, summary: RunSummary) -> list[str]:

@@ -161,6 +161,97 @@ def runs(limit: int) -> None:
 
 
 @cli.group(cls=_Group)
+def queue() -> None:
+    """The send queue: writes waiting for their organizer's budget, parked and poisoned work."""
+
+
+def _queue_context() -> tuple[Any, Any]:
+    from shared.bootstrap import build, effective_settings
+
+    app = build()
+    return effective_settings(app.settings, app.tables), app
+
+
+@queue.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--organizer", help="Only this organizer's work.")
+def queue_show(as_json: bool, organizer: str | None) -> None:
+    """Per organizer: queued and parked writes, budget used, when the queue should be empty; poison messages."""
+    from shared.queue.status import queue_status
+
+    settings, app = _queue_context()
+    report = queue_status(settings, app.tables, organizer=organizer)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False))
+        return
+    if not report["organizers"]:
+        click.echo("Nothing is queued.")
+    for entry in report["organizers"]:
+        empty = f", empty by about {entry['expectedEmptyAt']}" if entry["expectedEmptyAt"] else ""
+        click.echo(f"{entry['organizer']}: {entry['queued']} queued, {entry['parked']} parked; sent "
+                   f"{entry['sentLastMinute']}/{entry['perMinute']} in the last minute, "
+                   f"{entry['sentLastDay']}/{entry['perDay']} in the last day; next session "
+                   f"{entry['nextSessionStart'] or '-'}{empty}.")
+    poison = report["poison"]
+    if poison["count"]:
+        click.echo(f"{poison['count']} wake-up messages failed five times and wait in {poison['queue']}: fix the "
+                   "cause (see the learncal.queue.poison log records), then run `learncal queue requeue`.")
+        for message in poison["messages"]:
+            click.echo(f"  poison: organizer {message['organizer']}, run {message['runId']}, since "
+                       f"{message['insertedOn']}")
+    sys.exit(1 if poison["count"] or report["parked"] else 0)
+
+
+@queue.command("clear")
+@click.option("--organizer", help="Only this organizer's work.")
+@click.option("--offering", help="Only this offering's work.")
+@click.option("--poison", is_flag=True, help="Also empty the poison queue.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def queue_clear(organizer: str | None, offering: str | None, poison: bool, yes: bool) -> None:
+    """Remove queued writes (stops a wrong rollout); the next run decides those offerings again from the feed."""
+    from shared.queue.status import clear_queue, queue_status
+
+    settings, app = _queue_context()
+    if not yes:
+        report = queue_status(settings, app.tables, organizer=organizer)
+        what = f"offering {offering}" if offering else f"{report['queued'] + report['parked']} writes"
+        if not click.confirm(f"Remove the queued work of {what}{' for ' + organizer if organizer else ''}?"):
+            raise LearncalError("Nothing was removed.")
+    result = clear_queue(settings, app.tables, organizer=organizer, offering=offering, poison=poison)
+    click.echo(f"Removed {result['removed']} queued writes of {len(result['offerings'])} offerings"
+               + (f" and {result['poisonRemoved']} poison messages" if poison else "") + ". The next run decides "
+               "them again from the feed; to stop a rollout for good, fix the feed or set the provider inactive.")
+
+
+@queue.command("requeue")
+def queue_requeue() -> None:
+    """Put the poison queue's wake-ups back on the send queue (after fixing what made them fail)."""
+    from shared.queue.status import requeue_poison
+
+    settings, app = _queue_context()
+    click.echo(f"{requeue_poison(settings, app.tables)} wake-up messages put back on the send queue.")
+
+
+@queue.command("drain")
+@click.option("--organizer", help="Whose work to send (default: every organizer with queued work).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per organizer.")
+def queue_drain(organizer: str | None, as_json: bool) -> None:
+    """Send queued work now in this process, for one time slice (LEARNCAL_RUN_SECONDS), as the send worker does."""
+    from shared.queue.work import WorkStore
+
+    _settings, app = _queue_context()
+    for name in [organizer] if organizer else WorkStore(app.tables).organizers():
+        result = app.sync.send_queued(name, None)
+        if as_json:
+            click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        else:
+            data = result.to_json()
+            click.echo(f"{name}: {data['created']} invited, {data['updated']} updated, {data['cancelled']} "
+                       f"cancelled, {data['dropped']} dropped, {data['failed']} failed, {data['left']} left"
+                       + (" (another drain is sending for this organizer)" if result.busy else "") + ".")
+
+
+@cli.group(cls=_Group)
 def feed() -> None:
     """Work with learning feeds."""
 

@@ -33,6 +33,9 @@ RUN_SKIPPED = "learncal.run.skipped"
 REJECTION_NEW = "learncal.feed.rejection.new"
 GUARD_TRIPPED = "learncal.guard.tripped"
 SECRET_EXPIRING = "learncal.secret.expiring"
+QUEUE_DRAINED = "learncal.queue.drained"
+QUEUE_POISON = "learncal.queue.poison"
+QUEUE_PARKED = "learncal.queue.parked"
 
 SECRET_WARNING_DAYS = 30  # the expiring-secret record is logged this many days ahead
 GUARD_KIND = "MassCancellationStopped"
@@ -120,3 +123,27 @@ def report_secret_expiry(expires_on: datetime | None, now: datetime, *, where: s
         return None
     return emit(logging.WARNING, SECRET_EXPIRING, days_left=max(0, int(days)), expires_on=expires_on.isoformat(),
                 secret=where)
+
+
+def report_drain(result: Any, *, run_id: str | None) -> list[str]:
+    """What one send-worker invocation did for one organizer (shared/queue/drain.py's DrainResult);
+    parked work (failed MAX_ATTEMPTS times, kept but no longer sent) gets a record of its own."""
+    data = result.to_json()
+    records = [emit(logging.INFO, QUEUE_DRAINED, run_id=run_id or "none", **_snake(data))]
+    if result.parked:
+        records.append(emit(logging.WARNING, QUEUE_PARKED, organizer=result.organizer, parked=result.parked,
+                            message="Queued writes failed repeatedly and were parked; `learncal queue show` lists "
+                                    "them."))
+    return records
+
+
+def report_poison(organizer: str | None, *, run_id: str | None, dequeue_count: int, error: BaseException) -> str:
+    """The wake-up message failed its last attempt: the host moves it to the poison queue."""
+    return emit(logging.ERROR, QUEUE_POISON, organizer=organizer or "unknown", run_id=run_id or "none",
+                dequeue_count=dequeue_count, kind=type(error).__name__,
+                message=f"{error} The wake-up went to the poison queue; the work stays queued: fix the cause, then "
+                        "`learncal queue requeue` (or the next run) sends it.")
+
+
+def _snake(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {"".join("_" + c.lower() if c.isupper() else c for c in k): v for k, v in data.items()}

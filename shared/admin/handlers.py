@@ -13,6 +13,7 @@ from shared.admin.lease import run_in_progress
 from shared.admin.problem import Problem, invalid
 from shared.provider.model import ProviderInput, SyncInput, ValidateInput, parse
 from shared.store.audit import audit
+from shared.store.lease import PLANNER
 
 log = logging.getLogger("learncal.admin")
 
@@ -100,7 +101,7 @@ def _sync(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     current = services()
     organizer = current.provider.current()[0].organizer
     if not data.dry_run:
-        busy = run_in_progress(current.tables, organizer)
+        busy = run_in_progress(current.tables, PLANNER) or run_in_progress(current.tables, organizer)
         if busy:
             raise Problem(409, "run-in-progress", busy, title="A run is in progress")
     who = principal.actor
@@ -112,7 +113,7 @@ def _sync(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
                                                 given_by=f"{who} with POST /api/sync", via="api"))
     report_run_records(current.app, summary)  # a manual run's problems alert like a scheduled run's
     if summary.status == "failed" and not data.dry_run:
-        busy = run_in_progress(current.tables, summary.organizer or organizer)
+        busy = run_in_progress(current.tables, PLANNER)
         if busy:  # another run took the lease between our look and our start
             raise Problem(409, "run-in-progress", summary.message or busy, title="A run is in progress")
     return ok(summary.to_json())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shared.store.lease import PARTITION
+from shared.store.lease import PARTITION, PLANNER
 from shared.store.tables import Tables, key_part
 
 
@@ -28,5 +28,6 @@ def run_in_progress(tables: Tables, organizer: str | None, now: datetime | None 
         return None
     started = row.get("StartedAt")
     since = f" since {started:%Y-%m-%d %H:%M:%S} UTC" if isinstance(started, datetime) else ""
-    return (f"A sync run for {organizer} is already in progress{since}; no second run was started. "
+    who = "" if organizer == PLANNER else f" for {organizer}"
+    return (f"A sync run{who} is already in progress{since}; no second run was started. "
             "Try again when it has finished (GET /api/runs shows it).")

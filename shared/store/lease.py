@@ -68,6 +68,20 @@ class LeaseStore:
             raise RunInProgress(_busy(organizer, now)) from None
         return Lease(organizer, holder, expires, meta.get("etag"), now)
 
+    def time_left(self, name: str, *, now: datetime | None = None) -> float | None:
+        """Seconds until a held lease expires (None: nobody holds it)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            current = self._table.get_entity(PARTITION, _row(name))
+        except ResourceNotFoundError:
+            return None
+        expires = current.get("ExpiresAt")
+        if not current.get("Holder") or not isinstance(expires, datetime):
+            return None
+        left = (expires - (now or datetime.now(UTC))).total_seconds()
+        return left if left > 0 else None
+
     def renew(self, lease: Lease, *, seconds: float, now: datetime | None = None) -> Lease | None:
         """Extend a lease still held; None when it was lost (expired and taken over by another run).
 
@@ -106,8 +120,13 @@ class LeaseStore:
             )
 
 
+PLANNER = "planner"  # the lease of planning runs (each organizer's drain takes the organizer's own)
+
+
 def _busy(organizer: str, started: Any) -> str:
     since = f" since {started:%Y-%m-%d %H:%M:%S} UTC" if isinstance(started, datetime) else ""
+    if organizer == PLANNER:
+        return f"A sync run is already in progress{since}; this run did not start. Try again later."
     return f"A sync run for {organizer} is already in progress{since}; this run did not start. Try again later."
 
 

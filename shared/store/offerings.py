@@ -12,6 +12,7 @@ is the very mark the run applied; a mark recorded meanwhile stays for the next r
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +42,10 @@ class OfferingState:
     live: int = 0  # live invitations after its last run
     reconcile_requested_at: datetime | None = None
     last_seen: datetime | None = None
+    # The plan whose work rows are queued for this offering: a row of any other plan is not sent.
+    plan_id: str | None = None
+    # The reconcile mark that plan applied, cleared once its work is done (None: none applied).
+    plan_reconcile: datetime | None = None
 
     def but(self, **changes: Any) -> OfferingState:
         return replace(self, **changes)
@@ -104,6 +109,49 @@ class OfferingStore:
             "the next run looks at it again."
         )
 
+    def settle_plan(self, offering_id: str, plan_id: str, *, live: int | None = None) -> OfferingState | None:
+        """The last work row of an offering's plan is done: the offering is settled, as a run that
+        sent everything at once would have left it (and the reconcile mark that plan applied is
+        cleared, a mark asked for since stays). None when a newer plan took over meanwhile.
+        """
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
+        key = key_part(offering_id)
+        for _attempt in range(_SETTLE_ATTEMPTS):
+            try:
+                current = self._table.get_entity(PARTITION, key)
+            except ResourceNotFoundError:
+                return None
+            state = self._from_entity(current)
+            if state.plan_id != plan_id or current.get("Redecide"):
+                return None
+            mark = state.reconcile_requested_at
+            if mark is not None and state.plan_reconcile is not None and _same_time(mark, state.plan_reconcile):
+                mark = None
+            result = state.but(settled=True, reconcile_requested_at=mark, plan_reconcile=None,
+                               live=state.live if live is None else live)
+            try:
+                self._table.update_entity(self._to_entity(result), mode=UpdateMode.REPLACE,
+                                          etag=current.metadata["etag"], match_condition=MatchConditions.IfNotModified)
+                return result
+            except ResourceModifiedError:
+                continue
+        raise ConcurrentOfferingChange(
+            f"The state of offering {offering_id!r} kept changing while its sent work was recorded; "
+            "the next run looks at it again."
+        )
+
+    def redecide(self, offering_id: str) -> None:
+        """Queued work of this offering was dropped: it is not settled until a new plan decides it again."""
+        from azure.core.exceptions import ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
+        with contextlib.suppress(ResourceNotFoundError):
+            self._table.update_entity({"PartitionKey": PARTITION, "RowKey": key_part(offering_id), "Settled": False,
+                                       "Redecide": True}, mode=UpdateMode.MERGE)
+
     def _to_entity(self, state: OfferingState) -> dict[str, Any]:
         entity: dict[str, Any] = {
             "PartitionKey": PARTITION,
@@ -117,6 +165,8 @@ class OfferingStore:
             ("Digest", state.digest),
             ("ReconcileRequestedAt", state.reconcile_requested_at),
             ("LastSeen", state.last_seen),
+            ("PlanId", state.plan_id),
+            ("PlanReconcile", state.plan_reconcile),
         ):
             if value is not None:
                 entity[name] = value
@@ -156,4 +206,6 @@ class OfferingStore:
             live=int(entity.get("Live") or 0),
             reconcile_requested_at=entity.get("ReconcileRequestedAt"),
             last_seen=entity.get("LastSeen"),
+            plan_id=entity.get("PlanId"),
+            plan_reconcile=entity.get("PlanReconcile"),
         )

@@ -81,11 +81,51 @@ class RunStore:
             {
                 "PartitionKey": PARTITION,
                 "RowKey": _newest_first(started) + "-" + str(summary.get("runId", "")),
+                "RunId": str(summary.get("runId", "")),
                 "Status": summary.get("status", ""),
                 "Truncated": truncated,
                 "Summary": text,
             }
         )
+
+    def progress(self, run_id: str, *, sent: int, left: int, state: str | None = None) -> bool:
+        """Sending progress of a run whose work drains after its plan: `sent` messages are added to
+        the run's count, `left` (the run's writes still queued) replaces the last figure.
+
+        Drains of several organizers report on one run at once, so the row is written with the
+        ETag it was read with and read again on a conflict. False when the run has no record
+        (yet): the run that is still planning records its own figures when it ends.
+        """
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
+        for _attempt in range(8):
+            query = self._table.query_entities("PartitionKey eq @pk and RunId eq @run",
+                                               parameters={"pk": PARTITION, "run": run_id})
+            entity = next(iter(query), None)
+            if entity is None:
+                return False
+            try:
+                run = json.loads(entity["Summary"])
+            except (KeyError, ValueError):
+                run = _from_row(entity)
+            run["sent"] = int(run.get("sent") or 0) + sent
+            run["left"] = left
+            if state is not None:
+                run["state"] = state
+            try:
+                self._table.update_entity(
+                    {"PartitionKey": PARTITION, "RowKey": entity["RowKey"], "Summary": fit(run),
+                     "Sent": run["sent"], "Left": left, **({"State": state} if state else {})},
+                    mode=UpdateMode.MERGE, etag=entity.metadata["etag"], match_condition=MatchConditions.IfNotModified,
+                )
+                return True
+            except ResourceModifiedError:
+                continue
+            except ResourceNotFoundError:
+                return False
+        return False
 
     def recent(self, limit: int = 20) -> list[dict[str, Any]]:
         query = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": PARTITION}, results_per_page=limit)

@@ -21,6 +21,7 @@ TABLES = {
     "sendlog": "SendLog",
     "audit": "Audit",
     "jobs": "Jobs",
+    "work": "Work",
 }
 DEFAULT_PREFIX = "Learncal"
 
@@ -163,6 +164,11 @@ class Tables:
                 raise mapped from None
             self._clients[role] = client
         return client
+
+    @property
+    def prefix(self) -> str:
+        """The installation's name prefix; its queues are named after it too (shared/queue/wakeup.py)."""
+        return self._prefix
 
     @property
     def endpoint(self) -> str:

@@ -175,6 +175,11 @@ class Pacer:
             await self._persist({s.minute for s in ticket.slots})
             self._changed.notify_all()
 
+    def next_room(self) -> float:
+        """When (in the timebase's seconds) a slot may next be free in both windows: when a drain that
+        stopped for the budget should be woken again."""
+        return self._next_free(self.timebase.now())
+
     # -- windows --------------------------------------------------------------------------
 
     def _entries(self) -> list[tuple[float | None, int]]:

@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -21,17 +22,20 @@ from shared.calendar.gateway import CalendarGateway
 from shared.domain import Feed, Offering
 from shared.errors import ConfigurationError, FeedUnreadable, LearncalError, MappingLost, RunInProgress
 from shared.planning.desired import Allowlist, DesiredState, desired_state
-from shared.planning.plan import Cancel, Create, Plan, Update, plan
+from shared.planning.plan import Cancel, Create, Plan, Remember, Update, plan
+from shared.queue.drain import Drainer, DrainResult, merge
+from shared.queue.wakeup import Sent, WakeUps
+from shared.queue.work import WorkItem, WorkStore, new_plan_id, sender
 from shared.settings import Settings
 from shared.store.allowance import AllowanceStore, Via
-from shared.store.lease import LeaseStore
-from shared.store.mapping import MappingStore
+from shared.store.lease import PLANNER, LeaseStore
+from shared.store.mapping import ConcurrentChange, MappingStore
 from shared.store.offerings import ConcurrentOfferingChange, OfferingState, OfferingStore
 from shared.store.runs import RunStore
 from shared.store.sendlog import SendLog
-from shared.sync.executor import Executor, Outcome, describe
+from shared.sync.executor import Failure, Outcome, describe
 from shared.sync.lease_keeper import LEASE_TIMING, LeaseKeeper, LeaseTiming
-from shared.sync.pacing import Pacer, Timebase
+from shared.sync.pacing import Timebase
 from shared.sync.summary import RunSummary
 
 log = logging.getLogger("learncal.sync")
@@ -80,6 +84,8 @@ class SyncService:
         lease_timing: LeaseTiming | None = None,
         lease_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         allowances: AllowanceStore | None = None,
+        work: WorkStore,
+        wakeups: WakeUps | None = None,
     ) -> None:
         self._settings = settings
         self._mapping = mapping
@@ -96,6 +102,8 @@ class SyncService:
         self._lease_timing = lease_timing or LEASE_TIMING
         self._lease_clock = lease_clock
         self._allowances = allowances  # None: no allowance can be given (tests of other parts)
+        self._work = work
+        self._wakeups = wakeups  # None: nothing is put on the send queue (the work waits for the next run)
 
     def organizer(self) -> str | None:
         """The organizer in force (the stored provider configuration over the environment)."""
@@ -144,8 +152,7 @@ class SyncService:
         if request.dry_run:
             self._plan_and_apply(request, summary, feed, provider, now, started, None)
             return
-        lease = self._leases.acquire(provider.organizer, seconds=self._lease_timing.seconds,
-                                     now=self._lease_clock())
+        lease = self._leases.acquire(PLANNER, seconds=self._lease_timing.seconds, now=self._lease_clock())
         keeper = LeaseKeeper(self._leases, lease, timing=self._lease_timing, clock=self._lease_clock)
         try:
             self._plan_and_apply(request, summary, feed, provider, now, started, keeper)
@@ -191,51 +198,94 @@ class SyncService:
             summary.plan = [describe(a) for a in the_plan.sends]
             summary.finish("completed", " ".join(filter(None, ["Dry run: nothing was sent or recorded.", guard_note])))
             return
-        if not the_plan.actions:
-            outcome = Outcome()
-        else:
-            deadline = started + self._settings.run_seconds
-            outcome = asyncio.run(self._execute(the_plan, deadline, keeper))
+        plan_id = new_plan_id()
+        remembered = asyncio.run(_remember(self._mapping, the_plan))
+        items = [WorkItem(sender(a), a, summary.run_id, plan_id) for a in the_plan.sends
+                 if isinstance(a, (Create, Update, Cancel))]
+        with_work = {item.offering_id for item in items}
+        self._bookkeep(feed, examine, states, digests, sent, remembered, the_plan, with_work, plan_id, now, summary,
+                       scoped)
+        self._work.replace(items, {offering: plan_id for offering in examine})
+        outcome = self._drain_all(summary.run_id, started + self._settings.run_seconds, summary)
+        merge(outcome, remembered)
         self._summarise(summary, outcome)
         if keeper is not None and keeper.stop_reason:
             summary.stopped = f"Stopped sending early: {keeper.stop_reason}."
-        self._settle(feed, examine, states, digests, sent, outcome, now, summary, scoped)
+        summary.deferred = self._work.left_for_run(summary.run_id, untried=True)
+        if summary.deferred:
+            self._progress(f"{summary.deferred} writes left queued; the send queue sends them as the budget allows.")
+        for offering in sorted(with_work):
+            state = self._offerings.get(offering)
+            mark = states[offering].reconcile_requested_at if offering in states else None
+            if state is not None and state.settled and mark is not None:
+                summary.reconciled.append(offering)
         summary.finish("completed", self._message(summary))
 
-    async def _execute(self, the_plan: Plan, deadline: float, keeper: LeaseKeeper | None) -> Outcome:
-        gateway = self._gateway_factory()
-        pacers: dict[str, Pacer] = {}
+    def _drain_all(self, run_id: str, deadline: float, summary: RunSummary) -> Outcome:
+        """The synchronous mode: this process sends the queued work of every organizer until the
+        run's time slice ends, one drain per organizer at once; what is left is woken on the queue.
 
-        async def pacer_for(organizer: str) -> Pacer:
-            if organizer not in pacers:
-                pacer = Pacer(
-                    organizer=organizer, per_minute=self._settings.send_per_minute,
-                    per_day=self._settings.send_per_day, deadline=deadline, timebase=self._timebase,
-                    log=self._send_log,
-                )
-                await pacer.load()
-                pacers[organizer] = pacer
-            return pacers[organizer]
-
-        total = len(the_plan.sends)
-        done = Counter[str]()
+        A wake-up for each organizer is put on the queue first, visible only after this run's
+        time slice and lease would have run out: should this process die while sending, the
+        send worker carries on from the work table.
+        """
+        outcome = Outcome()
+        organizers = self._work.organizers()
+        if not organizers:
+            return outcome
+        total = Counter[str]()
 
         def progress(action: Any) -> None:
-            done[type(action).__name__] += 1
-            count = sum(done.values())
-            if total and (count == total or count % 50 == 0):
-                self._progress(f"Sent {count} of {total} ({dict(done)})")
+            total[type(action).__name__] += 1
+            if sum(total.values()) % 50 == 0:
+                self._progress(f"Sent {sum(total.values())} ({dict(total)})")
 
-        executor = Executor(gateway, self._mapping, pacer_for, progress=progress,
-                            should_stop=keeper.should_stop if keeper is not None else lambda: False)
-        try:
-            outcome = await executor.run(the_plan.actions)
-        finally:
-            await gateway.aclose()
-        reasons = ", ".join(sorted({p.refusal for p in pacers.values() if p.refusal})) or "time"
-        if outcome.deferred:
-            self._progress(f"Deferred {len(outcome.deferred)} to the next run ({reasons}).")
+        drainer = self._drainer(progress)
+        safety_delay = self._timebase.real(max(0.0, deadline - self._timebase.now())) + self._lease_timing.seconds
+        safety = {o: self._wake(o, run_id, safety_delay) for o in organizers}
+        with ThreadPoolExecutor(max_workers=min(8, len(organizers)), thread_name_prefix="learncal-drain") as pool:
+            results = list(pool.map(lambda o: drainer.drain(o, deadline=deadline), organizers))
+        for result in results:
+            merge(outcome, result.outcome)
+            if result.stopped:
+                summary.stopped = f"Stopped sending early: {result.stopped}."
+            sent = safety.get(result.organizer)
+            if sent is not None and self._wakeups is not None:
+                self._wakeups.withdraw(sent)
+            if result.wake_in is not None:
+                self._wake(result.organizer, run_id, result.wake_in)
+        if total:
+            self._progress(f"Sent {sum(total.values())} ({dict(total)})")
         return outcome
+
+    def send_queued(self, organizer: str, run_id: str | None) -> DrainResult:
+        """One send-worker invocation: drain the organizer's work for one time slice, then wake it
+        again when the budget has room (raises when the wake-up cannot be sent, so the host retries
+        the message and no work is stranded without one)."""
+        result = self._drainer().drain(organizer)
+        if result.wake_in is not None and self._wakeups is not None:
+            self._wakeups.send(organizer, run_id, delay=result.wake_in)
+        return result
+
+    def _drainer(self, progress: Callable[[Any], None] | None = None) -> Drainer:
+        return Drainer(
+            self._settings, work=self._work, offerings=self._offerings, mapping=self._mapping, leases=self._leases,
+            runs=self._runs, gateway_factory=self._gateway_factory, provider=self._provider, send_log=self._send_log,
+            timebase=self._timebase, clock=self._clock, lease_timing=self._lease_timing, lease_clock=self._lease_clock,
+            progress=progress,
+        )
+
+    def _wake(self, organizer: str, run_id: str, delay: float) -> Sent | None:
+        """A wake-up message for the send worker; a queue that cannot be reached only delays the work
+        until the next run (which plans it again), so it is logged, not raised."""
+        if self._wakeups is None:
+            return None
+        try:
+            return self._wakeups.send(organizer, run_id, delay=delay)
+        except Exception as error:
+            log.warning("could not put a wake-up for %s on the send queue (%s); the next run sends its work",
+                        organizer, type(error).__name__)
+            return None
 
     # -- guard, bookkeeping ----------------------------------------------------------------
 
@@ -353,30 +403,35 @@ class SyncService:
         summary.deferred = len(outcome.deferred)
         summary.errors = [{"invitation": f.key.tag(), "message": f.message} for f in outcome.failed]
 
-    def _settle(
+    def _bookkeep(
         self, feed: Feed, examine: set[str], states: dict[str, OfferingState], digests: dict[str, str],
-        sent: dict[Any, Any], outcome: Outcome, now: datetime, summary: RunSummary, desired: DesiredState,
+        sent: dict[Any, Any], remembered: Outcome, the_plan: Plan, with_work: set[str], plan_id: str, now: datetime,
+        summary: RunSummary, desired: DesiredState,
     ) -> None:
-        """Mark offerings whose every action went through, so the next run can skip them."""
-        unfinished = {a.key.offering_id for a in outcome.deferred} | {f.key.offering_id for f in outcome.failed}
+        """Record the plan on every offering it examined: settled when it left no work (so the next
+        run can skip it), else unsettled under this plan's id until its last work row is done."""
+        unfinished = {f.key.offering_id for f in remembered.failed} | with_work
         records = dict(sent)
-        records.update(outcome.records)
-        unfinished |= _without_invitation(desired, records)
+        records.update(remembered.records)
+        covered = {a.key for a in the_plan.actions if isinstance(a, Create)}
+        covered |= {a.key for a in the_plan.actions if isinstance(a, Cancel) and a.reinvite is not None}
+        unfinished |= _without_invitation(desired, {k: r for k, r in records.items() if k not in covered}, covered)
         live = Counter(k.offering_id for k, r in records.items() if r.live)
         for offering in feed.offerings:
             if offering.id not in examine:
                 continue
             previous = states.get(offering.id)
             settled = offering.id not in unfinished
-            applied = previous.reconcile_requested_at if previous and settled else None
-            if applied is not None:
+            mark = previous.reconcile_requested_at if previous else None
+            if settled and mark is not None:
                 summary.reconciled.append(offering.id)
             state = OfferingState(
                 offering_id=offering.id, title=offering.title, digest=digests[offering.id],
-                settled=settled, live=live[offering.id], last_seen=now,
+                settled=settled, live=live[offering.id], last_seen=now, plan_id=plan_id,
+                plan_reconcile=mark if offering.id in with_work else None,
             )
             try:  # a reconcile asked for during this run stays for the next one
-                self._offerings.settle(state, applied=applied)
+                self._offerings.settle(state, applied=mark if settled else None)
             except ConcurrentOfferingChange as error:
                 log.warning("%s", error)
 
@@ -397,7 +452,7 @@ class SyncService:
             parts.append(f"{len(summary.recreated)} deleted by hand in the organizer's calendar and sent again")
         if summary.deferred:
             why = "the run lease" if summary.stopped else "sending limits or time budget"
-            parts.append(f"{summary.deferred} deferred to the next run ({why})")
+            parts.append(f"{summary.deferred} left queued ({why}); the send queue sends them as the budget allows")
         if summary.rejected:
             parts.append(f"{len(summary.rejected)} feed items rejected")
         if summary.errors:
@@ -406,7 +461,8 @@ class SyncService:
         return f"{summary.stopped} {text}" if summary.stopped else text
 
 
-def _without_invitation(desired: DesiredState, records: dict[Any, Any]) -> set[str]:
+def _without_invitation(desired: DesiredState, records: dict[Any, Any],
+                        covered: frozenset[Any] | set[Any] = frozenset()) -> set[str]:
     """Offerings where someone wanted has no live invitation: never settled, so the next run looks again.
 
     The planner invites everyone wanted; this is the safety net should any path leave a
@@ -415,10 +471,31 @@ def _without_invitation(desired: DesiredState, records: dict[Any, Any]) -> set[s
     """
     missing: set[str] = set()
     for key, invitation in desired.wanted.items():
+        if key in covered:
+            continue  # queued: its work row settles the offering once it is sent
         record = records.get(key)
         if invitation.may_create and (record is None or record.state != "live"):
             missing.add(key.offering_id)
     return missing
+
+
+async def _remember(mapping: MappingStore, the_plan: Plan) -> Outcome:
+    """Key fields moved but the meeting reads the same: only the fingerprint is stored, at plan time
+    (nothing is sent, so nothing waits in the queue)."""
+    outcome = Outcome()
+    for action in the_plan.actions:
+        if not isinstance(action, Remember):
+            continue
+        inv = action.invitation
+        try:
+            record = await asyncio.to_thread(mapping.put, action.record.but(key_fp=inv.key_fp, start_utc=inv.start_utc,
+                                                                             end_utc=inv.end_utc))
+        except ConcurrentChange as error:
+            outcome.failed.append(Failure(action.key, str(error)))
+            continue
+        outcome.applied.append(action)
+        outcome.records[action.key] = record
+    return outcome
 
 
 def offering_digest(offering: Offering, feed: Feed, provider: ProviderView) -> str:

@@ -91,7 +91,7 @@ def test_a_run_that_cannot_renew_its_lease_stops_sending_and_defers_the_rest(wor
     assert summary.deferred > 0
     assert summary.stopped is not None and "could not be renewed" in summary.stopped
     assert summary.message is not None and "Stopped sending early" in summary.message
-    assert f"{summary.deferred} deferred to the next run (the run lease)" in summary.message
+    assert f"{summary.deferred} left queued (the run lease)" in summary.message
     sent_before = {e: len(world.sandbox.calendar(e)) for e in LEARNERS}
 
     following = build(settings, tables=world.tables).sync.sync(SyncRequest())  # storage answers again

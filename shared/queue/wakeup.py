@@ -1,0 +1,104 @@
+"""Wake-up messages on the `learncal-send` queue: "drain organizer X", never the work itself.
+
+The work waits in the work table (shared/queue/work.py), where it keeps its order and can be
+checked, replaced and cleared; a message only says whose work to look at and when. A drain
+that stops for the sending budget sends the next message with a visibility timeout equal to
+when the budget has room again, so nothing polls while the budget is spent
+(https://learn.microsoft.com/azure/storage/queues/storage-queues-introduction, and the
+`visibilitytimeout` of Put Message:
+https://learn.microsoft.com/rest/api/storageservices/put-message).
+
+An installation with its own table prefix (tests, a second local install) gets queues of its
+own; the default prefix gives the names the function app's triggers listen on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from shared.settings import Settings
+from shared.store.tables import DEFAULT_PREFIX, Tables
+
+log = logging.getLogger("learncal.queue")
+
+SEND_QUEUE = "learncal-send"
+POISON_SUFFIX = "-poison"  # the Functions host's poison queue: <queue>-poison
+MAX_VISIBILITY = 7 * 24 * 3600 - 1  # Put Message allows up to seven days
+
+
+def queue_name(tables: Tables | str, base: str = SEND_QUEUE) -> str:
+    prefix = tables if isinstance(tables, str) else tables.prefix
+    if prefix == DEFAULT_PREFIX:
+        return base
+    return f"{prefix.lower()}-{base.removeprefix('learncal-')}"[:63 - len(POISON_SUFFIX)]
+
+
+@dataclass(frozen=True)
+class WakeUp:
+    organizer: str
+    run_id: str | None
+
+    def text(self) -> str:
+        return json.dumps({"organizer": self.organizer, "runId": self.run_id})
+
+    @classmethod
+    def parse(cls, text: str) -> WakeUp:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise ValueError("the wake-up message is not JSON") from None
+        if not isinstance(data, dict) or not isinstance(data.get("organizer"), str) or not data["organizer"]:
+            raise ValueError('the wake-up message must be {"organizer": "<address>", "runId": "<id>"|null}')
+        run_id = data.get("runId")
+        return cls(data["organizer"], run_id if isinstance(run_id, str) and run_id else None)
+
+
+@dataclass(frozen=True)
+class Sent:
+    id: str
+    pop_receipt: str
+
+
+class WakeUps:
+    """Sends (and withdraws) wake-up messages; the queue is created on first use."""
+
+    def __init__(self, settings: Settings, tables: Tables) -> None:
+        self.settings = settings
+        self.name = queue_name(tables)
+        self._client: Any = None
+
+    def client(self, poison: bool = False) -> Any:
+        from azure.core.exceptions import ResourceExistsError
+
+        from shared.store.services import queue_client
+
+        if poison:
+            client = queue_client(self.settings, self.name + POISON_SUFFIX)
+            with contextlib.suppress(ResourceExistsError):
+                client.create_queue()
+            return client
+        if self._client is None:
+            client = queue_client(self.settings, self.name)
+            with contextlib.suppress(ResourceExistsError):
+                client.create_queue()
+            self._client = client
+        return self._client
+
+    def send(self, organizer: str, run_id: str | None, *, delay: float = 0.0) -> Sent:
+        """`delay`: real seconds before the message becomes visible (rounded up to whole seconds)."""
+        seconds = min(MAX_VISIBILITY, max(0, math.ceil(delay)))
+        message = self.client().send_message(WakeUp(organizer, run_id).text(), visibility_timeout=seconds)
+        log.info("wake-up for %s in %d s (run %s)", organizer, seconds, run_id)
+        return Sent(message.id, message.pop_receipt)
+
+    def withdraw(self, sent: Sent) -> None:
+        """Remove a message sent earlier (it was a safety net that is no longer needed)."""
+        from azure.core.exceptions import HttpResponseError
+
+        with contextlib.suppress(HttpResponseError):  # already seen by a worker: it finds the work done
+            self.client().delete_message(sent.id, sent.pop_receipt)

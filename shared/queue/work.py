@@ -1,0 +1,341 @@
+"""The work table: every write a plan decided, waiting for its organizer's drain to send it.
+
+One row per sending action (create, update, cancellation, a cancellation followed by its
+re-invitation). The partition is the sending organizer, so one drain reads one partition,
+and the row key sorts the partition in the order the work must go out: the soonest session
+first, then cancellations before updates before invitations (the planner's own order). A
+queue keeps no order; this table does.
+
+A row carries the plan that decided it (`PlanId`, the offering's plan when it was written):
+a newer plan of the same offering replaces its rows, and a row whose plan is no longer the
+offering's current one is dropped by the drain instead of being sent. Rows are deleted with
+the ETag they were read with, so a drain never deletes a row a newer plan has just written
+under the same key.
+
+A row that keeps failing is retried later (`NotBefore`, backing off) and parked after
+`MAX_ATTEMPTS` failures: kept, reported by `learncal queue show`, never sent again until a
+new plan replaces it or an administrator clears it.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from shared.planning.plan import _FAR_FUTURE, Cancel, Create, Update
+from shared.queue.codec import SendAction, decode, encode
+from shared.store.sendlog import DAY_SECONDS, SendLog
+from shared.store.tables import Tables, key_part
+
+MAX_ATTEMPTS = 5  # failures before a row is parked
+_CHUNK = 30_000  # characters of action JSON per property (a string property holds 32,768)
+_BATCH = 100  # operations in one entity-group transaction (the service's limit)
+_URGENCY = {Cancel: 0, Update: 1, Create: 2}
+_BACKOFF_SECONDS = 30.0
+
+WorkState = Literal["queued", "parked"]
+
+
+def new_plan_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def partition(organizer: str) -> str:
+    """Exchange compares addresses without case; so does the work table."""
+    return key_part(organizer.lower())
+
+
+def row_key(action: SendAction) -> str:
+    """Sorts as the planner orders a plan: (session start, cancel < update < create, key)."""
+    start = action.start_utc if action.start_utc != _FAR_FUTURE else None
+    when = start.astimezone(UTC).strftime("%Y%m%dT%H%M%S") if start is not None else "99991231T235959"
+    key = action.key
+    return "!".join((when, str(_URGENCY[type(action)]), key_part(key.offering_id), key_part(key.activity_id),
+                     key_part(key.email)))
+
+
+def sender(action: SendAction) -> str:
+    """Updates and cancellations go through the organizer that sent the invitation (as the executor sends)."""
+    if isinstance(action, Create):
+        return action.organizer
+    return action.record.organizer
+
+
+@dataclass
+class WorkItem:
+    organizer: str
+    action: SendAction
+    run_id: str | None
+    plan_id: str
+    attempts: int = 0
+    state: WorkState = "queued"
+    not_before: datetime | None = None
+    last_error: str | None = None
+    enqueued_at: datetime | None = None
+    etag: str | None = None
+    row: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.row:
+            self.row = row_key(self.action)
+
+    @property
+    def offering_id(self) -> str:
+        return self.action.key.offering_id
+
+
+class WorkStore:
+    def __init__(self, tables: Tables) -> None:
+        self._table = tables["work"]
+
+    # -- what a plan writes -----------------------------------------------------------------
+
+    def replace(self, items: Iterable[WorkItem], plans: Mapping[str, str]) -> int:
+        """Write a plan's rows; then remove the rows of these offerings that an older plan wrote.
+
+        `plans`: offering id -> the plan id the new rows carry (every offering the plan examined,
+        also those it left without work). New rows first: a crash in between leaves rows of an
+        older plan that the drain drops (their plan is no longer the offering's), never a gap.
+        """
+        from azure.data.tables import UpdateMode
+
+        now = datetime.now(UTC)
+        by_partition: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = defaultdict(list)
+        written = 0
+        for item in items:
+            item.enqueued_at = item.enqueued_at or now
+            by_partition[partition(item.organizer)].append(("upsert", self._entity(item), {"mode": UpdateMode.REPLACE}))
+            written += 1
+        self._submit(by_partition)
+        stale: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = defaultdict(list)
+        for entity in self._table.list_entities(select=["PartitionKey", "RowKey", "OfferingId", "PlanId"]):
+            plan_id = plans.get(entity.get("OfferingId"))
+            if plan_id is not None and entity.get("PlanId") != plan_id:
+                stale[entity["PartitionKey"]].append(
+                    ("delete", {"PartitionKey": entity["PartitionKey"], "RowKey": entity["RowKey"]}, {}))
+        self._submit(stale)
+        return written
+
+    def _submit(self, operations: Mapping[str, list[tuple[str, dict[str, Any], dict[str, Any]]]]) -> None:
+        for ops in operations.values():
+            for start in range(0, len(ops), _BATCH):
+                self._table.submit_transaction(ops[start:start + _BATCH])
+
+    # -- what a drain reads and writes --------------------------------------------------------
+
+    def page(self, organizer: str, *, after: str | None = None, limit: int = 200) -> list[WorkItem]:
+        """The next queued rows of one organizer in send order (RowKey order), after `after`."""
+        query = "PartitionKey eq @pk and State eq 'queued'"
+        parameters: dict[str, Any] = {"pk": partition(organizer)}
+        if after is not None:
+            query += " and RowKey gt @after"
+            parameters["after"] = after
+        items: list[WorkItem] = []
+        for entity in self._table.query_entities(query, parameters=parameters, results_per_page=limit):
+            items.append(self._item(entity))
+            if len(items) >= limit:
+                break
+        return items
+
+    def done(self, item: WorkItem) -> bool:
+        """Remove a row that was sent (or dropped); False when a newer plan rewrote it meanwhile."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+
+        try:
+            self._table.delete_entity(partition(item.organizer), item.row, etag=item.etag,
+                                      match_condition=MatchConditions.IfNotModified)
+        except ResourceModifiedError:
+            return False
+        except ResourceNotFoundError:
+            return True
+        return True
+
+    def failed(self, item: WorkItem, message: str, *, now: datetime | None = None) -> WorkItem | None:
+        """Count a failed attempt: retried later (backing off), parked after MAX_ATTEMPTS."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
+        now = now or datetime.now(UTC)
+        item.attempts += 1
+        item.last_error = message[:2000]
+        item.state = "parked" if item.attempts >= MAX_ATTEMPTS else "queued"
+        item.not_before = now + timedelta(seconds=_BACKOFF_SECONDS * 2 ** (item.attempts - 1))
+        try:
+            meta = self._table.update_entity(self._entity(item), mode=UpdateMode.REPLACE, etag=item.etag,
+                                             match_condition=MatchConditions.IfNotModified)
+        except (ResourceModifiedError, ResourceNotFoundError):
+            return None  # a newer plan replaced (or a clear removed) the row: its decision stands
+        item.etag = meta.get("etag")
+        return item
+
+    # -- looking at the queue ---------------------------------------------------------------
+
+    def rows(self, *, organizer: str | None = None, offering: str | None = None,
+             select: list[str] | None = None) -> Iterator[Any]:
+        filters, parameters = [], {}
+        if organizer:
+            filters.append("PartitionKey eq @pk")
+            parameters["pk"] = partition(organizer)
+        if offering:
+            filters.append("OfferingId eq @offering")
+            parameters["offering"] = offering
+        if not filters:
+            return iter(self._table.list_entities(select=select))
+        return iter(self._table.query_entities(" and ".join(filters), parameters=parameters, select=select))
+
+    def organizers(self) -> list[str]:
+        """Organizers with queued rows (those a wake-up message should be sent for)."""
+        found: dict[str, str] = {}
+        for entity in self.rows(select=["PartitionKey", "Organizer", "State"]):
+            if entity.get("State") == "queued":
+                found.setdefault(entity["PartitionKey"], entity.get("Organizer") or entity["PartitionKey"])
+        return sorted(found.values())
+
+    def queued(self, organizer: str) -> int:
+        return sum(1 for e in self.rows(organizer=organizer, select=["State"]) if e.get("State") == "queued")
+
+    def next_due(self, organizer: str) -> datetime | None:
+        """The earliest moment a queued row of this organizer that waits after a failure may be tried again."""
+        waits = [e["NotBefore"] for e in self.rows(organizer=organizer, select=["State", "NotBefore"])
+                 if e.get("State") == "queued" and e.get("NotBefore") is not None]
+        return min(waits, default=None)
+
+    def left_for_run(self, run_id: str, *, untried: bool = False) -> int:
+        """A run's writes still queued (`untried`: only those no drain has failed to send yet)."""
+        query_text = "RunId eq @run and State eq 'queued'" + (" and Attempts eq 0" if untried else "")
+        query = self._table.query_entities(query_text, parameters={"run": run_id}, select=["RowKey"])
+        return sum(1 for _ in query)
+
+    def pending(self, offering_id: str) -> bool:
+        """Any row (queued or parked) left for this offering, whichever organizer sends it."""
+        query = self._table.query_entities("OfferingId eq @o", parameters={"o": offering_id},
+                                           select=["RowKey"], results_per_page=1)
+        return next(iter(query), None) is not None
+
+    def clear(self, *, organizer: str | None = None, offering: str | None = None,
+              state: WorkState | None = None) -> int:
+        """Remove queued (and parked) rows; the next plan decides again about their offerings."""
+        ops: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = defaultdict(list)
+        removed = 0
+        for entity in self.rows(organizer=organizer, offering=offering, select=["PartitionKey", "RowKey", "State"]):
+            if state is not None and entity.get("State") != state:
+                continue
+            ops[entity["PartitionKey"]].append(("delete", {"PartitionKey": entity["PartitionKey"],
+                                                           "RowKey": entity["RowKey"]}, {}))
+            removed += 1
+        self._submit(ops)
+        return removed
+
+    def summary(self, *, per_minute: int, per_day: int, send_log: SendLog | None = None,
+                now: float | None = None, organizer: str | None = None) -> list[dict[str, Any]]:
+        """Per organizer: queued and parked rows, the sessions they are for, what was sent against the
+        budget in the last minute and day, and when the queue is expected to be empty.
+
+        The estimate assumes the budget is the only limit (it is what the drain waits for): the
+        queued rows at the per-minute rate, held back by the day's budget where that runs out.
+        """
+        import time
+
+        now = time.time() if now is None else now
+        per: dict[str, dict[str, Any]] = {}
+        for entity in self.rows(organizer=organizer,
+                                select=["PartitionKey", "Organizer", "State", "Start", "EnqueuedAt"]):
+            name = entity.get("Organizer") or entity["PartitionKey"]
+            entry = per.setdefault(entity["PartitionKey"], {
+                "organizer": name, "queued": 0, "parked": 0, "nextSessionStart": None, "lastSessionStart": None,
+                "oldestQueuedAt": None,
+            })
+            entry["parked" if entity.get("State") == "parked" else "queued"] += 1
+            start, enqueued = entity.get("Start"), entity.get("EnqueuedAt")
+            if isinstance(start, datetime):
+                entry["nextSessionStart"] = _earliest(entry["nextSessionStart"], start)
+                entry["lastSessionStart"] = _latest(entry["lastSessionStart"], start)
+            if isinstance(enqueued, datetime):
+                entry["oldestQueuedAt"] = _earliest(entry["oldestQueuedAt"], enqueued)
+        result = []
+        for entry in per.values():
+            minute, day = _sent(send_log, entry["organizer"], now)
+            entry.update({
+                "sentLastMinute": minute, "sentLastDay": day, "perMinute": per_minute, "perDay": per_day,
+            })
+            minutes = _minutes_to_empty(entry["queued"], per_minute, per_day, day)
+            entry["emptyInMinutes"] = minutes
+            entry["expectedEmptyAt"] = _iso(datetime.fromtimestamp(now + minutes * 60, UTC)) if minutes else None
+            for name in ("nextSessionStart", "lastSessionStart", "oldestQueuedAt"):
+                entry[name] = _iso(entry[name]) if entry[name] is not None else None
+            result.append(entry)
+        return sorted(result, key=lambda e: e["organizer"])
+
+    # -- rows ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _entity(item: WorkItem) -> dict[str, Any]:
+        text = encode(item.action)
+        entity: dict[str, Any] = {
+            "PartitionKey": partition(item.organizer), "RowKey": item.row, "Organizer": item.organizer,
+            "OfferingId": item.offering_id, "PlanId": item.plan_id, "RunId": item.run_id or "",
+            "Attempts": item.attempts, "State": item.state, "Kind": type(item.action).__name__.lower(),
+            "Chunks": max(1, math.ceil(len(text) / _CHUNK)),
+        }
+        for index in range(entity["Chunks"]):
+            entity[f"Action{index}"] = text[index * _CHUNK:(index + 1) * _CHUNK]
+        start = item.action.start_utc
+        if start != _FAR_FUTURE:
+            entity["Start"] = start
+        for name, value in (("NotBefore", item.not_before), ("LastError", item.last_error),
+                            ("EnqueuedAt", item.enqueued_at)):
+            if value is not None:
+                entity[name] = value
+        return entity
+
+    @staticmethod
+    def _item(entity: Any) -> WorkItem:
+        text = "".join(entity.get(f"Action{i}") or "" for i in range(int(entity.get("Chunks") or 1)))
+        return WorkItem(
+            organizer=entity.get("Organizer") or entity["PartitionKey"], action=decode(text),
+            run_id=entity.get("RunId") or None, plan_id=entity.get("PlanId") or "",
+            attempts=int(entity.get("Attempts") or 0), state=entity.get("State") or "queued",
+            not_before=entity.get("NotBefore"), last_error=entity.get("LastError"),
+            enqueued_at=entity.get("EnqueuedAt"), etag=entity.metadata.get("etag"), row=entity["RowKey"],
+        )
+
+
+def _sent(send_log: SendLog | None, organizer: str, now: float) -> tuple[int, int]:
+    if send_log is None:
+        return 0, 0
+    buckets = send_log.load(organizer, now - DAY_SECONDS)
+    minute = sum(b.count for b in buckets if (b.minute + 1) * 60 > now - 60)
+    return minute, sum(b.count for b in buckets)
+
+
+def _minutes_to_empty(queued: int, per_minute: int, per_day: int, sent_day: int) -> float:
+    if queued <= 0:
+        return 0.0
+    today = max(0, per_day - sent_day)
+    if queued <= today:
+        return queued / per_minute
+    later = queued - today  # what waits for the day's budget to come round again
+    return max(today / per_minute, math.ceil(later / per_day) * 1440.0 + min(later, per_day) / per_minute)
+
+
+def _earliest(current: datetime | None, value: datetime) -> datetime:
+    return value if current is None or value < current else current
+
+
+def _latest(current: datetime | None, value: datetime) -> datetime:
+    return value if current is None or value > current else current
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def offerings_of(items: Collection[WorkItem]) -> set[str]:
+    return {item.offering_id for item in items}
