@@ -1,7 +1,7 @@
 // Offerings: search, sessions and who holds which meeting (read only), Reconcile with a preview.
 import { api, follow, runEnded } from "../api.js";
-import { clear, field, h, objectsTable, section, status, table, when } from "../dom.js";
-import { planTable, preview } from "./preview.js";
+import { clear, field, h, section, status, table, when } from "../dom.js";
+import { planTable } from "./preview.js";
 
 function list(data) {
   if (Array.isArray(data)) return data;
@@ -12,21 +12,20 @@ const idOf = (o) => o.offeringId || o.id;
 
 function detailView(offering) {
   const facts = [
-    ["Offering", idOf(offering)], ["Title", offering.title], ["Live invitations", offering.live],
+    ["Offering", idOf(offering)], ["Title", offering.title], ["Organizer", offering.organizer || "—"],
+    ["Live invitations", offering.liveInvitations ?? offering.live], ["Last change", when(offering.lastChange)],
     ["Last seen in the feed", when(offering.lastSeen)],
     ["Reconcile requested", offering.reconcileRequestedAt ? when(offering.reconcileRequestedAt) : "no"],
-    ["Organizer", offering.organizer || "—"],
   ];
-  const sessions = offering.sessions || offering.activities || [];
-  const meetings = offering.meetings || offering.mapping || offering.invitations || [];
+  const sessions = offering.sessions || [];
   return h("div", {},
     h("dl", { class: "facts" }, facts.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: String(v ?? "—") })])),
-    h("h3", { text: "Sessions" }),
-    objectsTable("Sessions of this offering", sessions, ["activityId", "title", "start", "end", "timeZone", "location"],
-      { empty: "No sessions known." }),
-    h("h3", { text: "Who holds which meeting" }),
-    objectsTable("Meetings sent, by person (read only)", meetings, ["activityId", "email", "person", "role", "state", "organizer"],
-      { empty: "No meeting has been sent for this offering yet." }));
+    h("h3", { text: "Sessions and who holds which meeting" }),
+    sessions.length === 0 ? h("p", { class: "muted", text: "No meeting has been sent for this offering yet." }) : null,
+    sessions.map((session) => table(`Session ${session.activityId}, starts ${when(session.start)}`, [
+      ["Person", (i) => i.address], ["Role", (i) => i.role], ["State", (i) => i.state],
+      ["Organizer", (i) => i.organizer], ["Meeting id", (i) => i.eventId],
+    ], session.invitations || [], { className: "holders", empty: "Nobody holds this session's meeting." })));
 }
 
 export default async function render(root, { explain }) {
@@ -53,11 +52,12 @@ export default async function render(root, { explain }) {
       previewButton.disabled = true;
       clear(out).append(status("info", "Working out what a reconcile would send…"));
       try {
-        const result = await preview({ offeringId: id, reconcile: true });
-        const plan = (result.plan || []).filter((a) => !a.offering || a.offering === id);
+        const { data } = await api("POST", `offerings/${encodeURIComponent(id)}/reconcile?preview=true`);
+        const plan = data.sends || [];
         clear(out).append(status("info", plan.length ? `${plan.length} message(s) would be sent for this offering.`
-          : "The feed and the calendars agree so far; a reconcile also re-reads each meeting and repairs changes made " +
-            "by hand in Outlook."), planTable("What the reconcile would send", plan));
+          : "Nothing differs from the feed: a reconcile would send nothing now."),
+        data.message ? h("p", { class: "muted", text: data.message }) : null,
+        planTable("What the reconcile would send", plan));
         confirm.disabled = false;
         confirm.focus();
       } catch (error) {
@@ -92,12 +92,15 @@ export default async function render(root, { explain }) {
       const query = search.value.trim();
       const { data } = await api("GET", `offerings${query ? `?search=${encodeURIComponent(query)}` : ""}`);
       const items = list(data);
+      const more = data && data.pages > 1 ? h("p", { class: "muted", text: `Showing ${items.length} of ${data.total}: ` +
+        "narrow the search to find others." }) : null;
       clear(results).append(table("Offerings", [
         ["Offering", (o) => h("a", { href: `offerings?id=${encodeURIComponent(idOf(o))}`, class: "offering-link",
           "data-id": idOf(o), text: idOf(o) })],
-        ["Title", (o) => o.title], ["Live invitations", (o) => o.live], ["Last seen", (o) => when(o.lastSeen)],
+        ["Title", (o) => o.title], ["Sessions", (o) => o.sessions], ["Live invitations", (o) => o.liveInvitations],
+        ["Last change", (o) => when(o.lastChange || o.lastSeen)],
         ["Reconcile requested", (o) => (o.reconcileRequestedAt ? when(o.reconcileRequestedAt) : "")],
-      ], items, { empty: "No offering matches.", className: "offerings" }));
+      ], items, { empty: "No offering matches.", className: "offerings" }), more);
     } catch (error) {
       clear(results).append(explain(error));
     }
