@@ -132,7 +132,11 @@ def _runs(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
         if not (raw.isascii() and raw.isdigit() and len(raw) <= 3) or not 1 <= int(raw) <= MAX_RUNS:
             raise invalid([{"field": "limit", "message": f"must be a whole number from 1 to {MAX_RUNS}"}])
         limit = int(raw)
-    return ok({"value": services().app.runs.recent(limit)})
+    current = services()
+    # the console charts each day's messages against what the organizer mailbox may send (Exchange's limits)
+    budget = {"perDay": current.settings.send_per_day, "perMinute": current.settings.send_per_minute,
+              "organizers": max(1, len(getattr(current.settings, "organizers", ()) or ()))}
+    return ok({"value": current.app.runs.recent(limit), "budget": budget})
 
 
 def runs(req: func.HttpRequest) -> func.HttpResponse:

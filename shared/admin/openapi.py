@@ -148,7 +148,13 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
     },
     "RunList": {
         "type": "object", "required": ["value"],
-        "properties": {"value": {"type": "array", "items": _ref("RunSummary")}},
+        "properties": {
+            "value": {"type": "array", "items": _ref("RunSummary")},
+            "budget": {"type": "object", "description": "the sending budget of each organizer mailbox "
+                       "(LEARNCAL_SEND_PER_DAY recipients a rolling day, LEARNCAL_SEND_PER_MINUTE messages a minute)",
+                       "properties": {"perDay": {"type": "integer"}, "perMinute": {"type": "integer"},
+                                      "organizers": {"type": "integer"}}},
+        },
     },
     "FieldError": {
         "type": "object", "required": ["field", "message"],

@@ -1,7 +1,7 @@
 """Browser tests of the console: `learncal serve` as its own process, driven by Debian's Chromium.
 
 One serve per test module (over the session's sandbox and Azurite, with tables of its own) and
-one browser per session; each test gets a fresh browser context, so no sign-in leaks between
+one browser per module; each test gets a fresh browser context, so no sign-in leaks between
 tests. Playwright cannot download its own browser here: it drives /usr/bin/chromium, which
 `make test` installs (Makefile, target `chromium`).
 """
@@ -117,7 +117,10 @@ def served(sandbox_process: dict[str, Any], azurite: RunningAzurite,
     stop_serve(running)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop on the main thread while it
+# lives, and the product's own asyncio.run() (the Graph SDK) refuses to start inside a running loop,
+# so later modules that call the product in-process must not share the thread with it.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     if not Path(CHROMIUM).is_file():
         raise RuntimeError(f"Chromium is missing at {CHROMIUM}: run `make chromium` (part of `make test`).")
@@ -125,7 +128,7 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
     yield launched

@@ -79,6 +79,9 @@ def test_an_administrator_starts_a_run_and_follows_it_to_its_end(page: Page, ser
     assert "completed" in outcome.inner_text()
     assert sent == delivered(served, people(feed)) - before > 0
     expect(page.locator("#run-detail")).to_contain_text("Rejected from the feed")
+    expect(page.locator("#budget")).to_contain_text("6000 messages a minute")  # serve's LEARNCAL_SEND_PER_MINUTE
+    page.get_by_label("Chart").select_option("day")
+    assert page.locator("canvas").evaluate("c => c.width > 0 && c.getAttribute('aria-label').includes('per day')")
     expect(page.locator("table.runs tbody tr").first).to_contain_text(str(sent))
 
 

@@ -33,12 +33,10 @@ function drawChart(canvas, runs, mode, budget) {
   const datasets = Object.keys(COLORS).map((key) => ({
     type: "bar", label: key, data: points.map(([, c]) => c[key]), backgroundColor: COLORS[key], stack: "runs",
   }));
-  if (budget) {
-    const limit = mode === "day" ? budget.perDay : budget.perRun;
-    if (limit) {
-      datasets.push({ type: "line", label: mode === "day" ? "sending budget per day" : "sending budget per run",
-        data: points.map(() => limit), borderColor: "#1b1f24", borderDash: [6, 4], pointRadius: 0, fill: false });
-    }
+  if (budget && budget.perDay && mode === "day") {
+    const limit = budget.perDay * (budget.organizers || 1);
+    datasets.push({ type: "line", label: "sending budget per day (all organizer mailboxes)",
+      data: points.map(() => limit), borderColor: "#1b1f24", borderDash: [6, 4], pointRadius: 0, fill: false });
   }
   return new window.Chart(canvas, {
     data: { labels: points.map(([label]) => label), datasets },
@@ -159,7 +157,11 @@ export default async function render(root, { explain }) {
       listBox),
     section("Run detail", detail));
   await reload();
-  if (!budget) listBox.before(h("p", { class: "muted", text: "The sending budget is shown when the API reports it." }));
+  if (budget) {
+    listBox.before(h("p", { class: "muted", id: "budget", text: `Sending budget: ${budget.perDay} recipients a day and ` +
+      `${budget.perMinute} messages a minute for each of ${budget.organizers || 1} organizer mailbox(es). ` +
+      "Choose \u201cper day\u201d to see each day against it; what does not fit is deferred to the next run." }));
+  }
   const chosen = params.get("run") || (history[0] && history[0].runId);
   if (chosen) await showRun(chosen);
   else detail.append(h("p", { class: "muted", text: "Choose a run in the table." }));
