@@ -1,19 +1,29 @@
 // Feed: check an upload (rejections and what it would send) before storing it, and the feed history.
 import { api } from "../api.js";
-import { clear, field, h, objectsTable, section, status, table, when } from "../dom.js";
-import { planTable } from "./preview.js";
+import { clear, field, h, section, status, table, when } from "../dom.js";
 
 const typeOf = (file) => (file.name.toLowerCase().endsWith(".csv") ? "text/csv" : "application/json");
 
+// PUT /api/feed?dryRun=true answers {blob, size, format, preview: {offerings, rejectedCount, rejections,
+// created, updated, cancelled, unchanged, message}, refusal}; nothing is stored.
 function checkResult(data) {
-  const rejected = data.rejected || data.rejections || [];
-  const parts = [status(rejected.length ? "warn" : "ok", rejected.length
-    ? `${rejected.length} item(s) would be rejected; the rest can be stored.` : "The feed passed the check.")];
-  if (data.offerings !== undefined) parts.push(h("p", { text: `Offerings: ${Array.isArray(data.offerings) ? data.offerings.length : data.offerings}` }));
+  const preview = data.preview || data;
+  const rejected = preview.rejections || preview.rejected || [];
+  const count = preview.rejectedCount ?? rejected.length;
+  const parts = [];
+  if (data.refusal) parts.push(status("error", data.refusal.message));
+  parts.push(status(count ? "warn" : "ok", count
+    ? `${count} item(s) would be rejected; the rest can be stored.` : "The feed passed the check."));
+  const facts = [
+    ["Format", data.format], ["Size", data.size !== undefined ? `${data.size} bytes` : undefined],
+    ["Offerings", Array.isArray(preview.offerings) ? preview.offerings.length : preview.offerings],
+    ["A run would invite", preview.created], ["update", preview.updated], ["cancel", preview.cancelled],
+    ["leave unchanged", preview.unchanged],
+  ].filter(([, v]) => v !== undefined && v !== null);
+  parts.push(h("dl", { class: "facts" }, facts.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: String(v) })])));
+  if (preview.message) parts.push(h("p", { class: "muted", text: preview.message }));
   parts.push(table("Rejected items: where in the feed and why", [["Feed path", (r) => r.path], ["Reason", (r) => r.reason]],
     rejected, { empty: "No item was rejected." }));
-  if (data.plan) parts.push(planTable("What a run would send with this feed", data.plan));
-  for (const warning of data.warnings || []) parts.push(status("warn", String(warning.message || warning)));
   return h("div", { id: "feed-check" }, parts);
 }
 
@@ -33,6 +43,7 @@ export default async function render(root, { explain }) {
       return null;
     }
     const query = new URLSearchParams();
+    query.set("name", chosen.name);
     if (dryRun) query.set("dryRun", "true");
     if (!dryRun && force.checked) query.set("force", "true");
     const { data } = await api("PUT", `feed?${query}`, chosen, { contentType: typeOf(chosen) });
@@ -80,9 +91,11 @@ export default async function render(root, { explain }) {
     try {
       const { data } = await api("GET", "feeds");
       const items = Array.isArray(data) ? data : (data && (data.value || data.feeds)) || [];
-      clear(historyBox).append(objectsTable("Feeds received, newest first", items.map((item) => ({
-        ...item, ...(item.receivedAt ? { receivedAt: when(item.receivedAt) } : {}) })),
-      ["name", "receivedAt", "source", "by", "offerings", "rejected", "status"], { empty: "No feed received yet." }));
+      clear(historyBox).append(table("Feeds received, newest first", [
+        ["Feed", (f) => (f.container ? `${f.container}/${f.name}` : f.name)],
+        ["Received", (f) => when(f.lastModified || f.updatedAt)], ["Format", (f) => f.format],
+        ["Size", (f) => f.size], ["Status", (f) => f.status], ["Why", (f) => f.reason || ""],
+      ], items, { empty: "No feed received yet." }));
     } catch (error) {
       clear(historyBox).append(explain(error));
     }
