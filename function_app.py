@@ -33,12 +33,12 @@ def hourly_sync(timer: func.TimerRequest) -> None:
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    """Liveness and configuration completeness, without calling Graph or revealing settings."""
-    from shared.health import health_report
+    """Liveness and configuration completeness: status only (outside sign-in), details in the log."""
+    from shared.health import health_report, public_health
 
     report = health_report()
     status = 200 if report["status"] == "ok" else 503
-    return func.HttpResponse(json.dumps(report), status_code=status, mimetype="application/json")
+    return func.HttpResponse(json.dumps(public_health(report)), status_code=status, mimetype="application/json")
 
 
 # -- admin API (shared/admin): a signed-in caller with LearningCalendar.Admin (or, for the read routes,
