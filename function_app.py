@@ -94,6 +94,14 @@ def openapi(req: func.HttpRequest) -> func.HttpResponse:
 
 # -- what the console reads and does beyond the routes above (shared/admin/console_api.py) ----------
 
+@app.route(route="me", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def me(req: func.HttpRequest) -> func.HttpResponse:
+    """Who is signed in and what they may do, so the console can show only what applies (any signed-in caller)."""
+    from shared.admin import console_api
+
+    return console_api.me(req)
+
+
 @app.route(route="audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def audit_trail(req: func.HttpRequest) -> func.HttpResponse:
     """Who changed what and when, newest first (Reader)."""
