@@ -46,12 +46,12 @@ def send_worker(msg: func.QueueMessage) -> None:
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    """Liveness and configuration completeness, without calling Graph or revealing settings."""
-    from shared.health import health_report
+    """Liveness and configuration completeness: status only (outside sign-in), details in the log."""
+    from shared.health import health_report, public_health
 
     report = health_report()
     status = 200 if report["status"] == "ok" else 503
-    return func.HttpResponse(json.dumps(report), status_code=status, mimetype="application/json")
+    return func.HttpResponse(json.dumps(public_health(report)), status_code=status, mimetype="application/json")
 
 
 # -- admin API (shared/admin): a signed-in caller with LearningCalendar.Admin (or, for the read routes,
@@ -106,6 +106,14 @@ def openapi(req: func.HttpRequest) -> func.HttpResponse:
 
 
 # -- what the console reads and does beyond the routes above (shared/admin/console_api.py) ----------
+
+@app.route(route="me", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def me(req: func.HttpRequest) -> func.HttpResponse:
+    """Who is signed in and what they may do, so the console can show only what applies (any signed-in caller)."""
+    from shared.admin import console_api
+
+    return console_api.me(req)
+
 
 @app.route(route="audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def audit_trail(req: func.HttpRequest) -> func.HttpResponse:

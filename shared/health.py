@@ -1,12 +1,19 @@
-"""A cheap health report: is the configuration complete and is Table Storage reachable."""
+"""A cheap health report: is the configuration complete and is Table Storage reachable.
+
+The health route is outside sign-in (anyone can call it), so it answers the status of each
+check only; what is missing or failing goes to the log, where operators look.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from shared import __version__
 from shared.errors import LearncalError
 from shared.settings import Settings
+
+log = logging.getLogger("learncal")
 
 
 def health_report(settings: Settings | None = None) -> dict[str, Any]:
@@ -34,3 +41,15 @@ def health_report(settings: Settings | None = None) -> dict[str, Any]:
             checks["storage"] = f"unreachable ({type(error).__name__})"
     status = "ok" if all(v == "ok" for v in checks.values()) else "degraded"
     return {"status": status, "version": __version__, "checks": checks}
+
+
+def public_health(report: dict[str, Any]) -> dict[str, Any]:
+    """The report as the anonymous health route shows it: each check's status, no detail.
+
+    The details (which setting is missing, why storage failed) are logged instead.
+    """
+    failing = {name: detail for name, detail in report["checks"].items() if detail != "ok"}
+    if failing:
+        log.warning("health check degraded: %s", "; ".join(f"{k}: {v}" for k, v in failing.items()))
+    return {"status": report["status"],
+            "checks": {name: "ok" if detail == "ok" else "failing" for name, detail in report["checks"].items()}}

@@ -38,6 +38,8 @@ ROLE_CLAIM_TYPES = frozenset({"roles", "http://schemas.microsoft.com/ws/2008/06/
 NAME_CLAIM_TYPES = ("preferred_username", "upn", "email", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn")
 APP_CLAIM_TYPES = ("azp", "appid")
 
+SIGNED_IN = "signed-in"  # any signed-in caller, with or without a role (GET /api/me only)
+
 # what each role grants: Admin implies Reader
 _GRANTS = {ADMIN_ROLE: frozenset({ADMIN_ROLE, READER_ROLE}), READER_ROLE: frozenset({READER_ROLE})}
 
@@ -132,7 +134,7 @@ def authorize(req: func.HttpRequest, role: str = ADMIN_ROLE) -> Principal:
     Fails closed: without a trusted sign-in (App Service Authentication, or `learncal serve`
     locally) nobody is let in, whatever headers the request carries.
     """
-    if role not in _GRANTS:
+    if role not in _GRANTS and role != SIGNED_IN:
         raise ValueError(f"unknown role {role!r}")
     if not principal_trusted():
         detail = ("This admin API only admits callers signed in with Microsoft Entra ID, and sign-in is not set up "
@@ -150,7 +152,7 @@ def authorize(req: func.HttpRequest, role: str = ADMIN_ROLE) -> Principal:
                       "`Authorization: Bearer <token>` with a Microsoft Entra token for this API (docs/admin-api.md, "
                       "\"Calling the API from automation\").",
                       headers={"WWW-Authenticate": 'Bearer realm="learncal-admin"'})
-    if not principal.holds(role):
+    if role != SIGNED_IN and not principal.holds(role):
         needed = role if role == ADMIN_ROLE else f"{role} (or {ADMIN_ROLE})"
         raise Problem(403, "forbidden",
                       f"{principal.actor} is signed in but lacks the app role {needed}; {ASSIGN_FIX}. Sign out and "

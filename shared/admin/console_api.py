@@ -11,7 +11,7 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.admin.auth import READER_ROLE, Principal
+from shared.admin.auth import ADMIN_ROLE, READER_ROLE, SIGNED_IN, Principal
 from shared.admin.context import services
 from shared.admin.http import dispatch, json_body, ok, query_value
 from shared.admin.inputs import AllowanceInput, JobInput
@@ -37,6 +37,18 @@ def _offering_id(req: func.HttpRequest) -> str:
     if not offering_id or len(offering_id) > 256:
         raise invalid([{"field": "offeringId", "message": "must be an offering id of 1 to 256 characters"}])
     return offering_id
+
+
+# -- GET /api/me ---------------------------------------------------------------------------
+
+def _me(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
+    return ok({"name": principal.actor, "roles": sorted(principal.roles & {ADMIN_ROLE, READER_ROLE}),
+               "canRead": principal.holds(READER_ROLE), "canChange": principal.holds(ADMIN_ROLE)})
+
+
+def me(req: func.HttpRequest) -> func.HttpResponse:
+    """Who the console is signed in as and what they may do (any signed-in caller, role or not)."""
+    return dispatch(req, {"GET": _me}, role=SIGNED_IN)
 
 
 # -- GET /api/audit ------------------------------------------------------------------------

@@ -214,6 +214,11 @@ FROM_FEED = ("Titles, names and addresses come from the learning feed: they are 
              "contain any characters, markup included) for the client to show as text.")
 
 CONSOLE_SCHEMAS: dict[str, Any] = {
+    "Me": {
+        "type": "object", "required": ["name", "roles", "canRead", "canChange"],
+        "properties": {"name": {"type": "string"}, "roles": {"type": "array", "items": {"type": "string"}},
+                       "canRead": {"type": "boolean"}, "canChange": {"type": "boolean"}},
+    },
     "AuditEntry": {
         "type": "object", "required": ["at", "actor", "action", "target", "changes"],
         "properties": {
@@ -297,6 +302,9 @@ CONSOLE_SCHEMAS: dict[str, Any] = {
 }
 
 CONSOLE_PATHS: dict[str, Any] = {
+    "/me": {"get": _operation(
+        "getMe", "Who is signed in and what they may do (any signed-in caller, with or without a role).",
+        {"200": _json("Me", "The caller.")}, role="signed-in")},
     "/audit": {"get": _operation(
         "listAudit", "Who changed what and when, newest first.",
         {"200": _json("AuditList", "Audit entries."), "422": _problem("limit or since is not valid.")},

@@ -135,9 +135,10 @@ def storage_unreachable(error: BaseException, endpoint: str, *, identity: bool =
             fix = (f"The storage account refused the function app's managed identity: give it '{DATA_ROLE}' on "
                    "the storage account (the Bicep in infra/ does).")
         else:
-            fix = (f"The storage account refused your Azure sign-in: sign in with `az login` (or `azd auth login`) "
-                   f"as someone holding '{DATA_ROLE}' on the storage account, or have an owner assign it: "
-                   f"az role assignment create --role \"{DATA_ROLE}\" --assignee <your sign-in> --scope "
+            fix = ("No Azure sign-in on this machine was accepted (none found, expired, or refused): sign in with "
+                   "`az login` (or `azd auth login`) "
+                   + f"as someone holding '{DATA_ROLE}' on the storage account, or have an owner assign it: "
+                   + f"az role assignment create --role \"{DATA_ROLE}\" --assignee <your sign-in> --scope "
                    "<the storage account's resource id>. `azd provision` assigns it to the deployer.")
         return StorageUnreachable("Azure Table Storage", endpoint, fix, detail="access refused")
     return None

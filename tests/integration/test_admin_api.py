@@ -559,7 +559,7 @@ def test_the_openapi_document_describes_every_admin_route(world: World) -> None:
     assert document["openapi"] == "3.1.0"
     assert set(document["paths"]) == {"/provider", "/provider/validate", "/offerings/{offeringId}/reconcile",
                                       "/sync", "/runs", "/openapi.json", "/audit", "/offerings",
-                                      "/offerings/{offeringId}", "/jobs", "/jobs/{jobId}", "/allowance"}
+                                      "/offerings/{offeringId}", "/jobs", "/jobs/{jobId}", "/allowance", "/me"}
     assert document["components"]["schemas"]["ProviderInput"]["properties"]["clientSecret"]
 
 

@@ -39,6 +39,23 @@ def audit_entries(world: World, headers: dict[str, str] | None = None, query: st
     return list(payload(response)["value"])
 
 
+# -- who is signed in -----------------------------------------------------------------------
+
+def test_me_tells_the_console_who_is_signed_in_and_what_they_may_do(world: World) -> None:
+    def me(headers: dict[str, str]) -> dict[str, Any]:
+        response = world.call("me", request("GET", "me", headers=headers))
+        assert response.status_code == 200, response.get_body()
+        return dict(payload(response))
+
+    assert me(principal([ADMIN_ROLE], "ines.admin@contoso.example")) == {
+        "name": "ines.admin@contoso.example", "roles": [ADMIN_ROLE], "canRead": True, "canChange": True}
+    assert me(READER) == {"name": "rea.der@contoso.example", "roles": ["LearningCalendar.Reader"],
+                          "canRead": True, "canChange": False}
+    assert me(principal(["Other.Role"], "bo@contoso.example")) == {
+        "name": "bo@contoso.example", "roles": [], "canRead": False, "canChange": False}
+    assert world.call("me", request("GET", "me", headers={})).status_code == 401
+
+
 # -- audit trail ---------------------------------------------------------------------------
 
 def test_a_provider_save_is_audited_with_what_changed_and_the_secret_only_as_set(world: World) -> None:
@@ -168,7 +185,8 @@ def test_a_reconcile_preview_lists_what_would_be_sent_and_marks_nothing(world: W
     assert response.status_code == 200, body
     assert body["counts"]["update"] > 0 and body["counts"]["create"] == 0
     assert {s["offering"] for s in body["sends"]} == {"OFF-1001"}
-    assert all(s["action"] == "update" for s in body["sends"])
+    assert all(s["action"] == "update" and s["reason"] == "reconcile" and "body" in s["changed"]
+               for s in body["sends"])
     state = OfferingStore(world.tables).get("OFF-1001")
     assert state is not None and state.reconcile_requested_at is None
     assert world.sandbox.stats()["requests"] == sent_before

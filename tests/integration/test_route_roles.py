@@ -21,10 +21,12 @@ from conftest_admin import ADMIN_ROLE, World, principal
 ROOT = Path(__file__).resolve().parents[2]
 READER = "LearningCalendar.Reader"
 NONE = "anonymous"
+SIGNED_IN = "any signed-in caller"
 
 # route -> method -> the role it needs
 EXPECTED: dict[str, dict[str, str]] = {
     "health": {"GET": NONE},
+    "me": {"GET": SIGNED_IN},
     "provider": {"GET": ADMIN_ROLE, "PUT": ADMIN_ROLE},
     "provider/validate": {"POST": ADMIN_ROLE},
     "offerings/{offeringId}/reconcile": {"POST": ADMIN_ROLE},
@@ -96,6 +98,7 @@ def test_each_route_admits_exactly_its_role(world: World, route: str, method: st
 
     with conftest_admin.using(world.services()):
         anonymous = call(user_function, route, method, write)
+        nobody = call(user_function, route, method, {**principal([], "no.role@contoso.example"), **write})
         reader = call(user_function, route, method, {**principal([READER], "rea.der@contoso.example"), **write})
         admin = call(user_function, route, method, {**principal([ADMIN_ROLE]), **write})
 
@@ -103,6 +106,10 @@ def test_each_route_admits_exactly_its_role(world: World, route: str, method: st
         assert anonymous.status_code not in (401, 403)
         return
     assert anonymous.status_code == 401 and anonymous.mimetype == "application/problem+json"
+    if needed == SIGNED_IN:
+        assert nobody.status_code == 200 and reader.status_code == 200 and admin.status_code == 200
+        return
+    assert nobody.status_code == 403
     if needed == READER:
         assert reader.status_code not in (401, 403), reader.get_body()
     else:
