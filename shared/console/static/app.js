@@ -1,5 +1,5 @@
 // The console's entry point: who is signed in, the navigation, and one page at a time.
-import { ApiError, consoleBase } from "./api.js";
+import { ApiError, apiBase, consoleBase } from "./api.js";
 import { clear, h, status } from "./dom.js";
 import audit from "./pages/audit.js";
 import feed from "./pages/feed.js";
@@ -77,19 +77,19 @@ document.getElementById("nav").addEventListener("click", (event) => {
 });
 window.addEventListener("popstate", () => show());
 
+// GET /api/me names the signed-in person and what they may do (any signed-in caller may ask).
 async function whoAmI() {
   const who = document.getElementById("who");
   try {
-    const response = await fetch("/.auth/me", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    const response = await fetch(`${apiBase}me`, { credentials: "same-origin", headers: { Accept: "application/json" } });
     if (!response.ok) return;
-    const entries = await response.json();
-    const claims = (entries[0] && entries[0].user_claims) || [];
-    const claim = (type) => (claims.find((c) => c.typ === type) || {}).val;
-    signedIn = claim("name") || claim("preferred_username") || (entries[0] && entries[0].user_id) || null;
-    const roles = claims.filter((c) => c.typ === "roles").map((c) => c.val.replace("LearningCalendar.", ""));
-    if (signedIn) who.textContent = `Signed in as ${signedIn} (${roles.length ? roles.join(", ") : "no role"})`;
+    const me = await response.json();
+    signedIn = me.name || null;
+    const roles = (me.roles || []).map((role) => role.replace("LearningCalendar.", ""));
+    const may = me.canChange ? "" : me.canRead ? ", read only" : ", no access";
+    if (signedIn) who.textContent = `Signed in as ${signedIn} (${roles.length ? roles.join(", ") : "no role"}${may})`;
   } catch {
-    // /.auth/me needs the token store; without it the console works, only the name is not shown
+    // the pages still work; only the name is not shown
   }
 }
 
