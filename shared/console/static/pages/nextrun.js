@@ -14,8 +14,9 @@ export default async function render(root, { explain }) {
         clear(out).append(status("info", `Preview is ${job.state || job.status || "running"}…`));
       });
       clear(out).append(previewSummary(result));
-      if (result.stopped || result.message) out.append(status("warn", result.stopped || result.message));
-      out.append(planTable("What the next run would send", result.plan || []));
+      if (result.stopped) out.append(status("warn", result.stopped));
+      if (result.message) out.append(h("p", { class: "muted", text: result.message }));
+      if ((result.plan || []).length) out.append(planTable("What the next run would send", result.plan));
     } catch (error) {
       clear(out).append(explain(error));
     } finally {
