@@ -188,3 +188,23 @@ def test_markup_from_the_feed_shows_as_text_and_never_becomes_an_element(page: P
         assert page.evaluate("() => window.pwned === undefined")
     assert "Title " + MARKUP.format("title") in shown[0]  # the title, character for character, as text
     assert any('<img src="x" id="injected-zone">' in text for text in shown[1:]), "the rejection names the value"
+
+
+def test_an_administrator_rotates_the_secret_and_the_audit_trail_names_who_without_the_value(
+        page: Page, served: Served) -> None:
+    sign_in(page, served, "Avery Admin", "provider")
+    configure_provider(page, served)
+    page.reload()
+    secret = str(served.info["clientSecret"])  # the same value again: a rotation that keeps the app working
+    page.get_by_label("Rotate client secret").fill(secret)
+    page.get_by_role("button", name="Save provider").click()
+    expect(page.get_by_text("Saved. Press Validate")).to_be_visible()
+    expect(page.get_by_label("Rotate client secret")).to_have_value("")
+    expect(page.locator("dl.facts").first).to_contain_text("********")
+
+    page.get_by_role("link", name="Audit trail", exact=True).click()
+    rows = page.locator("main table tbody tr")
+    expect(rows.first).to_be_visible()
+    trail = page.locator("main").inner_text()
+    assert "secret.set" in trail and "avery.admin@contoso.example" in trail
+    assert secret not in trail and secret not in page.content()
