@@ -41,6 +41,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 HOST = "127.0.0.1"
 CONSOLE_PATH = "/api/console/"
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 STRIPPED_PREFIXES = ("x-ms-client-principal", "x-ms-token-")
 SIGN_IN_PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
@@ -74,6 +75,11 @@ class FunctionHost:
     # -- requests ------------------------------------------------------------------------------
 
     def respond(self, request: Request) -> Response:
+        # A page on another site whose name resolves to 127.0.0.1 (DNS rebinding) would be same-origin with
+        # this server; answering only loopback names keeps such a page from signing in and driving the API.
+        if request.host.rsplit(":", 1)[0].strip("[]").lower() not in LOOPBACK_NAMES:
+            return Response("This local server answers only to 127.0.0.1 and localhost.", status=421,
+                            mimetype="text/plain")
         path = request.path
         if path == "/" and request.method in ("GET", "HEAD"):
             return _redirect(self.console_path)

@@ -147,3 +147,13 @@ def test_console_pages_ask_for_sign_in_and_carry_a_strict_content_security_polic
     assert client.get("/api/console/static/../../assets.py").status_code == 404
     assert client.get("/api/console/static/.hidden.js").status_code == 404
     assert client.get("/api/console").headers["Location"].endswith("/api/console/")
+
+
+def test_only_loopback_host_names_are_answered() -> None:
+    """A rebinding site's name pointed at 127.0.0.1 gets nothing, not even the sign-in page."""
+    client = host_with(Recorder())
+    assert client.get("/.auth/login", headers={"Host": "attacker.example:7071"}).status_code == 421
+    assert client.post("/.auth/login/local", data={"user": "admin"},
+                       headers={"Host": "attacker.example", "Origin": "http://attacker.example"}).status_code == 421
+    assert client.get("/.auth/login", headers={"Host": "127.0.0.1:7071"}).status_code == 200
+    assert client.get("/.auth/login", headers={"Host": "localhost:7071"}).status_code == 200
