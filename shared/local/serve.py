@@ -34,13 +34,12 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from shared.local.routes import HttpRoute, http_routes, queue_functions, route_prefix, url_map
-from shared.local.signin import COOKIE, USERS, Sessions, login_page, me, principal_headers, safe_redirect
+from shared.local.signin import COOKIE, USERS, LocalUser, Sessions, login_page, me, principal_headers, safe_redirect
 
 log = logging.getLogger("learncal.serve")
 REPO = Path(__file__).resolve().parents[2]
 
 HOST = "127.0.0.1"
-CONSOLE_PATH = "/api/console/"
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 STRIPPED_PREFIXES = ("x-ms-client-principal", "x-ms-token-")
 SIGN_IN_PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -100,14 +99,20 @@ class FunctionHost:
             and not request.path.startswith(self.console_path + "static/")
 
     def _call(self, route: HttpRoute, request: Request, route_params: dict[str, str],
-              user: Any) -> Response:
+              user: LocalUser | None) -> Response:
         headers = {k: v for k, v in request.headers.items() if not k.lower().startswith(STRIPPED_PREFIXES)}
         if user is not None:
             headers.update(principal_headers(user))
         params = {key: request.args.get(key, "") for key in request.args}
         http_request = func.HttpRequest(request.method, request.url, headers=headers, params=params,
                                         route_params=route_params, body=request.get_data())
-        result = route.handler(http_request)
+        try:
+            result = route.handler(http_request)
+        except Exception:
+            # the host answers 500 for a function that raised, and logs the error; so does this
+            log.exception("function %s raised", route.function_name)
+            return Response(json.dumps({"status": 500, "title": f"The function {route.function_name} failed; see the "
+                                        "serve log."}), status=500, mimetype="application/problem+json")
         return to_werkzeug(result)
 
     def _auth(self, request: Request) -> Response:

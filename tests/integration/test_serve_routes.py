@@ -157,3 +157,13 @@ def test_only_loopback_host_names_are_answered() -> None:
                        headers={"Host": "attacker.example", "Origin": "http://attacker.example"}).status_code == 421
     assert client.get("/.auth/login", headers={"Host": "127.0.0.1:7071"}).status_code == 200
     assert client.get("/.auth/login", headers={"Host": "localhost:7071"}).status_code == 200
+
+
+def test_a_function_that_raises_answers_500_without_its_error_text() -> None:
+    def broken(req: func.HttpRequest) -> func.HttpResponse:
+        raise RuntimeError("secret-looking detail")
+
+    client = Client(FunctionHost([HttpRoute("broken", "broken", ("GET",), broken)], "api"))
+    answer = client.get("/api/broken")
+    assert answer.status_code == 500
+    assert b"secret-looking detail" not in answer.data and b"broken" in answer.data
