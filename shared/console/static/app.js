@@ -19,10 +19,12 @@ const PAGES = {
 
 const main = document.getElementById("main");
 let signedIn = null;
+let canChange = true;
 
 function pageName() {
   const rest = location.pathname.slice(consoleBase.length).replace(/\/$/, "");
-  return PAGES[rest] ? rest : "provider";
+  if (PAGES[rest]) return rest;
+  return canChange ? "provider" : "runs"; // readers start where they can read
 }
 
 // What the page says when the API refuses: sign in (401) or a missing role (403).
@@ -85,6 +87,7 @@ async function whoAmI() {
     if (!response.ok) return;
     const me = await response.json();
     signedIn = me.name || null;
+    canChange = me.canChange !== false;
     const roles = (me.roles || []).map((role) => role.replace("LearningCalendar.", ""));
     const may = me.canChange ? "" : me.canRead ? ", read only" : ", no access";
     if (signedIn) who.textContent = `Signed in as ${signedIn} (${roles.length ? roles.join(", ") : "no role"}${may})`;
