@@ -264,6 +264,7 @@ def run(*, port: int, sandbox: bool, say: Callable[[str], None], ready: Callable
         function_app = load_function_app()
 
         host = make_host(function_app.app)
+        say(f"  HTTP functions: {', '.join(sorted(r.function_name for r in host.routes))}")
         stack.enter_context(queue_host(function_app.app, say))
         server = make_server(HOST, port, host, threaded=True)
         url = f"http://{HOST}:{server.port}"

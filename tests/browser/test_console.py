@@ -152,8 +152,9 @@ def test_a_person_without_a_role_is_refused_by_the_page_and_the_api(page: Page, 
 
 
 def test_a_reader_sees_the_runs_but_cannot_start_one(page: Page, served: Served) -> None:
-    sign_in(page, served, "Riley Reader", "runs")
+    sign_in(page, served, "Riley Reader")  # the console's root: a reader starts on Runs
     expect(page.locator("main h1")).to_have_text("Runs")
+    expect(page.locator("#who")).to_contain_text("read only")
     page.get_by_role("button", name="Run now").click()
     expect(page.get_by_role("alert")).to_contain_text("Access refused")
     assert api(page, "GET", "runs")[0] == 200
