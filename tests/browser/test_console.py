@@ -127,6 +127,7 @@ def test_an_administrator_previews_a_reconcile_confirms_it_and_the_calendars_sho
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name=offering["id"]).click()
     expect(page.locator("table.holders").first).to_contain_text(learner)
+    assert "null" not in page.locator("main").inner_text().split()  # nothing absent is printed as "null"
     page.get_by_role("button", name="Preview reconcile").click()
     plan = page.locator("table.plan tbody tr")
     expect(plan.first).to_be_visible()

@@ -91,3 +91,8 @@ export function field(labelText, input, hint) {
 export function section(title, ...children) {
   return h("section", { class: "card", "aria-label": title }, h("h2", { text: title }), ...children);
 }
+
+// Replaces a node's content; null and false children are skipped (native append would print "null").
+export function fill(node, ...children) {
+  return append(clear(node), children);
+}

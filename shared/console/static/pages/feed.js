@@ -1,6 +1,6 @@
 // Feed: check an upload (rejections and what it would send) before storing it, and the feed history.
 import { api } from "../api.js";
-import { clear, field, h, section, status, table, when } from "../dom.js";
+import { clear, field, fill, h, section, status, table, when } from "../dom.js";
 
 const typeOf = (file) => (file.name.toLowerCase().endsWith(".csv") ? "text/csv" : "application/json");
 
@@ -38,7 +38,7 @@ export default async function render(root, { explain }) {
   async function send(dryRun) {
     const chosen = file.files && file.files[0];
     if (!chosen) {
-      clear(out).append(status("error", "Choose a JSON or CSV feed file first."));
+      fill(out, status("error", "Choose a JSON or CSV feed file first."));
       file.focus();
       return null;
     }
@@ -58,15 +58,15 @@ export default async function render(root, { explain }) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     check.disabled = true;
-    clear(out).append(status("info", "Checking…"));
+    fill(out, status("info", "Checking…"));
     try {
       const data = await send(true);
       if (data) {
-        clear(out).append(checkResult(data));
+        fill(out, checkResult(data));
         store.disabled = false;
       }
     } catch (error) {
-      clear(out).append(explain(error));
+      fill(out, explain(error));
       if (error.fieldErrors && error.fieldErrors.length) {
         out.append(table("What the check found", [["Where", (e) => e.field || e.path], ["Problem", (e) => e.message || e.reason]],
           error.fieldErrors));
@@ -80,10 +80,10 @@ export default async function render(root, { explain }) {
     store.disabled = true;
     try {
       const data = await send(false);
-      if (data) clear(out).append(status("ok", data.message || "Stored. The next run uses it."));
+      if (data) fill(out, status("ok", data.message || "Stored. The next run uses it."));
       await loadHistory();
     } catch (error) {
-      clear(out).append(explain(error));
+      fill(out, explain(error));
     }
   });
 
@@ -91,13 +91,13 @@ export default async function render(root, { explain }) {
     try {
       const { data } = await api("GET", "feeds");
       const items = Array.isArray(data) ? data : (data && (data.value || data.feeds)) || [];
-      clear(historyBox).append(table("Feeds received, newest first", [
+      fill(historyBox, table("Feeds received, newest first", [
         ["Feed", (f) => (f.container ? `${f.container}/${f.name}` : f.name)],
         ["Received", (f) => when(f.lastModified || f.updatedAt)], ["Format", (f) => f.format],
         ["Size", (f) => f.size], ["Status", (f) => f.status], ["Why", (f) => f.reason || ""],
       ], items, { empty: "No feed received yet." }));
     } catch (error) {
-      clear(historyBox).append(explain(error));
+      fill(historyBox, explain(error));
     }
   }
 

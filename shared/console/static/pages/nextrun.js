@@ -1,6 +1,6 @@
 // Next run: a dry-run preview of what would be sent now, and the mass-cancellation allowance.
 import { api } from "../api.js";
-import { clear, field, h, section, status } from "../dom.js";
+import { field, fill, h, section, status } from "../dom.js";
 import { planTable, preview, previewSummary } from "./preview.js";
 
 export default async function render(root, { explain }) {
@@ -8,17 +8,17 @@ export default async function render(root, { explain }) {
   const go = h("button", { type: "button", class: "primary", text: "Preview the next run" });
   go.addEventListener("click", async () => {
     go.disabled = true;
-    clear(out).append(status("info", "Working out what a run would send now (a dry run: nothing is sent)…"));
+    fill(out, status("info", "Working out what a run would send now (a dry run: nothing is sent)…"));
     try {
       const result = await preview({}, (job) => {
-        clear(out).append(status("info", `Preview is ${job.state || job.status || "running"}…`));
+        fill(out, status("info", `Preview is ${job.state || job.status || "running"}…`));
       });
-      clear(out).append(previewSummary(result));
+      fill(out, previewSummary(result));
       if (result.stopped) out.append(status("warn", result.stopped));
       if (result.message) out.append(h("p", { class: "muted", text: result.message }));
       if ((result.plan || []).length) out.append(planTable("What the next run would send", result.plan));
     } catch (error) {
-      clear(out).append(explain(error));
+      fill(out, explain(error));
     } finally {
       go.disabled = false;
     }
@@ -38,21 +38,21 @@ export default async function render(root, { explain }) {
     event.preventDefault();
     const value = Number.parseInt(count.value, 10);
     if (!Number.isInteger(value) || value < 1) {
-      clear(allowanceOut).append(status("error", "Enter how many cancellations to allow (a whole number, 1 or more)."));
+      fill(allowanceOut, status("error", "Enter how many cancellations to allow (a whole number, 1 or more)."));
       count.focus();
       return;
     }
     if (!understand.checked) {
-      clear(allowanceOut).append(status("error", "Tick the confirmation first."));
+      fill(allowanceOut, status("error", "Tick the confirmation first."));
       understand.focus();
       return;
     }
     give.disabled = true;
     try {
       const { data } = await api("POST", "allowance", { count: value, confirm: true });
-      clear(allowanceOut).append(status("ok", (data && data.message) || `The next run may send up to ${value} cancellations.`));
+      fill(allowanceOut, status("ok", (data && data.message) || `The next run may send up to ${value} cancellations.`));
     } catch (error) {
-      clear(allowanceOut).append(explain(error));
+      fill(allowanceOut, explain(error));
     } finally {
       give.disabled = false;
     }

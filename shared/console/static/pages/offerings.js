@@ -1,6 +1,6 @@
 // Offerings: search, sessions and who holds which meeting (read only), Reconcile with a preview.
 import { api, follow, runEnded } from "../api.js";
-import { clear, field, h, section, status, table, when } from "../dom.js";
+import { field, fill, h, section, status, table, when } from "../dom.js";
 import { planTable } from "./preview.js";
 
 function list(data) {
@@ -35,12 +35,12 @@ export default async function render(root, { explain }) {
   const detail = h("div", { "aria-live": "polite", tabindex: "-1", id: "offering-detail" });
 
   async function open(id) {
-    clear(detail).append(status("info", "Loading the offering…"));
+    fill(detail, status("info", "Loading the offering…"));
     try {
       const { data } = await api("GET", `offerings/${encodeURIComponent(id)}`);
-      clear(detail).append(h("h2", { text: data.title || id }), detailView(data), reconcileBox(id));
+      fill(detail, h("h2", { text: data.title || id }), detailView(data), reconcileBox(id));
     } catch (error) {
-      clear(detail).append(explain(error));
+      fill(detail, explain(error));
     }
   }
 
@@ -50,18 +50,18 @@ export default async function render(root, { explain }) {
     const confirm = h("button", { type: "button", class: "primary", text: "Reconcile and send now", disabled: true });
     previewButton.addEventListener("click", async () => {
       previewButton.disabled = true;
-      clear(out).append(status("info", "Working out what a reconcile would send…"));
+      fill(out, status("info", "Working out what a reconcile would send…"));
       try {
         const { data } = await api("POST", `offerings/${encodeURIComponent(id)}/reconcile?preview=true`);
         const plan = data.sends || [];
-        clear(out).append(status("info", plan.length ? `${plan.length} message(s) would be sent for this offering.`
+        fill(out, status("info", plan.length ? `${plan.length} message(s) would be sent for this offering.`
           : "Nothing differs from the feed: a reconcile would send nothing now."),
         data.message ? h("p", { class: "muted", text: data.message }) : null,
         planTable("What the reconcile would send", plan));
         confirm.disabled = false;
         confirm.focus();
       } catch (error) {
-        clear(out).append(explain(error));
+        fill(out, explain(error));
       } finally {
         previewButton.disabled = false;
       }
@@ -70,15 +70,15 @@ export default async function render(root, { explain }) {
       confirm.disabled = true;
       try {
         await api("POST", `offerings/${encodeURIComponent(id)}/reconcile`);
-        clear(out).append(status("info", "Marked for reconcile; running now…"));
+        fill(out, status("info", "Marked for reconcile; running now…"));
         const { status: code, data } = await api("POST", "sync", {});
         const run = code === 202 && data.runId
           ? await follow(`runs/${encodeURIComponent(data.runId)}`, runEnded, null, { interval: 700 }) : data;
-        clear(out).append(status(run.status === "completed" || run.state === "completed" ? "ok" : "warn",
+        fill(out, status(run.status === "completed" || run.state === "completed" ? "ok" : "warn",
           `Reconciled: run ${run.runId} ${run.state || run.status}. `,
           h("a", { href: `runs?run=${encodeURIComponent(run.runId)}`, text: "See the run" })));
       } catch (error) {
-        clear(out).append(explain(error));
+        fill(out, explain(error));
       }
     });
     return section("Reconcile", h("p", { class: "muted", text: "Reconcile re-sends every difference between the feed " +
@@ -87,14 +87,14 @@ export default async function render(root, { explain }) {
   }
 
   async function load() {
-    clear(results).append(status("info", "Searching…"));
+    fill(results, status("info", "Searching…"));
     try {
       const query = search.value.trim();
       const { data } = await api("GET", `offerings${query ? `?search=${encodeURIComponent(query)}` : ""}`);
       const items = list(data);
       const more = data && data.pages > 1 ? h("p", { class: "muted", text: `Showing ${items.length} of ${data.total}: ` +
         "narrow the search to find others." }) : null;
-      clear(results).append(table("Offerings", [
+      fill(results, table("Offerings", [
         ["Offering", (o) => h("a", { href: `offerings?id=${encodeURIComponent(idOf(o))}`, class: "offering-link",
           "data-id": idOf(o), text: idOf(o) })],
         ["Title", (o) => o.title], ["Sessions", (o) => o.sessions], ["Live invitations", (o) => o.liveInvitations],
@@ -102,7 +102,7 @@ export default async function render(root, { explain }) {
         ["Reconcile requested", (o) => (o.reconcileRequestedAt ? when(o.reconcileRequestedAt) : "")],
       ], items, { empty: "No offering matches.", className: "offerings" }), more);
     } catch (error) {
-      clear(results).append(explain(error));
+      fill(results, explain(error));
     }
   }
 

@@ -1,6 +1,6 @@
 // Provider: what the service signs in as and sends from; save, set or rotate the secret, Validate.
 import { api, ApiError, runJob } from "../api.js";
-import { age, clear, field, h, section, status, table, text, when } from "../dom.js";
+import { age, field, fill, h, section, status, table, text, when } from "../dom.js";
 
 const lines = (value) => value.split(/[\s,;]+/).map((s) => s.trim()).filter(Boolean);
 
@@ -95,7 +95,7 @@ export default async function render(root, { explain }) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     save.disabled = true;
-    clear(saveResult).append(status("info", "Saving…"));
+    fill(saveResult, status("info", "Saving…"));
     const addresses = lines(organizer.value);
     const body = {
       status: statusInput.value, tenantId: tenant.value.trim(), clientId: client.value.trim(),
@@ -111,13 +111,13 @@ export default async function render(root, { explain }) {
       const { data } = await api("PUT", "provider", body);
       secret.value = "";
       showFieldErrors(form, new ApiError(200, {}));
-      clear(saveResult).append(status("ok", "Saved. Press Validate to check it against the tenant."),
+      fill(saveResult, status("ok", "Saved. Press Validate to check it against the tenant."),
         ...(data.notices || []).map((n) => status("info", n)));
       const replaced = section("Current configuration", facts(data));
       current.replaceWith(replaced);
     } catch (error) {
       if (error instanceof ApiError) showFieldErrors(form, error);
-      clear(saveResult).append(explain(error));
+      fill(saveResult, explain(error));
     } finally {
       save.disabled = false;
     }
@@ -127,19 +127,19 @@ export default async function render(root, { explain }) {
   const validate = h("button", { type: "button", class: "primary", text: "Validate" });
   validate.addEventListener("click", async () => {
     validate.disabled = true;
-    clear(validateOut).append(status("info", "Validating against the tenant… (this runs as a job; you can stay here)"));
+    fill(validateOut, status("info", "Validating against the tenant… (this runs as a job; you can stay here)"));
     try {
       const job = await runJob({ kind: "validate" }, (progress) => {
         const state = progress && (progress.state || progress.status);
-        clear(validateOut).append(status("info", `Validate is ${state || "running"}…`));
+        fill(validateOut, status("info", `Validate is ${state || "running"}…`));
       }, { method: "POST", route: "provider/validate" });
       if ((job.state || job.status) === "failed") {
-        clear(validateOut).append(status("error", job.error || job.message || "Validate could not finish."));
+        fill(validateOut, status("error", job.error || job.message || "Validate could not finish."));
       } else {
-        clear(validateOut).append(validateResults(job.result || job.report || job));
+        fill(validateOut, validateResults(job.result || job.report || job));
       }
     } catch (error) {
-      clear(validateOut).append(explain(error));
+      fill(validateOut, explain(error));
     } finally {
       validate.disabled = false;
     }

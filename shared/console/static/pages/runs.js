@@ -1,6 +1,6 @@
 // Runs: the history (table and chart against the sending budget), run now, and one run's detail.
 import { api, follow, runEnded } from "../api.js";
-import { clear, h, section, status, table, text, when } from "../dom.js";
+import { fill, h, section, status, table, text, when } from "../dom.js";
 
 const size = (value) => (Array.isArray(value) ? value.length : Number(value) || 0);
 
@@ -73,37 +73,37 @@ export default async function render(root, { explain }) {
   const runOut = h("div", { "aria-live": "polite" });
 
   async function showRun(id) {
-    clear(detail).append(status("info", "Loading the run…"));
+    fill(detail, status("info", "Loading the run…"));
     try {
       const { data } = await api("GET", `runs/${encodeURIComponent(id)}`);
-      clear(detail).append(runDetail(data));
+      fill(detail, runDetail(data));
     } catch (error) {
       const found = history.find((r) => r.runId === id);
-      clear(detail).append(found ? runDetail(found) : explain(error));
+      fill(detail, found ? runDetail(found) : explain(error));
     }
   }
 
   const runNow = h("button", { type: "button", class: "primary", text: "Run now" });
   runNow.addEventListener("click", async () => {
     runNow.disabled = true;
-    clear(runOut).append(status("info", "Starting a run…"));
+    fill(runOut, status("info", "Starting a run…"));
     try {
       const { status: code, data } = await api("POST", "sync", {});
       let run = data;
       if (code === 202 && data.runId) {
         run = await follow(`runs/${encodeURIComponent(data.runId)}`, runEnded, (progress) => {
           const c = counts(progress);
-          clear(runOut).append(status("info", `Run ${data.runId}: ${stateOf(progress)}, ${c.sent} sent` +
+          fill(runOut, status("info", `Run ${data.runId}: ${stateOf(progress)}, ${c.sent} sent` +
             `${progress.left !== undefined ? `, ${progress.left} left` : ""}…`));
         }, { interval: 700 });
       }
       const ok = stateOf(run) === "completed" && !size(run.errors);
-      clear(runOut).append(status(ok ? "ok" : "warn", `Run ${run.runId} ${stateOf(run)}: ${counts(run).sent} sent, ` +
+      fill(runOut, status(ok ? "ok" : "warn", `Run ${run.runId} ${stateOf(run)}: ${counts(run).sent} sent, ` +
         `${counts(run).deferred} deferred, ${counts(run).rejected} rejected, ${counts(run).failed} failed.`));
-      clear(detail).append(runDetail(run));
+      fill(detail, runDetail(run));
       await reload();
     } catch (error) {
-      clear(runOut).append(explain(error));
+      fill(runOut, explain(error));
     } finally {
       runNow.disabled = false;
     }
@@ -129,7 +129,7 @@ export default async function render(root, { explain }) {
     const { data } = await api("GET", "runs?limit=50");
     history = data.value || [];
     budget = data.budget || null;
-    clear(listBox).append(table("Recent runs, newest first", [
+    fill(listBox, table("Recent runs, newest first", [
       ["Started", (r) => h("a", { href: `runs?run=${encodeURIComponent(r.runId)}`, class: "run-link",
         "data-run": r.runId, text: when(r.startedAt) })],
       ["State", stateOf], ["Started by", (r) => r.startedBy || r.via || "—"],
