@@ -43,6 +43,10 @@ export function explain(error) {
     return status("error", h("strong", { text: "Access refused. " }),
       `${who}does not have the app role this needs. `, h("span", { class: "detail", text: error.message }));
   }
+  if (error instanceof ApiError && error.status === 404 && error.problem.type === undefined) {
+    return status("warn", "This function app does not offer this part of the admin API yet: deploy a version " +
+      "that has it (see docs/admin-api.md).");
+  }
   return status("error", error.message || String(error));
 }
 
