@@ -11,7 +11,10 @@ import logging
 
 import azure.functions as func
 
-app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+# Admin routes are anonymous at the host: browsers cannot send function keys. shared.admin.auth
+# admits only a caller signed in through App Service Authentication (or `learncal serve` locally)
+# holding the route's app role, and refuses everyone else (fail closed).
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 log = logging.getLogger("learncal")
 
 
@@ -71,18 +74,18 @@ def send_worker(msg: func.QueueMessage) -> None:
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    """Liveness and configuration completeness, without calling Graph or revealing settings."""
-    from shared.health import health_report
+    """Liveness and configuration completeness: status only (outside sign-in), details in the log."""
+    from shared.health import health_report, public_health
 
     report = health_report()
     status = 200 if report["status"] == "ok" else 503
-    return func.HttpResponse(json.dumps(report), status_code=status, mimetype="application/json")
+    return func.HttpResponse(json.dumps(public_health(report)), status_code=status, mimetype="application/json")
 
 
-# -- admin API (shared/admin): function keys at admin level; App Service Authentication adds the
-# -- LearningCalendar.Admin app role when it is on. Each handler answers problem+json on errors.
+# -- admin API (shared/admin): a signed-in caller with LearningCalendar.Admin (or, for the read routes,
+# -- LearningCalendar.Reader); see shared/admin/auth.py. Each handler answers problem+json on errors.
 
-@app.route(route="provider", methods=["GET", "PUT"], auth_level=func.AuthLevel.ADMIN)
+@app.route(route="provider", methods=["GET", "PUT"], auth_level=func.AuthLevel.ANONYMOUS)
 def provider(req: func.HttpRequest) -> func.HttpResponse:
     """Read the provider configuration (secret masked) or save it (secret to Key Vault)."""
     from shared.admin import handlers
@@ -90,7 +93,7 @@ def provider(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.provider(req)
 
 
-@app.route(route="provider/validate", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+@app.route(route="provider/validate", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def provider_validate(req: func.HttpRequest) -> func.HttpResponse:
     """Check the configuration, or proposed values, against the tenant: pass, warn or fail with the fix."""
     from shared.admin import handlers
@@ -98,7 +101,7 @@ def provider_validate(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.provider_validate(req)
 
 
-@app.route(route="offerings/{offeringId}/reconcile", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+@app.route(route="offerings/{offeringId}/reconcile", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def offering_reconcile(req: func.HttpRequest) -> func.HttpResponse:
     """Mark an offering so the next run pushes every difference (404 for an offering never seen)."""
     from shared.admin import handlers
@@ -106,7 +109,7 @@ def offering_reconcile(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.offering_reconcile(req)
 
 
-@app.route(route="sync", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+@app.route(route="sync", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def sync_now(req: func.HttpRequest) -> func.HttpResponse:
     """Request a run: 202 with its id at once (a follow-up run when one is in progress), performed by run_worker."""
     from shared.admin import handlers
@@ -114,7 +117,7 @@ def sync_now(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.sync_now(req)
 
 
-@app.route(route="runs", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+@app.route(route="runs", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def runs(req: func.HttpRequest) -> func.HttpResponse:
     """Recent run summaries, newest first."""
     from shared.admin import handlers
@@ -122,7 +125,7 @@ def runs(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.runs(req)
 
 
-@app.route(route="runs/{runId}", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+@app.route(route="runs/{runId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def run(req: func.HttpRequest) -> func.HttpResponse:
     """One run's state and progress (planned, sent, deferred, left) and its outcome; 404 for an unknown id."""
     from shared.admin import handlers
@@ -130,7 +133,7 @@ def run(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.run(req)
 
 
-@app.route(route="feed", methods=["PUT"], auth_level=func.AuthLevel.ADMIN)
+@app.route(route="feed", methods=["PUT"], auth_level=func.AuthLevel.ANONYMOUS)
 def feed(req: func.HttpRequest) -> func.HttpResponse:
     """Store a feed (JSON or CSV body) in the drop after the checks a run would make; a new feed starts a run."""
     from shared.admin import feeds
@@ -138,7 +141,7 @@ def feed(req: func.HttpRequest) -> func.HttpResponse:
     return feeds.feed(req)
 
 
-@app.route(route="feeds", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+@app.route(route="feeds", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def feeds(req: func.HttpRequest) -> func.HttpResponse:
     """The feeds received in the drop, newest first: used, skipped or rejected, and why."""
     from shared.admin import feeds
@@ -146,7 +149,7 @@ def feeds(req: func.HttpRequest) -> func.HttpResponse:
     return feeds.feeds(req)
 
 
-@app.route(route="queue", methods=["GET", "DELETE"], auth_level=func.AuthLevel.ADMIN)
+@app.route(route="queue", methods=["GET", "DELETE"], auth_level=func.AuthLevel.ANONYMOUS)
 def queue(req: func.HttpRequest) -> func.HttpResponse:
     """The send queue per organizer (queued, parked, budget, expected end, poison); DELETE stops queued work."""
     from shared.admin import handlers
@@ -154,9 +157,83 @@ def queue(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.queue(req)
 
 
-@app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
     """The OpenAPI 3.1 description of the admin API."""
     from shared.admin import handlers
 
     return handlers.openapi(req)
+
+
+# -- what the console reads and does beyond the routes above (shared/admin/console_api.py) ----------
+
+@app.route(route="me", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def me(req: func.HttpRequest) -> func.HttpResponse:
+    """Who is signed in and what they may do, so the console can show only what applies (any signed-in caller)."""
+    from shared.admin import console_api
+
+    return console_api.me(req)
+
+
+@app.route(route="audit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def audit_trail(req: func.HttpRequest) -> func.HttpResponse:
+    """Who changed what and when, newest first (Reader)."""
+    from shared.admin import console_api
+
+    return console_api.audit_trail(req)
+
+
+@app.route(route="offerings", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def offerings(req: func.HttpRequest) -> func.HttpResponse:
+    """A page of the offerings runs have seen, searchable by id or title (Reader)."""
+    from shared.admin import console_api
+
+    return console_api.offerings(req)
+
+
+@app.route(route="offerings/{offeringId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def offering(req: func.HttpRequest) -> func.HttpResponse:
+    """One offering's sessions and who holds which meeting (the mapping, read only; Reader)."""
+    from shared.admin import console_api
+
+    return console_api.offering(req)
+
+
+@app.route(route="jobs", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def jobs(req: func.HttpRequest) -> func.HttpResponse:
+    """Start a Validate or a preview of the next run as a job; 202 with its Location."""
+    from shared.admin import console_api
+
+    return console_api.jobs(req)
+
+
+@app.route(route="jobs/{jobId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def job(req: func.HttpRequest) -> func.HttpResponse:
+    """A job's state and, once done, its result."""
+    from shared.admin import console_api
+
+    return console_api.job(req)
+
+
+@app.route(route="allowance", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def allowance(req: func.HttpRequest) -> func.HttpResponse:
+    """Give the one-shot mass-cancellation allowance (confirmed), recorded in the audit trail."""
+    from shared.admin import console_api
+
+    return console_api.allowance(req)
+
+
+@app.queue_trigger(arg_name="message", queue_name="learncal-jobs", connection="AzureWebJobsStorage")
+def job_worker(message: func.QueueMessage) -> None:
+    """Run one job POST /api/jobs queued; its result (or failure) is stored for GET /api/jobs/{id}."""
+    from shared.admin.jobs import run_job_message
+
+    run_job_message(message.get_body())
+
+
+@app.route(route="console/{*path}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def console(req: func.HttpRequest) -> func.HttpResponse:
+    """The admin console's static pages; sign-in (App Service Authentication) guards the API they call."""
+    from shared.console.assets import console_response
+
+    return console_response(req)

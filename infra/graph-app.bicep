@@ -65,7 +65,9 @@ resource application 'Microsoft.Graph/applications@v1.0' = {
   uniqueName: appUniqueName
   displayName: appDisplayName
   signInAudience: 'AzureADMyOrg'
-  // Administrators of the admin API when App Service Authentication is on (see docs/admin-api.md).
+  // Sign-in to the console and the admin API moved to an app registration of its own
+  // (signin-app.bicep). This role stays declared but disabled: Microsoft Entra deletes an app
+  // role only once it is disabled, and nothing signs in with this app any more.
   appRoles: [
     {
       id: guid(appUniqueName, 'LearningCalendar.Admin')
@@ -73,10 +75,10 @@ resource application 'Microsoft.Graph/applications@v1.0' = {
         'User'
         'Application'
       ]
-      displayName: 'Learning Calendar administrator'
-      description: 'Read and change the provider configuration, validate it, reconcile offerings and start sync runs.'
+      displayName: 'Learning Calendar administrator (moved)'
+      description: 'No longer used: the console and the admin API use the roles of the sign-in app registration.'
       value: 'LearningCalendar.Admin'
-      isEnabled: true
+      isEnabled: false
     }
   ]
   notes: 'Sends Outlook meeting invitations for instructor-led training from one organizer mailbox. Application permissions: User.Read.All; Calendars.ReadWrite (granted in Microsoft Entra, or scoped to the organizer mailbox by Exchange RBAC for Applications).'

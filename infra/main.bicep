@@ -12,7 +12,10 @@
 //   ├─ Key Vault (RBAC, purge protection)        modules/keyvault.bicep
 //   ├─ role assignments                          modules/rbac.bicep
 //   ├─ Flex Consumption plan + function app      modules/function-app.bicep
-//   └─ Microsoft Entra app registration          graph-app.bicep (Microsoft Graph extension)
+//   ├─ Microsoft Entra app registration          graph-app.bicep (Microsoft Graph extension)
+//   ├─ sign-in app registration + its identity   signin-app.bicep (Microsoft Graph extension)
+//   ├─ App Service Authentication                modules/auth.bicep
+//   └─ the deployer's data role                  modules/deployer-access.bicep
 //
 // Parameters come from main.parameters.json, which reads the azd environment
 // (`azd env set NAME VALUE`).
@@ -141,6 +144,25 @@ param tablePrefix string = 'Learncal'
   'Standard_GZRS'
 ])
 param storageSkuName string = 'Standard_GRS'
+
+@description('How App Service Authentication signs in as the sign-in app: managedIdentity (a managed identity as federated credential, no secret) or keyVaultSecret (a client secret you store in the Key Vault as signInSecretName).')
+@allowed([
+  'managedIdentity'
+  'keyVaultSecret'
+])
+param signInCredential string = 'managedIdentity'
+
+@description('Key Vault secret holding the sign-in app\'s client secret (signInCredential keyVaultSecret only).')
+param signInSecretName string = 'signin-client-secret'
+
+@description('Client ID of a sign-in app registration made by hand; empty to create it here with signin-app.bicep.')
+param existingSignInClientId string = ''
+
+@description('Application ID URI of that hand-made sign-in app (a token audience); empty for api://<client id>.')
+param existingSignInIdentifierUri string = ''
+
+@description('Give the deployer (deployerPrincipalId) the LearningCalendar.Admin role and Storage Table Data Contributor, so they can use the console and the learncal CLI against the deployed tables.')
+param deployerIsAdmin bool = true
 
 @description('E-mail address that receives the alerts (failed runs, rejected feed items, no successful run, mass-cancellation guard, expiring client secret).')
 param alertEmail string
@@ -297,6 +319,21 @@ module graphApp 'graph-app.bicep' = if (createAppRegistration) {
 }
 
 var clientId = createAppRegistration ? graphApp.outputs.clientId : existingClientId
+var useSignInIdentity = signInCredential == 'managedIdentity'
+var createSignInApp = empty(existingSignInClientId)
+
+// Assigned only to the function app: App Service Authentication signs in with it as the sign-in
+// app's federated credential (learn.microsoft.com/azure/app-service/configure-authentication-provider-aad,
+// "Use a managed identity instead of a secret").
+module authIdentity 'modules/identity.bicep' = if (useSignInIdentity) {
+  name: 'auth-identity'
+  scope: rg
+  params: {
+    name: 'id-auth-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
 
 module functionApp 'modules/function-app.bicep' = {
   name: 'function-app'
@@ -342,6 +379,44 @@ module functionApp 'modules/function-app.bicep' = {
     graphUrl: effectiveGraphUrl
     authorityUrl: effectiveAuthorityUrl
     tablePrefix: tablePrefix
+    authIdentityId: useSignInIdentity ? authIdentity.outputs.id : ''
+    authIdentityClientId: useSignInIdentity ? authIdentity.outputs.clientId : ''
+    signInSecretReference: useSignInIdentity ? '' : '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/${signInSecretName})'
+  }
+}
+
+module signInApp 'signin-app.bicep' = if (createSignInApp) {
+  name: 'signin-app'
+  scope: rg
+  params: {
+    appUniqueName: '${uniqueAppName}-signin'
+    appDisplayName: '${appDisplayName} console'
+    hostName: functionApp.outputs.defaultHostName
+    authIdentityPrincipalId: useSignInIdentity ? authIdentity.outputs.principalId : ''
+    adminPrincipalId: deployerIsAdmin ? deployerPrincipalId : ''
+  }
+}
+
+var signInClientId = createSignInApp ? signInApp.outputs.clientId : existingSignInClientId
+var signInIdentifierUri = createSignInApp ? signInApp.outputs.identifierUri : (empty(existingSignInIdentifierUri) ? 'api://${existingSignInClientId}' : existingSignInIdentifierUri)
+
+module auth 'modules/auth.bicep' = {
+  name: 'auth'
+  scope: rg
+  params: {
+    functionAppName: functionApp.outputs.name
+    clientId: signInClientId
+    identifierUri: signInIdentifierUri
+    clientSecretSettingName: useSignInIdentity ? 'OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID' : 'MICROSOFT_PROVIDER_AUTHENTICATION_SECRET'
+  }
+}
+
+module deployerAccess 'modules/deployer-access.bicep' = if (deployerIsAdmin && !empty(deployerPrincipalId)) {
+  name: 'deployer-access'
+  scope: rg
+  params: {
+    deployerPrincipalId: deployerPrincipalId
+    storageAccountName: storage.outputs.name
   }
 }
 
@@ -372,3 +447,9 @@ output AZURE_FEED_CONTAINER_NAME string = feedDrop.outputs.containerName
 output AZURE_FEED_SYSTEM_TOPIC_NAME string = feedDrop.outputs.systemTopicName
 output AZURE_FEED_SFTP_ENABLED bool = feedSftp
 output AZURE_FEED_SFTP_USER string = feedDrop.outputs.sftpUserName
+output AZURE_CONSOLE_URL string = 'https://${functionApp.outputs.defaultHostName}/api/console/'
+output AZURE_SIGNIN_CLIENT_ID string = signInClientId
+output AZURE_SIGNIN_APP_ID_URI string = signInIdentifierUri
+output AZURE_SIGNIN_SERVICE_PRINCIPAL_ID string = createSignInApp ? signInApp.outputs.servicePrincipalObjectId : ''
+output AZURE_SIGNIN_ADMIN_ROLE_ID string = createSignInApp ? signInApp.outputs.adminRoleId : ''
+output AZURE_SIGNIN_READER_ROLE_ID string = createSignInApp ? signInApp.outputs.readerRoleId : ''

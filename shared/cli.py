@@ -34,6 +34,7 @@ def _development_tool(command: str) -> None:
     """The sandbox and the demo come with the repository, not with the deployed app: say so plainly."""
     try:
         import shared.local.demo
+        import shared.local.serve
         import shared.sandbox  # noqa: F401
     except ModuleNotFoundError as error:
         missing = f" ({error.name} is missing)" if error.name else ""
@@ -103,18 +104,6 @@ def _allowance(value: str | None) -> int | bool:
     return int(value)
 
 
-def _who() -> str:
-    """Who gave an allowance from this machine: the signed-in user and host, as far as they are known."""
-    import getpass
-    import socket
-
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown user"
-    return f"{user}@{socket.gethostname()}"
-
-
 @cli.command()
 @click.option("--feed", help="Path or https URL of the learning feed (default: LEARNCAL_FEED).")
 @click.option("--dry-run", is_flag=True, help="Plan only: show what would be sent; send and record nothing.")
@@ -135,12 +124,17 @@ def sync(feed: str | None, dry_run: bool, as_json: bool, allow_mass_cancel: str 
     While another run is planning, the run is coalesced into the one follow-up run that starts
     when it ends (its id is printed); `--wait` follows that run to its end.
     """
+    from shared.admin.changes import local_actor
     from shared.bootstrap import build
+    from shared.store.audit import audit
     from shared.sync.service import SyncRequest
 
     allowance = _allowance(allow_mass_cancel)
-    who = _who()
     app = build(progress=None if quiet else _stderr)
+    who = local_actor(app.settings)
+    if not dry_run:
+        audit(app.tables, who, "sync.request", "sync",
+              {"via": "cli", **({"allowMassCancel": allowance} if allowance else {})})
     request = SyncRequest(feed=feed, dry_run=dry_run, allow_mass_cancel=allowance,
                           given_by=who + " with learncal sync", via="cli")
     if dry_run and not run_async:  # a local preview: nothing to coalesce, nothing recorded
@@ -202,10 +196,15 @@ def _wait_for(app: Any, run_id: str, *, as_json: bool, quiet: bool, perform_here
 @click.argument("offering_id")
 def reconcile(offering_id: str) -> None:
     """Mark an offering so the next run pushes every difference (titles, descriptions, primary instructor)."""
+    from shared.admin.changes import local_actor
     from shared.bootstrap import build
+    from shared.store.audit import audit
 
     app = build()
-    app.offerings.request_reconcile(offering_id)
+    state = app.offerings.request_reconcile(offering_id)
+    requested = state.reconcile_requested_at
+    audit(app.tables, local_actor(app.settings), "offering.reconcile", state.offering_id,
+          {"via": "cli", "reconcileRequestedAt": requested.isoformat() if requested else None})
     click.echo(f"Offering {offering_id} is marked; the next sync run sends every difference to its attendees.")
 
 
@@ -312,6 +311,11 @@ def queue_clear(organizer: str | None, offering: str | None, poison: bool, yes: 
         if not click.confirm(f"Remove the queued work of {what}{' for ' + organizer if organizer else ''}?"):
             raise LearncalError("Nothing was removed.")
     result = clear_queue(settings, app.tables, organizer=organizer, offering=offering, poison=poison)
+    from shared.admin.changes import local_actor
+    from shared.store.audit import audit
+
+    audit(app.tables, local_actor(app.settings), "queue.clear", organizer or "all organizers",
+          {"offering": offering, "removed": result["removed"], "poisonRemoved": result["poisonRemoved"], "via": "cli"})
     click.echo(f"Removed {result['removed']} queued writes of {len(result['offerings'])} offerings"
                + (f" and {result['poisonRemoved']} poison messages" if poison else "") + ". The next run decides "
                "them again from the feed; to stop a rollout for good, fix the feed or set the provider inactive.")
@@ -401,10 +405,11 @@ def feed_check(source: str, mapping_path: str | None) -> None:
 def feed_push(file: Path, dry_run: bool, force: bool, account_url: str | None, container: str | None,
               as_json: bool) -> None:
     """Upload a feed (JSON or CSV) into the feed drop, after the checks a run would make; it starts a sync."""
+    from shared.admin.changes import local_actor
     from shared.feed.push import push
 
     result = push(file, dry_run=dry_run, force=force, account_url=account_url, container=container,
-                  who=_who() + " with learncal feed push", progress=_stderr)
+                  who=local_actor() + " with learncal feed push", progress=_stderr)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
     else:
@@ -523,11 +528,47 @@ def provider_set(
         if not secret:
             raise LearncalError("clientSecret: nothing was read from standard input.")
         data["clientSecret"] = secret
-    result = current.provider.save(parse(ProviderInput, data))
+    from shared.admin.changes import local_actor, record_provider_save
+
+    proposal: ProviderInput = parse(ProviderInput, data)
+    actor = local_actor(current.settings)
+    result = current.provider.save(proposal, actor=actor)
+    record_provider_save(current.tables, current.settings, actor, config, result.config,
+                         secret_set=proposal.new_secret() is not None, via="cli")
     click.echo(json.dumps(current.provider.render(result.config, "stored", result.notices), ensure_ascii=False,
                           indent=2))
     for notice in result.notices:
         _stderr(f"Note: {notice}")
+
+
+@cli.command("audit")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
+@click.option("--since", help="Only changes at or after this date or time (2026-01-31, 2026-01-31T08:00:00Z).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500), help="How many entries.")
+def audit_trail(as_json: bool, since: str | None, limit: int) -> None:
+    """Who changed what and when (provider, secret, reconciles, runs, allowances, feed uploads), newest first."""
+    from datetime import UTC, datetime
+
+    from shared.admin.context import Services
+    from shared.store.audit import AuditStore
+
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise click.BadParameter("must be a date or time such as 2026-01-31 or 2026-01-31T08:00:00Z",
+                                     param_hint="--since") from None
+        start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    entries = AuditStore(Services.build().tables).recent(limit, start)
+    for entry in entries:
+        if as_json:
+            click.echo(json.dumps(entry, ensure_ascii=False))
+        else:
+            changes = json.dumps(entry["changes"], ensure_ascii=False, sort_keys=True)
+            click.echo(f"{entry['at']}  {entry['actor']}  {entry['action']}  {entry['target']}  {changes}")
+    if not entries and not as_json:
+        _stderr("No changes recorded" + (f" since {since}." if since else "."))
 
 
 @cli.group(cls=_Group)
@@ -606,6 +647,22 @@ def demo(keep: bool) -> None:
     from shared.local.demo import run_demo
 
     sys.exit(run_demo(keep=keep))
+
+
+@cli.command()
+@click.option("--port", type=int, default=7071, show_default=True, help="Port on 127.0.0.1 (0: a free one).")
+@click.option("--sandbox", "use_sandbox", is_flag=True,
+              help="Run against the local Microsoft 365 sandbox and Azurite (the default when nothing is configured).")
+def serve(port: int, use_sandbox: bool) -> None:
+    """The function app's HTTP routes and the admin console on this machine, with a local sign-in."""
+    _development_tool("serve")
+    from shared.local.serve import run
+
+    def say(line: str) -> None:
+        click.echo(line)
+        sys.stdout.flush()
+
+    sys.exit(run(port=port, sandbox=use_sandbox, say=say))
 
 
 def main() -> None:

@@ -1,12 +1,19 @@
-"""A cheap health report: is the configuration complete and is Table Storage reachable."""
+"""A cheap health report: is the configuration complete and is Table Storage reachable.
+
+The health route is outside sign-in (anyone can call it), so it answers the status of each
+check only; what is missing or failing goes to the log, where operators look.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from shared import __version__
 from shared.errors import LearncalError
 from shared.settings import Settings
+
+log = logging.getLogger("learncal")
 
 
 def health_report(settings: Settings | None = None) -> dict[str, Any]:
@@ -64,3 +71,22 @@ def _feed_check(settings: Settings, warnings: list[str]) -> dict[str, str]:
         warnings.append(no_feed_message(location.container))
         return {"feed": NO_FEED_YET}
     return {"feed": "ok"}
+
+
+def public_health(report: dict[str, Any]) -> dict[str, Any]:
+    """The report as the anonymous health route shows it: each check's status, no detail.
+
+    The details (which setting is missing, why storage failed) are logged instead. "No feed
+    yet" and its instruction stay visible: they name no setting and tell the operator what to do.
+    """
+    failing = {name: detail for name, detail in report["checks"].items() if detail not in ("ok", NO_FEED_YET)}
+    if failing:
+        log.warning("health check degraded: %s", "; ".join(f"{k}: {v}" for k, v in failing.items()))
+    public: dict[str, Any] = {
+        "status": report["status"],
+        "checks": {name: detail if detail in ("ok", NO_FEED_YET) else "failing"
+                   for name, detail in report["checks"].items()},
+    }
+    if report.get("warnings"):
+        public["warnings"] = report["warnings"]
+    return public

@@ -129,6 +129,16 @@ class KeyVaultSecret:
                 "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for an identity with access.",
             )
         if isinstance(error, HttpResponseError) and error.status_code == 403:
+            if action != "read":  # as deployed, the function app's identity only reads secrets
+                return SecretUnavailable(
+                    f"The identity used for Key Vault may not {action} the {self.where}: as deployed, the function "
+                    "app's identity only reads secrets (Key Vault Secrets User).",
+                    "Store or rotate the secret with infra/scripts/create-client-secret.sh (as someone holding Key "
+                    "Vault Secrets Officer), or, to let the console and PUT /api/provider save it, give the function "
+                    f"app's identity '{role}' on this one secret only: az role assignment create --role "
+                    f"\"{role}\" --assignee <AZURE_MANAGED_IDENTITY_PRINCIPAL_ID> --scope "
+                    f"<the vault's resource id>/secrets/{self._name}",
+                )
             return SecretUnavailable(
                 f"The identity used for Key Vault may not {action} the {self.where}.",
                 f"Give it the role '{role}' on the vault.",

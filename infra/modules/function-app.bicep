@@ -85,6 +85,24 @@ param graphUrl string
 param authorityUrl string
 param tablePrefix string
 
+@description('Resource ID of the managed identity App Service Authentication signs in with (the sign-in app\'s federated credential); empty when it uses a Key Vault secret.')
+param authIdentityId string = ''
+
+@description('Client ID of that managed identity (OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID).')
+param authIdentityClientId string = ''
+
+@description('Key Vault reference to the sign-in app\'s client secret (@Microsoft.KeyVault(SecretUri=...)), used only without a sign-in managed identity.')
+param signInSecretReference string = ''
+
+// App Service Authentication's client credential (modules/auth.bicep names the setting): the
+// managed identity as federated credential, or else a Key Vault reference to a client secret.
+// Names the platform reads, not the product.
+var signInSettings = !empty(authIdentityClientId) ? {
+  OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID: authIdentityClientId
+} : (!empty(signInSecretReference) ? {
+  MICROSOFT_PROVIDER_AUTHENTICATION_SECRET: signInSecretReference
+} : {})
+
 // Every app setting of the function app. tests/infra/test_infra.py checks that these names
 // are exactly the ones the code reads (shared/settings.py) plus the Functions host's own names.
 var appSettings = {
@@ -149,8 +167,8 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 }
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
-  // checkov:skip=CKV_AZURE_222: azd deploys over the public endpoint and administrators call the admin HTTP API there; those functions require a function key and the app has no virtual network.
-  // checkov:skip=CKV_AZURE_17: callers of the admin HTTP API authenticate with function keys over HTTPS; client certificates are not used.
+  // checkov:skip=CKV_AZURE_222: azd deploys over the public endpoint and administrators use the console and admin HTTP API there; App Service Authentication (modules/auth.bicep) requires a Microsoft Entra sign-in with an app role, and the app has no virtual network.
+  // checkov:skip=CKV_AZURE_17: callers of the console and admin HTTP API sign in with Microsoft Entra ID (App Service Authentication) over HTTPS; client certificates are not used.
   // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero on demand; the timer runs on a single instance, so there is no minimum instance count to set.
   // checkov:skip=CKV_AZURE_213: a health-check probe does not fit an app that scales to zero; failed runs are recorded in Application Insights and in the runs table.
   name: name
@@ -161,20 +179,23 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'
-    userAssignedIdentities: {
+    userAssignedIdentities: union({
       '${identityId}': {}
-    }
+    }, empty(authIdentityId) ? {} : {
+      '${authIdentityId}': {}
+    })
   }
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
     clientCertEnabled: false
+    keyVaultReferenceIdentity: identityId
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      appSettings: [for setting in items(appSettings): {
+      appSettings: [for setting in items(union(appSettings, signInSettings)): {
         name: setting.key
         value: setting.value
       }]

@@ -32,7 +32,6 @@ $spId = Get-Value 'AZURE_APP_SERVICE_PRINCIPAL_ID' '<service-principal-object-id
 $organizer = Get-Value 'LEARNCAL_ORGANIZERS' (Get-Value 'LEARNCAL_ORGANIZER' '<organizer@contoso.com>')
 $vault = Get-Value 'AZURE_KEY_VAULT_NAME' '<key-vault-name>'
 $appUrl = Get-Value 'AZURE_FUNCTION_APP_URL' '<function-app-url>'
-$group = Get-Value 'AZURE_RESOURCE_GROUP' '<resource-group>'
 $restriction = Get-Value 'MAILBOX_RESTRICTION' 'rbacForApplications'
 $authMode = Get-Value 'LEARNCAL_AUTH_MODE' 'secret'
 $feed = Get-Value 'LEARNCAL_FEED' 'blob:feeds'
@@ -40,6 +39,11 @@ $feedAccount = Get-Value 'AZURE_FEED_STORAGE_ACCOUNT_NAME' '<feed-storage-accoun
 $feedContainer = Get-Value 'AZURE_FEED_CONTAINER_NAME' 'feeds'
 $feedSftp = Get-Value 'AZURE_FEED_SFTP_ENABLED' 'false'
 $sftpUser = Get-Value 'AZURE_FEED_SFTP_USER' 'feeddrop'
+$consoleUrl = Get-Value 'AZURE_CONSOLE_URL' "$appUrl/api/console/"
+$signInClient = Get-Value 'AZURE_SIGNIN_CLIENT_ID' '<sign-in-app-client-id>'
+$signInUri = Get-Value 'AZURE_SIGNIN_APP_ID_URI' "api://$signInClient"
+$signInSp = Get-Value 'AZURE_SIGNIN_SERVICE_PRINCIPAL_ID' '<sign-in-service-principal-object-id>'
+$adminRole = Get-Value 'AZURE_SIGNIN_ADMIN_ROLE_ID' '<LearningCalendar.Admin role id>'
 
 Write-Host ''
 Write-Host "Learning Calendar Sync is provisioned (app $clientId). Remaining steps (docs/setup.md):"
@@ -71,9 +75,18 @@ if ($authMode -eq 'secret') {
     Write-Host "     ./infra/scripts/create-client-secret.sh --app-id $clientId --vault-name $vault"
     $step++
 }
-Write-Host "$step. Check the setup with your Azure sign-in, from this machine: learncal validate"
-Write-Host "     The admin HTTP API ($appUrl/api/...) takes the master key; the default function key is refused."
-Write-Host '     This hook prints no key: docs/setup.md, step 7, shows how to call the API.'
+Write-Host "$step. Open the console and press Validate (sign in; you need the app role LearningCalendar.Admin,"
+Write-Host "   or LearningCalendar.Reader to read. Readers see learners' addresses):"
+Write-Host "     $consoleUrl"
+Write-Host "   Give people a role: Microsoft Entra ID > Enterprise applications > the sign-in app ($signInClient)"
+Write-Host '   > Users and groups. The deployer got Admin. Or from this machine: learncal validate'
+Write-Host ''
+Write-Host 'For automation (no function keys: the admin API accepts only Microsoft Entra tokens):'
+Write-Host "   1. Give the automation's app the role LearningCalendar.Admin (or .Reader) of the sign-in app:"
+Write-Host "        New-MgServicePrincipalAppRoleAssignedTo -ServicePrincipalId $signInSp -PrincipalId <automation service principal object id> -ResourceId $signInSp -AppRoleId $adminRole"
+Write-Host '   2. Signed in as that app, get a token and call the API:'
+Write-Host "        `$token = az account get-access-token --resource $signInUri --query accessToken -o tsv"
+Write-Host "        Invoke-RestMethod -Method Post -Uri $appUrl/api/provider/validate -Headers @{ Authorization = `"Bearer `$token`" }"
 $step++
 if ($feedSftp -eq 'true') {
     Write-Host "$step. SFTP delivery is on: host $feedAccount.blob.core.windows.net, port 22, user $feedAccount.$sftpUser, folder /feeds."

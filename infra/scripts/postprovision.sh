@@ -36,7 +36,6 @@ tenant_id="$(value LEARNCAL_TENANT_ID '<tenant-id>')"
 organizer="$(value LEARNCAL_ORGANIZERS "$(value LEARNCAL_ORGANIZER '<organizer@contoso.com>')")"
 vault="$(value AZURE_KEY_VAULT_NAME '<key-vault-name>')"
 app_url="$(value AZURE_FUNCTION_APP_URL '<function-app-url>')"
-group="$(value AZURE_RESOURCE_GROUP '<resource-group>')"
 restriction="$(value MAILBOX_RESTRICTION rbacForApplications)"
 auth_mode="$(value LEARNCAL_AUTH_MODE secret)"
 feed="$(value LEARNCAL_FEED blob:feeds)"
@@ -44,6 +43,11 @@ feed_account="$(value AZURE_FEED_STORAGE_ACCOUNT_NAME '<feed-storage-account>')"
 feed_container="$(value AZURE_FEED_CONTAINER_NAME feeds)"
 feed_sftp="$(value AZURE_FEED_SFTP_ENABLED false)"
 sftp_user="$(value AZURE_FEED_SFTP_USER feeddrop)"
+console_url="$(value AZURE_CONSOLE_URL "${app_url}/api/console/")"
+signin_client="$(value AZURE_SIGNIN_CLIENT_ID '<sign-in-app-client-id>')"
+signin_uri="$(value AZURE_SIGNIN_APP_ID_URI "api://${signin_client}")"
+signin_sp="$(value AZURE_SIGNIN_SERVICE_PRINCIPAL_ID '<sign-in-service-principal-object-id>')"
+admin_role="$(value AZURE_SIGNIN_ADMIN_ROLE_ID '<LearningCalendar.Admin role id>')"
 
 cat <<EOF
 
@@ -108,11 +112,20 @@ fi
 
 cat <<EOF
 
-${step}. Check the whole setup, with your Azure sign-in, from this machine:
-     eval "\$(azd env get-values)" && learncal validate
-   The admin HTTP API (${app_url}/api/provider/validate and the other admin routes) takes
-   the function app's master key; the default function key is refused. This hook prints no
-   key: docs/setup.md, step 7, shows how to call the API.
+${step}. Open the console and press Validate (sign in with your work account; you need the app role
+   LearningCalendar.Admin, or LearningCalendar.Reader to read. Readers see learners' addresses):
+     ${console_url}
+   Give people a role in Microsoft Entra ID: Enterprise applications > the sign-in app
+   (${signin_client}) > Users and groups > Add user/group. The deployer got Admin.
+   Or from this machine:  eval "\$(azd env get-values)" && learncal validate
+
+For automation (no function keys: the admin API accepts only Microsoft Entra tokens):
+   1. Give the automation's app the role LearningCalendar.Admin (or .Reader) of the sign-in app:
+        az rest --method POST --uri https://graph.microsoft.com/v1.0/servicePrincipals/${signin_sp}/appRoleAssignedTo \\
+          --body '{"principalId": "<automation service principal object id>", "resourceId": "${signin_sp}", "appRoleId": "${admin_role}"}'
+   2. Signed in as that app (az login --service-principal ...), get a token and call the API:
+        token=\$(az account get-access-token --resource ${signin_uri} --query accessToken -o tsv)
+        curl -fsS -X POST "${app_url}/api/provider/validate" -H "Authorization: Bearer \$token"
 EOF
 step=$((step + 1))
 

@@ -7,11 +7,12 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.admin.auth import Principal
+from shared.admin.auth import READER_ROLE, Principal
 from shared.admin.context import services
 from shared.admin.http import dispatch, json_body, ok, query_value
 from shared.admin.problem import Problem, invalid
 from shared.provider.model import ProviderInput, SyncInput, ValidateInput, parse
+from shared.store.audit import audit
 
 log = logging.getLogger("learncal.admin")
 
@@ -20,17 +21,23 @@ MAX_RUNS = 100
 
 # -- /api/provider -------------------------------------------------------------------------
 
-def _get_provider(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+def _get_provider(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     return ok(services().provider.view())
 
 
-def _put_provider(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+def _put_provider(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
+    from shared.admin.changes import record_provider_save
+
     data: ProviderInput = parse(ProviderInput, json_body(req, required=True))
-    provider = services().provider
-    actor = principal.name if principal else None
+    current = services()
+    provider = current.provider
+    actor = principal.actor
+    before = provider.current()[0]
     result = provider.save(data, actor=actor)
+    record_provider_save(current.tables, current.settings, actor, before, result.config,
+                         secret_set=data.new_secret() is not None, via="api")
     log.info("The provider configuration was saved (status %s, organizers %s) by %s.", result.config.status,
-             ", ".join(result.config.organizers), actor or "a function key holder")
+             ", ".join(result.config.organizers), actor)
     return ok(provider.render(result.config, "stored", result.notices))
 
 
@@ -40,7 +47,7 @@ def provider(req: func.HttpRequest) -> func.HttpResponse:
 
 # -- /api/provider/validate ----------------------------------------------------------------
 
-def _validate(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+def _validate(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     from shared.validate.runner import target_for
 
     body = json_body(req, required=False)
@@ -56,13 +63,20 @@ def provider_validate(req: func.HttpRequest) -> func.HttpResponse:
 
 # -- /api/offerings/{offeringId}/reconcile -------------------------------------------------
 
-def _reconcile(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+def _reconcile(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
+    from shared.admin import console_api
+
+    if console_api.wants_preview(req):
+        return console_api.reconcile_preview(req)
     # the host leaves an encoded slash encoded in route values; ids may contain one
     offering_id = (req.route_params.get("offeringId") or "").replace("%2F", "/").replace("%2f", "/").strip()
     if not offering_id or len(offering_id) > 256:
         raise invalid([{"field": "offeringId", "message": "must be an offering id of 1 to 256 characters"}])
-    state = services().app.offerings.request_reconcile(offering_id)
+    current = services()
+    state = current.app.offerings.request_reconcile(offering_id)
     requested = state.reconcile_requested_at
+    audit(current.tables, principal.actor, "offering.reconcile", state.offering_id,
+          {"reconcileRequestedAt": requested.isoformat() if requested else None})
     return ok({
         "offeringId": state.offering_id,
         "reconcileRequestedAt": requested.isoformat() if requested else None,
@@ -77,13 +91,16 @@ def offering_reconcile(req: func.HttpRequest) -> func.HttpResponse:
 
 # -- /api/sync -----------------------------------------------------------------------------
 
-def _sync(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+def _sync(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     from shared.sync.service import SyncRequest
 
     body = json_body(req, required=False)
     data: SyncInput = parse(SyncInput, {} if body is None else body)
     current = services()
-    who = principal.name if principal and principal.name else "a function key holder"
+    who = principal.actor
+    if not data.dry_run:
+        audit(current.tables, who, "sync.request", "sync",
+              {"via": "api", **({"allowMassCancel": data.allow_mass_cancel} if data.allow_mass_cancel else {})})
     ticket = current.app.request_run(
         SyncRequest(dry_run=data.dry_run, allow_mass_cancel=data.allow_mass_cancel,
                     given_by=f"{who} with POST /api/sync", via="http"), started_by=who)
@@ -107,7 +124,7 @@ def sync_now(req: func.HttpRequest) -> func.HttpResponse:
 
 # -- /api/runs -----------------------------------------------------------------------------
 
-def _runs(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+def _runs(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     from shared.runs.overview import app_loads
 
     raw = query_value(req, "limit")
@@ -116,18 +133,22 @@ def _runs(req: func.HttpRequest, principal: Principal | None) -> func.HttpRespon
         if not (raw.isascii() and raw.isdigit() and len(raw) <= 3) or not 1 <= int(raw) <= MAX_RUNS:
             raise invalid([{"field": "limit", "message": f"must be a whole number from 1 to {MAX_RUNS}"}])
         limit = int(raw)
-    app = services().app
+    current = services()
+    app = current.app
+    # the console charts each day's messages against what the organizer mailboxes may send (Exchange's limits)
+    budget = {"perDay": current.settings.send_per_day, "perMinute": current.settings.send_per_minute,
+              "organizers": max(1, len(current.settings.organizers or ()))}
     return ok({"value": app.runs.recent(limit), "waiting": app.requests.waiting(),
-               "organizers": app_loads(app), "poisonedRequests": app.requests.queue.poisoned()})
+               "organizers": app_loads(app), "poisonedRequests": app.requests.queue.poisoned(), "budget": budget})
 
 
 def runs(req: func.HttpRequest) -> func.HttpResponse:
-    return dispatch(req, {"GET": _runs})
+    return dispatch(req, {"GET": _runs}, role=READER_ROLE)
 
 
 # -- /api/runs/{runId} ---------------------------------------------------------------------
 
-def _run(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+def _run(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     run_id = (req.route_params.get("runId") or "").strip()
     if not run_id or len(run_id) > 64 or not (run_id.isascii() and run_id.isalnum()):
         raise invalid([{"field": "runId", "message": "must be a run id as POST /api/sync returns it (letters and "
@@ -140,7 +161,7 @@ def _run(req: func.HttpRequest, principal: Principal | None) -> func.HttpRespons
 
 
 def run(req: func.HttpRequest) -> func.HttpResponse:
-    return dispatch(req, {"GET": _run})
+    return dispatch(req, {"GET": _run}, role=READER_ROLE)
 
 
 # -- /api/queue ----------------------------------------------------------------------------
@@ -165,7 +186,7 @@ def _queue_settings() -> tuple[Any, Any]:
     return effective_settings(current.settings, current.tables), current.tables
 
 
-def _queue_show(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+def _queue_show(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     from shared.queue.status import queue_status
 
     organizer, offering = _queue_filters(req)
@@ -175,7 +196,7 @@ def _queue_show(req: func.HttpRequest, principal: Principal | None) -> func.Http
     return ok(queue_status(settings, tables, organizer=organizer))
 
 
-def _queue_clear(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+def _queue_clear(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     from shared.queue.status import clear_queue
 
     organizer, offering = _queue_filters(req)
@@ -184,7 +205,9 @@ def _queue_clear(req: func.HttpRequest, principal: Principal | None) -> func.Htt
         raise invalid([{"field": "poison", "message": "must be true or false"}])
     settings, tables = _queue_settings()
     result = clear_queue(settings, tables, organizer=organizer, offering=offering, poison=raw == "true")
-    who = principal.name if principal and principal.name else "a function key holder"
+    who = principal.actor
+    audit(tables, who, "queue.clear", organizer or "all organizers",
+          {"offering": offering, "removed": result["removed"], "poisonRemoved": result["poisonRemoved"]})
     log.warning("The send queue was cleared by %s: %d writes (organizer %s, offering %s), %d poison messages.", who,
                 result["removed"], organizer or "any", offering or "any", result["poisonRemoved"])
     return ok({**result, "message": f"Removed {result['removed']} queued writes. The next run decides these "
@@ -198,11 +221,11 @@ def queue(req: func.HttpRequest) -> func.HttpResponse:
 
 # -- /api/openapi.json ---------------------------------------------------------------------
 
-def _openapi(req: func.HttpRequest, principal: Principal | None) -> func.HttpResponse:
+def _openapi(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     from shared.admin.openapi import document
 
     return ok(document())
 
 
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
-    return dispatch(req, {"GET": _openapi})
+    return dispatch(req, {"GET": _openapi}, role=READER_ROLE)

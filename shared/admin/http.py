@@ -14,19 +14,21 @@ from urllib.parse import parse_qs, urlparse
 
 import azure.functions as func
 
-from shared.admin.auth import ADMIN_ROLE, Principal, authorize
+from shared.admin.auth import ADMIN_ROLE, Principal, authorize, check_csrf
 from shared.admin.problem import Problem, invalid
 
 log = logging.getLogger("learncal.admin")
 
-Handler = Callable[[func.HttpRequest, Principal | None], func.HttpResponse]
+Handler = Callable[[func.HttpRequest, Principal], func.HttpResponse]
 MAX_BODY = 256 * 1024
 
 
 def ok(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> func.HttpResponse:
+    """A JSON answer. Text from the feed stays data: JSON strings, served as application/json, never markup."""
     return func.HttpResponse(json.dumps(body, ensure_ascii=False), status_code=status,
-                             headers={"Cache-Control": "no-store", **(headers or {})}, mimetype="application/json",
-                             charset="utf-8")
+                             headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                                      **(headers or {})},
+                             mimetype="application/json", charset="utf-8")
 
 
 def json_body(req: func.HttpRequest, *, required: bool) -> Any:
@@ -54,11 +56,13 @@ def query_value(req: func.HttpRequest, name: str) -> str | None:
 
 
 def dispatch(
-    req: func.HttpRequest, handlers: Mapping[str, Handler], *, role: str | None = ADMIN_ROLE
+    req: func.HttpRequest, handlers: Mapping[str, Handler], *, role: str = ADMIN_ROLE
 ) -> func.HttpResponse:
+    """Authorize (fail closed: `role`, Admin unless a read route says Reader), refuse cross-site writes, then route."""
     instance = urlparse(req.url).path or None
     try:
         principal = authorize(req, role)
+        check_csrf(req)
         handler = handlers.get(req.method.upper())
         if handler is None:
             raise Problem(405, "method-not-allowed", f"{req.method.upper()} is not supported here.",

@@ -10,7 +10,8 @@ from functools import cache
 from typing import Any
 
 from shared import __version__
-from shared.admin.auth import ADMIN_ROLE
+from shared.admin.auth import ADMIN_ROLE, READER_ROLE
+from shared.admin.inputs import AllowanceInput, JobInput
 from shared.provider.model import ProviderInput, SyncInput, ValidateInput
 
 JSON = "application/json"
@@ -252,7 +253,12 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
                        "waiting": {"type": ["string", "null"], "description": "the run waiting to start, if any"},
                        "organizers": {"type": "array", "items": _ref("OrganizerLoad")},
                        "poisonedRequests": {"type": "integer", "description": "run messages set aside after five "
-                                                                              "failed attempts"}},
+                                                                              "failed attempts"},
+                       "budget": {"type": "object", "description": "the sending budget of each organizer mailbox "
+                                  "(LEARNCAL_SEND_PER_DAY recipients a rolling day, LEARNCAL_SEND_PER_MINUTE messages "
+                                  "a minute)", "properties": {"perDay": {"type": "integer"},
+                                                               "perMinute": {"type": "integer"},
+                                                               "organizers": {"type": "integer"}}}},
     },
     "QueueOrganizer": {
         "type": "object",
@@ -309,9 +315,14 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
 }
 
 AUTH_RESPONSES = {
-    "401": _problem("App Service Authentication is on and the caller is not signed in."),
-    "403": _problem(f"The signed-in caller lacks the app role {ADMIN_ROLE}."),
+    "401": _problem("The caller is not signed in (or sign-in is not set up for the app); detail says how to."),
+    "403": _problem("The signed-in caller lacks the app role the operation needs (x-learncal-role), or a change "
+                    "came without X-Learncal-Request: 1 and without a bearer token."),
 }
+CSRF_HEADER = {"name": "X-Learncal-Request", "in": "header", "required": False,
+               "schema": {"type": "string", "enum": ["1"]},
+               "description": "Required on every change made with the browser session's cookie (the console sends "
+                              "it); not needed with Authorization: Bearer."}
 FAILURE_RESPONSES = {
     "500": _problem("The service is not fully configured, or failed unexpectedly."),
     "502": _problem("Key Vault or Microsoft 365 refused a request the operation needed."),
@@ -320,10 +331,12 @@ FAILURE_RESPONSES = {
 
 def _operation(operation_id: str, summary: str, responses: dict[str, Any], *, body: str | None = None,
                body_required: bool = False, parameters: list[dict[str, Any]] | None = None,
-               admin: bool = True) -> dict[str, Any]:
-    op: dict[str, Any] = {"operationId": operation_id, "summary": summary, "responses": dict(responses)}
-    if admin:
-        op["responses"].update(AUTH_RESPONSES)
+               role: str = ADMIN_ROLE, write: bool = False) -> dict[str, Any]:
+    op: dict[str, Any] = {"operationId": operation_id, "summary": summary, "responses": dict(responses),
+                          "x-learncal-role": role}
+    op["responses"].update(AUTH_RESPONSES)
+    if write:
+        parameters = [*(parameters or []), CSRF_HEADER]
     op["responses"].update(FAILURE_RESPONSES)
     if body:
         op["requestBody"] = {"required": body_required, "content": {JSON: {"schema": _ref(body)}}}
@@ -334,13 +347,152 @@ def _operation(operation_id: str, summary: str, responses: dict[str, Any], *, bo
     return op
 
 
+OFFERING_ID = {"name": "offeringId", "in": "path", "required": True,
+               "schema": {"type": "string", "minLength": 1, "maxLength": 256}}
+FROM_FEED = ("Titles, names and addresses come from the learning feed: they are plain JSON strings (which may "
+             "contain any characters, markup included) for the client to show as text.")
+
+CONSOLE_SCHEMAS: dict[str, Any] = {
+    "Me": {
+        "type": "object", "required": ["name", "roles", "canRead", "canChange"],
+        "properties": {"name": {"type": "string"}, "roles": {"type": "array", "items": {"type": "string"}},
+                       "canRead": {"type": "boolean"}, "canChange": {"type": "boolean"}},
+    },
+    "AuditEntry": {
+        "type": "object", "required": ["at", "actor", "action", "target", "changes"],
+        "properties": {
+            "at": NULLABLE_TIME, "actor": {"type": "string", "description": "who: the signed-in name, an "
+                                           "application id, or the CLI's LEARNCAL_ACTOR / Azure sign-in / OS user"},
+            "action": {"enum": ["provider.save", "secret.set", "offering.reconcile", "sync.request", "allowance.give",
+                                "feed.upload", "feed.upload.forced", "queue.clear"]},
+            "target": {"type": "string"},
+            "changes": {"type": "object", "description": "what changed ({field: {from, to}}, or facts); a secret "
+                                                        "only as \"set\" with its expiry"},
+            "truncated": {"type": "boolean"},
+        },
+    },
+    "AuditList": {"type": "object", "required": ["value"],
+                  "properties": {"value": {"type": "array", "items": _ref("AuditEntry")}}},
+    "OfferingSummary": {
+        "type": "object", "description": FROM_FEED,
+        "required": ["offeringId", "title", "sessions", "liveInvitations", "lastChange", "organizer"],
+        "properties": {
+            "offeringId": {"type": "string"}, "title": {"type": "string"},
+            "sessions": {"type": "integer", "description": "sessions (activities) with invitations on record"},
+            "liveInvitations": {"type": "integer"},
+            "lastChange": NULLABLE_TIME, "lastSeen": NULLABLE_TIME, "reconcileRequestedAt": NULLABLE_TIME,
+            "organizer": {"type": ["string", "null"], "description": "the mailbox the offering is pinned to"},
+        },
+    },
+    "OfferingPage": {
+        "type": "object", "required": ["value", "page", "pages", "total", "pageSize"],
+        "properties": {"value": {"type": "array", "items": _ref("OfferingSummary")}, "page": {"type": "integer"},
+                       "pages": {"type": "integer"}, "total": {"type": "integer"}, "pageSize": {"type": "integer"}},
+    },
+    "Invitation": {
+        "type": "object", "required": ["address", "role", "state", "organizer", "eventId"],
+        "properties": {"address": {"type": "string"}, "role": {"type": "string"}, "state": {"type": "string"},
+                       "organizer": {"type": "string"},
+                       "eventId": {"type": ["string", "null"], "description": "the Outlook event id, shortened"}},
+    },
+    "OfferingDetail": {
+        "type": "object", "description": FROM_FEED,
+        "required": ["offeringId", "title", "sessions"],
+        "properties": {
+            "offeringId": {"type": "string"}, "title": {"type": "string"}, "organizer": NULLABLE_STRING,
+            "liveInvitations": {"type": "integer"}, "lastChange": NULLABLE_TIME, "lastSeen": NULLABLE_TIME,
+            "reconcileRequestedAt": NULLABLE_TIME,
+            "sessions": {"type": "array", "items": {
+                "type": "object", "required": ["activityId", "invitations"],
+                "properties": {"activityId": {"type": "string"}, "start": NULLABLE_TIME,
+                               "invitations": {"type": "array", "items": _ref("Invitation")}}}},
+        },
+    },
+    "ReconcilePreview": {
+        "type": "object", "required": ["offeringId", "inFeed", "sends", "counts", "message"],
+        "properties": {
+            "offeringId": {"type": "string"}, "title": {"type": "string"}, "inFeed": {"type": "boolean"},
+            "sends": {"type": "array", "items": {"type": "object"},
+                      "description": "one entry per message a reconcile would send (action, activity, person)"},
+            "counts": {"type": "object", "properties": {"create": {"type": "integer"}, "update": {"type": "integer"},
+                                                        "cancel": {"type": "integer"}}},
+            "unchanged": {"type": "integer"}, "message": {"type": "string"},
+        },
+    },
+    "Job": {
+        "type": "object", "required": ["jobId", "kind", "state"],
+        "properties": {
+            "jobId": {"type": "string"}, "kind": {"enum": ["validate", "preview"]},
+            "state": {"enum": ["queued", "running", "completed", "failed"]},
+            "createdBy": NULLABLE_STRING, "createdAt": NULLABLE_TIME, "startedAt": NULLABLE_TIME,
+            "endedAt": NULLABLE_TIME,
+            "result": {"type": ["object", "null"], "description": "validate: a ValidateReport; preview: a dry run's "
+                                                                  "RunSummary with its plan"},
+            "error": NULLABLE_STRING,
+        },
+    },
+    "Allowance": {
+        "type": "object", "required": ["count", "givenBy", "givenAt", "expiresAt", "via"],
+        "properties": {"count": {"type": "integer"}, "givenBy": {"type": "string"},
+                       "givenAt": {"type": "string", "format": "date-time"},
+                       "expiresAt": {"type": "string", "format": "date-time"}, "via": {"type": "string"},
+                       "message": {"type": "string"}},
+    },
+}
+
+CONSOLE_PATHS: dict[str, Any] = {
+    "/me": {"get": _operation(
+        "getMe", "Who is signed in and what they may do (any signed-in caller, with or without a role).",
+        {"200": _json("Me", "The caller.")}, role="signed-in")},
+    "/audit": {"get": _operation(
+        "listAudit", "Who changed what and when, newest first.",
+        {"200": _json("AuditList", "Audit entries."), "422": _problem("limit or since is not valid.")},
+        parameters=[{"name": "limit", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+                    {"name": "since", "in": "query", "required": False,
+                     "schema": {"type": "string", "format": "date-time"}}],
+        role=READER_ROLE)},
+    "/offerings": {"get": _operation(
+        "listOfferings", "A page of the offerings runs have seen, by title; search matches id or title.",
+        {"200": _json("OfferingPage", "One page."), "422": _problem("page or search is not valid.")},
+        parameters=[{"name": "search", "in": "query", "required": False,
+                     "schema": {"type": "string", "maxLength": 256}},
+                    {"name": "page", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 1, "default": 1}}],
+        role=READER_ROLE)},
+    "/offerings/{offeringId}": {"get": _operation(
+        "getOffering", "One offering's sessions and who holds which meeting (the mapping, read only).",
+        {"200": _json("OfferingDetail", "The offering."), "404": _problem("No feed applied so far contained it."),
+         "422": _problem("The offering id is not valid.")},
+        parameters=[OFFERING_ID], role=READER_ROLE)},
+    "/jobs": {"post": _operation(
+        "startJob", "Start Validate or a preview of the next run as a job; follow it at the Location.",
+        {"202": {**_json("Job", "Queued."), "headers": {"Location": {"schema": {"type": "string"}}}}},
+        body="JobInput", body_required=True, write=True)},
+    "/jobs/{jobId}": {"get": _operation(
+        "getJob", "A job's state and, once it is done, its result.",
+        {"200": _json("Job", "The job (Retry-After while it is queued or running)."),
+         "404": _problem("No such job."), "422": _problem("The job id is not valid.")},
+        parameters=[{"name": "jobId", "in": "path", "required": True,
+                     "schema": {"type": "string", "pattern": "^[A-Za-z0-9]{1,64}$"}}])},
+    "/allowance": {"post": _operation(
+        "giveAllowance", "Give the one-shot mass-cancellation allowance (24 hours, used by the first run the guard "
+        "would stop that cancels no more than count).",
+        {"201": _json("Allowance", "Given; recorded in the audit trail.")},
+        body="AllowanceInput", body_required=True, write=True)},
+}
+
+
 @cache
 def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {
         "ProviderInput": _model_schema(ProviderInput),
         "ValidateInput": _model_schema(ValidateInput),
         "SyncInput": _model_schema(SyncInput),
+        "JobInput": _model_schema(JobInput),
+        "AllowanceInput": _model_schema(AllowanceInput),
         **RESPONSE_SCHEMAS,
+        **CONSOLE_SCHEMAS,
     }
     return {
         "openapi": "3.1.0",
@@ -351,7 +503,7 @@ def document() -> dict[str, Any]:
                            "and read their summaries. Errors are application/problem+json (RFC 9457).",
         },
         "servers": [{"url": "/api"}],
-        "security": [{"functionKey": []}, {"functionKeyQuery": []}],
+        "security": [{"entraBearer": []}, {"appServiceSession": []}],
         "paths": {
             "/provider": {
                 "get": _operation("getProvider", "The provider configuration in force (secret masked).",
@@ -360,24 +512,28 @@ def document() -> dict[str, Any]:
                     "putProvider", "Save the provider configuration (the secret goes to Key Vault).",
                     {"200": _json("Provider", "Saved; notices say what the change means."),
                      "409": _problem("A new organizer while invitations are open needs confirmOrganizerChange.")},
-                    body="ProviderInput", body_required=True,
+                    body="ProviderInput", body_required=True, write=True,
                 ),
             },
             "/provider/validate": {
                 "post": _operation(
                     "validateProvider", "Check the configuration (or proposed values) against the tenant.",
                     {"200": _json("ValidateReport", "One entry per check: pass, warn or fail, with the fix.")},
-                    body="ValidateInput",
+                    body="ValidateInput", write=True,
                 ),
             },
             "/offerings/{offeringId}/reconcile": {
                 "post": _operation(
-                    "reconcileOffering", "Mark an offering so the next run pushes every difference.",
+                    "reconcileOffering", "Mark an offering so the next run pushes every difference (or, with "
+                    "preview=true, only show what that would send).",
                     {"202": _json("ReconcileAccepted", "Marked; the next run applies it."),
+                     "200": _json("ReconcilePreview", "preview=true: what a reconcile would send now; nothing "
+                                  "marked or sent."),
                      "404": _problem("No feed applied so far contained this offering; nothing was marked."),
                      "422": _problem("The offering id is not valid.")},
-                    parameters=[{"name": "offeringId", "in": "path", "required": True,
-                                 "schema": {"type": "string", "minLength": 1, "maxLength": 256}}],
+                    parameters=[OFFERING_ID, {"name": "preview", "in": "query", "required": False,
+                                              "schema": {"type": "boolean", "default": False}}],
+                    write=True,
                 ),
             },
             "/sync": {
@@ -387,7 +543,7 @@ def document() -> dict[str, Any]:
                     {"202": {**_json("RunTicket", "Accepted: the run's id; Location: /api/runs/{runId}."),
                              "headers": {"Location": {"schema": {"type": "string"},
                                                       "description": "/api/runs/{runId}"}}}},
-                    body="SyncInput",
+                    body="SyncInput", write=True,
                 ),
             },
             "/runs": {
@@ -396,6 +552,7 @@ def document() -> dict[str, Any]:
                     {"200": _json("RunList", "Recent runs."), "422": _problem("limit is out of range.")},
                     parameters=[{"name": "limit", "in": "query", "required": False,
                                  "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}],
+                    role=READER_ROLE,
                 ),
             },
             "/runs/{runId}": {
@@ -468,16 +625,20 @@ def document() -> dict[str, Any]:
             "/openapi.json": {
                 "get": _operation("getOpenApi", "This document.",
                                   {"200": {"description": "The OpenAPI document.",
-                                           "content": {JSON: {"schema": {"type": "object"}}}}}),
+                                           "content": {JSON: {"schema": {"type": "object"}}}}}, role=READER_ROLE),
             },
+            **CONSOLE_PATHS,
         },
         "components": {
             "schemas": schemas,
             "securitySchemes": {
-                "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key",
-                                "description": "The function app's master (admin) key; openapi.json takes any "
-                                               "function key."},
-                "functionKeyQuery": {"type": "apiKey", "in": "query", "name": "code"},
+                "entraBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                "description": "A Microsoft Entra access token for the sign-in app (api://<client id>) "
+                                               "carrying the app role LearningCalendar.Admin or "
+                                               "LearningCalendar.Reader; App Service Authentication validates it."},
+                "appServiceSession": {"type": "apiKey", "in": "cookie", "name": "AppServiceAuthSession",
+                                      "description": "The browser session App Service Authentication signs people "
+                                                     "into (the console); changes also need X-Learncal-Request: 1."},
             },
         },
     }

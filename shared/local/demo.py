@@ -98,6 +98,11 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
                     except KeyboardInterrupt:
                         pass
                 host.stop()
+    console.print(
+        "\n[bold]Next: the admin console.[/bold] Run [bold]learncal serve[/bold] (or [bold]make serve[/bold]) and open "
+        "http://127.0.0.1:7071/api/console/ in your browser; sign in as the local administrator and follow "
+        "docs/console.md (set up the provider, validate, run, reconcile)."
+    )
     ok = first.status == "completed" and second.status == "completed" and second.created == 0
     return 0 if ok and not first.errors else 1
 

@@ -21,9 +21,9 @@ def _connection(settings: Settings) -> str:
 
 
 def _credential(settings: Settings) -> Any:
-    from azure.identity import ManagedIdentityCredential
+    from shared.store.tables import storage_credential
 
-    return ManagedIdentityCredential(client_id=settings.storage_client_id)
+    return storage_credential(settings)
 
 
 def _unusable(error: ValueError) -> ConfigurationError:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import os
+from functools import cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -16,6 +20,8 @@ TABLES = {
     "provider": "Provider",
     "sendlog": "SendLog",
     "feeds": "Feeds",
+    "audit": "Audit",
+    "jobs": "Jobs",
     "work": "Work",
 }
 DEFAULT_PREFIX = "Learncal"
@@ -26,15 +32,59 @@ def key_part(value: str) -> str:
     return quote(value, safe="@")
 
 
+STORAGE_SCOPE = "https://storage.azure.com/.default"
+DATA_ROLE = "Storage Table Data Contributor"
+
+
+def in_azure() -> bool:
+    """Running on an App Service / Functions host, where the app's managed identity is the credential."""
+    return bool(os.environ.get("WEBSITE_SITE_NAME") or os.environ.get("IDENTITY_ENDPOINT"))
+
+
+def storage_credential(settings: Settings) -> Any:
+    """The credential for identity-based storage settings (`AzureWebJobsStorage__*ServiceUri`).
+
+    In Azure: the function app's managed identity. On an administrator's machine (the same
+    settings pointing at the deployed account): their Azure sign-in through
+    DefaultAzureCredential (environment, workload identity, Azure CLI, azd, PowerShell), so
+    `learncal runs`, `mapping rebuild` and `provider` work against the deployed tables.
+    """
+    if in_azure():
+        from azure.identity import ManagedIdentityCredential
+
+        return ManagedIdentityCredential(client_id=settings.storage_client_id)
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential(exclude_interactive_browser_credential=True)
+
+
+@cache
+def azure_sign_in_name() -> str | None:
+    """The name in this machine's Azure sign-in (upn or app id), for the audit trail; None when unknown.
+
+    The token is only read for its claims, never verified or kept: the storage service
+    verifies it.
+    """
+    try:
+        from azure.identity import DefaultAzureCredential
+
+        token = DefaultAzureCredential(exclude_interactive_browser_credential=True).get_token(STORAGE_SCOPE).token
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except Exception:
+        return None
+    for name in ("upn", "unique_name", "preferred_username", "email"):
+        if isinstance(claims.get(name), str):
+            return str(claims[name])
+    return f"application {claims['appid']}" if isinstance(claims.get("appid"), str) else None
+
+
 def table_service(settings: Settings) -> Any:
-    """A TableServiceClient from the connection string, or from identity-based settings in Azure."""
+    """A TableServiceClient from the connection string, or from identity-based settings (see storage_credential)."""
     from azure.data.tables import TableServiceClient
 
     if settings.table_service_uri:
-        from azure.identity import ManagedIdentityCredential
-
-        credential = ManagedIdentityCredential(client_id=settings.storage_client_id)
-        return TableServiceClient(endpoint=settings.table_service_uri, credential=credential)
+        return TableServiceClient(endpoint=settings.table_service_uri, credential=storage_credential(settings))
     connection = settings.storage_connection
     if connection.strip().lower() in ("usedevelopmentstorage=true", "usedevelopmentstorage=true;"):
         connection = DEVELOPMENT_STORAGE
@@ -54,7 +104,7 @@ def storage_endpoint(service: Any) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/") if parts.netloc else "the configured endpoint"
 
 
-def storage_unreachable(error: BaseException, endpoint: str) -> StorageUnreachable | None:
+def storage_unreachable(error: BaseException, endpoint: str, *, identity: bool = False) -> StorageUnreachable | None:
     """Table Storage's connection failures and refusals in words that say what to start or set.
 
     None for anything else (a conflict, a missing entity): those are the callers' business.
@@ -80,12 +130,18 @@ def storage_unreachable(error: BaseException, endpoint: str) -> StorageUnreachab
     if isinstance(error, ClientAuthenticationError) or (
         isinstance(error, HttpResponseError) and error.status_code in (401, 403)
     ):
-        return StorageUnreachable(
-            "Azure Table Storage", endpoint,
-            "The storage account refused the credentials: check the account key in AzureWebJobsStorage, or in "
-            "Azure give the function app's identity 'Storage Table Data Contributor'.",
-            detail="access refused",
-        )
+        if not identity:
+            fix = "The storage account refused the credentials: check the account key in AzureWebJobsStorage."
+        elif in_azure():
+            fix = (f"The storage account refused the function app's managed identity: give it '{DATA_ROLE}' on "
+                   "the storage account (the Bicep in infra/ does).")
+        else:
+            fix = ("No Azure sign-in on this machine was accepted (none found, expired, or refused): sign in with "
+                   "`az login` (or `azd auth login`) "
+                   + f"as someone holding '{DATA_ROLE}' on the storage account, or have an owner assign it: "
+                   + f"az role assignment create --role \"{DATA_ROLE}\" --assignee <your sign-in> --scope "
+                   "<the storage account's resource id>. `azd provision` assigns it to the deployer.")
+        return StorageUnreachable("Azure Table Storage", endpoint, fix, detail="access refused")
     return None
 
 
@@ -103,7 +159,8 @@ class Tables:
             try:
                 client = self._service.create_table_if_not_exists(self._prefix + TABLES[role])
             except Exception as error:  # the first contact with storage: say which endpoint and what to do
-                mapped = storage_unreachable(error, self.endpoint)
+                identity = hasattr(getattr(self._service, "credential", None), "get_token")
+                mapped = storage_unreachable(error, self.endpoint, identity=identity)
                 if mapped is None:
                     raise
                 raise mapped from None

@@ -16,6 +16,7 @@ def test_demo_shows_who_received_what_and_stops_what_it_started() -> None:
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "Who received which meetings" in out
+    assert "learncal serve" in out and "http://127.0.0.1:7071/api/console/" in out  # how to open the console
     assert "ada.learner@contoso.example" in out and "4 meetingRequest" in out
     assert "cy.learner@contoso.example" in out and "no meetings" in out  # withdrawn: nothing
     assert "https://meet.contoso.example/h/102" in out  # the primary instructor's host link

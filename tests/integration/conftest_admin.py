@@ -50,7 +50,8 @@ def function(name: str) -> Any:
 
 
 def principal(roles: list[str], name: str = "admin@contoso.example") -> dict[str, str]:
-    """The headers App Service Authentication adds for a signed-in caller."""
+    """The headers App Service Authentication adds for a signed-in caller (the format of
+    learn.microsoft.com/azure/app-service/configure-authentication-user-identities)."""
     body = {"auth_typ": "aad", "name_typ": "name", "role_typ": "roles",
             "claims": [{"typ": "name", "val": name}] + [{"typ": "roles", "val": r} for r in roles]}
     encoded = base64.b64encode(json.dumps(body).encode()).decode()
@@ -58,10 +59,15 @@ def principal(roles: list[str], name: str = "admin@contoso.example") -> dict[str
             "X-MS-CLIENT-PRINCIPAL-NAME": name}
 
 
+ADMIN_HEADERS = {**principal([ADMIN_ROLE]), "X-Learncal-Request": "1"}
+
+
 def request(method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
             route_params: dict[str, str] | None = None, raw: bytes | None = None) -> func.HttpRequest:
+    """A request as the host passes it; without `headers`, from a signed-in administrator (as the console sends)."""
     data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
-    return func.HttpRequest(method, "http://localhost:7071/api/" + path, body=data, headers=headers or {},
+    return func.HttpRequest(method, "http://localhost:7071/api/" + path, body=data,
+                            headers=dict(ADMIN_HEADERS) if headers is None else headers,
                             route_params=route_params or {})
 
 
@@ -168,6 +174,8 @@ def world(running_sandbox: RunningSandbox, tables: Tables, azurite: RunningAzuri
                         ("AZURE_CLIENT_SECRET", reader_secret)):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("WEBSITE_AUTH_ENABLED", raising=False)
+    monkeypatch.delenv("WEBSITE_SITE_NAME", raising=False)
+    monkeypatch.setenv("LEARNCAL_LOCAL_SIGN_IN", "true")  # what `learncal serve` sets: its sign-in stands in
     settings = Settings.from_env({
         "LEARNCAL_TENANT_ID": info["tenantId"],
         "LEARNCAL_CLIENT_ID": info["clientId"],

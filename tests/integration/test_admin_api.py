@@ -203,7 +203,8 @@ def test_with_app_service_authentication_the_admin_role_is_required(
     monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
 
     response = world.call("provider", request("PUT", "provider", provider_body(world),
-                                              headers=principal([ADMIN_ROLE], "ines.admin@contoso.example")))
+                                              headers={**principal([ADMIN_ROLE], "ines.admin@contoso.example"),
+                                                       "X-Learncal-Request": "1"}))
 
     assert response.status_code == 200
     assert payload(response)["updatedBy"] == "ines.admin@contoso.example"
@@ -221,6 +222,7 @@ ROUTES = [
     ("run", "GET", "runs/0123456789ab", None, {"runId": "0123456789ab"}),
     ("openapi", "GET", "openapi.json", None, None),
 ]
+READ_ROUTES = {("runs", "GET"), ("openapi", "GET")}  # LearningCalendar.Reader may call these
 
 
 def _route_request(world: World, method: str, path: str, body: Any, params: Any,
@@ -237,19 +239,26 @@ def _nothing_changed(world: World) -> None:
 
 
 @pytest.mark.parametrize(("name", "method", "path", "body", "params"), ROUTES, ids=[f"{r[1]} {r[2]}" for r in ROUTES])
+@pytest.mark.parametrize("platform", ["app-service", "local"])
 def test_an_unauthenticated_caller_gets_401_and_changes_nothing(
-    world: World, monkeypatch: pytest.MonkeyPatch, name: str, method: str, path: str, body: Any, params: Any
+    world: World, monkeypatch: pytest.MonkeyPatch, name: str, method: str, path: str, body: Any, params: Any,
+    platform: str,
 ) -> None:
-    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
+    if platform == "app-service":
+        monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
     OfferingStore(world.tables).save(OfferingState("OFF-1", "Offering one"))
 
-    response = world.call(name, _route_request(world, method, path, body, params, {}))
+    response = world.call(name, _route_request(world, method, path, body, params, {"X-Learncal-Request": "1"}))
 
-    problem(response, 401)
+    assert "Sign in" in problem(response, 401)["detail"]
     _nothing_changed(world)
 
 
-@pytest.mark.parametrize(("name", "method", "path", "body", "params"), ROUTES, ids=[f"{r[1]} {r[2]}" for r in ROUTES])
+ADMIN_ONLY = [r for r in ROUTES if (r[0], r[1]) not in READ_ROUTES]
+
+
+@pytest.mark.parametrize(("name", "method", "path", "body", "params"), ADMIN_ONLY,
+                         ids=[f"{r[1]} {r[2]}" for r in ADMIN_ONLY])
 def test_a_caller_without_the_admin_role_gets_403_and_changes_nothing(
     world: World, monkeypatch: pytest.MonkeyPatch, name: str, method: str, path: str, body: Any, params: Any
 ) -> None:
@@ -257,11 +266,61 @@ def test_a_caller_without_the_admin_role_gets_403_and_changes_nothing(
     OfferingStore(world.tables).save(OfferingState("OFF-1", "Offering one"))
 
     response = world.call(name, _route_request(world, method, path, body, params,
-                                               principal(["LearningCalendar.Reader"])))
+                                               {**principal(["LearningCalendar.Reader"]), "X-Learncal-Request": "1"}))
 
     assert ADMIN_ROLE in problem(response, 403)["detail"]
     _nothing_changed(world)
 
+
+@pytest.mark.parametrize(("name", "method", "path", "body", "params"), ROUTES, ids=[f"{r[1]} {r[2]}" for r in ROUTES])
+def test_without_any_sign_in_every_admin_route_is_refused_whatever_the_headers_claim(
+    world: World, monkeypatch: pytest.MonkeyPatch, name: str, method: str, path: str, body: Any, params: Any
+) -> None:
+    monkeypatch.delenv("LEARNCAL_LOCAL_SIGN_IN")  # neither App Service Authentication nor `learncal serve`
+    OfferingStore(world.tables).save(OfferingState("OFF-1", "Offering one"))
+
+    response = world.call(name, _route_request(world, method, path, body, params,
+                                               {**principal([ADMIN_ROLE]), "X-Learncal-Request": "1"}))
+
+    assert "App Service Authentication" in problem(response, 401)["detail"]
+    _nothing_changed(world)
+
+
+def test_local_sign_in_is_ignored_on_an_app_service(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBSITE_SITE_NAME", "learncal-func-x")  # an App Service without its authentication on
+
+    body = problem(world.call("provider", request("GET", "provider")), 401)
+
+    assert "LEARNCAL_LOCAL_SIGN_IN is ignored" in body["detail"]
+
+
+@pytest.mark.parametrize(("name", "path", "body", "params"), [
+    ("provider", "provider", "provider", None),
+    ("offering_reconcile", "offerings/OFF-1/reconcile", None, {"offeringId": "OFF-1"}),
+    ("sync_now", "sync", {"dryRun": False}, None),
+])
+def test_a_browser_write_without_the_custom_header_is_refused_as_cross_site(
+    world: World, name: str, path: str, body: Any, params: Any
+) -> None:
+    OfferingStore(world.tables).save(OfferingState("OFF-1", "Offering one"))
+    method = "PUT" if name == "provider" else "POST"
+
+    for header in ({}, {"X-Learncal-Request": "0"}, {"Authorization": "Basic eDp5"}):
+        response = world.call(name, _route_request(world, method, path, body, params,
+                                                   {**principal([ADMIN_ROLE]), **header}))
+        assert "X-Learncal-Request: 1" in problem(response, 403)["detail"]
+    _nothing_changed(world)
+
+
+def test_a_bearer_caller_needs_no_custom_header_and_reads_need_none(world: World) -> None:
+    OfferingStore(world.tables).save(OfferingState("OFF-1", "Offering one"))
+    automation = {**principal([ADMIN_ROLE], "ops-automation"), "Authorization": "Bearer eyJ0eXAi.x.y"}
+
+    marked = world.call("offering_reconcile", request("POST", "offerings/OFF-1/reconcile", headers=automation,
+                                                      route_params={"offeringId": "OFF-1"}))
+    read = world.call("runs", request("GET", "runs", headers=principal(["LearningCalendar.Reader"])))
+
+    assert marked.status_code == 202 and read.status_code == 200
 
 
 def test_a_save_without_the_allowlist_never_widens_the_environments(world: World, tmp_path: Path) -> None:
@@ -525,7 +584,7 @@ def test_an_allowance_given_over_http_is_recorded_with_who_gave_it_and_lasts_a_d
     allowed = world.sync({"allowMassCancel": 23}, services)
 
     assert (allowed["status"], allowed["cancelled"]) == ("completed", 23)
-    assert allowed["massCancelAllowance"]["givenBy"] == "a function key holder with POST /api/sync"
+    assert allowed["massCancelAllowance"]["givenBy"] == "admin@contoso.example with POST /api/sync"
     assert (allowed["massCancelAllowance"]["count"], allowed["massCancelAllowance"]["via"]) == (23, "http")
     recorded = payload(world.call("runs", request("GET", "runs?limit=1"), services))["value"][0]
     assert recorded["massCancelAllowance"]["used"] == 23
@@ -542,7 +601,8 @@ def test_the_openapi_document_describes_every_admin_route(world: World) -> None:
     assert document["openapi"] == "3.1.0"
     assert set(document["paths"]) == {"/provider", "/provider/validate", "/offerings/{offeringId}/reconcile",
                                       "/sync", "/runs", "/runs/{runId}", "/queue", "/feed", "/feeds",
-                                      "/openapi.json"}
+                                      "/openapi.json", "/audit", "/offerings",
+                                      "/offerings/{offeringId}", "/jobs", "/jobs/{jobId}", "/allowance", "/me"}
     assert document["components"]["schemas"]["ProviderInput"]["properties"]["clientSecret"]
 
 

@@ -17,6 +17,7 @@ from shared.planning.sent import SentRecord
 from shared.provider.store import ProviderStore
 from shared.settings import Settings
 from shared.store.mapping import TableMappingStore
+from shared.store.offerings import OfferingState, OfferingStore
 from shared.store.tables import Tables, table_service
 
 # fixtures shared by the admin, validate and secrets tests
@@ -119,3 +120,44 @@ def test_set_keeps_the_stored_allowlist_unless_told_and_confirms_its_removal(
     assert json.loads(removed.stdout)["effectiveAllowlist"] == ["@contoso.example"]
     stored = ProviderStore(environment).load()
     assert stored is not None and stored.recipient_allowlist == ()
+
+
+def test_changes_on_the_command_line_are_audited_with_the_actor_and_never_the_secret(
+    world: World, environment: Tables, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEARNCAL_ACTOR", "ops.admin@contoso.example")
+    new_secret = world.sandbox.add_client_secret(world.info["clientId"])
+    assert run("provider", "set", "--status", "inactive", "--client-secret-stdin",
+               stdin=new_secret + "\n").exit_code == 0
+
+    listed = run("audit", "--json")
+    table = run("audit")
+
+    assert listed.exit_code == 0, listed.output
+    entries = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(e["action"], e["actor"]) for e in entries] == [("secret.set", "ops.admin@contoso.example"),
+                                                            ("provider.save", "ops.admin@contoso.example")]
+    assert entries[1]["changes"]["changed"]["status"] == {"from": "active", "to": "inactive"}
+    assert entries[0]["changes"]["secret"] == "set"
+    assert new_secret not in listed.output and new_secret not in table.output
+    assert "ops.admin@contoso.example  provider.save  provider" in table.stdout
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    assert run("audit", "--json", "--since", tomorrow).stdout == ""
+    refused = run("audit", "--since", "last week")
+    assert refused.exit_code == 2 and "--since" in refused.output
+
+
+def test_without_learncal_actor_the_cli_names_the_os_user_at_this_host(
+    world: World, environment: Tables, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import getpass
+    import socket
+
+    monkeypatch.delenv("LEARNCAL_ACTOR", raising=False)
+    OfferingStore(environment).save(OfferingState("OFF-3", "Three"))
+
+    assert run("reconcile", "OFF-3").exit_code == 0
+    (entry,) = [json.loads(line) for line in run("audit", "--json").stdout.splitlines()]
+
+    assert (entry["action"], entry["target"]) == ("offering.reconcile", "OFF-3")
+    assert entry["actor"] == f"{getpass.getuser()}@{socket.gethostname()}"

@@ -65,18 +65,23 @@ def test_health_reports_ok_when_configured_and_storage_reachable(configured: San
     assert body["checks"] == {"configuration": "ok", "storage": "ok"}
 
 
-def test_health_names_missing_settings_without_revealing_values(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_health_says_only_the_status_and_logs_the_missing_settings(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.delenv("LEARNCAL_ORGANIZER", raising=False)
     monkeypatch.setenv("LEARNCAL_TENANT_ID", "00000000-0000-0000-0000-000000000001")
     monkeypatch.setenv(
         "AzureWebJobsStorage",
         "DefaultEndpointsProtocol=http;AccountName=x;AccountKey=eA==;TableEndpoint=http://127.0.0.1:9/x;",
     )
+    caplog.set_level("WARNING", logger="learncal")
     response = user_function("health")(func.HttpRequest("GET", "/api/health", body=b""))
     body = json.loads(response.get_body())
     assert response.status_code == 503
-    assert "LEARNCAL_ORGANIZER" in body["checks"]["configuration"]
-    assert "00000000-0000-0000-0000-000000000001" not in response.get_body().decode()
+    assert body == {"status": "degraded", "checks": {"configuration": "failing", "storage": "failing"}}
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "LEARNCAL_ORGANIZER" in logged  # the operator finds what is missing in the log
+    assert "00000000-0000-0000-0000-000000000001" not in response.get_body().decode() + logged
 
 
 def test_the_feed_trigger_is_an_event_grid_blob_trigger_on_the_feed_drop() -> None:

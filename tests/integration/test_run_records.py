@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -75,14 +76,20 @@ def test_a_record_that_cannot_be_read_back_still_lists_from_its_row(environment:
     assert datetime.fromisoformat(listed["startedAt"]) == started
 
 
-def test_learncal_runs_and_get_api_runs_show_the_truncated_run(environment: Tables) -> None:
+def test_learncal_runs_and_get_api_runs_show_the_truncated_run(
+    environment: Tables, monkeypatch: pytest.MonkeyPatch
+) -> None:
     big = huge_run(datetime.now(UTC))
     RunStore(environment).record(big.to_json())
+    monkeypatch.setenv("LEARNCAL_LOCAL_SIGN_IN", "true")  # a signed-in Reader (learncal serve's local sign-in)
+    monkeypatch.delenv("WEBSITE_SITE_NAME", raising=False)
+    reader = base64.b64encode(json.dumps({"claims": [{"typ": "roles", "val": "LearningCalendar.Reader"}]}).encode())
 
     result = CliRunner().invoke(cli, ["runs", "--limit", "3", "--json"])
     with using(Services.build(Settings.from_env(), tables=environment)):
         response = function_app.runs.build().get_user_function()(
-            func.HttpRequest("GET", "http://localhost/api/runs", body=b""))
+            func.HttpRequest("GET", "http://localhost/api/runs", body=b"",
+                             headers={"X-MS-CLIENT-PRINCIPAL": reader.decode()}))
 
     assert result.exit_code == 0, result.output
     (shown,) = json.loads(result.stdout)["value"]

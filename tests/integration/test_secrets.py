@@ -113,6 +113,18 @@ def test_key_vault_errors_name_the_fix_not_the_secret(world: World) -> None:
     assert world.secret not in str(raised.value)
 
 
+def test_a_refused_write_names_the_read_only_deployment_and_the_one_secret_role(world: World) -> None:
+    world.sandbox.put_app("5b0f5c1e-0000-4000-8000-00000000c0de", vaultAccess=False)
+
+    with pytest.raises(SecretUnavailable) as raised:
+        KeyVaultSecret.for_settings(world.settings).store("a-new-secret-value")
+
+    text = str(raised.value)
+    assert "only reads secrets (Key Vault Secrets User)" in text
+    assert "create-client-secret.sh" in text and f"/secrets/{world.info['clientSecretName']}" in text
+    assert "a-new-secret-value" not in text
+
+
 def test_the_vault_credential_is_the_managed_identity_when_one_is_configured(world: World) -> None:
     from dataclasses import replace
 

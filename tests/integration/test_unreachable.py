@@ -5,6 +5,7 @@ Each dependency is made unreachable for real: a closed port on this machine, nev
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -104,9 +105,13 @@ def test_the_admin_api_answers_503_naming_the_storage_endpoint(
     from shared.admin import context
 
     monkeypatch.setenv("AzureWebJobsStorage", storage_at(closed_port))
+    monkeypatch.setenv("LEARNCAL_LOCAL_SIGN_IN", "true")  # a signed-in Reader (learncal serve's local sign-in)
+    monkeypatch.delenv("WEBSITE_SITE_NAME", raising=False)
     monkeypatch.setattr(context, "_current", None)
+    reader = base64.b64encode(json.dumps({"claims": [{"typ": "roles", "val": "LearningCalendar.Reader"}]}).encode())
     response = function_app.runs.build().get_user_function()(
-        func.HttpRequest("GET", "http://localhost/api/runs", body=b""))
+        func.HttpRequest("GET", "http://localhost/api/runs", body=b"",
+                         headers={"X-MS-CLIENT-PRINCIPAL": reader.decode()}))
 
     problem = json.loads(response.get_body())
     assert response.status_code == 503 and problem["type"].endswith("dependency-unreachable")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 
@@ -14,9 +15,18 @@ from shared.errors import ConfigurationError, RunInProgress, SignInFailed, Unkno
 from shared.provider.errors import InvalidInput, OrganizerChangeUnconfirmed, SecretNotStorable
 from shared.secrets import SecretUnavailable
 
+ADMIN = base64.b64encode(json.dumps({"claims": [{"typ": "roles", "val": "LearningCalendar.Admin"}]}).encode()).decode()
+
+
+@pytest.fixture(autouse=True)
+def signed_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEBSITE_SITE_NAME", raising=False)
+    monkeypatch.setenv("LEARNCAL_LOCAL_SIGN_IN", "true")
+
 
 def req(method: str = "GET", body: bytes = b"", url: str = "http://localhost/api/runs") -> func.HttpRequest:
-    return func.HttpRequest(method, url, body=body, headers={})
+    """A request from a signed-in administrator (the local sign-in's header), as the console sends it."""
+    return func.HttpRequest(method, url, body=body, headers={"X-MS-CLIENT-PRINCIPAL": ADMIN, "X-Learncal-Request": "1"})
 
 
 @pytest.mark.parametrize(("error", "status", "kind"), [
