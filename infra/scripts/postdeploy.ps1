@@ -111,4 +111,4 @@ Write-Host '     learncal feed push FILE'
 Write-Host "  or az storage blob upload --auth-mode login --account-name $env:AZURE_FEED_STORAGE_ACCOUNT_NAME --container-name $container --name feed-<UTC time>.csv --file FILE"
 Write-Host 'A run starts within a minute; follow it with: learncal runs'
 Write-Host '(Your upload role is new: if the upload is refused as not authorized, wait a few minutes.)'
-Write-Host 'The admin HTTP API takes the master key, not the default function key; this hook prints no key (docs/setup.md, step 7).'
+Write-Host 'The console and the admin HTTP API take a Microsoft Entra sign-in with an app role, never a function key; this hook prints no key (docs/setup.md, step 7).'

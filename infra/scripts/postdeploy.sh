@@ -151,6 +151,6 @@ or, with the Azure CLI only:
 A run starts within a minute; follow it with:  learncal runs
 (Your upload role is new: if the upload is refused as not authorized, wait a few minutes.)
 
-The admin HTTP API takes the function app's master key, not the default function key, and this
-hook prints no key: use the learncal commands above, or see docs/setup.md, step 7.
+The console and the admin HTTP API take a Microsoft Entra sign-in with an app role of the sign-in
+app, never a function key; this hook prints no key (docs/setup.md, step 7).
 EOF

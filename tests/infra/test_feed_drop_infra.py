@@ -461,7 +461,7 @@ def test_postprovision_ends_with_the_first_feed_and_prints_no_key(hook_env: dict
     # The admin routes refuse the default function key: the hook must not offer it, nor any key.
     for text in (out, (SCRIPTS / "postprovision.ps1").read_text()):
         assert "functionKeys" not in text and "keys list" not in text
-    assert "master key" in out and "default function key is refused" in out
+    assert "/api/console/" in out and "get-access-token" in out  # people sign in; automation uses Entra tokens
     sftp = subprocess.run(
         ["bash", str(SCRIPTS / "postprovision.sh")], env={**hook_env, "AZURE_FEED_SFTP_ENABLED": "true"},
         capture_output=True, text=True, timeout=30,
@@ -490,7 +490,7 @@ def test_setup_guide_ends_the_setup_with_the_first_feed_and_documents_the_drop()
         assert needed in drop, needed
     # Every Microsoft statement there names its page.
     assert len(re.findall(r"https://learn\.microsoft\.com/", drop)) >= 10
-    # The admin API takes the master key; the guide must not offer the default function key.
+    # The admin API takes an Entra sign-in; the guide must not offer the default function key.
     assert "functionKeys.default" not in text
 
 

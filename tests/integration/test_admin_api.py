@@ -222,7 +222,7 @@ ROUTES = [
     ("run", "GET", "runs/0123456789ab", None, {"runId": "0123456789ab"}),
     ("openapi", "GET", "openapi.json", None, None),
 ]
-READ_ROUTES = {("runs", "GET"), ("openapi", "GET")}  # LearningCalendar.Reader may call these
+READ_ROUTES = {("runs", "GET"), ("run", "GET"), ("feeds", "GET"), ("openapi", "GET")}  # LearningCalendar.Reader may call these
 
 
 def _route_request(world: World, method: str, path: str, body: Any, params: Any,
@@ -470,7 +470,7 @@ def test_a_manual_run_is_accepted_at_once_and_followed_to_its_end(world: World) 
     assert response.headers["Location"] == f"/api/runs/{ticket['runId']}"
     assert world.sandbox.calendar(OTHER_USER) == []  # nothing is sent before the run worker performs it
     queued = world.follow(ticket["runId"], services)
-    assert (queued["state"], queued["startedBy"], queued["via"]) == ("queued", "a function key holder", "http")
+    assert (queued["state"], queued["startedBy"], queued["via"]) == ("queued", "admin@contoso.example", "http")
 
     assert world.drain_runs(services) == [ticket["runId"]]
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import conftest_admin
 import pytest
 from azure.storage.blob import BlobServiceClient
-from conftest_admin import World, function, payload, request
+from conftest_admin import ADMIN_HEADERS, World, function, payload, request
 
 from shared.admin.context import Services, using
 from shared.local.blob_events import BlobEvents
@@ -73,7 +73,7 @@ class Drop:
 
     def put(self, body: bytes, *, query: str = "", content_type: str = "application/json") -> Any:
         return self.world.call("feed", request("PUT", "feed" + query, raw=body,
-                                               headers={"Content-Type": content_type}), self.services)
+                                               headers={**ADMIN_HEADERS, "Content-Type": content_type}), self.services)
 
     def deliver(self) -> list[str]:
         """Blob events for the new blobs, then the runs they asked for; the run ids performed."""
