@@ -13,13 +13,17 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from shared.feed.examples import SAMPLE, write_upcoming
 from shared.local.azurite import start_azurite
+from shared.local.queue_host import HostOptions, QueueHost
+from shared.queue.wakeup import queue_name
 from shared.sandbox.client import SandboxClient
+from shared.settings import Settings
 
 SAMPLE_FEED = Path(__file__).resolve().parents[1] / "feed" / "examples" / "sample.json"
 
@@ -53,7 +57,6 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
     from shared.bootstrap import build
     from shared.feed.reader import read_feed
     from shared.report import print_summary
-    from shared.settings import Settings
     from shared.sync.service import SyncRequest
 
     # A pipe or a CI log has no width; 80 columns would cut every address in half.
@@ -68,7 +71,9 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
                 console.print(f"  Microsoft 365 sandbox at {info['graphUrl']} (organizer {info['organizer']})")
                 env = sandbox_environment(info, azurite.connection_string)
                 os.environ.update(env)
-                app = build(Settings.from_env(env), progress=lambda m: console.print(f"  [dim]{m}[/dim]"))
+                settings = Settings.from_env(env)
+                app = build(settings, progress=lambda m: console.print(f"  [dim]{m}[/dim]"))
+                host = _send_worker(settings).start()  # sends whatever a run leaves queued, as in Azure
                 feed = str(write_upcoming(SAMPLE, Path(workdir)))  # its sessions moved to the coming weeks
                 console.print(f"\nFirst sync of the bundled feed {SAMPLE_FEED.name} (sessions from "
                               f"{_first_start(feed)} on):")
@@ -85,14 +90,26 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
                     f"{stats.get('messagesSent')}. Took {time.monotonic() - began:.1f} s."
                 )
                 if keep:
-                    console.print("Running until Ctrl+C. Point LEARNCAL_* at the sandbox above to experiment.")
+                    console.print("Running until Ctrl+C (with the send worker). Point LEARNCAL_* at the sandbox "
+                                  "above to experiment.")
                     try:
                         while True:
                             time.sleep(3600)
                     except KeyboardInterrupt:
                         pass
+                host.stop()
     ok = first.status == "completed" and second.status == "completed" and second.created == 0
     return 0 if ok and not first.errors else 1
+
+
+def _send_worker(settings: Settings) -> QueueHost:
+    """The send worker on the local queue host, over Azurite's queue service."""
+    from shared.bootstrap import send_queued
+
+    def send(msg: Any) -> None:
+        send_queued(msg.get_body().decode("utf-8"), dequeue_count=msg.dequeue_count or 1, settings=settings)
+
+    return QueueHost(settings, {queue_name(settings.table_prefix): send}, HostOptions(max_polling_interval=2.0))
 
 
 def _people(feed: object) -> list[str]:

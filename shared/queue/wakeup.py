@@ -21,7 +21,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from shared.errors import DependencyUnreachable
 from shared.settings import Settings
+from shared.store.services import queue_client
 from shared.store.tables import DEFAULT_PREFIX, Tables
 
 log = logging.getLogger("learncal.queue")
@@ -73,20 +75,10 @@ class WakeUps:
         self._client: Any = None
 
     def client(self, poison: bool = False) -> Any:
-        from azure.core.exceptions import ResourceExistsError
-
-        from shared.store.services import queue_client
-
         if poison:
-            client = queue_client(self.settings, self.name + POISON_SUFFIX)
-            with contextlib.suppress(ResourceExistsError):
-                client.create_queue()
-            return client
+            return _created(queue_client(self.settings, self.name + POISON_SUFFIX))
         if self._client is None:
-            client = queue_client(self.settings, self.name)
-            with contextlib.suppress(ResourceExistsError):
-                client.create_queue()
-            self._client = client
+            self._client = _created(queue_client(self.settings, self.name))
         return self._client
 
     def send(self, organizer: str, run_id: str | None, *, delay: float = 0.0) -> Sent:
@@ -102,3 +94,21 @@ class WakeUps:
 
         with contextlib.suppress(HttpResponseError):  # already seen by a worker: it finds the work done
             self.client().delete_message(sent.id, sent.pop_receipt)
+
+
+def _created(client: Any) -> Any:
+    """The queue, created on first use; an unreachable queue service is named with what to do."""
+    from azure.core.exceptions import ResourceExistsError, ServiceRequestError
+
+    from shared.store.tables import storage_endpoint
+
+    try:
+        with contextlib.suppress(ResourceExistsError):
+            client.create_queue()
+    except ServiceRequestError:
+        raise DependencyUnreachable(
+            "Azure Queue Storage", storage_endpoint(client),
+            "Start Azurite with its queue service (`make demo` starts blob, queue and table), or check "
+            "AzureWebJobsStorage (AzureWebJobsStorage__queueServiceUri in Azure).", detail="no connection",
+        ) from None
+    return client

@@ -19,6 +19,7 @@ new plan replaces it or an administrator clears it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
 from collections import defaultdict
@@ -28,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from shared.planning.plan import _FAR_FUTURE, Cancel, Create, Update
-from shared.queue.codec import SendAction, decode, encode
+from shared.queue.codec import SendAction, UnreadableWork, decode, encode
 from shared.store.sendlog import DAY_SECONDS, SendLog
 from shared.store.tables import Tables, key_part
 
@@ -137,10 +138,25 @@ class WorkStore:
             parameters["after"] = after
         items: list[WorkItem] = []
         for entity in self._table.query_entities(query, parameters=parameters, results_per_page=limit):
-            items.append(self._item(entity))
+            try:
+                items.append(self._item(entity))
+            except UnreadableWork as error:  # written by another version, or damaged: parked and reported
+                self._park_unreadable(entity, str(error))
+                continue
             if len(items) >= limit:
                 break
         return items
+
+    def _park_unreadable(self, entity: Any, message: str) -> None:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import HttpResponseError
+        from azure.data.tables import UpdateMode
+
+        with contextlib.suppress(HttpResponseError):
+            self._table.update_entity(
+                {"PartitionKey": entity["PartitionKey"], "RowKey": entity["RowKey"], "State": "parked",
+                 "LastError": message[:2000]}, mode=UpdateMode.MERGE, etag=entity.metadata.get("etag"),
+                match_condition=MatchConditions.IfNotModified)
 
     def done(self, item: WorkItem) -> bool:
         """Remove a row that was sent (or dropped); False when a newer plan rewrote or removed it meanwhile

@@ -54,6 +54,9 @@ class SyncRequest:
     allow_mass_cancel: int | bool = False
     given_by: str | None = None
     via: Via = "cli"
+    # True: this process also sends the plan (for up to LEARNCAL_RUN_SECONDS), the synchronous
+    # mode of `learncal sync` and the timer; False: plan only, and wake the send workers at once.
+    send_in_process: bool = True
 
 
 @dataclass(frozen=True)
@@ -209,7 +212,12 @@ class SyncService:
         self._bookkeep(feed, examine, states, digests, sent, remembered, the_plan, with_work, plan_id, now, summary,
                        scoped, racing)
         self._work.replace(items, {offering: plan_id for offering in examine})
-        outcome = self._drain_all(summary.run_id, started + self._settings.run_seconds, summary)
+        if request.send_in_process:
+            outcome = self._drain_all(summary.run_id, started + self._settings.run_seconds, summary)
+        else:
+            outcome = Outcome()
+            for organizer in self._work.organizers():
+                self._wake(organizer, summary.run_id, 0.0)
         merge(outcome, remembered)
         self._summarise(summary, outcome)
         if keeper is not None and keeper.stop_reason:

@@ -53,9 +53,9 @@ class Local:
     def settings(self, **env: str) -> Settings:
         return Settings.from_env({**self.world.env, **env})
 
-    def plan(self, feed: str, **env: str) -> RunSummary:
+    def plan(self, feed: str, *, send_in_process: bool = True, **env: str) -> RunSummary:
         app = build(self.settings(**env), tables=self.tables, timebase=self.timebase)
-        return app.sync.sync(SyncRequest(feed=feed))
+        return app.sync.sync(SyncRequest(feed=feed, send_in_process=send_in_process))
 
     def worker(self, clock: Callable[[], datetime] | None = None, **env: str) -> Callable[[Any], None]:
         """send_worker's body with these settings (as function_app calls it)."""
@@ -130,6 +130,17 @@ def test_deferred_work_drains_at_the_budgets_pace_without_a_new_planning_run(wor
     runs = RunStore(local.tables).recent()
     assert len(runs) == 1, "no second planning run"
     assert (runs[0]["sent"], runs[0]["left"]) == (10, 0)
+
+
+def test_a_plan_only_run_leaves_the_sending_to_the_send_worker(world: World, local: Local) -> None:
+    feed = base_feed()
+    planned = local.plan(world.feed_file(feed), send_in_process=False)
+
+    assert (planned.created, planned.deferred, world.stats()["writes"]) == (0, 10, 0)
+    with local.host():
+        until(lambda: local.work() == 0 and local.messages() == 0, what="the queue to drain")
+    assert judge(world.sandbox, feed, PEOPLE) == []
+    assert RunStore(local.tables).recent()[0]["sent"] == 10
 
 
 def test_nothing_pending_leaves_the_queue_empty_and_graph_unasked(world: World, local: Local) -> None:

@@ -85,3 +85,16 @@ def test_run_progress_adds_what_was_sent_and_sets_what_is_left(tables: Tables) -
     assert not runs.progress("unknown", sent=1, left=0)
     [run] = runs.recent()
     assert (run["sent"], run["left"], run["state"]) == (10, 0, "completed")
+
+
+def test_a_row_this_version_cannot_read_is_parked_not_sent_and_not_blocking(tables: Tables) -> None:
+    work = WorkStore(tables)
+    work.replace([WorkItem(ORG, create("OFF-1", "a@x.example"), "run1", "p1"),
+                  WorkItem(ORG, create("OFF-1", "b@x.example", days=1), "run1", "p1")], {"OFF-1": "p1"})
+    first = work.page(ORG, limit=1)[0]
+    tables["work"].update_entity({"PartitionKey": "learning@contoso.example", "RowKey": first.row,
+                                  "Action0": '{"kind": "teleport"}'})
+
+    assert [i.action.key.email for i in work.page(ORG)] == ["b@x.example"]
+    [entry] = work.summary(per_minute=30, per_day=10000)
+    assert (entry["queued"], entry["parked"]) == (1, 1)
