@@ -101,8 +101,12 @@ class Drainer:
         self._lease_clock = lease_clock
         self._progress = progress
 
-    def drain(self, organizer: str, *, deadline: float | None = None) -> DrainResult:
-        """Send this organizer's queued work until the time slice ends (`deadline`, timebase seconds)."""
+    def drain(self, organizer: str, *, deadline: float | None = None, provider: Any = None) -> DrainResult:
+        """Send this organizer's queued work until the time slice ends (`deadline`, timebase seconds).
+
+        `provider`: the provider view to check the work against, when the caller has just read it
+        (a run sending its own plan); otherwise it is read now.
+        """
         result = DrainResult(organizer)
         if deadline is None:
             deadline = self.timebase.now() + self._settings.run_seconds
@@ -117,7 +121,7 @@ class Drainer:
             return result
         keeper = LeaseKeeper(self._leases, lease, timing=self._lease_timing, clock=self._lease_clock)
         try:
-            asyncio.run(self._drain(organizer, deadline, keeper, result))
+            asyncio.run(self._drain(organizer, deadline, keeper, result, provider))
         finally:
             keeper.release()
         if keeper.stop_reason:
@@ -127,8 +131,10 @@ class Drainer:
 
     # -- the drain ------------------------------------------------------------------------------
 
-    async def _drain(self, organizer: str, deadline: float, keeper: LeaseKeeper, result: DrainResult) -> None:
-        provider = await asyncio.to_thread(self._provider)
+    async def _drain(self, organizer: str, deadline: float, keeper: LeaseKeeper, result: DrainResult,
+                     provider: Any = None) -> None:
+        if provider is None:
+            provider = await asyncio.to_thread(self._provider)
         pacer: Pacer | None = None
         gateway: CalendarGateway | None = None
         states: dict[str, OfferingState | None] = {}

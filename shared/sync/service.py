@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -213,7 +214,7 @@ class SyncService:
                        scoped, racing)
         self._work.replace(items, {offering: plan_id for offering in examine})
         if request.send_in_process:
-            outcome = self._drain_all(summary.run_id, started + self._settings.run_seconds, summary)
+            outcome = self._drain_all(summary.run_id, started + self._settings.run_seconds, summary, provider)
         else:
             outcome = Outcome()
             for organizer in self._work.organizers():
@@ -250,7 +251,7 @@ class SyncService:
                     racing.add(offering)
         return racing
 
-    def _drain_all(self, run_id: str, deadline: float, summary: RunSummary) -> Outcome:
+    def _drain_all(self, run_id: str, deadline: float, summary: RunSummary, provider: ProviderView) -> Outcome:
         """The synchronous mode: this process sends the queued work of every organizer until the
         run's time slice ends, one drain per organizer at once; what is left is woken on the queue.
 
@@ -271,9 +272,16 @@ class SyncService:
 
         drainer = self._drainer(progress)
         safety_delay = self._timebase.real(max(0.0, deadline - self._timebase.now())) + self._lease_timing.seconds
-        safety = {o: self._wake(o, run_id, safety_delay) for o in organizers}
+        safety: dict[str, Sent | None] = {}
+
+        def put_safety() -> None:  # beside the sending: the queue client's first use costs most of a second
+            safety.update({o: self._wake(o, run_id, safety_delay) for o in organizers})
+
+        net = threading.Thread(target=put_safety, name="learncal-wakeups", daemon=True)
+        net.start()
         with ThreadPoolExecutor(max_workers=min(8, len(organizers)), thread_name_prefix="learncal-drain") as pool:
-            results = list(pool.map(lambda o: drainer.drain(o, deadline=deadline), organizers))
+            results = list(pool.map(lambda o: drainer.drain(o, deadline=deadline, provider=provider), organizers))
+        net.join()
         for result in results:
             merge(outcome, result.outcome)
             if result.stopped:
