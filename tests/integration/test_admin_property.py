@@ -30,7 +30,8 @@ from shared.admin.openapi import document
 running_sandbox = conftest_admin.running_sandbox
 world = conftest_admin.world
 
-ADMIN_FUNCTIONS = ("provider", "provider_validate", "offering_reconcile", "sync_now", "runs", "openapi")
+ADMIN_FUNCTIONS = ("provider", "provider_validate", "offering_reconcile", "sync_now", "runs", "run", "queue",
+                   "openapi")
 schema = schemathesis.openapi.from_dict(document())
 
 
