@@ -4,14 +4,13 @@ Shown by `learncal runs`, GET /api/runs and the run worker's log after each run.
 and what is parked comes from the work table (`WorkStore.summary`, the same figures as
 `learncal queue show`); what was sent from the send log (the per-minute buckets the pacing
 reads, so every process's sends count). An organizer in force with no rows in the work table
-is shown too, with what the latest run left deferred for a later run, if anything. The
-estimate assumes the budget is the only limit.
+is shown too, with nothing waiting. The estimate assumes the budget is the only limit.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,22 +42,16 @@ def _load(organizer: str, queued: int, parked: int, send_log: SendLog, *, per_mi
     }
 
 
-def organizer_loads(organizers: Sequence[str], send_log: SendLog, recent_runs: Iterable[dict[str, Any]], *,
-                    per_minute: int, per_day: int, work: list[dict[str, Any]] | None = None,
-                    now: datetime | None = None) -> list[dict[str, Any]]:
+def organizer_loads(organizers: Sequence[str], send_log: SendLog, *, per_minute: int, per_day: int,
+                    work: list[dict[str, Any]] | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
     """`work`: WorkStore.summary() (organizers with rows in the work table); the organizers in force
-    without rows are added from the send log and the latest run's deferred writes."""
+    without rows are added with what the send log says they sent."""
     now = now or datetime.now(UTC)
     loads = {str(entry["organizer"]).lower(): entry for entry in work or []}
-    deferred: dict[str, int] = {}
-    for run in recent_runs:  # newest first: the latest finished real run of each organizer
-        organizer = str(run.get("organizer") or "").lower()
-        if organizer and organizer not in deferred and not run.get("dryRun") and run.get("status") == "completed":
-            deferred[organizer] = int(run.get("deferred") or 0)
     for organizer in organizers:
         if organizer.lower() not in loads:
-            loads[organizer.lower()] = _load(organizer, deferred.get(organizer.lower(), 0), 0, send_log,
-                                             per_minute=per_minute, per_day=per_day, now=now)
+            loads[organizer.lower()] = _load(organizer, 0, 0, send_log, per_minute=per_minute, per_day=per_day,
+                                             now=now)
     return sorted(loads.values(), key=lambda entry: str(entry["organizer"]).lower())
 
 
@@ -89,5 +82,4 @@ def app_loads(app: Any, now: datetime | None = None) -> list[dict[str, Any]]:
     per_minute, per_day = app.settings.send_per_minute, app.settings.send_per_day
     work = WorkStore(app.tables).summary(per_minute=per_minute, per_day=per_day, send_log=send_log,
                                          now=(now or datetime.now(UTC)).timestamp())
-    return organizer_loads(organizers, send_log, app.runs.recent(20), per_minute=per_minute, per_day=per_day,
-                           work=work, now=now)
+    return organizer_loads(organizers, send_log, per_minute=per_minute, per_day=per_day, work=work, now=now)

@@ -9,6 +9,7 @@ waits for the delay and nothing polls while no run is waiting.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -34,8 +35,11 @@ class Performed:
     summary: RunSummary | None = None
 
 
-def perform(app: App, run_id: str) -> Performed:
+def perform(app: App, run_id: str, *, send_in_process: bool = True) -> Performed:
     """Perform one requested run, if it is still waiting and no other run is planning.
+
+    `send_in_process=False` (the run worker): plan only, and leave the sending to the send
+    workers, woken at once, so the planner lease is free for the next run as soon as the plan is.
 
     The sync service takes the planner lease itself; the look at the lease here only saves
     claiming a run that could not start. Should another run take the lease between that look
@@ -51,14 +55,14 @@ def perform(app: App, run_id: str) -> Performed:
     requests = app.requests
     if run.get("dryRun"):  # a dry run changes nothing: no lease, never waits
         claimed = requests.claim(run_id)
-        return Performed("done", execute(app, claimed)) if claimed else Performed("gone")
+        return Performed("done", execute(app, claimed, send_in_process)) if claimed else Performed("gone")
     if requests.planning():
         return Performed("busy")
     claimed = requests.claim(run_id)
     if claimed is None:
         return Performed("gone")
     try:
-        summary = execute(app, claimed)
+        summary = execute(app, claimed, send_in_process)
     finally:
         waiting = requests.finished(run_id)
     if summary is None:  # another run took the planner lease first: wait again
@@ -69,14 +73,15 @@ def perform(app: App, run_id: str) -> Performed:
     return Performed("done", summary)
 
 
-def execute(app: App, claimed: Claimed) -> RunSummary | None:
+def execute(app: App, claimed: Claimed, send_in_process: bool = True) -> RunSummary | None:
     """The sync itself, and the run's record: state, counts, and for a dry run its plan.
 
     None when another run held the planner lease after all (nothing was done or recorded).
     """
     from shared.bootstrap import report_run_records
 
-    request = sync_request(claimed.request, claimed.via or "http")
+    request = dataclasses.replace(sync_request(claimed.request, claimed.via or "http"),
+                                  send_in_process=send_in_process)
     log.info("Run %s starts (requested by %s via %s%s).", claimed.run_id, claimed.started_by or "an unnamed caller",
              claimed.via, ", dry run" if request.dry_run else "")
     summary = app.sync.sync(request, run_id=claimed.run_id)

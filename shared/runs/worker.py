@@ -1,5 +1,8 @@
 """The run queue's consumer: one message {"runId"} performs that requested run.
 
+The run plans and hands its writes to the send queue (`learncal-send`), whose workers send
+each organizer's share at the budget's pace, so the next run may plan as soon as this one has.
+
 A malformed message is logged and dropped, never retried: retrying cannot make it readable,
 and the host would only move it to the poison queue after five attempts.
 """
@@ -45,7 +48,7 @@ def handle(msg: func.QueueMessage, app: App | None = None) -> Performed | None:
         from shared.admin.context import services
 
         app = services().app
-    performed = perform(app, run_id)
+    performed = perform(app, run_id, send_in_process=False)  # the send workers send, each organizer apart
     if performed.outcome == "busy":
         log.info("Run %s waits: another run holds the planner lease (back in %d s, or when that run ends).",
                  run_id, RETRY_SECONDS)

@@ -25,7 +25,7 @@ import function_app
 import shared.feed.examples as examples
 from shared.admin.context import Services, using
 from shared.local.azurite import RunningAzurite
-from shared.queue.wakeup import queue_name
+from shared.queue.wakeup import SEND_QUEUE, queue_name
 from shared.runs.requests import RUNS_QUEUE
 from shared.sandbox import RunningSandbox, start
 from shared.sandbox.client import SandboxClient
@@ -113,30 +113,62 @@ class World:
     def run_queue(self) -> Any:
         return queue_client(self.settings, queue_name(self.tables, RUNS_QUEUE))
 
-    def drain_runs(self, services: Services | None = None, *, limit: int = 10) -> list[str]:
+    def drain_runs(self, services: Services | None = None, *, limit: int = 10, send: bool = True) -> list[str]:
         """Deliver the visible messages of the run queue to `run_worker`, as the host's queue trigger does.
 
         Each message becomes an `azure.functions.QueueMessage` (decoded body, id, dequeue count)
         and is deleted once the function returns, as the host deletes a message whose function
-        succeeded. Returns the run ids delivered.
+        succeeded. A run plans and wakes the send workers; with `send`, the visible wake-ups on
+        the send queue are then delivered as `send_worker` handles them, until none is left.
+        Returns the run ids delivered.
         """
+        services = services or self.services()
         delivered: list[str] = []
         queue = self.run_queue()
         for _round in range(limit):
-            messages = list(queue.receive_messages(messages_per_page=1, visibility_timeout=60, max_messages=1))
-            if not messages:
+            message = self._receive(queue)
+            if message is None:
                 break
-            message = messages[0]
-            body = message.content
-            host_message = HostQueueMessage(
-                id=message.id, body=body.encode(), dequeue_count=message.dequeue_count,
-                expiration_time=message.expires_on, insertion_time=message.inserted_on,
-                time_next_visible=message.next_visible_on, pop_receipt=message.pop_receipt)
-            with using(services or self.services()):
-                function("run_worker")(host_message)
-            queue.delete_message(message)
-            delivered.append(json.loads(body)["runId"])
+            with using(services):
+                function("run_worker")(message)
+            queue.delete_message(message.id, message.pop_receipt)
+            delivered.append(json.loads(message.get_body())["runId"])
+            if send:
+                self.drain_sends(services)
         return delivered
+
+    def drain_sends(self, services: Services, *, limit: int = 50) -> int:
+        """Deliver the visible wake-ups of the send queue as `send_worker` does (delayed ones stay)."""
+        from shared.bootstrap import send_queued
+
+        queue = queue_client(self.settings, queue_name(self.tables, SEND_QUEUE))
+        delivered = 0
+        for _round in range(limit):
+            message = self._receive(queue)
+            if message is None:
+                break
+            send_queued(message.get_body().decode(), dequeue_count=message.dequeue_count or 1,
+                        settings=services.settings, tables=services.tables)
+            queue.delete_message(message.id, message.pop_receipt)
+            delivered += 1
+        return delivered
+
+    @staticmethod
+    def _receive(queue: Any) -> HostQueueMessage | None:
+        """One visible message, as the Python worker hands it to a queue-triggered function."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            messages = list(queue.receive_messages(messages_per_page=1, visibility_timeout=60, max_messages=1))
+        except ResourceNotFoundError:
+            return None
+        if not messages:
+            return None
+        message = messages[0]
+        return HostQueueMessage(
+            id=message.id, body=str(message.content).encode(), dequeue_count=message.dequeue_count,
+            expiration_time=message.expires_on, insertion_time=message.inserted_on,
+            time_next_visible=message.next_visible_on, pop_receipt=message.pop_receipt)
 
     def follow(self, run_id: str, services: Services | None = None) -> dict[str, Any]:
         response = self.call("run", request("GET", f"runs/{run_id}", route_params={"runId": run_id}), services)

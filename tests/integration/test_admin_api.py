@@ -334,7 +334,7 @@ def test_a_save_without_the_allowlist_never_widens_the_environments(world: World
     assert saved["allowlistsInForce"] == [
         {"source": "environment", "setting": "LEARNCAL_RECIPIENT_ALLOWLIST", "entries": [OTHER_USER]}]
     assert saved["effectiveAllowlist"] == [OTHER_USER]
-    assert summary["created"] == 3 and summary["leftOut"] == 7  # only Ada's three meetings
+    assert summary["sent"] == 3 and summary["leftOut"] == 7  # only Ada's three meetings
     assert world.sandbox.messages(OTHER_USER) and not world.sandbox.messages("bo.learner@contoso.example")
 
 
@@ -382,7 +382,7 @@ def test_a_run_whose_allowlists_admit_nobody_stops_instead_of_inviting_everyone(
     shown = payload(world.call("provider", request("GET", "provider"), services))
 
     assert summary["status"] == "failed" and "admit nobody" in summary["message"]
-    assert summary["created"] == 0 and world.sandbox.messages(OTHER_USER) == []
+    assert summary["planned"] == 0 and world.sandbox.messages(OTHER_USER) == []
     assert "LEARNCAL_RECIPIENT_ALLOWLIST allows @contoso.example" in shown["allowlistProblem"]
 
 
@@ -432,7 +432,7 @@ def test_a_reconcile_asked_for_during_a_run_survives_it_and_the_next_run_applies
 ) -> None:
     feed = base_feed()
     path = write(feed, tmp_path / "feed.json")
-    assert world.sync({}, world.services(feed=path))["created"] > 0
+    assert world.sync({}, world.services(feed=path))["sent"] > 0
     offering(feed, "OFF-1001")["enrollments"].append({"learnerEmail": OTHER_USER.replace("ada", "eve"),
                                                       "status": "active"})
     write(feed, tmp_path / "feed.json")  # the offering changed, so the next run looks at it
@@ -447,7 +447,7 @@ def test_a_reconcile_asked_for_during_a_run_survives_it_and_the_next_run_applies
     during = world.sync({}, running)
 
     assert answers == [202]
-    assert (during["status"], during["created"], during["reconciled"]) == ("completed", 2, [])
+    assert (during["state"], during["sent"], during["reconciled"]) == ("completed", 2, [])
     state = OfferingStore(world.tables).get("OFF-1001")
     assert state is not None and state.reconcile_requested_at is not None  # still waiting for a run
 
@@ -475,8 +475,9 @@ def test_a_manual_run_is_accepted_at_once_and_followed_to_its_end(world: World) 
     assert world.drain_runs(services) == [ticket["runId"]]
 
     run = world.follow(ticket["runId"], services)
-    assert (run["state"], run["status"], run["created"]) == ("completed", "completed", 15)
-    assert (run["planned"], run["sent"], run["left"], run["deferred"]) == (15, 15, 0, 0)
+    # the run planned and handed its 15 writes to the send workers, which sent them
+    assert (run["state"], run["status"], run["planned"], run["sent"], run["left"]) == ("completed", "completed", 15,
+                                                                                       15, 0)
     assert len(world.sandbox.calendar(OTHER_USER)) == 4
     listing = payload(world.call("runs", request("GET", "runs?limit=5"), services))
     assert [r["runId"] for r in listing["value"]] == [ticket["runId"]]
@@ -541,15 +542,26 @@ def test_runs_asked_for_while_a_run_is_planning_join_one_follow_up_that_starts_w
     assert (waiting["state"], waiting["followUpOf"], waiting["requests"]) == ("queued", first, 2)
     assert world.follow(first, services)["state"] == "completed"
 
-    # the ending run put the follow-up on the queue at once (its own message waits too)
-    delivered = world.drain_runs(services)
-    assert follow_up in delivered
-    after = world.follow(follow_up, services)
-    assert (after["state"], after["created"], after["unchanged"]) == ("completed", 0, 15)
+    # the ending run put the follow-up on the queue at once (its own message waits too); a request
+    # made while the follow-up plans is a new follow-up of its own
+    during: list[dict[str, Any]] = []
 
-    third = payload(world.call("sync_now", request("POST", "sync", {}), services))
-    assert (third["coalesced"], third["runId"] not in (first, follow_up)) == (False, True)
-    assert world.follow(third["runId"], services)["state"] == "queued"
+    def a_third_request_while_the_follow_up_plans(message: str) -> None:
+        if message.startswith("Planned") and not during:
+            during.append(payload(world.call("sync_now", request("POST", "sync", {}), services)))
+
+    following = Services.build(replace(world.settings, feed=SAMPLE_FEED), tables=world.tables,
+                               progress=a_third_request_while_the_follow_up_plans)
+    assert world.drain_runs(following, limit=1) == [follow_up]
+    after = world.follow(follow_up, services)
+    assert (after["state"], after["planned"], after["unchanged"]) == ("completed", 0, 15)
+    [third] = during
+    assert (third["coalesced"], third["followUpOf"]) == (False, follow_up)
+    assert third["runId"] not in (first, follow_up)
+
+    delivered = world.drain_runs(services)
+    assert third["runId"] in delivered
+    assert world.follow(third["runId"], services)["state"] == "completed"  # nothing was dropped
 
 
 def test_sync_and_runs_name_their_bad_input(world: World) -> None:
@@ -568,7 +580,7 @@ def test_an_allowance_given_over_http_is_recorded_with_who_gave_it_and_lasts_a_d
     offering(feed, "OFF-1001")["enrollments"].extend({"learnerEmail": e, "status": "active"} for e in extra)
     path = write(feed, tmp_path / "feed.json")
     services = world.services(feed=path)
-    assert world.sync({}, services)["created"] == 26
+    assert world.sync({}, services)["sent"] == 26
     offering(feed, "OFF-1001")["activities"] = []  # a wrong feed: 23 of 26 meetings would go
     write(feed, tmp_path / "feed.json")
 
@@ -583,7 +595,7 @@ def test_an_allowance_given_over_http_is_recorded_with_who_gave_it_and_lasts_a_d
 
     allowed = world.sync({"allowMassCancel": 23}, services)
 
-    assert (allowed["status"], allowed["cancelled"]) == ("completed", 23)
+    assert (allowed["status"], allowed["sent"]) == ("completed", 23)
     assert allowed["massCancelAllowance"]["givenBy"] == "admin@contoso.example with POST /api/sync"
     assert (allowed["massCancelAllowance"]["count"], allowed["massCancelAllowance"]["via"]) == (23, "http")
     recorded = payload(world.call("runs", request("GET", "runs?limit=1"), services))["value"][0]

@@ -30,8 +30,8 @@ from shared.admin.openapi import document
 running_sandbox = conftest_admin.running_sandbox
 world = conftest_admin.world
 
-ADMIN_FUNCTIONS = ("provider", "provider_validate", "offering_reconcile", "sync_now", "runs", "openapi",
-                   "audit_trail", "offerings", "offering", "jobs", "job", "allowance", "me")
+ADMIN_FUNCTIONS = ("provider", "provider_validate", "offering_reconcile", "sync_now", "runs", "run", "queue",
+                   "feed", "feeds", "openapi", "audit_trail", "offerings", "offering", "jobs", "job", "allowance", "me")
 schema = schemathesis.openapi.from_dict(document())
 
 

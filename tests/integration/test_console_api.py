@@ -173,7 +173,7 @@ def test_a_reconcile_preview_lists_what_would_be_sent_and_marks_nothing(world: W
     feed = base_feed()
     path = write(feed, tmp_path / "feed.json")
     services = world.services(feed=path)
-    assert payload(world.call("sync_now", request("POST", "sync", {}), services))["created"] > 0
+    assert world.sync({}, services)["sent"] > 0
     offering(feed, "OFF-1001")["description"] = "A new description " + MARKUP  # a change only a reconcile sends
     write(feed, tmp_path / "feed.json")
     sent_before = world.sandbox.stats()["requests"]

@@ -16,9 +16,10 @@ from azure.functions.timer import TimerRequest
 from click.testing import CliRunner, Result
 from conftest_admin import OTHER_USER, SAMPLE_FEED, World, function, request
 
-from shared.bootstrap import build
+from shared.bootstrap import build, send_queued
 from shared.cli import cli
 from shared.local.queue_host import HostOptions, QueueHost
+from shared.queue.wakeup import SEND_QUEUE, queue_name
 from shared.runs.requests import PLANNER_LEASE
 from shared.runs.worker import local_functions
 from shared.store.lease import Lease, LeaseStore
@@ -182,7 +183,7 @@ def test_cli_async_wait_follows_the_run_to_its_end_with_the_runs_exit_code(
 
     assert result.exit_code == 0, result.output
     run = json.loads(result.stdout.strip().splitlines()[-1])
-    assert (run["state"], run["created"], run["sent"]) == ("completed", 15, 15)
+    assert (run["state"], run["planned"], run["sent"], run["left"]) == ("completed", 15, 15, 0)
     assert "queued" in result.stderr and "completed" in result.stderr  # progress lines
     assert len(world.sandbox.calendar(OTHER_USER)) == 4
 
@@ -231,12 +232,19 @@ def test_a_run_whose_process_stopped_while_planning_is_recorded_failed_by_the_ne
     assert world.follow(next_run, services)["state"] == "completed"
     sending = [json.loads(r.getMessage().split(" ", 1)[1]) for r in caplog.records
                if r.getMessage().startswith("learncal.sending ")]
-    assert [(s["organizer"], s["sentLastDay"]) for s in sending] == [(world.info["organizer"], 15)]
+    # after planning: the run's 15 writes wait on the send queue, expected to be sent within a minute
+    assert [(s["organizer"], s["queued"], s["parked"]) for s in sending] == [(world.info["organizer"], 15, 0)]
+    assert sending[0]["expectedEmptyAt"] is not None
 
 
 def test_the_local_queue_host_drains_the_run_queue_as_the_functions_host_would(world: World) -> None:
     services = world.services(feed=SAMPLE_FEED)
-    host = QueueHost(world.settings, local_functions(services.app), HostOptions(max_polling_interval=0.5))
+    def send_worker(msg: Any) -> None:
+        send_queued(msg.get_body().decode(), dequeue_count=msg.dequeue_count, settings=services.settings,
+                    tables=services.tables)
+
+    functions = {**local_functions(services.app), queue_name(world.tables, SEND_QUEUE): send_worker}
+    host = QueueHost(world.settings, functions, HostOptions(max_polling_interval=0.5))
 
     with host:
         run_id = ticket_of(world)["runId"]
@@ -245,8 +253,8 @@ def test_the_local_queue_host_drains_the_run_queue_as_the_functions_host_would(w
             time.sleep(0.2)
 
     run = world.follow(run_id, services)
-    assert (run["state"], run["created"]) == ("completed", 15)
-    assert host.invocations >= 1 and host.failures == 0
+    assert (run["state"], run["planned"], run["sent"]) == ("completed", 15, 15)
+    assert host.invocations >= 2 and host.failures == 0
     assert len(world.sandbox.calendar(OTHER_USER)) == 4
 
 

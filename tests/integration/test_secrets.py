@@ -79,9 +79,9 @@ def test_a_run_after_rotation_sends_with_the_new_secret(world: World) -> None:
     client_secret(world.settings)
     rotate(world)
 
-    summary = payload(world.call("sync_now", request("POST", "sync", {}), services))
+    summary = world.sync({}, services)
 
-    assert (summary["status"], summary["created"]) == ("completed", 15), summary
+    assert (summary["status"], summary["sent"]) == ("completed", 15), summary
 
 
 def test_a_refused_secret_that_was_not_rotated_is_reported_once(world: World) -> None:
