@@ -222,7 +222,8 @@ ROUTES = [
     ("run", "GET", "runs/0123456789ab", None, {"runId": "0123456789ab"}),
     ("openapi", "GET", "openapi.json", None, None),
 ]
-READ_ROUTES = {("runs", "GET"), ("run", "GET"), ("feeds", "GET"), ("openapi", "GET")}  # LearningCalendar.Reader may call these
+# LearningCalendar.Reader may call these
+READ_ROUTES = {("runs", "GET"), ("run", "GET"), ("feeds", "GET"), ("openapi", "GET")}
 
 
 def _route_request(world: World, method: str, path: str, body: Any, params: Any,
