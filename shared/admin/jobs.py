@@ -22,9 +22,10 @@ def _queue(settings: Settings) -> Any:
     """The jobs queue; created on first use outside Azure (Azurite), where no deployment made it."""
     from azure.core.exceptions import ResourceExistsError
 
+    from shared.queue.wakeup import queue_name
     from shared.store.services import queue_client
 
-    client = queue_client(settings, QUEUE)
+    client = queue_client(settings, queue_name(settings.table_prefix, QUEUE))
     if not settings.queue_service_uri:
         with _queue_lock:
             if client.url not in _queue_ready:

@@ -219,7 +219,13 @@ def sandbox_world(workdir: Path, say: Callable[[str], None]) -> Iterator[dict[st
 @contextmanager
 def queue_host(app: func.FunctionApp, say: Callable[[str], None]) -> Iterator[None]:
     """The local queue host running the app's queue-triggered functions, when this checkout has it."""
-    functions = {each.queue_name: each.handler for each in queue_functions(app)}
+    from shared.queue.wakeup import queue_name
+    from shared.settings import Settings
+
+    # The installation's own queue names: the app sends to queues named after its table prefix
+    # (the default prefix keeps the names the triggers are declared with).
+    prefix = Settings.from_env().table_prefix
+    functions = {queue_name(prefix, each.queue_name): each.handler for each in queue_functions(app)}
     try:
         from shared.local.queue_host import QueueHost  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
@@ -230,7 +236,6 @@ def queue_host(app: func.FunctionApp, say: Callable[[str], None]) -> Iterator[No
     if not functions:
         yield
         return
-    from shared.settings import Settings
 
     host = QueueHost(Settings.from_env(), functions=functions)
     host.start()

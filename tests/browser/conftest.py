@@ -168,3 +168,19 @@ def api(page: Page, method: str, route: str, body: Any = None) -> tuple[int, Any
                                   data=json.dumps(body) if body is not None else None)
     text = response.text()
     return response.status, (json.loads(text) if text else None)
+
+
+def run_to_its_end(page: Page, timeout: float = 60.0) -> dict[str, Any]:
+    """POST /api/sync (202 with the run's id), then GET /api/runs/{id} until the run has ended."""
+    import time
+
+    status, ticket = api(page, "POST", "sync", {})
+    assert status == 202, ticket
+    deadline = time.monotonic() + timeout
+    while True:
+        status, run = api(page, "GET", f"runs/{ticket['runId']}")
+        assert status == 200, run
+        if run["state"] in ("completed", "failed", "skipped"):
+            return dict(run)
+        assert time.monotonic() < deadline, f"run {ticket['runId']} still {run['state']}"
+        time.sleep(0.3)

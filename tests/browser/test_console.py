@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Served, api, sign_in
+from tests.browser.conftest import Served, api, run_to_its_end, sign_in
 from tests.support.feeds import base_feed, write
 
 
@@ -114,7 +114,7 @@ def test_an_administrator_previews_a_reconcile_confirms_it_and_the_calendars_sho
     sign_in(page, served, "Avery Admin", "offerings")
     configure_provider(page, served)
     feed = fresh_feed(served)
-    assert api(page, "POST", "sync", {})[0] in (200, 202)
+    assert run_to_its_end(page)["state"] == "completed"
     offering = feed["offerings"][0]
     renamed = f"Leading Hybrid Teams, renamed {uuid.uuid4().hex[:4]}"
     offering["title"] = renamed  # a title change alone is sent only when the offering is reconciled
@@ -176,7 +176,7 @@ def test_markup_from_the_feed_shows_as_text_and_never_becomes_an_element(page: P
     offering["activities"][0]["instructors"][0]["name"] = "Name " + MARKUP.format("name")
     offering["activities"][1]["timeZone"] = "Mars/" + MARKUP.format("zone")  # rejected: its reason quotes it
     write(feed, served.feed_path)
-    assert api(page, "POST", "sync", {})[0] in (200, 202)
+    assert run_to_its_end(page)["state"] == "completed"
 
     shown: list[str] = []
     for section_path in (f"offerings?id={offering['id']}", "runs", "next-run", "audit"):

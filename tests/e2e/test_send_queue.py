@@ -11,9 +11,11 @@ people hold and received in the sandbox, with an oracle written from the feed's 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -292,15 +294,38 @@ def _invitations(feed: dict[str, Any], offering_id: str) -> int:
 
 
 def _http(local: Local, method: str, query: str = "") -> tuple[int, dict[str, Any]]:
+    """/api/queue as a signed-in administrator reaches it (App Service Authentication's principal header)."""
+    import base64
+
     import azure.functions as func
 
     import function_app
+    from shared.admin.auth import ADMIN_ROLE
     from shared.admin.context import Services, using
 
-    req = func.HttpRequest(method, "http://localhost:7071/api/queue" + query, body=b"")
-    with using(Services.build(local.settings(), tables=local.tables)):
+    claims = {"auth_typ": "aad", "name_typ": "name", "role_typ": "roles",
+              "claims": [{"typ": "name", "val": "admin@contoso.example"}, {"typ": "roles", "val": ADMIN_ROLE}]}
+    headers = {"X-MS-CLIENT-PRINCIPAL": base64.b64encode(json.dumps(claims).encode()).decode(),
+               "X-MS-CLIENT-PRINCIPAL-NAME": "admin@contoso.example", "X-Learncal-Request": "1"}
+    req = func.HttpRequest(method, "http://localhost:7071/api/queue" + query, body=b"", headers=headers)
+    with using(Services.build(local.settings(), tables=local.tables)), \
+            _signed_in_by_the_platform():
         response = function_app.queue.build().get_user_function()(req)
     return response.status_code, json.loads(response.get_body())
+
+
+@contextmanager
+def _signed_in_by_the_platform() -> Iterator[None]:
+    """App Service Authentication on: the principal header is the platform's, so the code trusts it."""
+    saved = os.environ.get("WEBSITE_AUTH_ENABLED")
+    os.environ["WEBSITE_AUTH_ENABLED"] = "true"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("WEBSITE_AUTH_ENABLED", None)
+        else:
+            os.environ["WEBSITE_AUTH_ENABLED"] = saved
 
 
 def test_queue_show_and_clear_through_the_cli_and_http(world: World, local: Local) -> None:
