@@ -11,6 +11,8 @@
 //   ├─ SFTP feed-drop account (feedSftp=true)    modules/sftp-storage.bicep)
 //   ├─ Key Vault (RBAC, purge protection)        modules/keyvault.bicep
 //   ├─ role assignments                          modules/rbac.bicep
+//   ├─ console secret write (opt-in): Secrets    modules/console-secret-write.bicep
+//   │  Officer on the one client secret
 //   ├─ Flex Consumption plan + function app      modules/function-app.bicep
 //   ├─ Microsoft Entra app registration          graph-app.bicep (Microsoft Graph extension)
 //   ├─ sign-in app registration + its identity   signin-app.bicep (Microsoft Graph extension)
@@ -124,6 +126,9 @@ param syncSchedule string = '0 0 * * * *'
 
 @description('LEARNCAL_CLIENT_SECRET_NAME: name of the client secret in Key Vault.')
 param clientSecretName string = 'graph-client-secret'
+
+@description('Let the console and PUT /api/provider save or rotate the client secret (secret mode): the function app\'s identity gets Key Vault Secrets Officer on that one secret (clientSecretName), never on the vault. The secret must exist first (infra/scripts/create-client-secret.sh after the first provision). Off: the function app only reads secrets.')
+param allowConsoleSecretWrite bool = false
 
 @description('LEARNCAL_GRAPH_URL: Microsoft Graph base URL; empty for the global service.')
 param graphUrl string = 'https://graph.microsoft.com/v1.0'
@@ -303,6 +308,16 @@ module rbac 'modules/rbac.bicep' = {
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     deployerPrincipalId: deployerPrincipalId
+  }
+}
+
+module consoleSecretWrite 'modules/console-secret-write.bicep' = if (allowConsoleSecretWrite && authMode == 'secret') {
+  name: 'console-secret-write'
+  scope: rg
+  params: {
+    identityPrincipalId: identity.outputs.principalId
+    keyVaultName: keyVault.outputs.name
+    clientSecretName: clientSecretName
   }
 }
 

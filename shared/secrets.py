@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from shared.errors import LearncalError
 from shared.settings import Settings
@@ -115,11 +116,11 @@ class KeyVaultSecret:
             ServiceRequestError,
         )
 
-        role = "Key Vault Secrets User" if action == "read" else "Key Vault Secrets Officer"
         if isinstance(error, ResourceNotFoundError):
             return SecretUnavailable(
                 f"Key Vault has no {self.where}.",
-                "Store the client secret there (PUT /api/provider with clientSecret does), or set "
+                "Store the client secret there (infra/scripts/create-client-secret.sh, or PUT /api/provider with "
+                "clientSecret when ALLOW_CONSOLE_SECRET_WRITE is on), or set "
                 "LEARNCAL_CLIENT_SECRET_NAME to the name it has.",
             )
         if isinstance(error, ClientAuthenticationError):
@@ -129,19 +130,12 @@ class KeyVaultSecret:
                 "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for an identity with access.",
             )
         if isinstance(error, HttpResponseError) and error.status_code == 403:
-            if action != "read":  # as deployed, the function app's identity only reads secrets
-                return SecretUnavailable(
-                    f"The identity used for Key Vault may not {action} the {self.where}: as deployed, the function "
-                    "app's identity only reads secrets (Key Vault Secrets User).",
-                    "Store or rotate the secret with infra/scripts/create-client-secret.sh (as someone holding Key "
-                    "Vault Secrets Officer), or, to let the console and PUT /api/provider save it, give the function "
-                    f"app's identity '{role}' on this one secret only: az role assignment create --role "
-                    f"\"{role}\" --assignee <AZURE_MANAGED_IDENTITY_PRINCIPAL_ID> --scope "
-                    f"<the vault's resource id>/secrets/{self._name}",
-                )
+            if action != "read":
+                return self._write_refused()
             return SecretUnavailable(
                 f"The identity used for Key Vault may not {action} the {self.where}.",
-                f"Give it the role '{role}' on the vault.",
+                "Give it the role 'Key Vault Secrets User' on the vault (the deployment grants it to the function "
+                "app's identity).",
             )
         if isinstance(error, ServiceRequestError):
             return SecretUnavailable(
@@ -153,3 +147,27 @@ class KeyVaultSecret:
         detail = f"HTTP {status}" if status else type(error).__name__
         return SecretUnavailable(f"Key Vault refused to {action} the {self.where} ({detail}).",
                                  "Check the vault's access configuration and try again.")
+
+    def _write_refused(self) -> SecretUnavailable:
+        """What the deployment grants (infra/modules/rbac.bicep, console-secret-write.bicep) and how to change it.
+
+        The function app's identity holds Key Vault Secrets User on the vault; only the opt-in
+        ALLOW_CONSOLE_SECRET_WRITE adds Key Vault Secrets Officer, scoped to this one secret
+        (Azure RBAC for Key Vault, "Secret scope role assignment":
+        https://learn.microsoft.com/azure/key-vault/general/rbac-guide). Such an assignment can
+        only be made once the secret exists, hence the order in the fix.
+        """
+        host = urlsplit(self._vault_url).hostname or ""
+        vault = host.split(".", 1)[0] if ".vault." in host else "<vault name>"
+        scope = f"$(az keyvault show --name {vault} --query id -o tsv)/secrets/{self._name}"
+        return SecretUnavailable(
+            f"The identity used for Key Vault may not write the {self.where}: the deployment grants the function "
+            "app's identity read only (Key Vault Secrets User) unless ALLOW_CONSOLE_SECRET_WRITE is on.",
+            "To let the console and PUT /api/provider save it, turn the opt-in on once the secret exists "
+            "(infra/scripts/create-client-secret.sh stores the first one): `azd env set ALLOW_CONSOLE_SECRET_WRITE "
+            "true` then `azd provision`, which gives the identity 'Key Vault Secrets Officer' on this one secret, "
+            "not the vault. Without azd: az role assignment create --role \"Key Vault Secrets Officer\" "
+            "--assignee-object-id <AZURE_MANAGED_IDENTITY_PRINCIPAL_ID> --assignee-principal-type ServicePrincipal "
+            f"--scope \"{scope}\". Or keep the write off and store or rotate the secret with "
+            "infra/scripts/create-client-secret.sh.",
+        )

@@ -114,15 +114,29 @@ def test_key_vault_errors_name_the_fix_not_the_secret(world: World) -> None:
 
 
 def test_a_refused_write_names_the_read_only_deployment_and_the_one_secret_role(world: World) -> None:
+    # Key Vault answers 403 Forbidden to an identity without a data role that allows setting
+    # secrets (https://learn.microsoft.com/azure/key-vault/general/rbac-guide); the sandbox's
+    # vault refuses this app the same way.
     world.sandbox.put_app("5b0f5c1e-0000-4000-8000-00000000c0de", vaultAccess=False)
 
     with pytest.raises(SecretUnavailable) as raised:
         KeyVaultSecret.for_settings(world.settings).store("a-new-secret-value")
 
-    text = str(raised.value)
-    assert "only reads secrets (Key Vault Secrets User)" in text
-    assert "create-client-secret.sh" in text and f"/secrets/{world.info['clientSecretName']}" in text
-    assert "a-new-secret-value" not in text
+    problem, fix = raised.value.problem, raised.value.fix
+    name = world.info["clientSecretName"]
+    # What the deployment grants: read only, unless the opt-in is on.
+    assert "read only (Key Vault Secrets User) unless ALLOW_CONSOLE_SECRET_WRITE is on" in problem
+    # How to turn it on (the two commands, in order), with the secret created first.
+    enable, provision = fix.index("azd env set ALLOW_CONSOLE_SECRET_WRITE true"), fix.index("azd provision")
+    assert fix.index("create-client-secret.sh") < enable < provision
+    # Or the role assignment by hand, scoped to this one secret and not the vault.
+    command = fix[fix.index("az role assignment create"):]
+    assert '--role "Key Vault Secrets Officer"' in command
+    assert "--assignee-object-id <AZURE_MANAGED_IDENTITY_PRINCIPAL_ID>" in command
+    scope = command[command.index("--scope ") + len("--scope "):].split('". ', 1)[0] + '"'
+    # A sandbox vault has no Azure name (https://<name>.vault.azure.net/ in Azure), so the name is left to fill in.
+    assert scope == f'"$(az keyvault show --name <vault name> --query id -o tsv)/secrets/{name}"', scope
+    assert "a-new-secret-value" not in str(raised.value) and world.secret not in str(raised.value)
 
 
 def test_the_vault_credential_is_the_managed_identity_when_one_is_configured(world: World) -> None:
