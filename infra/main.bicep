@@ -109,6 +109,9 @@ param sendPerDay string = '10000'
 @description('LEARNCAL_RUN_SECONDS: time budget of one run in seconds.')
 param runSeconds string = '540'
 
+@description('LEARNCAL_SEND_SLICE_SECONDS: time slice of one send-worker invocation in seconds (at most 1740, below functionTimeout).')
+param sendSliceSeconds string = '1500'
+
 @description('LEARNCAL_MASS_CANCEL_MIN: cancellations from which the guard may stop a run.')
 param massCancelMin string = '10'
 
@@ -386,6 +389,7 @@ module functionApp 'modules/function-app.bicep' = {
     sendPerMinute: sendPerMinute
     sendPerDay: sendPerDay
     runSeconds: runSeconds
+    sendSliceSeconds: sendSliceSeconds
     massCancelMin: massCancelMin
     massCancelRatio: massCancelRatio
     massCancelMax: massCancelMax

@@ -15,6 +15,10 @@ from typing import Literal
 
 from shared.errors import ConfigurationError
 
+# A send-worker slice ends a minute before host.json's functionTimeout (30 minutes) at the latest,
+# leaving time to record what it sent and put the next wake-up on the queue.
+MAX_SEND_SLICE = 1740.0
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -49,6 +53,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LEARNCAL_SEND_PER_MINUTE", "messages the organizer may send per minute", "30"),
     Setting("LEARNCAL_SEND_PER_DAY", "recipients the organizer may send to per rolling day", "10000"),
     Setting("LEARNCAL_RUN_SECONDS", "time budget of one run", "540"),
+    Setting("LEARNCAL_SEND_SLICE_SECONDS", "time slice of one send-worker invocation (below host.json's "
+            "functionTimeout of 30 minutes)", "1500"),
     Setting("LEARNCAL_MASS_CANCEL_MIN", "cancellations from which the guard may stop a run", "10"),
     Setting("LEARNCAL_MASS_CANCEL_RATIO", "share of live invitations above which the guard stops a run", "0.2"),
     Setting("LEARNCAL_MASS_CANCEL_MAX", "cancellations above which the guard stops a run whatever the share", "500"),
@@ -107,6 +113,7 @@ class Settings:
     send_per_minute: int = 30
     send_per_day: int = 10000
     run_seconds: float = 540.0
+    send_slice_seconds: float = 1500.0  # one send-worker invocation; host.json's functionTimeout is 30 minutes
     mass_cancel_min: int = 10
     mass_cancel_ratio: float = 0.2
     mass_cancel_max: int = 500
@@ -146,6 +153,13 @@ class Settings:
                 raise ConfigurationError(f"{name} must be at least {minimum}; it is {raw}.")
             return value
 
+        slice_seconds = float(number("LEARNCAL_SEND_SLICE_SECONDS", float, 1))
+        if slice_seconds > MAX_SEND_SLICE:
+            raise ConfigurationError(
+                f"LEARNCAL_SEND_SLICE_SECONDS must be at most {MAX_SEND_SLICE:.0f}; it is "
+                f"{get('LEARNCAL_SEND_SLICE_SECONDS')}: host.json's functionTimeout (30 minutes) ends a send-worker "
+                "invocation that runs longer."
+            )
         status = (get("LEARNCAL_STATUS") or "active").lower()
         if status not in ("active", "inactive"):
             raise ConfigurationError(f"LEARNCAL_STATUS={status!r} is not known; use active or inactive.")
@@ -175,6 +189,7 @@ class Settings:
             send_per_minute=int(number("LEARNCAL_SEND_PER_MINUTE", int, 1)),
             send_per_day=int(number("LEARNCAL_SEND_PER_DAY", int, 1)),
             run_seconds=float(number("LEARNCAL_RUN_SECONDS", float, 1)),
+            send_slice_seconds=slice_seconds,
             mass_cancel_min=int(number("LEARNCAL_MASS_CANCEL_MIN", int, 0)),
             mass_cancel_ratio=ratio,
             mass_cancel_max=int(number("LEARNCAL_MASS_CANCEL_MAX", int, 0)),

@@ -76,6 +76,7 @@ param recipientAllowlist string
 param sendPerMinute string
 param sendPerDay string
 param runSeconds string
+param sendSliceSeconds string
 param massCancelMin string
 param massCancelRatio string
 param massCancelMax string
@@ -141,6 +142,7 @@ var appSettings = {
   LEARNCAL_SEND_PER_MINUTE: sendPerMinute
   LEARNCAL_SEND_PER_DAY: sendPerDay
   LEARNCAL_RUN_SECONDS: runSeconds
+  LEARNCAL_SEND_SLICE_SECONDS: sendSliceSeconds
   LEARNCAL_MASS_CANCEL_MIN: massCancelMin
   LEARNCAL_MASS_CANCEL_RATIO: massCancelRatio
   LEARNCAL_MASS_CANCEL_MAX: massCancelMax

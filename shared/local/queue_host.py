@@ -47,7 +47,9 @@ class HostOptions:
     batch_size: int = 1
     new_batch_threshold: int = 0
     max_dequeue_count: int = 5
-    processing_visibility: int = 600  # a message stays invisible this long while its function runs
+    # a message stays invisible this long while its function runs: host.json's functionTimeout (the host
+    # keeps a running function's message invisible; a send-worker slice lasts up to 29 minutes)
+    processing_visibility: int = 1800
 
 
 class QueueHost:

@@ -17,8 +17,11 @@ safe to repeat after a crash at any point: an intent already recorded is resumed
 `pending` create looks for its event first, a `cancelling` cancellation checks first), work
 already recorded as done is removed without sending.
 
-The drain keeps sending while rows remain until its time slice (LEARNCAL_RUN_SECONDS) ends or
-the budget has no room before then; it then says when it should be woken again.
+The drain keeps sending while rows remain until its time slice ends (LEARNCAL_SEND_SLICE_SECONDS
+for a send-worker invocation, the run's LEARNCAL_RUN_SECONDS when a run sends its own plan) or
+the budget has no room before then; it then says when it should be woken again. The next drain
+is woken a little before the budget has room (`WARM_UP`), so its start-up (lease, send log,
+first page, intents) is done by the time the window opens and the sending goes on without a gap.
 """
 
 from __future__ import annotations
@@ -54,6 +57,11 @@ PAGE = 200  # rows read (and handed to the executor) at a time, at most
 MIN_PAGE = 20  # one JSON batch
 REPLACED = "a newer plan replaced this work"
 BUSY_RETRY_MAX = 60.0  # seconds: another drain holds the lease; look again within a minute at most
+# Real seconds by which the next drain is woken ahead of the budget's room: a drain's start-up (the
+# lease, the send log, the first page, the intents of its first group; on a cold instance, the
+# worker itself) takes real seconds, every one of which is lost rate when it starts only once the
+# window has room. The drain then waits in the pacer, which prepares the first group meanwhile.
+WARM_UP = 10.0
 
 
 @dataclass
@@ -109,7 +117,7 @@ class Drainer:
         """
         result = DrainResult(organizer)
         if deadline is None:
-            deadline = self.timebase.now() + self._settings.run_seconds
+            deadline = self.timebase.now() + self._settings.send_slice_seconds
         try:
             lease = self._leases.acquire(organizer, seconds=self._lease_timing.seconds, now=self._lease_clock())
         except RunInProgress:
@@ -276,13 +284,20 @@ class Drainer:
         now = self.timebase.now()
         wake = 0.0
         if pacer is not None and refused and pacer.refusal != "time":
-            wake = self.timebase.real(max(0.0, pacer.next_room() - now))
+            wake = self._ahead(max(0.0, pacer.next_room() - now))
         elif pacer is not None and refused:
-            wake = self.timebase.real(max(0.0, min(pacer.next_room(), deadline) - now))
+            wake = self._ahead(max(0.0, min(pacer.next_room(), deadline) - now))
         due = self._work.next_due(organizer)
         if due is not None and wake == 0.0 and not refused and self.timebase.now() < deadline:
             wake = max(0.0, (due - self._clock()).total_seconds())
         return wake
+
+    def _ahead(self, gap: float) -> float:
+        """Real seconds until the next drain should start, for a budget that has room in `gap` (timebase
+        seconds): `WARM_UP` early, but never so early that the room lies beyond half its slice (a short
+        slice would otherwise end before the room came, and wake the next one at once: polling)."""
+        lead = min(WARM_UP, self.timebase.real(self._settings.send_slice_seconds) / 2)
+        return max(0.0, self.timebase.real(gap) - lead)
 
     def _report(self, result: DrainResult) -> None:
         if self._runs is None:

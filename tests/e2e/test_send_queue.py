@@ -122,7 +122,7 @@ def test_deferred_work_drains_at_the_budgets_pace_without_a_new_planning_run(wor
 
     # Each invocation sends for half a minute: six go out, the next slot is a minute after their
     # answers, so the drain stops and puts its wake-up on the queue for when the budget has room.
-    with local.host(LEARNCAL_SEND_PER_MINUTE="6", LEARNCAL_RUN_SECONDS="30") as host:
+    with local.host(LEARNCAL_SEND_PER_MINUTE="6", LEARNCAL_SEND_SLICE_SECONDS="30") as host:
         until(lambda: world.stats()["messagesSent"] == 10, what="the deferred invitations")
         until(lambda: local.work() == 0 and local.messages() == 0, what="an empty queue")
     stats = world.stats()
