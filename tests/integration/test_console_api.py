@@ -270,6 +270,18 @@ def test_a_bad_job_request_names_the_field_and_queues_nothing(
     assert list(queue_client(world.settings, "learncal-jobs").peek_messages()) == []
 
 
+def test_jobs_older_than_a_week_are_removed_as_new_ones_start(world: World, empty_jobs_queue: None) -> None:
+    world.tables["jobs"].create_entity({"PartitionKey": "job", "RowKey": "old1", "Kind": "validate",
+                                        "State": "completed", "CreatedAt": datetime.now(UTC) - timedelta(days=8)})
+    world.tables["jobs"].create_entity({"PartitionKey": "job", "RowKey": "recent1", "Kind": "validate",
+                                        "State": "completed", "CreatedAt": datetime.now(UTC) - timedelta(days=6)})
+
+    started = payload(world.call("jobs", request("POST", "jobs", {"kind": "validate"})))
+
+    ids = {e["RowKey"] for e in world.tables["jobs"].list_entities()}
+    assert ids == {"recent1", started["jobId"]}
+
+
 def test_an_unknown_job_is_404(world: World) -> None:
     response = world.call("job", request("GET", "jobs/abc123", route_params={"jobId": "abc123"}))
 
