@@ -111,17 +111,15 @@ def _allowance(value: str | None) -> int | bool:
 @click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
 def sync(feed: str | None, dry_run: bool, as_json: bool, allow_mass_cancel: str | None, quiet: bool) -> None:
     """Run one sync: invitations, updates and cancellations for the feed."""
-    from shared.admin.changes import local_actor
+    from shared.admin.changes import local_actor, record_sync_request
     from shared.bootstrap import build
-    from shared.store.audit import audit
     from shared.sync.service import SyncRequest
 
     allowance = _allowance(allow_mass_cancel)
     app = build(progress=None if quiet else _stderr)
     who = local_actor(app.settings)
     if not dry_run:
-        audit(app.tables, who, "sync.request", "sync",
-              {"via": "cli", **({"allowMassCancel": allowance} if allowance else {})})
+        record_sync_request(app.tables, who, via="cli", allowance=allowance)
     summary = app.sync.sync(SyncRequest(feed=feed, dry_run=dry_run, allow_mass_cancel=allowance,
                                         given_by=who + " with learncal sync", via="cli"))
     if as_json:

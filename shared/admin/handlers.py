@@ -106,8 +106,9 @@ def _sync(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     who = principal.actor
     log.info("A manual sync run was requested by %s (dry run: %s).", who, data.dry_run)
     if not data.dry_run:
-        audit(current.tables, who, "sync.request", "sync",
-              {"via": "api", **({"allowMassCancel": data.allow_mass_cancel} if data.allow_mass_cancel else {})})
+        from shared.admin.changes import record_sync_request
+
+        record_sync_request(current.tables, who, via="api", allowance=data.allow_mass_cancel)
     summary = current.app.sync.sync(SyncRequest(dry_run=data.dry_run, allow_mass_cancel=data.allow_mass_cancel,
                                                 given_by=f"{who} with POST /api/sync", via="api"))
     report_run_records(current.app, summary)  # a manual run's problems alert like a scheduled run's

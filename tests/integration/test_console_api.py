@@ -101,6 +101,17 @@ def test_reconcile_and_a_run_request_are_audited_and_since_filters(world: World,
     assert bad.status_code == 422 and payload(bad)["errors"][0]["field"] == "since"
 
 
+def test_a_run_request_carrying_an_allowance_records_both(world: World, tmp_path: Path) -> None:
+    services = world.services(feed=write(base_feed(), tmp_path / "feed.json"))
+    world.call("sync_now", request("POST", "sync", {"allowMassCancel": 23}), services)
+    world.call("sync_now", request("POST", "sync", {"allowMassCancel": True}), services)
+
+    entries = [(e["action"], e["changes"].get("count")) for e in audit_entries(world)]
+
+    assert entries == [("allowance.give", "as many as this run plans"), ("sync.request", None),
+                       ("allowance.give", 23), ("sync.request", None)]
+
+
 def test_the_audit_trail_needs_a_role(world: World) -> None:
     refused = world.call("audit_trail", request("GET", "audit", headers=principal(["Someone.Else"])))
 
