@@ -36,7 +36,7 @@ param location string
 @description('Resource group name; empty for rg-<environmentName>.')
 param resourceGroupName string = ''
 
-@description('Object ID of the person or service principal running azd (AZURE_PRINCIPAL_ID). It gets Key Vault Secrets Officer on the vault to store the client secret, and Storage Blob Data Contributor on the feeds container for `learncal feed push`; empty to skip.')
+@description('Object ID of the person or service principal running azd (AZURE_PRINCIPAL_ID). It gets Key Vault Secrets Officer on the vault to store the client secret, and Storage Blob Data Contributor on the feeds container for `learncal feed push`, and, with deployerIsAdmin, the console\'s Admin role and Storage Table Data Contributor for the CLI; empty to skip.')
 param deployerPrincipalId string = ''
 
 @description('How the app is limited to the organizer mailbox: rbacForApplications (recommended), applicationAccessPolicy (legacy) or none.')

@@ -29,7 +29,7 @@ param appDisplayName string
 @description('Default host name of the function app (the redirect URI is https://<host>/.auth/login/aad/callback).')
 param hostName string
 
-@description('Principal (object) ID of the managed identity that signs in as this application (its federated credential).')
+@description('Principal (object) ID of the managed identity that signs in as this application (its federated credential); empty when App Service Authentication uses a Key Vault secret instead.')
 param authIdentityPrincipalId string
 
 @description('Object ID of a user or service principal to make LearningCalendar.Admin; empty for nobody.')
@@ -98,7 +98,7 @@ resource signInApplication 'Microsoft.Graph/applications@v1.0' = {
   ]
 
   // No secret: the managed identity's tokens are accepted as this application's credential.
-  resource managedIdentityCredential 'federatedIdentityCredentials@v1.0' = {
+  resource managedIdentityCredential 'federatedIdentityCredentials@v1.0' = if (!empty(authIdentityPrincipalId)) {
     name: '${signInApplication.uniqueName}/app-service-authentication'
     description: 'App Service Authentication of the function app signs in with its dedicated managed identity.'
     audiences: [

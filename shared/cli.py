@@ -124,17 +124,15 @@ def sync(feed: str | None, dry_run: bool, as_json: bool, allow_mass_cancel: str 
     While another run is planning, the run is coalesced into the one follow-up run that starts
     when it ends (its id is printed); `--wait` follows that run to its end.
     """
-    from shared.admin.changes import local_actor
+    from shared.admin.changes import local_actor, record_sync_request
     from shared.bootstrap import build
-    from shared.store.audit import audit
     from shared.sync.service import SyncRequest
 
     allowance = _allowance(allow_mass_cancel)
     app = build(progress=None if quiet else _stderr)
     who = local_actor(app.settings)
     if not dry_run:
-        audit(app.tables, who, "sync.request", "sync",
-              {"via": "cli", **({"allowMassCancel": allowance} if allowance else {})})
+        record_sync_request(app.tables, who, via="cli", allowance=allowance)
     request = SyncRequest(feed=feed, dry_run=dry_run, allow_mass_cancel=allowance,
                           given_by=who + " with learncal sync", via="cli")
     if dry_run and not run_async:  # a local preview: nothing to coalesce, nothing recorded

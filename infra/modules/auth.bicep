@@ -9,7 +9,8 @@
 // the platform itself does not check roles).
 //
 // Excluded paths are callers that cannot sign in and authenticate themselves
-// (globalValidation.excludedPaths, as in the file-based configuration):
+// (globalValidation.excludedPaths; "File-based configuration in Azure App Service authentication",
+// learn.microsoft.com/azure/app-service/configure-authentication-file-based):
 //   /api/health              status only, nothing secret
 //   /runtime/webhooks/blobs  the Event Grid webhook of the blob trigger (its blobs_extension key)
 //   /api/notifications       Graph change notifications (client state and validation handshake)

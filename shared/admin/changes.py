@@ -63,6 +63,14 @@ def record_provider_save(tables: Tables, settings: Settings, actor: str, before:
               {"via": via, "secret": "set", "expires": secret_expiry(settings)})
 
 
+def record_sync_request(tables: Tables, actor: str, *, via: str, allowance: int | bool) -> None:
+    """The audit entries of a requested run: sync.request, and allowance.give when it carries an allowance."""
+    audit(tables, actor, "sync.request", "sync", {"via": via, **({"allowMassCancel": allowance} if allowance else {})})
+    if allowance:
+        count: int | str = allowance if allowance is not True else "as many as this run plans"
+        audit(tables, actor, "allowance.give", "mass-cancellation guard", {"via": via, "count": count})
+
+
 def local_actor(settings: Settings | None = None) -> str:
     """Who runs a command on this machine: LEARNCAL_ACTOR, the Azure sign-in, or the OS user at this host."""
     named = os.environ.get("LEARNCAL_ACTOR", "").strip()

@@ -99,8 +99,9 @@ def _sync(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     current = services()
     who = principal.actor
     if not data.dry_run:
-        audit(current.tables, who, "sync.request", "sync",
-              {"via": "api", **({"allowMassCancel": data.allow_mass_cancel} if data.allow_mass_cancel else {})})
+        from shared.admin.changes import record_sync_request
+
+        record_sync_request(current.tables, who, via="api", allowance=data.allow_mass_cancel)
     ticket = current.app.request_run(
         SyncRequest(dry_run=data.dry_run, allow_mass_cancel=data.allow_mass_cancel,
                     given_by=f"{who} with POST /api/sync", via="http"), started_by=who)

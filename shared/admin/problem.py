@@ -69,7 +69,7 @@ class Problem(Exception):
         return body
 
     def response(self, instance: str | None = None) -> func.HttpResponse:
-        headers = {"Cache-Control": "no-store", **self.headers}
+        headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", **self.headers}
         return func.HttpResponse(
             json.dumps(self.to_json(instance), ensure_ascii=False), status_code=self.status,
             headers=headers, mimetype=PROBLEM_JSON, charset="utf-8",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from shared.store.runs import fit
@@ -20,6 +20,7 @@ PARTITION = "job"
 QUEUE = "learncal-jobs"
 JobKind = Literal["validate", "preview"]
 JobState = Literal["queued", "running", "completed", "failed"]
+KEEP = timedelta(days=7)  # a job's answer is for the page that asked; older ones are removed
 
 
 def _iso(value: Any) -> str | None:
@@ -36,9 +37,21 @@ class JobStore:
             "PartitionKey": PARTITION, "RowKey": job_id, "Kind": kind, "State": "queued", "CreatedBy": by[:256],
             "CreatedAt": datetime.now(UTC), "Input": json.dumps(job_input or {}),
         })
+        self._forget_old()
         job = self.get(job_id)
         assert job is not None
         return job
+
+    def _forget_old(self, limit: int = 100) -> None:
+        """Remove jobs older than KEEP, a few at a time, as new ones are started."""
+        cutoff = datetime.now(UTC) - KEEP
+        old = self._table.query_entities("PartitionKey eq @pk and CreatedAt lt @cutoff",
+                                         parameters={"pk": PARTITION, "cutoff": cutoff},
+                                         select=["PartitionKey", "RowKey"], results_per_page=limit)
+        for n, entity in enumerate(old):
+            if n >= limit:
+                break
+            self._table.delete_entity(PARTITION, entity["RowKey"])  # already gone: the SDK ignores it
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         from azure.core.exceptions import ResourceNotFoundError

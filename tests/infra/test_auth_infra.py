@@ -26,7 +26,7 @@ def parse(path: Path) -> dict[str, Any]:
 
 
 def unwrap(config: dict[str, Any]) -> dict[str, Any]:
-    return config["config"] if set(config) == {"condition", "config"} else config
+    return config["config"] if {"condition", "config"} <= set(config) else config
 
 
 def test_app_service_authentication_requires_entra_sign_in_except_the_self_authenticating_paths() -> None:
@@ -74,8 +74,10 @@ def test_the_sign_in_app_has_the_two_roles_for_people_and_automation_and_no_secr
     assert app["web"]["implicitGrantSettings"]["enableIdTokenIssuance"] is True
     assert app["signInAudience"] == "AzureADMyOrg"
     assert "passwordCredentials" not in app  # no client secret
-    fic = next(r for k, r in res.items() if "federatedIdentityCredentials" in r["type"])["config"]
+    fic = unwrap(next(r for k, r in res.items() if "federatedIdentityCredentials" in r["type"])["config"])
     assert fic["audiences"] == ["api://AzureADTokenExchange"] and fic["subject"] == "authIdentityPrincipalId"
+    assert "authIdentityPrincipalId" in str(next(r for r in res.values()
+                                                 if "federatedIdentityCredentials" in r["type"])["config"]["condition"])
     assert res["signInServicePrincipal"]["config"]["appRoleAssignmentRequired"] is True
     deployer = res["deployerIsAdmin"]
     assert deployer["type"] == "Microsoft.Graph/appRoleAssignedTo"

@@ -101,6 +101,17 @@ def test_reconcile_and_a_run_request_are_audited_and_since_filters(world: World,
     assert bad.status_code == 422 and payload(bad)["errors"][0]["field"] == "since"
 
 
+def test_a_run_request_carrying_an_allowance_records_both(world: World, tmp_path: Path) -> None:
+    services = world.services(feed=write(base_feed(), tmp_path / "feed.json"))
+    world.call("sync_now", request("POST", "sync", {"allowMassCancel": 23}), services)
+    world.call("sync_now", request("POST", "sync", {"allowMassCancel": True}), services)
+
+    entries = [(e["action"], e["changes"].get("count")) for e in audit_entries(world)]
+
+    assert entries == [("allowance.give", "as many as this run plans"), ("sync.request", None),
+                       ("allowance.give", 23), ("sync.request", None)]
+
+
 def test_the_audit_trail_needs_a_role(world: World) -> None:
     refused = world.call("audit_trail", request("GET", "audit", headers=principal(["Someone.Else"])))
 
@@ -268,6 +279,18 @@ def test_a_bad_job_request_names_the_field_and_queues_nothing(
 
     assert response.status_code == 422 and field in {e["field"] for e in payload(response)["errors"]}
     assert list(queue_client(world.settings, "learncal-jobs").peek_messages()) == []
+
+
+def test_jobs_older_than_a_week_are_removed_as_new_ones_start(world: World, empty_jobs_queue: None) -> None:
+    world.tables["jobs"].create_entity({"PartitionKey": "job", "RowKey": "old1", "Kind": "validate",
+                                        "State": "completed", "CreatedAt": datetime.now(UTC) - timedelta(days=8)})
+    world.tables["jobs"].create_entity({"PartitionKey": "job", "RowKey": "recent1", "Kind": "validate",
+                                        "State": "completed", "CreatedAt": datetime.now(UTC) - timedelta(days=6)})
+
+    started = payload(world.call("jobs", request("POST", "jobs", {"kind": "validate"})))
+
+    ids = {e["RowKey"] for e in world.tables["jobs"].list_entities()}
+    assert ids == {"recent1", started["jobId"]}
 
 
 def test_an_unknown_job_is_404(world: World) -> None:
