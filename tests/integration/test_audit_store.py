@@ -24,14 +24,17 @@ def test_entries_come_back_newest_first_within_limit_and_since(tables: Tables) -
     assert [e["target"] for e in exactly] == ["OFF-3", "OFF-2"]  # an entry at `since` is included
 
 
+EXPIRES = (datetime.now(UTC) + timedelta(days=90)).date().isoformat()  # a secret expiry a quarter ahead
+
+
 def test_a_secret_passed_by_mistake_is_stored_only_as_set(tables: Tables) -> None:
     audit(tables, "ops", "feed.upload", "feeds/x.json",
-          {"clientSecret": "S3cr3t!", "nested": {"password": "hunter2", "secretExpires": "2027-01-01"},
+          {"clientSecret": "S3cr3t!", "nested": {"password": "hunter2", "secretExpires": EXPIRES},
            "secret": "set", "rows": 12})
 
     (entry,) = AuditStore(tables).recent()
 
-    assert entry["changes"] == {"clientSecret": "set", "nested": {"password": "set", "secretExpires": "2027-01-01"},
+    assert entry["changes"] == {"clientSecret": "set", "nested": {"password": "set", "secretExpires": EXPIRES},
                                 "secret": "set", "rows": 12}
 
 

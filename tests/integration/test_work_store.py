@@ -17,7 +17,8 @@ from shared.store.tables import Tables
 
 ORG = "Learning@Contoso.example"
 SOON = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
-CONTENT = EventContent("S", "<p>b</p>", "2030-01-01T09:00:00", "2030-01-01T10:00:00", "UTC", "R")
+CONTENT = EventContent("S", "<p>b</p>", SOON.strftime("%Y-%m-%dT%H:%M:%S"),
+                       (SOON + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"), "UTC", "R")
 
 
 def create(offering: str, person: str, days: int = 0) -> Create:
