@@ -12,6 +12,7 @@ import base64
 import json
 import logging
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -254,3 +255,17 @@ def assert_secret_absent(secret: str, *texts: str | bytes, caplog: pytest.LogCap
             assert secret not in record.getMessage(), record.name
             if record.exc_text:
                 assert secret not in record.exc_text
+
+
+def cli_environment(world: World, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The world's settings as app settings (the CLI reads the environment), with a table prefix of their own."""
+    info = world.info
+    prefix = "C" + uuid.uuid4().hex[:10]
+    for name, value in {
+        "LEARNCAL_TENANT_ID": info["tenantId"], "LEARNCAL_CLIENT_ID": info["clientId"],
+        "LEARNCAL_ORGANIZER": info["organizer"], "LEARNCAL_KEY_VAULT_URL": info["keyVaultUrl"],
+        "LEARNCAL_GRAPH_URL": info["graphUrl"], "LEARNCAL_AUTHORITY_URL": info["authorityUrl"],
+        "AzureWebJobsStorage": world.settings.storage_connection, "LEARNCAL_TABLE_PREFIX": prefix,
+    }.items():
+        monkeypatch.setenv(name, value)
+    return prefix

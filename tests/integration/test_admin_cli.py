@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import conftest_admin
@@ -28,15 +27,7 @@ world = conftest_admin.world
 @pytest.fixture
 def environment(world: World, monkeypatch: pytest.MonkeyPatch) -> Tables:
     """The settings as app settings (the CLI reads the environment); tables of their own."""
-    info = world.info
-    prefix = "C" + uuid.uuid4().hex[:10]
-    for name, value in {
-        "LEARNCAL_TENANT_ID": info["tenantId"], "LEARNCAL_CLIENT_ID": info["clientId"],
-        "LEARNCAL_ORGANIZER": info["organizer"], "LEARNCAL_KEY_VAULT_URL": info["keyVaultUrl"],
-        "LEARNCAL_GRAPH_URL": info["graphUrl"], "LEARNCAL_AUTHORITY_URL": info["authorityUrl"],
-        "AzureWebJobsStorage": world.settings.storage_connection, "LEARNCAL_TABLE_PREFIX": prefix,
-    }.items():
-        monkeypatch.setenv(name, value)
+    prefix = conftest_admin.cli_environment(world, monkeypatch)
     return Tables(table_service(Settings.from_env()), prefix=prefix)
 
 

@@ -214,15 +214,7 @@ def test_the_cli_names_the_mailbox_that_failed(world: World, monkeypatch: pytest
 
 def test_the_cli_saves_a_pool_and_names_a_bad_entry(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     add_desks(world)
-    info = world.info
-    prefix = "C" + uuid.uuid4().hex[:10]
-    for name, value in {
-        "LEARNCAL_TENANT_ID": info["tenantId"], "LEARNCAL_CLIENT_ID": info["clientId"],
-        "LEARNCAL_ORGANIZER": info["organizer"], "LEARNCAL_KEY_VAULT_URL": info["keyVaultUrl"],
-        "LEARNCAL_GRAPH_URL": info["graphUrl"], "LEARNCAL_AUTHORITY_URL": info["authorityUrl"],
-        "AzureWebJobsStorage": world.settings.storage_connection, "LEARNCAL_TABLE_PREFIX": prefix,
-    }.items():
-        monkeypatch.setenv(name, value)
+    conftest_admin.cli_environment(world, monkeypatch)
 
     saved = CliRunner().invoke(cli, ["provider", "set", "--organizers", ",".join(pool(world))])
     refused = CliRunner().invoke(cli, ["provider", "set", "--organizers", f"{DESK_TWO},desk three"])
