@@ -10,8 +10,8 @@ each enrolled in about five offerings, so one person holds about 25 meetings.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ class Shape:
     activities_per_offering: int = 5
     enrollments_per_offering: int = 50
     learner_pool: int = 20_000
-    first_start: datetime = datetime(2031, 1, 6, 9, 0)
+    first_start: datetime = field(default_factory=lambda: first_monday_after(date.today() + timedelta(days=28)))
 
     @property
     def sessions(self) -> int:
@@ -37,6 +37,11 @@ class Shape:
     @property
     def invitations(self) -> int:
         return self.sessions * (self.enrollments_per_offering + 1)
+
+
+def first_monday_after(day: date) -> datetime:
+    """09:00 on the first Monday from `day`: the catalog lies ahead of whatever today is, so it never expires."""
+    return datetime.combine(day + timedelta(days=-day.weekday() % 7), time(9, 0))
 
 
 def learner(index: int) -> str:

@@ -19,8 +19,9 @@ KEY = InvitationKey("OFF/1", "ACT#2", "zoë.learner@contoso.example")
 
 
 def invitation(key: InvitationKey = KEY, *, may_create: bool = True) -> DesiredInvitation:
-    content = EventContent("Datenschutz: Grundlagen \U0001f512", "<p>Join &amp; learn</p>" * 3, "2031-01-01T09:00:00",
-                           "2031-01-01T10:00:00", "W. Europe Standard Time", "Room 1")
+    content = EventContent("Datenschutz: Grundlagen \U0001f512", "<p>Join &amp; learn</p>" * 3,
+                           f"{SOON:%Y-%m-%dT09:00:00}", f"{SOON:%Y-%m-%dT10:00:00}", "W. Europe Standard Time",
+                           "Room 1")
     return DesiredInvitation(key, "learner", "Zoë", content, "fp1", SOON, SOON + timedelta(hours=1), may_create)
 
 

@@ -19,7 +19,8 @@ from shared.queue.drain import _as_now
 
 KEY = InvitationKey("OFF-1", "ACT-1", "ada@contoso.example")
 START = datetime.now(UTC) + timedelta(days=5)
-CONTENT = EventContent("Subject", "<p>x</p>", "2030-01-01T09:00:00", "2030-01-01T10:00:00", "UTC", "Room")
+CONTENT = EventContent("Subject", "<p>x</p>", f"{START:%Y-%m-%dT%H:%M:%S}",
+                       f"{START + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}", "UTC", "Room")
 INVITATION = DesiredInvitation(KEY, "learner", None, CONTENT, "fp-new", START, START + timedelta(hours=1))
 
 
