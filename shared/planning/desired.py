@@ -170,8 +170,9 @@ def _invitations(offering: Offering, activity: Activity, renderer: Renderer) -> 
     for instructor in activity.instructors:
         instructors.setdefault(instructor.email, instructor)
     for email, instructor in instructors.items():
-        yield _invitation(offering, activity, email, "instructor", instructor.name, instructor.language,
-                          renderer, may_create=True)
+        language = instructor.language or _language_of(offering, email)  # else as a learner, or elsewhere
+        yield _invitation(offering, activity, email, "instructor", instructor.name, language, renderer,
+                          may_create=True)
     for enrollment in offering.enrollments:
         if enrollment.email in instructors or enrollment.status not in ("active", "completed"):
             continue
