@@ -165,7 +165,12 @@ def test_asking_for_responses_changes_the_closing_in_every_language() -> None:
 
 # -- every placeholder, every language --------------------------------------------------------
 
-ALL = ["offering_title", "course_title", "offering_description", "session_title", "session_description", "start", "end", "start_date", "start_time", "end_date", "end_time", "ends_same_day", "time_zone", "time_zone_name", "location", "location_kind", "location_name", "location_address", "details_url", "instructor_names", "primary_instructor_name", "person_name", "language", "responses_requested"]
+ALL = [
+    "offering_title", "course_title", "offering_description", "session_title", "session_description", "start",
+    "end", "start_date", "start_time", "end_date", "end_time", "ends_same_day", "time_zone", "time_zone_name",
+    "location", "location_kind", "location_name", "location_address", "details_url", "instructor_names",
+    "primary_instructor_name", "person_name", "language", "responses_requested",
+]
 
 
 def every_placeholder(names: list[str]) -> TemplateText:
