@@ -390,3 +390,18 @@ def test_the_template_versions_are_stable_and_follow_the_texts() -> None:
     assert edited.version != builtin.version
     assert sorted(builtin.languages()) == ["de", "en", "fr"]
     assert {role for role, _ in builtin.texts} == {"learner", "primaryInstructor", "instructor"}
+
+
+def test_a_preview_renders_an_unsaved_text_with_the_roles_values_and_refuses_what_a_save_would() -> None:
+    from shared.planning.rendering import preview
+    from shared.templates.engine import TemplateRefused
+
+    the_feed = feed(offering={"language": "fr"})
+    offering_ = the_feed.offerings[0]
+    text = TemplateText("Bonjour {{ person_name }}", "<p>{{ location }} {{ start_time }}</p>{{ join_url }}")
+    shown = preview(text, "learner", "de", offering_, offering_.activities[0], person_name="Lea")
+    assert (shown.subject, shown.body_html) == ("Bonjour Lea", "<p>Online 22:30</p>https://meet.example.com/j/7")
+    assert shown.location == "Online"
+    with pytest.raises(TemplateRefused, match="unknown placeholder host_url"):
+        preview(TemplateText("s", "{{ host_url }}{{ join_url }}"), "learner", "de", offering_,
+                offering_.activities[0])
