@@ -111,7 +111,7 @@ def test_a_render_that_outputs_nothing_is_still_stopped_by_its_time_bound() -> N
     busy = TemplateText("s", "{% for i in range(100) %}{% for j in range(100) %}"
                              "{% if offering_description|striptags|wordcount > 0 %}{% endif %}{% endfor %}{% endfor %}")
     started = time.monotonic()
-    with pytest.raises(RenderFailed, match="took longer than 0.5 s to render; it was stopped"):
+    with pytest.raises(RenderFailed, match=r"took longer than 0\.5 s to render; it was stopped"):
         render_text(busy, {"offering_description": "<b>word</b> " * 6000})
     assert time.monotonic() - started < 1.5
 
