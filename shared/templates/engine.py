@@ -176,8 +176,11 @@ def _guarded_replace(value: Any, old: str, new: str, count: int | None = None) -
     grows = max(0, len(new) - len(old)) * (text.count(old) if old else len(text) + 1)
     if len(text) + grows > OUTPUT_LIMITS["body"]:
         raise SecurityError("replace would make a text longer than a body may be")
-    result = text.replace(old, new, -1 if count is None else count)
-    return Markup(result) if isinstance(value, Markup) else result
+    times = -1 if count is None else count
+    if isinstance(value, Markup):
+        # escaped text stays escaped: Markup escapes what it puts in (no "&lt;" -> "<" trick)
+        return value.replace(str(old), str(new), times)
+    return text.replace(old, new, times)
 
 
 def _finalize_body(value: Any) -> Any:

@@ -279,11 +279,12 @@ def test_markup_in_feed_text_is_escaped_in_the_body_and_kept_plain_in_the_subjec
 
 def test_an_edited_template_cannot_unescape_feed_text() -> None:
     text = TemplateText("{{ session_title }}", "{{ session_title }}|{{ session_title|e }}|"
-                        "{{ session_title|replace('<', '<') }}|{{ offering_description|paragraphs }}{{ join_url }}")
+                        "{{ session_title|replace('<', '<') }}|{{ session_title|e|replace('&lt;', '<') }}|"
+                        "{{ offering_description|paragraphs|replace('&lt;', '<') }}{{ join_url }}")
     templates = TemplateSet.builtin().with_texts({("learner", "en"): text})
     got = contents(feed(session={"title": "<b>x</b>"}, offering={"description": "<i>y</i>"}), templates)[LEA]
-    assert got.body_html == ("&lt;b&gt;x&lt;/b&gt;|&lt;b&gt;x&lt;/b&gt;|&lt;b&gt;x&lt;/b&gt;|<p>&lt;i&gt;y&lt;/i&gt;"
-                             "</p>https://meet.example.com/j/7")
+    assert got.body_html == ("&lt;b&gt;x&lt;/b&gt;|&lt;b&gt;x&lt;/b&gt;|&lt;b&gt;x&lt;/b&gt;|&lt;b&gt;x&lt;/b&gt;|"
+                             "<p>&lt;i&gt;y&lt;/i&gt;</p>https://meet.example.com/j/7")
     assert got.subject == "<b>x</b>"
 
 
