@@ -70,3 +70,23 @@ def test_a_withdrawal_is_explained_in_the_learners_language(world: World) -> Non
     bo = [m for m in world.messages(BO) if m["type"] == "meetingCancellation"]
     assert [m["comment"] for m in ada] == ["Sie haben sich von diesem Angebot abgemeldet."] * 2
     assert [m["comment"] for m in bo] == ["Votre inscription à cette offre a été annulée."] * 2
+
+
+def test_a_language_change_waits_for_a_reconcile_then_updates_only_that_person(world: World) -> None:
+    feed = base_feed()
+    assert world.sync(feed).code == 0
+    before = {who: world.received(who) for who in (ADA, BO, DEE, INES)}
+    enrollment(feed, "OFF-2002", DEE)["language"] = "fr"
+    waiting = world.sync(feed)
+    assert waiting.code == 0
+    assert (waiting.summary["updated"], waiting.summary["waitingForReconcile"]) == (0, 1)
+    assert {who: world.received(who) for who in before} == before  # not a key change: nothing sent
+    assert "Join the session:" in world.calendar(DEE)[0]["body"]["content"]
+
+    assert world.cli("reconcile", "OFF-2002").code == 0
+    reconciled = world.sync(feed)
+    assert reconciled.code == 0 and reconciled.summary["updated"] == 1
+    assert world.received(DEE)["meetingUpdate"] == 1
+    assert {who: world.received(who) for who in (ADA, BO, INES)} == {w: before[w] for w in (ADA, BO, INES)}
+    dee = world.calendar(DEE)[0]
+    assert FR_CLOSING in dee["body"]["content"] and dee["location"]["displayName"] == "En ligne"
