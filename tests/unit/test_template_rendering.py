@@ -8,11 +8,14 @@ are spelt out whole.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.domain import InvitationKey
 from shared.feed.reader import parse_feed
@@ -416,3 +419,19 @@ def test_a_saved_template_failing_on_a_sessions_values_sends_the_built_in_wordin
     assert learner.body_html.startswith("<html><body><p><b>Course:</b> Workplace Safety</p>")
     assert state.template_errors == [
         "learner template (en): the subject uses a value it does not have: list object has no element 5"]
+
+
+MARKUP = re.compile(r'<a href="[^"<>]*">|</?(html|body|p|b|i|a)>|<br>')
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("<>&\"'ab /=\n")), min_size=1, max_size=40),
+       language=st.sampled_from(["en", "de", "fr"]))
+def test_no_feed_text_ever_becomes_markup_in_any_built_in_body(text: str, language: str) -> None:
+    title = text.strip() or "t"
+    got = contents(feed(offering={"title": title, "courseTitle": text, "description": text, "language": language},
+                        session={"title": title, "description": text,
+                                 "location": {"kind": "classroom", "name": text, "address": text}}))
+    for content in got.values():
+        rest = MARKUP.sub("", content.body_html)
+        assert "<" not in rest and ">" not in rest, content.body_html
