@@ -223,6 +223,14 @@ def allowance(req: func.HttpRequest) -> func.HttpResponse:
     return console_api.allowance(req)
 
 
+@app.route(route="rollout", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def rollout(req: func.HttpRequest) -> func.HttpResponse:
+    """Count the updates that bring sent invitations to the content in force; unless a dry run, mark and run them."""
+    from shared.admin import rollout
+
+    return rollout.rollout(req)
+
+
 @app.queue_trigger(arg_name="message", queue_name="learncal-jobs", connection="AzureWebJobsStorage")
 def job_worker(message: func.QueueMessage) -> None:
     """Run one job POST /api/jobs queued; its result (or failure) is stored for GET /api/jobs/{id}."""

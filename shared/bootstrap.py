@@ -101,9 +101,10 @@ def provider_view(settings: Settings, tables: Tables) -> Callable[[], ProviderVi
         problem = service.allowlists().problem()
         if problem:  # an empty list would mean everyone: never run with lists that share nobody
             raise ConfigurationError(problem)
+        config = service.current()[0]
         effective = service.effective_settings()
         return ProviderView(effective.status, effective.organizer, effective.recipient_allowlist,
-                            organizers=effective.organizers)
+                            organizers=effective.organizers, default_language=config.default_language)
 
     return view
 

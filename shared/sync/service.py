@@ -44,6 +44,7 @@ from shared.sync.summary import RunSummary
 
 if TYPE_CHECKING:
     from shared.feed.dropfeeds import DropFeeds
+    from shared.templates.model import TemplateSet
 
 log = logging.getLogger("learncal.sync")
 
@@ -76,12 +77,24 @@ class ProviderView:
     organizer: str | None
     allowlist: tuple[str, ...]
     organizers: tuple[str, ...] = ()  # the pool; `organizer` is its first mailbox
+    default_language: str = "en"  # BCP 47: the language of invitations whose own has no template
 
     def __post_init__(self) -> None:
         if not self.organizers and self.organizer:
             object.__setattr__(self, "organizers", (self.organizer,))
         elif self.organizers and not self.organizer:
             object.__setattr__(self, "organizer", self.organizers[0])
+
+
+@dataclass(frozen=True)
+class RolloutCount:
+    """What reconciling every offering of the feed would send now (nothing marked, nothing sent)."""
+
+    updates: int  # update messages: one per invitation whose meeting would read differently
+    offerings: tuple[str, ...]  # the offerings with at least one update
+    creates: int = 0  # new invitations the feed asks for anyway (a normal run sends them too)
+    cancels: int = 0
+    template_version: str | None = None
 
 
 class SyncService:
@@ -106,6 +119,7 @@ class SyncService:
         drop: DropFeeds | None = None,
         work: WorkStore,
         wakeups: WakeUps | None = None,
+        templates: Callable[[str], TemplateSet] | None = None,
     ) -> None:
         self._settings = settings
         self._mapping = mapping
@@ -125,6 +139,9 @@ class SyncService:
         self._drop = drop  # the feed drop behind `blob:` sources (None: read them without keeping history)
         self._work = work
         self._wakeups = wakeups  # None: nothing is put on the send queue (the work waits for the next run)
+        # The templates in force for a default language (shared/store/templates.py), read once per run;
+        # None: the built-in texts.
+        self._templates = templates
 
     def organizer(self) -> str | None:
         """The organizer in force (the stored provider configuration over the environment)."""
@@ -193,6 +210,7 @@ class SyncService:
     ) -> None:
         assert provider.organizer
         states = self._offerings.all()
+        templates = self._template_set(provider)
         digests = {o.id: self._digest(o, feed, provider) for o in feed.offerings}
         examine = {
             o.id for o in feed.offerings
@@ -209,7 +227,7 @@ class SyncService:
         tally = RunPlan(limit=PLAN_LISTED if request.dry_run else 0)
         kept: list[tuple[PlannedChunk, RunPins]] | None = []
         held = 0
-        for chunk, pinned in self._planned_chunks(feed, examine, states, provider, reconcile, now):
+        for chunk, pinned in self._planned_chunks(feed, examine, states, provider, reconcile, now, templates):
             tally.add(chunk.plan)
             summary.warnings.extend(pinned.warnings)
             held += chunk.size
@@ -244,7 +262,8 @@ class SyncService:
         racing = self._racing(examine)
         remembered = Outcome()
         with_work: set[str] = set()
-        chunks = kept if kept is not None else self._planned_chunks(feed, examine, states, provider, reconcile, now)
+        chunks = kept if kept is not None else self._planned_chunks(feed, examine, states, provider, reconcile, now,
+                                                                    templates)
         for chunk, pinned in chunks:
             if pinned.changed:
                 self._offerings.pin(pinned.changed)  # recorded before its work is queued
@@ -298,9 +317,49 @@ class SyncService:
                     racing.add(offering)
         return racing
 
+    def count_rollout(self, feed: str | None = None) -> RolloutCount:
+        """A dry run with every offering reconciled, counted chunk by chunk as a run plans.
+
+        Only one chunk's desired state and plan is held at a time (shared/planning/chunks.py),
+        so a large catalog is counted in the memory of a run, not of the whole plan.
+        """
+        provider = self._provider()
+        if provider.status != "active":
+            raise ConfigurationError("The provider status is inactive, so a roll-out would send nothing; set it active "
+                                     "first (learncal provider set --status active).")
+        if not provider.organizer:
+            raise ConfigurationError("Missing configuration: LEARNCAL_ORGANIZER (the organizer mailbox).")
+        source = feed or self._settings.feed
+        if not source:
+            raise ConfigurationError("No feed given: pass --feed PATH_OR_URL or set LEARNCAL_FEED.")
+        the_feed = self._feed(source, RunSummary(run_id="rollout", started_at=self._clock(), dry_run=True))
+        now = self._clock()
+        templates = self._template_set(provider)
+        every = {o.id for o in the_feed.offerings}
+        updates = Counter[str]()
+        creates = cancels = 0
+        chunks = self._planned_chunks(the_feed, every, self._offerings.all(), provider, frozenset(every), now,
+                                      templates)
+        for chunk, _pinned in chunks:
+            for action in chunk.plan.actions:
+                if isinstance(action, Update):
+                    updates[action.key.offering_id] += 1
+                elif isinstance(action, Create):
+                    creates += 1
+                elif isinstance(action, Cancel):
+                    cancels += 1
+                    creates += action.reinvite is not None
+            del chunk
+        return RolloutCount(sum(updates.values()), tuple(sorted(updates)), creates, cancels,
+                            templates.version if templates is not None else None)
+
+    def _template_set(self, provider: ProviderView) -> TemplateSet | None:
+        """The templates in force, read once per run, so every invitation of a run reads the same version."""
+        return self._templates(provider.default_language) if self._templates is not None else None
+
     def _planned_chunks(
         self, feed: Feed, examine: set[str], states: dict[str, OfferingState], provider: ProviderView,
-        reconcile: frozenset[str], now: datetime,
+        reconcile: frozenset[str], now: datetime, templates: TemplateSet | None = None,
     ) -> Iterator[tuple[PlannedChunk, RunPins]]:
         """The changed offerings planned a chunk at a time (shared/planning/chunks.py), each from its own
         mapping rows, so memory follows the chunk, not the catalog. Only changed offerings are rendered:
@@ -313,7 +372,8 @@ class SyncService:
         pinning = dict(states)  # what each mailbox carries, with the pins of the chunks planned so far
         for offerings in offering_chunks([o for o in feed.offerings if o.id in examine], limit=CHUNK_INVITATIONS):
             sent = self._mapping.load(sorted(o.id for o in offerings))
-            scoped = desired_state(replace(feed, offerings=offerings), now=now, allowlist=allowlist)
+            scoped = desired_state(replace(feed, offerings=offerings), now=now, allowlist=allowlist,
+                                   **({"templates": templates} if templates is not None else {}))
             pinned = pin_run(scoped, sent, pinning, provider.organizers)
             part = plan(scoped, sent, organizer=pinned.pins, reconcile=reconcile, now=now)
             live = Counter(k.offering_id for k, r in sent.items() if r.live)
@@ -649,4 +709,4 @@ def offering_digest(offering: Offering, feed: Feed, provider: ProviderView) -> s
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
-__all__ = ["FeedUnreadable", "ProviderView", "SyncRequest", "SyncService"]
+__all__ = ["FeedUnreadable", "ProviderView", "RolloutCount", "SyncRequest", "SyncService"]
