@@ -558,6 +558,32 @@ TEMPLATE_SCHEMAS: dict[str, Any] = {
     },
 }
 TEMPLATE_PATHS: dict[str, Any] = {
+    "/templates": {"get": _operation(
+        "listTemplates", "The invitation templates in force per role and language: built-in or the newest stored "
+        "version.", {"200": _json("TemplateList", "Every template in force.")}, role=READER_ROLE)},
+    "/templates/{role}/{language}": {
+        "get": _operation(
+            "getTemplate", "One template in force (or, with version, an earlier one) and its versions.",
+            {"200": _json("Template", "The template."),
+             "404": _problem("No template for this role and language, stored or built in."),
+             "422": _problem("role, language or version is not valid.")},
+            parameters=[ROLE_PARAMETER, LANGUAGE_PARAMETER,
+                        {"name": "version", "in": "query", "required": False,
+                         "schema": {"type": "integer", "minimum": 0}}], role=READER_ROLE),
+        "put": _operation(
+            "putTemplate", "Save a new version after the checks (placeholders, syntax, the links a role needs). "
+            "Invitations already sent change only by a reconcile or a roll-out.",
+            {"200": _json("Template", "Saved; version is the new version's number. Audited as template.set."),
+             "422": _problem("Refused: problems (and errors) give each problem's field, line and fix; or role or "
+                             "language is not valid.", "TemplateRefused")},
+            body="TemplateInput", body_required=True, parameters=[ROLE_PARAMETER, LANGUAGE_PARAMETER], write=True),
+    },
+    "/templates/preview": {"post": _operation(
+        "previewTemplate", "Render a template (the one given, or the one in force) for a real offering of the feed "
+        "in force; nothing saved. Problems come back with line and fix.",
+        {"200": _json("TemplatePreview", "The rendered subject and body, or the problems."),
+         "404": _problem("The offering is not in the feed in force.")},
+        body="PreviewInput", body_required=True, role=READER_ROLE, write=True)},
     "/rollout": {"post": _operation(
         "startRollout", "Count the updates that bring invitations already sent to the content in force (templates, "
         "languages); unless dryRun, mark those offerings for reconcile and ask for a run, paced like any work.",

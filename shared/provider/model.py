@@ -37,9 +37,9 @@ _DOMAIN = re.compile(r"^@(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[
 
 
 def _language(value: str) -> str:
-    from shared.languages import language_tag
+    from shared.templates.languages import normalize_language
 
-    return language_tag(value)
+    return normalize_language(value)
 
 
 def _guid(value: str) -> str:
