@@ -171,3 +171,29 @@ def test_an_edit_sends_nothing_until_rolled_out_then_one_update_per_invitation(w
 
     again = payload(world.call("rollout", request("POST", "rollout", {"dryRun": True}), services))
     assert (again["updates"], again["offerings"]) == (0, 0)
+
+
+def test_the_default_language_is_saved_with_the_provider_and_used_for_people_without_one(
+    world: World, tmp_path: Path,
+) -> None:
+    from conftest_admin import provider_body
+
+    saved = world.call("provider", request("PUT", "provider", provider_body(world, defaultLanguage="de-ch")))
+    assert saved.status_code == 200, saved.get_body()
+    assert payload(saved)["defaultLanguage"] == "de-CH"
+    refused = world.call("provider", request("PUT", "provider", provider_body(world, defaultLanguage="xx-nowhere-1")))
+    assert refused.status_code == 422 and payload(refused)["errors"][0]["field"] == "defaultLanguage"
+    kept = world.call("provider", request("PUT", "provider", provider_body(world)))
+    assert payload(kept)["defaultLanguage"] == "de-CH"  # left out: the stored value stays
+    assert put(world, "learner", "de", edited("Standard")).status_code == 200
+
+    feed = base_feed()  # nobody in it names a language
+    run = world.sync({}, world.services(feed=write(feed, tmp_path / "feed.json")))
+
+    assert run["state"] == "completed" and run["sent"] > 0, run
+    for learner in learner_invitations(feed):
+        events = world.sandbox.calendar(learner)
+        assert events and all(e["subject"].startswith("Standard ") for e in events), learner
+        assert all("Standard paragraph" in e["body"]["content"] for e in events), learner
+    listed = payload(world.call("templates", request("GET", "templates")))
+    assert listed["defaultLanguage"] == "de-CH"
