@@ -103,3 +103,33 @@ def test_a_rollout_without_a_feed_says_what_to_set(world: World) -> None:
     assert "LEARNCAL_FEED" in payload(response)["detail"]
     bad = world.call("rollout", request("POST", "rollout", {"dryRun": "yes"}))
     assert bad.status_code == 422 and payload(bad)["errors"][0]["field"] == "dryRun"
+
+
+def test_a_rollout_whose_writes_are_still_queued_is_not_skipped_by_the_next_run(world: World, tmp_path: Path) -> None:
+    feed = base_feed()
+    path = tmp_path / "feed.json"
+    services = world.services(feed=write(feed, path))
+    assert world.sync({}, services)["state"] == "completed"
+    people = everyone(feed)
+    before = received(world, people)
+    changed = offering(feed, "OFF-2002")
+    changed["title"] = "Data Privacy Basics, revised"
+    write(feed, path)
+    expected = holders(changed)
+
+    started = world.call("rollout", request("POST", "rollout", {}), services)
+    assert started.status_code == 202, started.get_body()
+    world.drain_runs(services, send=False)  # the run planned and queued the updates; no send worker ran yet
+
+    marked = OfferingStore(world.tables).get("OFF-2002")
+    assert marked is not None and marked.reconcile_requested_at is not None and not marked.settled
+    assert received(world, people) == before
+    later = world.sync({}, services)  # a run while the roll-out's writes wait: it plans the offering again
+
+    assert later["state"] == "completed", later
+    after = received(world, people)
+    for person in people:
+        assert after[person] - before[person] == Counter(
+            {"meetingUpdate": expected[person]} if expected[person] else {}), person
+    state = OfferingStore(world.tables).get("OFF-2002")
+    assert state is not None and state.reconcile_requested_at is None and state.settled
