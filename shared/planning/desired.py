@@ -166,32 +166,36 @@ def desired_state(
 
 
 def _invitations(offering: Offering, activity: Activity, renderer: Renderer) -> Iterable[DesiredInvitation]:
+    """Everyone of one session; the key fingerprint is the same for everyone of a role, so it is hashed once."""
     instructors: dict[str, Instructor] = {}
     for instructor in activity.instructors:
         instructors.setdefault(instructor.email, instructor)
-    for email, instructor in instructors.items():
-        language = instructor.language or _language_of(offering, email)  # else as a learner, or elsewhere
-        yield _invitation(offering, activity, email, "instructor", instructor.name, language, renderer,
-                          may_create=True)
+    if instructors:
+        key_fp = key_fingerprint(activity, "instructor")
+        for email, instructor in instructors.items():
+            language = instructor.language or _language_of(offering, email)  # else as a learner, or elsewhere
+            yield _invitation(offering, activity, email, "instructor", instructor.name, language, renderer, key_fp,
+                              may_create=True)
+    key_fp = key_fingerprint(activity, "learner")
     for enrollment in offering.enrollments:
         if enrollment.email in instructors or enrollment.status not in ("active", "completed"):
             continue
         yield _invitation(
-            offering, activity, enrollment.email, "learner", enrollment.name, enrollment.language, renderer,
+            offering, activity, enrollment.email, "learner", enrollment.name, enrollment.language, renderer, key_fp,
             may_create=enrollment.status == "active",
         )
 
 
 def _invitation(
     offering: Offering, activity: Activity, email: str, role: Role, name: str | None, language: str | None,
-    renderer: Renderer, *, may_create: bool,
+    renderer: Renderer, key_fp: str, *, may_create: bool,
 ) -> DesiredInvitation:
     return DesiredInvitation(
         key=InvitationKey(offering.id, activity.id, email),
         role=role,
         name=name,
         content=renderer.content(offering, activity, role, email, person_language=language, person_name=name),
-        key_fp=key_fingerprint(activity, role),
+        key_fp=key_fp,
         start_utc=activity.start_utc,
         end_utc=activity.end_utc,
         may_create=may_create,

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from shared.domain import Activity, Offering, Role
 from shared.planning.content import EventContent, location_for, template_role
 from shared.templates.engine import Compiled, RenderFailed, compile_text, render_compiled, render_plain
-from shared.templates.languages import base_language
-from shared.templates.model import FALLBACK_LANGUAGE, TemplateRole, TemplateSet, builtin_phrases
+from shared.templates.languages import base_language, normalize_language
+from shared.templates.model import FALLBACK_LANGUAGE, TemplateRole, TemplateSet, TemplateText, builtin_phrases
 from shared.templates.values import PERSONAL, template_values
 from shared.timezones import graph_time_zone
 
@@ -145,3 +145,31 @@ class Renderer:
         """The comment a cancelled person reads, in their language (`reason`: a `cancel.*` phrase's suffix)."""
         language = self.language_for(offering, person_language)
         return self.phrase(language, f"cancel.{reason}", offering_title=offering.title)
+
+
+def preview(
+    text: TemplateText, role: TemplateRole, language: str, offering: Offering, activity: Activity, *,
+    templates: TemplateSet | None = None, request_responses: bool = False, person_name: str | None = None,
+) -> EventContent:
+    """One template text (saved or not) rendered for one session of a real offering, as `role` in `language`.
+
+    For a live preview while editing: the text is checked like a saved one would be (TemplateRefused
+    when it would be refused), and renders with exactly the values that role's invitations receive.
+    Raises RenderFailed when it fails on this session's values.
+    """
+    from shared.templates.engine import TemplateRefused, check_template
+
+    problems = check_template(role, language, text)
+    if problems:
+        raise TemplateRefused(problems)
+    renderer = Renderer.of(templates, request_responses=request_responses)
+    canonical = normalize_language(language)
+    location = location_for(activity, renderer.phrase(canonical, "online"))
+    values = template_values(offering, activity, role, language=canonical, location=location,
+                             responses_requested=request_responses, person_name=person_name)
+    subject, body = render_compiled(compile_text(text), values)
+    return EventContent(
+        subject=subject, body_html=body, start_local=activity.start_local.isoformat(timespec="seconds"),
+        end_local=activity.end_local.isoformat(timespec="seconds"), time_zone=graph_time_zone(activity.time_zone),
+        location=location, response_requested=request_responses,
+    )

@@ -68,6 +68,9 @@ class TemplateSet:
     ) -> TemplateSet:
         """A set with its version computed from what it holds."""
         language = normalize_language(default_language)
+        unknown = sorted({role for role, _lang in texts if role not in TEMPLATE_ROLES})
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not a template role; use one of {', '.join(TEMPLATE_ROLES)}")
         kept = {(role, normalize_language(lang)): text for (role, lang), text in texts.items()}
         words = dict(phrases if phrases is not None else builtin_phrases())
         return cls(digest(language, kept, words), language, kept, words)
