@@ -2,18 +2,18 @@
 
 The values are those a run gives the role's template (shared/templates/values.py, within the
 link rules), for the first session of the offering that has a person of that role, in the
-language asked for; the "Online" location comes from the template set's phrases as in a run.
+language asked for (shared/planning/rendering.py `preview`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from shared.errors import UnknownOffering
 from shared.settings import Settings
 from shared.store.tables import Tables
 from shared.store.templates import TemplateStore, template_problems
-from shared.templates.model import TemplateText
+from shared.templates.model import TemplateRole, TemplateText
 
 
 def _person(activity: Any, offering: Any, role: str) -> tuple[bool, str | None]:
@@ -30,10 +30,9 @@ def preview(settings: Settings, tables: Tables, *, role: str, language: str, sub
     """{subject, body, problems, offeringId, offeringTitle, activityId, person, language, fallback}."""
     from shared.errors import ConfigurationError
     from shared.feed.reader import read_feed
-    from shared.planning.content import location_for
     from shared.planning.rendering import Renderer
-    from shared.templates.engine import RenderFailed, TemplateRefused, render_text
-    from shared.templates.values import template_values
+    from shared.planning.rendering import preview as render_preview
+    from shared.templates.engine import RenderFailed, TemplateRefused
 
     in_force = TemplateStore(tables).current(default_language)
     renderer = Renderer.of(in_force)
@@ -60,16 +59,14 @@ def preview(settings: Settings, tables: Tables, *, role: str, language: str, sub
     offering = offerings[0]
     found = [(a, _person(a, offering, role)) for a in offering.activities]
     activity, (_, person) = next(((a, p) for a, p in found if p[0]), found[0])
-    location = location_for(activity, renderer.phrase(language, "online"))
-    values = template_values(offering, activity, role, language=language, location=location,
-                             responses_requested=bool(getattr(settings, "request_responses", False)),
-                             person_name=person)
     answer.update(offeringId=offering.id, offeringTitle=offering.title, activityId=activity.id, person=person)
     try:
-        rendered_subject, rendered_body = render_text(text, values)
+        content = render_preview(text, cast(TemplateRole, role), language, offering, activity, templates=in_force,
+                                 request_responses=bool(getattr(settings, "request_responses", False)),
+                                 person_name=person)
     except TemplateRefused as error:
         return {**answer, "problems": [p.to_json() for p in error.problems]}
     except RenderFailed as error:
         return {**answer, "problems": [{"field": "body", "line": None, "message": f"rendering failed: {error}",
                                         "fix": "check the template against the values of this offering"}]}
-    return {**answer, "subject": rendered_subject, "body": rendered_body}
+    return {**answer, "subject": content.subject, "body": content.body_html}
