@@ -145,3 +145,20 @@ def test_a_refused_template_names_the_line_and_the_fix_and_saves_nothing(world: 
     assert "body line 2:" in refused.stderr and "fix:" in refused.stderr
     shown = json.loads(world.cli("templates", "show", "learner", "en", "--json").stdout)
     assert shown["version"] == 0 and [v["version"] for v in shown["versions"]] == [0]
+
+
+def test_the_preview_renders_an_unsaved_template_for_an_offering_of_the_feed(world: World, tmp_path: Path) -> None:
+    feed = base_feed()
+    path = world.feed_file(feed)
+    chosen = feed["offerings"][1]
+
+    shown = world.cli("templates", "preview", "learner", "de", "--offering", chosen["id"], "--feed", path, "--json",
+                      *files(tmp_path, "p", "Vorschau: {{ offering_title }}", with_paragraph("learner", "de", GERMAN)))
+
+    assert shown.code == 0, shown.stderr
+    result = json.loads(shown.stdout)
+    assert (result["subject"], result["offeringId"], result["problems"]) == (
+        f"Vorschau: {chosen['title']}", chosen["id"], [])
+    assert GERMAN in result["body"]
+    listed = json.loads(world.cli("templates", "show", "learner", "de", "--json").stdout)
+    assert listed["version"] == 0  # a preview saves nothing
