@@ -756,7 +756,11 @@ def rollout(dry_run: bool, yes: bool, as_json: bool, feed: str | None, run_async
         return
     if not yes:
         _stderr(counted.message.replace(" Nothing was marked or sent.", ""))
-        if not click.confirm(f"Send {counted.count.updates} updates now?", err=True):
+        try:
+            confirmed = click.confirm(f"Send {counted.count.updates} updates now?", err=True)
+        except click.exceptions.Abort:  # no answer (standard input closed or Ctrl+C)
+            confirmed = False
+        if not confirmed:
             raise LearncalError("Nothing was marked or sent (add --yes to skip this question).")
     performed: dict[str, Any] = {}
 

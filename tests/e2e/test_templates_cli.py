@@ -113,7 +113,9 @@ def test_an_edit_sends_nothing_until_the_rollout_which_updates_each_invitation_o
     count = json.loads(counted.stdout)
     assert (count["updates"], count["offerings"], count["runId"]) == (sum(expected.values()), 2, None)
     declined = world.cli("rollout", "--feed", path, input="n\n")
+    unanswered = world.cli("rollout", "--feed", path)
     assert declined.code == 1 and "Nothing was marked or sent" in declined.stderr
+    assert unanswered.code == 1 and "add --yes" in unanswered.stderr
     assert received(world, people) == before
 
     rolled = world.cli("rollout", "--yes", "--json", "--quiet", "--feed", path)
