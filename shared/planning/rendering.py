@@ -46,6 +46,7 @@ class Renderer:
     _compiled: dict[tuple[str, str, str], Compiled] = field(default_factory=dict)
     _choices: dict[tuple[str, str], Choice] = field(default_factory=dict)
     _contents: dict[_ContentKey, EventContent] = field(default_factory=dict)
+    _slots: dict[tuple[str, str], tuple[Choice, Compiled, bool]] = field(default_factory=dict)
     _offering: str | None = None
 
     @classmethod
@@ -85,11 +86,16 @@ class Renderer:
             self._contents.clear()  # contents are shared within an offering only: memory follows the chunk
             self._offering = offering.id
         role_of = template_role(activity, role, email)
-        choice = self.choose(role_of, self.language_for(offering, person_language))
+        requested = person_language or offering.language or self.templates.default_language
+        slot = self._slots.get((role_of, requested))
+        if slot is None:
+            choice = self.choose(role_of, requested)
+            compiled = self._compile(role_of, choice.language)
+            slot = self._slots[(role_of, requested)] = (choice, compiled, bool(compiled.names & PERSONAL))
+        choice, compiled, personal = slot
         if choice.fallback:
             self.fallbacks += 1
-        compiled = self._compile(role_of, choice.language)
-        key = (activity.id, role_of, choice.locale, person_name if compiled.names & PERSONAL else None)
+        key = (activity.id, role_of, choice.locale, person_name if personal else None)
         found = self._contents.get(key)
         if found is None:
             found = self._contents[key] = self._render(offering, activity, role_of, choice, compiled,

@@ -6,12 +6,13 @@ rendering is bounded. Three layers keep it so:
 1. `check_template` (and every compile) refuses, with the line and a fix, what could reach
    outside the values or grow without bound: imports, includes and inheritance; macros,
    `set` and `with` (a value built from itself can double with every step); loops that are
-   recursive, nested deeper than two, or go over anything but a list of the values, a literal
-   list or a `range` of at most 100; names and attributes starting with an underscore; method
+   recursive, nested deeper than two, or go over anything but `instructor_names` or a `range`
+   of at most 100; names and attributes starting with an underscore; method
    calls other than a few string methods; filters outside a short list; autoescape switched off.
 2. The sandbox (`ImmutableSandboxedEnvironment`) checks every attribute and call at render
    time, and the operators that can make large values (`*`, `**`, `%`) are intercepted.
-3. Rendering stops when the output passes its size cap or the render its time bound.
+3. Rendering stops when the output passes its size cap or the render its time bound: the
+   clock is read at every piece of output, every loop step and every filter call.
 
 The body is autoescaped with the standard library's `html.escape` (so a body reads exactly as
 the product's own layout always wrote it); the subject is plain text, its line breaks become
@@ -22,10 +23,12 @@ receive is an error (`StrictUndefined`), never an empty gap.
 from __future__ import annotations
 
 import difflib
+import functools
 import html
 import re
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -116,11 +119,44 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return left % right
 
 
-def _bounded_range(*args: int) -> range:
+_CLOCK = threading.local()  # the render's deadline, read by every loop step and filter call
+
+
+def _tick() -> None:
+    deadline = getattr(_CLOCK, "deadline", None)
+    if deadline is not None and time.monotonic() > deadline:
+        raise RenderFailed(f"the template took longer than {RENDER_SECONDS} s to render; it was stopped")
+
+
+def _timed(items: Iterable[Any]) -> Iterator[Any]:
+    for item in items:
+        _tick()
+        yield item
+
+
+class _TimedList(list[Any]):
+    """A list value whose every loop step checks the render's deadline."""
+
+    def __iter__(self) -> Iterator[Any]:
+        return _timed(super().__iter__())
+
+
+def _bounded_range(*args: int) -> Iterator[int]:
     numbers = range(*args)
     if len(numbers) > RANGE_MAX:
         raise SecurityError(f"a range in a template may have at most {RANGE_MAX} numbers")
-    return numbers
+    return _timed(numbers)
+
+
+def _ticking(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter that first checks the render's deadline (jinja's pass_* markers are kept by wraps)."""
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        _tick()
+        return function(*args, **kwargs)
+
+    return call
 
 
 def _paragraphs(value: Any) -> Markup:
@@ -159,9 +195,10 @@ def environment(field: Field) -> _Sandbox:
         autoescape=field == "body", undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         finalize=_finalize_body if field == "body" else _finalize_subject, auto_reload=False, cache_size=0,
     )
-    env.filters = {name: f for name, f in env.filters.items() if name in FILTERS}
-    env.filters["paragraphs"] = _paragraphs
-    env.filters["replace"] = _guarded_replace
+    kept = {name: f for name, f in env.filters.items() if name in FILTERS}
+    kept["paragraphs"] = _paragraphs
+    kept["replace"] = _guarded_replace
+    env.filters = {name: _ticking(f) for name, f in kept.items()}
     env.globals = {"range": _bounded_range}
     return env
 
@@ -301,22 +338,21 @@ def _loops(node: nodes.Node, problem: Any, depth: int) -> Iterable[TemplateProbl
                 yield problem(child, f"loops are nested more than {LOOP_DEPTH_MAX} deep",
                               f"nest at most {LOOP_DEPTH_MAX} loops")
             if not isinstance(child.iter, nodes.Expr) or not _bounded_iterable(child.iter):
-                yield problem(child, "a loop may only go over instructor_names, a list written in the "
-                              "template, or range(...)", "e.g. {% for name in instructor_names %}")
+                yield problem(child, "a loop may only go over instructor_names or range(...)",
+                              "e.g. {% for name in instructor_names %}")
             yield from _loops(child, problem, depth + 1)
         else:
             yield from _loops(child, problem, depth)
 
 
 def _bounded_iterable(node: nodes.Expr) -> bool:
+    """A list value or a range: both check the render's deadline at every step."""
     while isinstance(node, nodes.Filter) and node.name in ("sort", "reverse", "unique", "list", "select", "reject"):
         if node.node is None:
             return False
         node = node.node
     if isinstance(node, nodes.Name):
         return node.name in LIST_VALUES
-    if isinstance(node, nodes.List | nodes.Tuple):
-        return True
     return isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name) and node.node.name == "range"
 
 
@@ -416,8 +452,10 @@ def _run(template: Any, values: Mapping[str, object], field: Field) -> str:
     deadline = time.monotonic() + RENDER_SECONDS
     parts: list[str] = []
     size = 0
+    timed = {name: _TimedList(v) if type(v) is list else v for name, v in values.items()}
+    before, _CLOCK.deadline = getattr(_CLOCK, "deadline", None), deadline
     try:
-        for chunk in template.generate(values):
+        for chunk in template.generate(timed):
             size += len(chunk)
             if size > limit:
                 raise RenderFailed(f"the {field} passed {limit:,} characters; it was stopped")
@@ -430,4 +468,6 @@ def _run(template: Any, values: Mapping[str, object], field: Field) -> str:
         if isinstance(error, RenderFailed):
             raise
         raise RenderFailed(f"the {field} could not be rendered: {error}") from None
+    finally:
+        _CLOCK.deadline = before
     return "".join(parts)
