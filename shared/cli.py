@@ -669,7 +669,7 @@ def templates_set(role: str, language: str, subject_file: Path, body_file: Path)
     """Save a new version of one template after the checks; nothing already sent changes until a roll-out."""
     from shared.admin.changes import local_actor
     from shared.admin.templates import SAVED_NOTE, record_template_set
-    from shared.store.templates import TemplateRefused, TemplateStore
+    from shared.store.templates import TemplateNotSaved, TemplateStore
     from shared.templates.model import TemplateText
 
     subject = _subject(_text_file(subject_file, "--subject-file")) or ""
@@ -678,7 +678,7 @@ def templates_set(role: str, language: str, subject_file: Path, body_file: Path)
     actor = local_actor(current.settings)
     try:
         version = TemplateStore(current.tables).put(role, language, TemplateText(subject, body), actor)
-    except TemplateRefused as error:
+    except TemplateNotSaved as error:
         _stderr(f"Error: the {role} template in {language} was not saved:")
         _template_problems(error.problems)
         sys.exit(1)

@@ -20,7 +20,7 @@ from shared.admin.problem import Problem, invalid
 from shared.admin.rollout import not_ready
 from shared.provider.model import parse
 from shared.store.audit import audit
-from shared.store.templates import TemplateRefused, TemplateStore, check_language, check_role
+from shared.store.templates import TemplateConflict, TemplateNotSaved, TemplateStore, check_language, check_role
 
 log = logging.getLogger("learncal.admin")
 
@@ -28,7 +28,7 @@ SAVED_NOTE = ("Invitations already sent keep their wording until their offering 
               "rolled out (POST /api/rollout, learncal rollout); new invitations and key-change updates use it now.")
 
 
-def refused(error: TemplateRefused) -> Problem:
+def refused(error: TemplateNotSaved) -> Problem:
     """422 with each problem's field, line and fix (`errors`, and `problems` as the preview names them)."""
     return Problem(422, "template-refused", "The template was not saved: " + "; ".join(
         f"{p['field']}{' line ' + str(p['line']) if p.get('line') else ''}: {p['message']}" for p in error.problems),
@@ -103,8 +103,10 @@ def _put(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     try:
         version = TemplateStore(current.tables).put(role, language, TemplateText(data.subject, data.body),
                                                     principal.actor)
-    except TemplateRefused as error:
+    except TemplateNotSaved as error:
         raise refused(error) from None
+    except TemplateConflict as error:
+        raise Problem(409, "template-conflict", str(error), title="Saved by others at the same moment") from None
     record_template_set(current.tables, principal.actor, role, language, version, data.subject, data.body, via="api")
     record = TemplateStore(current.tables).version(role, language, version)
     assert record is not None

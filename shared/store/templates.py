@@ -38,12 +38,12 @@ _INVERT = 10**10
 _ATTEMPTS = 10
 
 
-class TemplateRefused(InvalidInput):
-    """A template check_template (or a size limit) refuses; `errors` are {field, line, message, fix}."""
+class TemplateNotSaved(InvalidInput):
+    """A template the checks or a size limit refuse; `problems` (and `errors`) are {field, line, message, fix}."""
 
     def __init__(self, problems: list[dict[str, Any]]) -> None:
         self.problems = problems
-        super().__init__([{k: v for k, v in p.items()} for p in problems])
+        super().__init__([dict(p) for p in problems])
 
 
 class TemplateConflict(LearncalError):
@@ -206,7 +206,7 @@ class TemplateStore:
     # -- changing --------------------------------------------------------------------------
 
     def put(self, role: str, language: str, text: TemplateText, actor: str) -> int:
-        """Store a new version after the checks; its number. Refuses what check_template refuses (TemplateRefused).
+        """Store a new version after the checks; its number. Refuses what check_template refuses (TemplateNotSaved).
 
         The version row is created first (a create fails if another save took the number), then
         the current row is moved to it with its ETag, so two saves at once get two versions and
@@ -220,7 +220,7 @@ class TemplateStore:
         language = check_language(language)
         problems = template_problems(role, language, text)
         if problems:
-            raise TemplateRefused(problems)
+            raise TemplateNotSaved(problems)
         history = "v|" + _pair(role, language)
         for _attempt in range(_ATTEMPTS):
             newest = next(iter(self._table.query_entities("PartitionKey eq @pk", parameters={"pk": history},

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.store.tables import Tables
-from shared.store.templates import MAX_BODY, TemplateRefused, TemplateStore
+from shared.store.templates import MAX_BODY, TemplateNotSaved, TemplateStore
 from shared.templates.model import TemplateSet, TemplateText
 
 BUILTIN = TemplateSet.builtin("en")
@@ -52,7 +52,7 @@ def test_a_template_the_engine_refuses_is_not_stored_and_says_the_line(tables: T
     text = builtin()
     bad = TemplateText(text.subject, "<p>Hello</p>\n<p>Welcome</p>\n<p>{{ no_such_placeholder }}</p>\n")
 
-    with pytest.raises(TemplateRefused) as refused:
+    with pytest.raises(TemplateNotSaved) as refused:
         store.put("learner", "en", bad, "avery@contoso.example")
 
     problems = refused.value.problems
@@ -69,7 +69,7 @@ def test_a_body_over_the_limit_is_refused_and_a_long_one_within_it_reads_back_wh
     long_body = text.body + "\n" + filler * ((MAX_BODY - len(text.body) - 100) // len(filler))
     assert 20_000 < len(long_body) <= MAX_BODY
 
-    with pytest.raises(TemplateRefused) as refused:
+    with pytest.raises(TemplateNotSaved) as refused:
         store.put("learner", "en", TemplateText(text.subject, long_body + "x" * (MAX_BODY + 1 - len(long_body))),
                   "avery@contoso.example")
     assert "at most 32,000" in refused.value.problems[0]["message"]
