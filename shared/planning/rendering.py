@@ -112,19 +112,21 @@ class Renderer:
     def _render(self, offering: Offering, activity: Activity, role: TemplateRole, choice: Choice,
                 compiled: Compiled, person_name: str | None) -> EventContent:
         location = location_for(activity, self.phrase(choice.language, "online"))
-        values = template_values(
-            offering, activity, role, language=choice.locale, location=location,
-            responses_requested=self.request_responses, person_name=person_name, names=compiled.names,
-        )
+        def values(names: frozenset[str] | None) -> dict[str, object]:
+            return template_values(
+                offering, activity, role, language=choice.locale, location=location,
+                responses_requested=self.request_responses, person_name=person_name, names=names,
+            )
+
         try:
-            subject, body = render_compiled(compiled, values)
+            subject, body = render_compiled(compiled, values(compiled.names))
         except RenderFailed as error:
             # A saved template that fails on this session's values: the built-in wording goes out
             # instead of nothing, and the run names the template.
             self.errors.append(f"{role} template ({choice.language}): {error}")
             builtin = TemplateSet.builtin(self.templates.default_language)
             fallback = builtin.texts.get((role, choice.language)) or builtin.texts[(role, FALLBACK_LANGUAGE)]
-            subject, body = render_compiled(compile_text(fallback), values)
+            subject, body = render_compiled(compile_text(fallback), values(None))
         return EventContent(
             subject=subject,
             body_html=body,

@@ -141,6 +141,10 @@ class _TimedList(list[Any]):
         return _timed(super().__iter__())
 
 
+# Messages about a value name its kind as a template author knows it: a list.
+_TimedList.__module__, _TimedList.__name__, _TimedList.__qualname__ = "builtins", "list", "list"
+
+
 def _bounded_range(*args: int) -> Iterator[int]:
     numbers = range(*args)
     if len(numbers) > RANGE_MAX:

@@ -1,6 +1,6 @@
 """The values a template receives, per role: everything the feed says about the session, within the link rules.
 
-The link rules are the product's (see `shared/planning/content.py`, `link_for`): a learner's
+The link rules are the product's (see `shared/planning/content.py`, `template_role`): a learner's
 template never receives the host link, the primary instructor's receives the host link and
 the join link, another instructor's receives no link at all. A placeholder a role does not
 receive is unknown to that role's template: it is refused when the template is saved.

@@ -405,3 +405,13 @@ def test_a_preview_renders_an_unsaved_text_with_the_roles_values_and_refuses_wha
     with pytest.raises(TemplateRefused, match="unknown placeholder host_url"):
         preview(TemplateText("s", "{{ host_url }}{{ join_url }}"), "learner", "de", offering_,
                 offering_.activities[0])
+
+
+def test_a_saved_template_failing_on_a_sessions_values_sends_the_built_in_wording_and_says_so() -> None:
+    failing = TemplateText("{{ instructor_names[5] }}", "{{ join_url }}")
+    state = desired_state(feed(), now=NOW, templates=TemplateSet.builtin().with_texts({("learner", "en"): failing}))
+    learner = state.wanted[InvitationKey("OFF-7", "S-1", LEA)].content
+    assert learner.subject == "Safety First: Evacuation drill"
+    assert learner.body_html.startswith("<html><body><p><b>Course:</b> Workplace Safety</p>")
+    assert state.template_errors == [
+        "learner template (en): the subject uses a value it does not have: list object has no element 5"]
