@@ -223,6 +223,38 @@ def allowance(req: func.HttpRequest) -> func.HttpResponse:
     return console_api.allowance(req)
 
 
+@app.route(route="templates", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def templates(req: func.HttpRequest) -> func.HttpResponse:
+    """The invitation templates in force per role and language: built-in or the newest stored version (Reader)."""
+    from shared.admin import templates
+
+    return templates.templates(req)
+
+
+@app.route(route="templates/preview", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def template_preview(req: func.HttpRequest) -> func.HttpResponse:
+    """A template rendered for a real offering of the feed in force, with its problems; nothing saved (Reader)."""
+    from shared.admin import templates
+
+    return templates.template_preview(req)
+
+
+@app.route(route="templates/{role}/{language}", methods=["GET", "PUT"], auth_level=func.AuthLevel.ANONYMOUS)
+def template(req: func.HttpRequest) -> func.HttpResponse:
+    """One template and its versions (Reader); PUT saves a new version after the checks (Admin, audited)."""
+    from shared.admin import templates
+
+    return templates.template(req)
+
+
+@app.route(route="rollout", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def rollout(req: func.HttpRequest) -> func.HttpResponse:
+    """Count the updates that bring sent invitations to the content in force; unless a dry run, mark and run them."""
+    from shared.admin import rollout
+
+    return rollout.rollout(req)
+
+
 @app.queue_trigger(arg_name="message", queue_name="learncal-jobs", connection="AzureWebJobsStorage")
 def job_worker(message: func.QueueMessage) -> None:
     """Run one job POST /api/jobs queued; its result (or failure) is stored for GET /api/jobs/{id}."""

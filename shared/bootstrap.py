@@ -31,6 +31,7 @@ from shared.sync.summary import RunSummary
 if TYPE_CHECKING:
     from shared.runs.requests import RunQueue, RunRequests, RunTicket
     from shared.sync.service import SyncRequest
+    from shared.templates.model import TemplateSet
 
 log = logging.getLogger("learncal")
 
@@ -101,11 +102,23 @@ def provider_view(settings: Settings, tables: Tables) -> Callable[[], ProviderVi
         problem = service.allowlists().problem()
         if problem:  # an empty list would mean everyone: never run with lists that share nobody
             raise ConfigurationError(problem)
+        config = service.current()[0]
         effective = service.effective_settings()
         return ProviderView(effective.status, effective.organizer, effective.recipient_allowlist,
-                            organizers=effective.organizers)
+                            organizers=effective.organizers, default_language=config.default_language)
 
     return view
+
+
+def templates_in_force(tables: Tables) -> Callable[[str], TemplateSet]:
+    """The invitation templates a run renders with: the built-in texts under the newest stored versions."""
+
+    def current(default_language: str) -> TemplateSet:
+        from shared.store.templates import TemplateStore
+
+        return TemplateStore(tables).current(default_language)
+
+    return current
 
 
 def build(
@@ -140,6 +153,7 @@ def build(
         drop=overrides.pop("drop", None) or DropFeeds(settings, tables),
         work=WorkStore(tables),
         wakeups=overrides.pop("wakeups", None) or WakeUps(settings, tables),
+        templates=overrides.pop("templates", None) or templates_in_force(tables),
         **overrides,
     )
     return App(settings, tables, service, offerings, runs, mapping, run_queue)

@@ -489,14 +489,16 @@ def provider_show() -> None:
               "that is set; an empty string removes the stored list (with --confirm-allowlist-removal).")
 @click.option("--client-secret-stdin", is_flag=True,
               help="Read the client secret from standard input and store it in Key Vault.")
+@click.option("--default-language", help="The organisation's default language, a BCP 47 tag such as en, de or fr-CH "
+              "(invitations without a language of their own, and languages without a template).")
 @click.option("--confirm-organizer-change", is_flag=True,
               help="Change the organizer although invitations from another organizer are open.")
 @click.option("--confirm-allowlist-removal", is_flag=True,
               help="Remove the stored recipient allow-list (--allowlist \"\"), which widens who is invited.")
 def provider_set(
     status: str | None, tenant_id: str | None, client_id: str | None, organizer: str | None, organizers: str | None,
-    auth_mode: str | None, allowlist: str | None, client_secret_stdin: bool, confirm_organizer_change: bool,
-    confirm_allowlist_removal: bool,
+    auth_mode: str | None, allowlist: str | None, client_secret_stdin: bool, default_language: str | None,
+    confirm_organizer_change: bool, confirm_allowlist_removal: bool,
 ) -> None:
     """Save the configuration: the given values over the configuration in force.
 
@@ -515,6 +517,7 @@ def provider_set(
         "organizers": ([part.strip() for part in organizers.split(",") if part.strip()] if organizers is not None
                        else [organizer] if organizer else list(config.organizers)) or None,
         "authMode": auth_mode or config.auth_mode,
+        "defaultLanguage": default_language or config.default_language,
         "confirmOrganizerChange": confirm_organizer_change,
         "confirmAllowlistRemoval": confirm_allowlist_removal,
     }
@@ -567,6 +570,224 @@ def audit_trail(as_json: bool, since: str | None, limit: int) -> None:
             click.echo(f"{entry['at']}  {entry['actor']}  {entry['action']}  {entry['target']}  {changes}")
     if not entries and not as_json:
         _stderr("No changes recorded" + (f" since {since}." if since else "."))
+
+
+def _text_file(path: Path | None, option: str) -> str | None:
+    """A template file's text (UTF-8, a byte-order mark dropped); a plain error naming the option otherwise."""
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise LearncalError(f"{option}: {path} is not UTF-8 text; save it as UTF-8 and try again.") from None
+    except OSError as error:
+        raise LearncalError(f"{option}: {path} cannot be read ({error.strerror or type(error).__name__}).") from None
+
+
+def _subject(text: str | None) -> str | None:
+    """A subject file's one line: the newline an editor ends a file with is not part of it."""
+    return text.rstrip("\r\n") if text is not None else None
+
+
+def _template_problems(problems: list[dict[str, Any]]) -> None:
+    for item in problems:
+        where = f"{item['field']}{' line ' + str(item['line']) if item.get('line') else ''}"
+        _stderr(f"{where}: {item['message']}")
+        if item.get("fix"):
+            _stderr(f"  fix: {item['fix']}")
+
+
+@cli.group(cls=_Group)
+def templates() -> None:
+    """The invitation templates per role and language: list, show, set (a new version), preview.
+
+    A saved template reaches invitations already sent only when their offering is reconciled or
+    the templates are rolled out (learncal rollout); new invitations use it at once.
+    """
+
+
+def _template_services() -> Any:
+    from shared.admin.context import Services
+
+    return Services.build()
+
+
+@templates.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print {\"value\": [...], \"defaultLanguage\", \"version\"} as "
+              "GET /api/templates answers.")
+def templates_list(as_json: bool) -> None:
+    """Every template in force: role, language, version (0: built in), who saved it and when."""
+    from shared.admin.context import using
+    from shared.admin.templates import listing
+
+    with using(_template_services()):
+        shown = listing()
+    if as_json:
+        click.echo(json.dumps(shown, ensure_ascii=False))
+        return
+    click.echo(f"Default language {shown['defaultLanguage']}; template set version {shown['version']}.")
+    for row in shown["value"]:
+        who = f"  {row['updatedAt']}  {row['updatedBy']}" if row["source"] == "stored" else "  built in"
+        click.echo(f"{row['language']:<8} {row['role']:<18} v{row['version']}{who}")
+
+
+@templates.command("show")
+@click.argument("role")
+@click.argument("language")
+@click.option("--version", "version", type=click.IntRange(0), help="An earlier version (0: the built-in text).")
+@click.option("--json", "as_json", is_flag=True, help="Print the template and its versions as one JSON object.")
+def templates_show(role: str, language: str, version: int | None, as_json: bool) -> None:
+    """Print one template's subject and body (ROLE: learner, primaryInstructor or instructor; LANGUAGE: en, de...)."""
+    from shared.store.templates import TemplateStore, check_language, check_role
+
+    role, language = check_role(role), check_language(language)
+    store = TemplateStore(_template_services().tables)
+    record = store.get(role, language) if version is None else store.version(role, language, version)
+    if record is None:
+        raise LearncalError(f"No {role} template in {language}" + (f" as version {version}" if version is not None
+                            else "") + " is stored or built in; `learncal templates list` lists them, and "
+                            "`learncal templates set` adds a language.")
+    if as_json:
+        versions = [v.to_json(with_text=False) for v in store.versions(role, language)]
+        click.echo(json.dumps({**record.to_json(), "versions": versions}, ensure_ascii=False))
+        return
+    source = "built in" if record.builtin else f"saved {record.to_json()['updatedAt']} by {record.updated_by}"
+    _stderr(f"{role} in {language}, version {record.version} ({source})")
+    click.echo(f"Subject: {record.subject}")
+    click.echo("")
+    click.echo(record.body)
+
+
+@templates.command("set")
+@click.argument("role")
+@click.argument("language")
+@click.option("--subject-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="A UTF-8 file holding the subject line (one line).")
+@click.option("--body-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="A UTF-8 file holding the HTML body (at most 32,000 characters).")
+def templates_set(role: str, language: str, subject_file: Path, body_file: Path) -> None:
+    """Save a new version of one template after the checks; nothing already sent changes until a roll-out."""
+    from shared.admin.changes import local_actor
+    from shared.admin.templates import SAVED_NOTE, record_template_set
+    from shared.store.templates import TemplateNotSaved, TemplateStore
+    from shared.templates.model import TemplateText
+
+    subject = _subject(_text_file(subject_file, "--subject-file")) or ""
+    body = _text_file(body_file, "--body-file") or ""
+    current = _template_services()
+    actor = local_actor(current.settings)
+    try:
+        version = TemplateStore(current.tables).put(role, language, TemplateText(subject, body), actor)
+    except TemplateNotSaved as error:
+        _stderr(f"Error: the {role} template in {language} was not saved:")
+        _template_problems(error.problems)
+        sys.exit(1)
+    from shared.store.templates import check_language
+
+    language = check_language(language)
+    record_template_set(current.tables, actor, role, language, version, subject, body, via="cli")
+    click.echo(f"Saved the {role} template in {language} as version {version}.")
+    _stderr(SAVED_NOTE.replace("(POST /api/rollout, learncal rollout)", "(learncal rollout)"))
+
+
+@templates.command("preview")
+@click.argument("role")
+@click.argument("language")
+@click.option("--subject-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A subject to preview (default: the template in force).")
+@click.option("--body-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A body to preview (default: the template in force).")
+@click.option("--offering", "offering_id", help="The offering of the feed to render (default: the feed's first).")
+@click.option("--feed", help="Path or https URL of the feed (default: LEARNCAL_FEED).")
+@click.option("--json", "as_json", is_flag=True, help="Print {subject, body, problems, ...} as one JSON object.")
+def templates_preview(role: str, language: str, subject_file: Path | None, body_file: Path | None,
+                      offering_id: str | None, feed: str | None, as_json: bool) -> None:
+    """Render a template for a real offering of the feed, as its invitation would read; nothing is saved or sent."""
+    from dataclasses import replace
+
+    from shared.admin.template_preview import preview
+    from shared.store.templates import check_language, check_role
+
+    current = _template_services()
+    settings = current.provider.effective_settings()
+    if feed:
+        settings = replace(settings, feed=feed)
+    shown = preview(settings, current.tables, role=check_role(role), language=check_language(language),
+                    subject=_subject(_text_file(subject_file, "--subject-file")),
+                    body=_text_file(body_file, "--body-file"), offering_id=offering_id,
+                    default_language=current.provider.current()[0].default_language)
+    if as_json:
+        click.echo(json.dumps(shown, ensure_ascii=False))
+    else:
+        if shown["problems"]:
+            _template_problems(shown["problems"])
+        else:
+            _stderr(f"{role} of offering {shown.get('offeringId')} ({shown.get('person')}), in {language}:")
+            click.echo(f"Subject: {shown['subject']}")
+            click.echo("")
+            click.echo(shown["body"])
+    sys.exit(1 if shown["problems"] else 0)
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Only count the updates; mark and send nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation after the count.")
+@click.option("--json", "as_json", is_flag=True, help="Print {\"offerings\", \"updates\", \"runId\", ...} as one JSON "
+              "object (with the run's summary as \"run\" when it was performed here).")
+@click.option("--feed", help="Path or https URL of the learning feed (default: LEARNCAL_FEED).")
+@click.option("--async", "run_async", is_flag=True, help="Ask for the run through the run queue (the Functions host "
+              "performs it) instead of performing it here.")
+@click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
+def rollout(dry_run: bool, yes: bool, as_json: bool, feed: str | None, run_async: bool, quiet: bool) -> None:
+    """Send the content in force (templates, languages) to invitations already sent, after showing the count.
+
+    Counts the updates (a dry run with every offering reconciled), asks for confirmation, then
+    marks those offerings for reconcile and runs the sync, paced like any other work.
+    """
+    from shared.admin.changes import local_actor
+    from shared.bootstrap import build
+    from shared.sync.rollout import rollout as roll_out
+
+    app = build(progress=None if quiet else _stderr)
+    who = local_actor(app.settings)
+    counted = roll_out(app, dry_run=True, actor=who, via="cli", start=lambda _r: None, feed=feed)
+    if dry_run or not counted.count.updates:
+        click.echo(json.dumps(counted.to_json(), ensure_ascii=False) if as_json else counted.message)
+        return
+    if not yes:
+        _stderr(counted.message.replace(" Nothing was marked or sent.", ""))
+        try:
+            confirmed = click.confirm(f"Send {counted.count.updates} updates now?", err=True)
+        except click.exceptions.Abort:  # no answer (standard input closed or Ctrl+C)
+            confirmed = False
+        if not confirmed:
+            raise LearncalError("Nothing was marked or sent (add --yes to skip this question).")
+    performed: dict[str, Any] = {}
+
+    def start(request: Any) -> str | None:
+        if run_async:
+            ticket = app.request_run(request, started_by=who)
+            return str(ticket.run_id)
+        from shared.runs.perform import run_now
+
+        ticket, summary = run_now(app, request, started_by=who)
+        performed["summary"] = summary
+        return str(ticket.run_id)
+
+    result = roll_out(app, dry_run=False, actor=who, via="cli", start=start, feed=feed, count=counted.count)
+    summary = performed.get("summary")
+    if as_json:
+        answer = result.to_json()
+        if summary is not None:
+            answer["run"] = summary.to_json()
+        click.echo(json.dumps(answer, ensure_ascii=False))
+    else:
+        click.echo(result.message)
+        if summary is not None:
+            from shared.report import print_summary
+
+            print_summary(summary)
+    sys.exit(summary.exit_code if summary is not None else 0)
 
 
 @cli.group(cls=_Group)

@@ -154,7 +154,11 @@ def reconcile_preview(settings: Settings, tables: Tables, offering_id: str) -> d
     from dataclasses import replace
 
     now = datetime.now(UTC)
-    scoped = desired_state(replace(feed, offerings=(offering,)), now=now, allowlist=Allowlist(provider.allowlist))
+    from shared.store.templates import TemplateStore
+
+    templates = TemplateStore(tables).current(provider.default_language)
+    scoped = desired_state(replace(feed, offerings=(offering,)), now=now, allowlist=Allowlist(provider.allowlist),
+                           templates=templates)
     sent = TableMappingStore(tables).load([offering_id])
     the_plan = plan(scoped, sent, organizer=organizer, reconcile=frozenset({offering_id}), now=now)
     return {

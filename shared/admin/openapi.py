@@ -11,7 +11,7 @@ from typing import Any
 
 from shared import __version__
 from shared.admin.auth import ADMIN_ROLE, READER_ROLE
-from shared.admin.inputs import AllowanceInput, JobInput
+from shared.admin.inputs import AllowanceInput, JobInput, PreviewInput, RolloutInput, TemplateInput
 from shared.provider.model import ProviderInput, SyncInput, ValidateInput
 
 JSON = "application/json"
@@ -109,6 +109,8 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             "organizers": {"type": "array", "items": {"type": "string"},
                            "description": "the organizer pool; each offering's invitations come from one of them"},
             "authMode": {"enum": ["secret", "federated"]},
+            "defaultLanguage": {"type": "string", "description": "BCP 47 tag: the language of invitations whose "
+                                "person and offering name none, and of languages without a template (en by default)"},
             "recipientAllowlist": {"type": "array", "items": {"type": "string"},
                                    "description": "the stored allow-list (what PUT sets)"},
             "allowlistsInForce": {
@@ -364,7 +366,8 @@ CONSOLE_SCHEMAS: dict[str, Any] = {
             "at": NULLABLE_TIME, "actor": {"type": "string", "description": "who: the signed-in name, an "
                                            "application id, or the CLI's LEARNCAL_ACTOR / Azure sign-in / OS user"},
             "action": {"enum": ["provider.save", "secret.set", "offering.reconcile", "sync.request", "allowance.give",
-                                "feed.upload", "feed.upload.forced", "queue.clear"]},
+                                "feed.upload", "feed.upload.forced", "queue.clear", "template.set",
+                                "rollout.start"]},
             "target": {"type": "string"},
             "changes": {"type": "object", "description": "what changed ({field: {from, to}}, or facts); a secret "
                                                         "only as \"set\" with its expiry"},
@@ -483,6 +486,114 @@ CONSOLE_PATHS: dict[str, Any] = {
 }
 
 
+ROLE_PARAMETER = {"name": "role", "in": "path", "required": True,
+                  "schema": {"enum": ["learner", "primaryInstructor", "instructor"]}}
+LANGUAGE_PARAMETER = {"name": "language", "in": "path", "required": True,
+                      "schema": {"type": "string", "minLength": 2, "maxLength": 35, "examples": ["en", "de", "fr-CH"]},
+                      "description": "BCP 47 language tag (CLDR must know it)"}
+TEMPLATE_PROBLEM = {
+    "type": "object", "required": ["field", "message", "fix"],
+    "properties": {"field": {"enum": ["subject", "body"]},
+                   "line": {"type": ["integer", "null"], "description": "the template line (1 is the first)"},
+                   "message": {"type": "string"}, "fix": {"type": "string"}},
+}
+TEMPLATE_VERSION_PROPERTIES: dict[str, Any] = {
+    "role": {"type": "string"}, "language": {"type": "string"},
+    "version": {"type": "integer", "description": "0: the built-in text; 1, 2, ...: stored versions"},
+    "source": {"enum": ["builtin", "stored"]}, "updatedBy": NULLABLE_STRING, "updatedAt": NULLABLE_TIME,
+}
+TEMPLATE_VERSION_REQUIRED = ["role", "language", "version", "source", "updatedBy", "updatedAt"]
+TEMPLATE_VERSION = {
+    "type": "object", "required": ["role", "language", "version", "source", "updatedBy", "updatedAt"],
+    "properties": {
+        "role": {"type": "string"}, "language": {"type": "string"},
+        "version": {"type": "integer", "description": "0: the built-in text; 1, 2, ...: stored versions"},
+        "source": {"enum": ["builtin", "stored"]}, "updatedBy": NULLABLE_STRING, "updatedAt": NULLABLE_TIME,
+    },
+}
+TEMPLATE_SCHEMAS: dict[str, Any] = {
+    "TemplateProblem": TEMPLATE_PROBLEM,
+    "TemplateVersion": TEMPLATE_VERSION,
+    "TemplateList": {
+        "type": "object", "required": ["value", "defaultLanguage", "version", "roles", "languages"],
+        "properties": {"value": {"type": "array", "items": _ref("TemplateVersion")},
+                       "defaultLanguage": {"type": "string"},
+                       "version": {"type": "string", "description": "the version of the whole set in force"},
+                       "roles": {"type": "array", "items": {"type": "string"}},
+                       "languages": {"type": "array", "items": {"type": "string"}}},
+    },
+    "Template": {
+        "type": "object", "required": [*TEMPLATE_VERSION_REQUIRED, "subject", "body"],
+        "properties": {**TEMPLATE_VERSION_PROPERTIES, "subject": {"type": "string"}, "body": {"type": "string"},
+                       "versions": {"type": "array", "items": _ref("TemplateVersion"),
+                                    "description": "every version, newest first"},
+                       "message": {"type": "string"}},
+    },
+    "TemplatePreview": {
+        "type": "object", "required": ["subject", "body", "problems"],
+        "properties": {"subject": NULLABLE_STRING,
+                       "body": {"type": ["string", "null"], "description": "the rendered HTML body: show it in a "
+                                "sandboxed frame (or as text), never in the page itself"},
+                       "problems": {"type": "array", "items": _ref("TemplateProblem")},
+                       "offeringId": NULLABLE_STRING, "offeringTitle": NULLABLE_STRING,
+                       "person": NULLABLE_STRING, "activityId": NULLABLE_STRING},
+    },
+    "TemplateRefused": {
+        "type": "object", "required": ["type", "title", "status", "detail", "errors", "problems"],
+        "properties": {**RESPONSE_SCHEMAS["Problem"]["properties"],
+                       "errors": {"type": "array", "items": _ref("TemplateProblem")},
+                       "problems": {"type": "array", "items": _ref("TemplateProblem")}},
+    },
+    "Rollout": {
+        "type": "object", "required": ["offerings", "updates", "runId"],
+        "properties": {
+            "offerings": {"type": "integer", "description": "offerings with at least one update"},
+            "updates": {"type": "integer", "description": "update messages: one per invitation that would read "
+                                                          "differently"},
+            "runId": {"type": ["string", "null"], "description": "the run that sends them (null for a dry run or "
+                                                                 "when nothing differs)"},
+            "dryRun": {"type": "boolean"}, "invitations": {"type": "integer"}, "cancellations": {"type": "integer"},
+            "templateVersion": NULLABLE_STRING, "message": {"type": "string"}, "location": {"type": "string"},
+        },
+    },
+}
+TEMPLATE_PATHS: dict[str, Any] = {
+    "/templates": {"get": _operation(
+        "listTemplates", "The invitation templates in force per role and language: built-in or the newest stored "
+        "version.", {"200": _json("TemplateList", "Every template in force.")}, role=READER_ROLE)},
+    "/templates/{role}/{language}": {
+        "get": _operation(
+            "getTemplate", "One template in force (or, with version, an earlier one) and its versions.",
+            {"200": _json("Template", "The template."),
+             "404": _problem("No template for this role and language, stored or built in."),
+             "422": _problem("role, language or version is not valid.")},
+            parameters=[ROLE_PARAMETER, LANGUAGE_PARAMETER,
+                        {"name": "version", "in": "query", "required": False,
+                         "schema": {"type": "integer", "minimum": 0}}], role=READER_ROLE),
+        "put": _operation(
+            "putTemplate", "Save a new version after the checks (placeholders, syntax, the links a role needs). "
+            "Invitations already sent change only by a reconcile or a roll-out.",
+            {"200": _json("Template", "Saved; version is the new version's number. Audited as template.set."),
+             "422": _problem("Refused: problems (and errors) give each problem's field, line and fix; or role or "
+                             "language is not valid.", "TemplateRefused")},
+            body="TemplateInput", body_required=True, parameters=[ROLE_PARAMETER, LANGUAGE_PARAMETER], write=True),
+    },
+    "/templates/preview": {"post": _operation(
+        "previewTemplate", "Render a template (the one given, or the one in force) for a real offering of the feed "
+        "in force; nothing saved. Problems come back with line and fix.",
+        {"200": _json("TemplatePreview", "The rendered subject and body, or the problems."),
+         "404": _problem("The offering is not in the feed in force.")},
+        body="PreviewInput", body_required=True, role=READER_ROLE, write=True)},
+    "/rollout": {"post": _operation(
+        "startRollout", "Count the updates that bring invitations already sent to the content in force (templates, "
+        "languages); unless dryRun, mark those offerings for reconcile and ask for a run, paced like any work.",
+        {"200": _json("Rollout", "dryRun, or nothing differs: the counts; nothing marked or sent."),
+         "202": {**_json("Rollout", "Marked and the run requested; Location: /api/runs/{runId}. Audited as "
+                         "rollout.start."), "headers": {"Location": {"schema": {"type": "string"}}}}},
+        body="RolloutInput", write=True)},
+}
+
+
 @cache
 def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {
@@ -491,6 +602,10 @@ def document() -> dict[str, Any]:
         "SyncInput": _model_schema(SyncInput),
         "JobInput": _model_schema(JobInput),
         "AllowanceInput": _model_schema(AllowanceInput),
+        "TemplateInput": _model_schema(TemplateInput),
+        "PreviewInput": _model_schema(PreviewInput),
+        "RolloutInput": _model_schema(RolloutInput),
+        **TEMPLATE_SCHEMAS,
         **RESPONSE_SCHEMAS,
         **CONSOLE_SCHEMAS,
     }
@@ -628,6 +743,7 @@ def document() -> dict[str, Any]:
                                            "content": {JSON: {"schema": {"type": "object"}}}}}, role=READER_ROLE),
             },
             **CONSOLE_PATHS,
+            **TEMPLATE_PATHS,
         },
         "components": {
             "schemas": schemas,

@@ -36,6 +36,12 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _DOMAIN = re.compile(r"^@(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
+def _language(value: str) -> str:
+    from shared.templates.languages import normalize_language
+
+    return normalize_language(value)
+
+
 def _guid(value: str) -> str:
     if not _GUID.match(value):
         raise ValueError("must be a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47")
@@ -66,6 +72,8 @@ Guid = Annotated[
     str, Field(max_length=64, json_schema_extra={"format": "uuid", "pattern": GUID_PATTERN}), AfterValidator(_guid)
 ]
 Address = Annotated[EmailStr, Field(max_length=254), AfterValidator(_lower)]
+Language = Annotated[str, Field(min_length=2, max_length=35, json_schema_extra={"examples": ["en", "de", "fr-CH"]}),
+                     AfterValidator(_language)]
 AllowlistEntry = Annotated[
     str,
     Field(min_length=2, max_length=254, json_schema_extra={"pattern": "^(@[^@\\s]+|[^@\\s]+@[^@\\s]+)$"}),
@@ -107,6 +115,12 @@ class ProviderInput(BaseModel):
     client_secret: SecretStr | None = Field(
         default=None, min_length=1, max_length=1024,
         description="write-only; stored in Key Vault. The read mask ******** leaves the stored secret unchanged",
+    )
+    default_language: Language | None = Field(
+        None, description="the organisation's default language (BCP 47, such as en, de or fr-CH): invitations of "
+        "people whose language the feed does not give, and of languages without a template, use it. Left out: the "
+        "stored value is kept (en until one is saved). A change reaches invitations already sent only by a reconcile "
+        "or a roll-out",
     )
     confirm_organizer_change: StrictBool = Field(
         False, description="must be true to change the organizer while invitations from another organizer are open"

@@ -152,6 +152,7 @@ class ProviderService:
             "organizers": list(config.organizers),
             "authMode": config.auth_mode,
             "recipientAllowlist": list(config.recipient_allowlist),
+            "defaultLanguage": config.default_language,
             "allowlistsInForce": lists.to_json(),
             "effectiveAllowlist": list(lists.effective) if not lists.admits_nobody else [],
             "clientSecret": SECRET_MASK if secret.present else None,
@@ -192,12 +193,17 @@ class ProviderService:
             organizers=data.pool(),
             auth_mode=data.auth_mode, recipient_allowlist=allowlist,
             updated_at=self._clock(), updated_by=actor,
+            default_language=data.default_language or previous.default_language,
         )
         self._store.save(config)
         if previous.status == "active" and config.status == "inactive":
             notices.append(INACTIVE_NOTICE)
         elif previous.status == "inactive" and config.status == "active":
             notices.append(ACTIVE_NOTICE)
+        if config.default_language != previous.default_language:
+            notices.append(f"The default language is now {config.default_language}. Invitations already sent keep "
+                           "their language until their offering is reconciled or the templates are rolled out "
+                           "(learncal rollout).")
         if source == "environment":
             notices.append("The stored configuration applies from now on; the LEARNCAL_* values for these fields "
                            "are only defaults again if the stored configuration is removed.")

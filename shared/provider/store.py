@@ -14,6 +14,7 @@ from typing import Any
 from shared.store.tables import Tables
 
 PARTITION = "provider"
+DEFAULT_LANGUAGE = "en"
 ROW = "current"
 
 
@@ -28,6 +29,7 @@ class ProviderConfig:
     updated_at: datetime | None = None
     updated_by: str | None = None
     organizers: tuple[str, ...] = ()  # the organizer pool
+    default_language: str = DEFAULT_LANGUAGE  # BCP 47: invitations without a language of their own use it
 
     def __post_init__(self) -> None:
         if not self.organizers and self.organizer:
@@ -57,6 +59,7 @@ class ProviderStore:
             recipient_allowlist=tuple(json.loads(entity.get("RecipientAllowlist") or "[]")),
             updated_at=entity.get("UpdatedAt"),
             updated_by=entity.get("UpdatedBy") or None,
+            default_language=entity.get("DefaultLanguage") or DEFAULT_LANGUAGE,
         )
 
     def save(self, config: ProviderConfig) -> None:
@@ -72,6 +75,7 @@ class ProviderStore:
             "Organizers": json.dumps(list(config.organizers)),
             "AuthMode": config.auth_mode,
             "RecipientAllowlist": json.dumps(list(config.recipient_allowlist)),
+            "DefaultLanguage": config.default_language,
         }
         if config.updated_at is not None:
             entity["UpdatedAt"] = config.updated_at

@@ -1,9 +1,9 @@
 """The audit trail: who changed what, and when, through the console, the admin API or the CLI.
 
 One entry per change (provider saved, secret set, offering reconciled, run requested, allowance
-given, feed uploaded, queue cleared), newest first. An entry never holds a secret: a secret
-change is recorded as "set" with its expiry, and any value under a key naming a secret is
-replaced before it is stored, whatever the caller passed.
+given, feed uploaded, queue cleared, template saved, roll-out started), newest first. An entry
+never holds a secret: a secret change is recorded as "set" with its expiry, and any value
+under a key naming a secret is replaced before it is stored, whatever the caller passed.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ log = logging.getLogger("learncal.audit")
 
 PARTITION = "audit"
 ACTIONS = frozenset({"provider.save", "secret.set", "offering.reconcile", "sync.request", "allowance.give",
-                     "feed.upload", "feed.upload.forced", "queue.clear"})
+                     "feed.upload", "feed.upload.forced", "queue.clear", "template.set", "rollout.start"})
 _EPOCH_INVERT = 10**13
 _MAX_TEXT = 30000  # characters of JSON; inside Table Storage's 32,768-character string property
 _SECRET_WORDS = ("secret", "password", "token")

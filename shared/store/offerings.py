@@ -222,6 +222,29 @@ class OfferingStore:
             raise UnknownOffering(f"Offering {offering_id!r} is not known any more; run a sync first.") from None
         return state
 
+    def request_reconcile_many(self, offering_ids: list[str] | tuple[str, ...], *,
+                               now: datetime | None = None) -> datetime:
+        """Mark many offerings at once (a roll-out), a hundred per transaction; only offerings seen in a feed.
+
+        Each mark is merged into an existing row (`update`, never `upsert`), so no row is made
+        for an offering no run has recorded; a transaction that meets one falls back to one by one.
+        """
+        from azure.core.exceptions import ResourceNotFoundError
+        from azure.data.tables import TableTransactionError, UpdateMode
+
+        at = now or datetime.now(UTC)
+        rows = [{"PartitionKey": PARTITION, "RowKey": key_part(offering_id), "ReconcileRequestedAt": at}
+                for offering_id in dict.fromkeys(offering_ids)]
+        for start in range(0, len(rows), _BATCH):
+            part = rows[start:start + _BATCH]
+            try:
+                self._table.submit_transaction([("update", row, {"mode": UpdateMode.MERGE}) for row in part])
+            except TableTransactionError:
+                for row in part:
+                    with contextlib.suppress(ResourceNotFoundError):
+                        self._table.update_entity(row, mode=UpdateMode.MERGE)
+        return at
+
     @staticmethod
     def _from_entity(entity: Any) -> OfferingState:
         return OfferingState(

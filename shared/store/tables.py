@@ -23,6 +23,7 @@ TABLES = {
     "audit": "Audit",
     "jobs": "Jobs",
     "work": "Work",
+    "templates": "Templates",
 }
 DEFAULT_PREFIX = "Learncal"
 

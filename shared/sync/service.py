@@ -78,12 +78,24 @@ class ProviderView:
     organizer: str | None
     allowlist: tuple[str, ...]
     organizers: tuple[str, ...] = ()  # the pool; `organizer` is its first mailbox
+    default_language: str = "en"  # BCP 47: the language of invitations whose own has no template
 
     def __post_init__(self) -> None:
         if not self.organizers and self.organizer:
             object.__setattr__(self, "organizers", (self.organizer,))
         elif self.organizers and not self.organizer:
             object.__setattr__(self, "organizer", self.organizers[0])
+
+
+@dataclass(frozen=True)
+class RolloutCount:
+    """What reconciling every offering of the feed would send now (nothing marked, nothing sent)."""
+
+    updates: int  # update messages: one per invitation whose meeting would read differently
+    offerings: tuple[str, ...]  # the offerings with at least one update
+    creates: int = 0  # new invitations the feed asks for anyway (a normal run sends them too)
+    cancels: int = 0
+    template_version: str | None = None
 
 
 class SyncService:
@@ -108,7 +120,7 @@ class SyncService:
         drop: DropFeeds | None = None,
         work: WorkStore,
         wakeups: WakeUps | None = None,
-        templates: Callable[[], TemplateSet | None] | None = None,
+        templates: Callable[[str], TemplateSet] | None = None,
     ) -> None:
         self._settings = settings
         self._mapping = mapping
@@ -128,7 +140,9 @@ class SyncService:
         self._drop = drop  # the feed drop behind `blob:` sources (None: read them without keeping history)
         self._work = work
         self._wakeups = wakeups  # None: nothing is put on the send queue (the work waits for the next run)
-        self._templates = templates  # the invitation templates in force (None, or answering None: the built-in set)
+        # The templates in force for a default language (shared/store/templates.py), read once per run;
+        # None: the built-in texts.
+        self._templates = templates
 
     def organizer(self) -> str | None:
         """The organizer in force (the stored provider configuration over the environment)."""
@@ -197,6 +211,7 @@ class SyncService:
     ) -> None:
         assert provider.organizer
         states = self._offerings.all()
+        templates = self._template_set(provider)
         digests = {o.id: self._digest(o, feed, provider) for o in feed.offerings}
         examine = {
             o.id for o in feed.offerings
@@ -213,7 +228,6 @@ class SyncService:
         tally = RunPlan(limit=PLAN_LISTED if request.dry_run else 0)
         kept: list[tuple[PlannedChunk, RunPins]] | None = []
         held = 0
-        templates = self._templates() if self._templates is not None else None
         failed_templates: dict[str, None] = {}
         for chunk, pinned in self._planned_chunks(feed, examine, states, provider, reconcile, now, templates):
             tally.add(chunk.plan)
@@ -308,6 +322,46 @@ class SyncService:
                 if busy[organizer]:
                     racing.add(offering)
         return racing
+
+    def count_rollout(self, feed: str | None = None) -> RolloutCount:
+        """A dry run with every offering reconciled, counted chunk by chunk as a run plans.
+
+        Only one chunk's desired state and plan is held at a time (shared/planning/chunks.py),
+        so a large catalog is counted in the memory of a run, not of the whole plan.
+        """
+        provider = self._provider()
+        if provider.status != "active":
+            raise ConfigurationError("The provider status is inactive, so a roll-out would send nothing; set it active "
+                                     "first (learncal provider set --status active).")
+        if not provider.organizer:
+            raise ConfigurationError("Missing configuration: LEARNCAL_ORGANIZER (the organizer mailbox).")
+        source = feed or self._settings.feed
+        if not source:
+            raise ConfigurationError("No feed given: pass --feed PATH_OR_URL or set LEARNCAL_FEED.")
+        the_feed = self._feed(source, RunSummary(run_id="rollout", started_at=self._clock(), dry_run=True))
+        now = self._clock()
+        templates = self._template_set(provider)
+        every = {o.id for o in the_feed.offerings}
+        updates = Counter[str]()
+        creates = cancels = 0
+        chunks = self._planned_chunks(the_feed, every, self._offerings.all(), provider, frozenset(every), now,
+                                      templates)
+        for chunk, _pinned in chunks:
+            for action in chunk.plan.actions:
+                if isinstance(action, Update):
+                    updates[action.key.offering_id] += 1
+                elif isinstance(action, Create):
+                    creates += 1
+                elif isinstance(action, Cancel):
+                    cancels += 1
+                    creates += action.reinvite is not None
+            del chunk
+        return RolloutCount(sum(updates.values()), tuple(sorted(updates)), creates, cancels,
+                            templates.version if templates is not None else None)
+
+    def _template_set(self, provider: ProviderView) -> TemplateSet | None:
+        """The templates in force, read once per run, so every invitation of a run reads the same version."""
+        return self._templates(provider.default_language) if self._templates is not None else None
 
     def _planned_chunks(
         self, feed: Feed, examine: set[str], states: dict[str, OfferingState], provider: ProviderView,
@@ -661,4 +715,4 @@ def offering_digest(offering: Offering, feed: Feed, provider: ProviderView) -> s
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
-__all__ = ["FeedUnreadable", "ProviderView", "SyncRequest", "SyncService"]
+__all__ = ["FeedUnreadable", "ProviderView", "RolloutCount", "SyncRequest", "SyncService"]

@@ -152,3 +152,16 @@ def test_without_learncal_actor_the_cli_names_the_os_user_at_this_host(
 
     assert (entry["action"], entry["target"]) == ("offering.reconcile", "OFF-3")
     assert entry["actor"] == f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def test_set_saves_the_default_language_and_refuses_a_tag_cldr_does_not_know(
+    world: World, environment: Tables
+) -> None:
+    saved = run("provider", "set", "--default-language", "FR-ch")
+    refused = run("provider", "set", "--default-language", "zz-qq-1")
+
+    assert saved.exit_code == 0, saved.output
+    assert json.loads(saved.stdout)["defaultLanguage"] == "fr-CH"
+    assert refused.exit_code == 1 and refused.stderr.startswith("Error: defaultLanguage:")
+    stored = ProviderStore(environment).load()
+    assert stored is not None and stored.default_language == "fr-CH"

@@ -31,7 +31,8 @@ running_sandbox = conftest_admin.running_sandbox
 world = conftest_admin.world
 
 ADMIN_FUNCTIONS = ("provider", "provider_validate", "offering_reconcile", "sync_now", "runs", "run", "queue",
-                   "feed", "feeds", "openapi", "audit_trail", "offerings", "offering", "jobs", "job", "allowance", "me")
+                   "feed", "feeds", "openapi", "audit_trail", "offerings", "offering", "jobs", "job", "allowance", "me",
+                   "templates", "template", "template_preview", "rollout")
 schema = schemathesis.openapi.from_dict(document())
 
 

@@ -43,6 +43,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "feeds": {"GET": READER},
     "feed": {"PUT": ADMIN_ROLE},
     "queue": {"GET": ADMIN_ROLE, "DELETE": ADMIN_ROLE},
+    "templates": {"GET": READER},
+    "templates/{role}/{language}": {"GET": READER, "PUT": ADMIN_ROLE},
+    "templates/preview": {"POST": READER},
+    "rollout": {"POST": ADMIN_ROLE},
     # the console's static pages hold no data (every figure comes from the routes above); in Azure,
     # App Service Authentication signs people in before they reach them
     "console/{*path}": {"GET": NONE},

@@ -47,10 +47,11 @@ class World:
         self._feeds += 1
         return write(feed, self.workdir / f"feed-{self._feeds}.json")
 
-    def cli(self, *args: str, **env: str) -> CliResult:
+    def cli(self, *args: str, input: str | None = None, **env: str) -> CliResult:
+        """`learncal ARGS` as its own process; `input` is what is typed on standard input (none: it is closed)."""
         done = subprocess.run(
             [sys.executable, "-m", "shared.cli", *args], cwd=ROOT, env={**self.env, **env},
-            capture_output=True, text=True, timeout=300,
+            capture_output=True, text=True, timeout=300, input=input if input is not None else "",
         )
         return CliResult(done.returncode, done.stdout, done.stderr)
 

@@ -7,6 +7,7 @@ import nextRun from "./pages/nextrun.js";
 import offerings from "./pages/offerings.js";
 import provider from "./pages/provider.js";
 import runs from "./pages/runs.js";
+import templates from "./pages/templates.js";
 
 const PAGES = {
   provider: { title: "Provider", render: provider },
@@ -14,6 +15,7 @@ const PAGES = {
   offerings: { title: "Offerings", render: offerings },
   "next-run": { title: "Next run", render: nextRun },
   feed: { title: "Feed", render: feed },
+  templates: { title: "Templates", render: templates },
   audit: { title: "Audit trail", render: audit },
 };
 

@@ -18,6 +18,7 @@ function facts(view) {
     ["App (client) ID", view.clientId], [organizers.length > 1 ? "Organizers" : "Organizer", organizers.join(", ")],
     ["Sign-in", view.authMode], ["Client secret", secret], ["Secret expiry", expiry],
     ["Recipient allow-list", allowlist.length ? allowlist.join(", ") : "none: everyone in the feed is invited"],
+    ["Default language", view.defaultLanguage || "en"],
     ["Last saved", view.updatedAt ? `${when(view.updatedAt)} by ${text(view.updatedBy)}` : "never"],
   ];
   return h("dl", { class: "facts" }, rows.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: text(v) })]));
@@ -71,6 +72,8 @@ export default async function render(root, { explain }) {
   const allowlist = h("textarea", { name: "recipientAllowlist", rows: 2, spellcheck: "false" });
   allowlist.value = (view.recipientAllowlist || []).join("\n");
   const secret = h("input", { type: "password", name: "clientSecret", autocomplete: "new-password" });
+  const defaultLanguage = h("input", { type: "text", name: "defaultLanguage", value: view.defaultLanguage || "en",
+    autocomplete: "off", spellcheck: "false" });
   const confirmOrganizer = h("input", { type: "checkbox", name: "confirmOrganizerChange", id: "confirm-organizer" });
   const confirmAllowlist = h("input", { type: "checkbox", name: "confirmAllowlistRemoval", id: "confirm-allowlist" });
   const saveResult = h("div", { "aria-live": "polite" });
@@ -84,6 +87,8 @@ export default async function render(root, { explain }) {
       field("App (client) ID", client, "App registrations > your app > Application (client) ID"),
       field("Organizer mailbox(es)", organizer, "One address a line; invitations come from these mailboxes"),
       field("Recipient allow-list", allowlist, "Optional, for testing: only these addresses or @domains are invited"),
+      field("Default language", defaultLanguage, "BCP 47, such as en, de or fr-CH: for people whose language the " +
+        "feed does not give; invitations already sent change only by a roll-out (Templates page)"),
       field(view.clientSecret ? "Rotate client secret" : "Client secret", secret,
         view.clientSecret ? "Leave empty to keep the stored secret; a new value replaces it in Key Vault"
           : "The app registration's client secret value; stored in Key Vault, never shown again")),
@@ -101,6 +106,7 @@ export default async function render(root, { explain }) {
       status: statusInput.value, tenantId: tenant.value.trim(), clientId: client.value.trim(),
       authMode: authMode.value, recipientAllowlist: lines(allowlist.value),
     };
+    if (defaultLanguage.value.trim()) body.defaultLanguage = defaultLanguage.value.trim();
     if (addresses.length > 1) body.organizers = addresses;
     else body.organizer = addresses[0] || "";
     if (secret.value) body.clientSecret = secret.value;
