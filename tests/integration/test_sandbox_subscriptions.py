@@ -277,3 +277,24 @@ def test_half_the_notifications_can_go_missing(sandbox: Harness, hook: Receiver)
     [listed] = sandbox.admin.subscriptions()
     assert listed["dropped"] + listed["delivered"] == 20 and 3 <= listed["dropped"] <= 17
     assert len(hook.notifications()) == listed["delivered"]
+
+
+def test_an_unanswered_reauthorization_pauses_delivery_until_reauthorized(sandbox: Harness, hook: Receiver) -> None:
+    """lifecycle-events: without an answer to reauthorizationRequired, delivery eventually pauses and the
+    notifications meanwhile are lost; subscription-reauthorize resumes it (switch reauthorizationGraceMinutes)."""
+    created = subscribe(sandbox, hook, minutes=61).json()
+    sandbox.admin.configure(reauthorizationGraceMinutes=1, timeScale=600.0)  # a sandbox minute per 0.1 s
+    assert wait_for(lambda: len(hook.notifications("/lifecycle")) >= 1, timeout=5)
+    time.sleep(0.3)  # the grace minute passes
+    sandbox.admin.configure(timeScale=1.0)
+
+    create_event(sandbox, "Lost")
+    reauthorized = sandbox.raw("POST", f"/v1.0/subscriptions/{created['id']}/reauthorize", token=sandbox.token())
+    kept = create_event(sandbox, "Kept")
+
+    assert reauthorized.status_code == 204
+    assert wait_for(lambda: len(hook.notifications()) == 1)
+    time.sleep(0.2)
+    assert [n["resourceData"]["id"] for n in hook.notifications()] == [kept["id"]]
+    [listed] = sandbox.admin.subscriptions()
+    assert (listed["paused"], listed["delivered"] - listed["reauthorizationRequired"]) == (1, 1)
