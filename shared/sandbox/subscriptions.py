@@ -447,7 +447,9 @@ class Subscriptions:
                 now = self._clock.timestamp()
                 due = heapq.heappop(self._queue) if self._queue and self._queue[0].due <= now else None
                 if due is None:
-                    self._lock.wait(0.02)
+                    # Expiry and lifecycle checks need a short tick only while subscriptions exist;
+                    # a queued delivery wakes the worker at once either way.
+                    self._lock.wait(0.02 if self._subs else 0.25)
                 else:
                     self._in_flight += 1
             try:

@@ -147,16 +147,17 @@ def test_bad_subscription_requests_are_refused(sandbox: Harness, hook: Receiver)
 def test_changes_are_notified_with_client_state_without_delaying_the_request(sandbox: Harness,
                                                                              hook: Receiver) -> None:
     subscription = subscribe(sandbox, hook).json()
-    hook.notification_delay = 0.5  # a slow subscriber must not slow Graph down
+    hook.notification_delay = 1.5  # a slow subscriber (still inside the 3 seconds) must not slow Graph down
     event = create_event(sandbox)
     started = time.monotonic()
     patched = sandbox.raw("PATCH", f"/v1.0/users/{sandbox.organizer}/events/{event['id']}", token=sandbox.token(),
                           json={"subject": "Renamed"})
     patch_seconds = time.monotonic() - started
+    hook.notification_delay = 0.0
     sandbox.admin.respond(ADA, "accepted", subject="Renamed")  # Exchange records it: the organizer's event changes
     sandbox.raw("DELETE", f"/v1.0/users/{sandbox.organizer}/events/{event['id']}", token=sandbox.token())
 
-    assert patched.status_code == 200 and patch_seconds < 0.4
+    assert patched.status_code == 200 and patch_seconds < 1.0
     assert wait_for(lambda: len(hook.notifications()) == 4)
     notes = hook.notifications()
     assert [n["changeType"] for n in notes] == ["created", "updated", "updated", "deleted"]
