@@ -19,16 +19,10 @@ SOON = datetime.now(UTC).replace(microsecond=123456) + timedelta(days=3)
 KEY = InvitationKey("OFF/1", "ACT#2", "zoë.learner@contoso.example")
 
 
-<<<<<<< HEAD
-def invitation(key: InvitationKey = KEY, *, may_create: bool = True) -> DesiredInvitation:
+def invitation(key: InvitationKey = KEY, *, may_create: bool = True, asks: bool = False) -> DesiredInvitation:
     content = EventContent("Datenschutz: Grundlagen \U0001f512", "<p>Join &amp; learn</p>" * 3,
                            f"{SOON:%Y-%m-%dT09:00:00}", f"{SOON:%Y-%m-%dT10:00:00}", "W. Europe Standard Time",
-                           "Room 1")
-=======
-def invitation(key: InvitationKey = KEY, *, may_create: bool = True, asks: bool = False) -> DesiredInvitation:
-    content = EventContent("Datenschutz: Grundlagen \U0001f512", "<p>Join &amp; learn</p>" * 3, "2031-01-01T09:00:00",
-                           "2031-01-01T10:00:00", "W. Europe Standard Time", "Room 1", response_requested=asks)
->>>>>>> i15-render
+                           "Room 1", response_requested=asks)
     return DesiredInvitation(key, "learner", "Zoë", content, "fp1", SOON, SOON + timedelta(hours=1), may_create)
 
 
