@@ -49,6 +49,12 @@ SETTINGS: tuple[Setting, ...] = (
             "(default: AzureWebJobsStorage__clientId)"),
     Setting("LEARNCAL_FEED_KEEP_DAYS", "days earlier feeds are kept in the feed drop before they are deleted", "30"),
     Setting("LEARNCAL_FEED_CSV_MAPPING", "path of the mapping file that adapts a CSV export (docs/feed-csv.md)"),
+    Setting("LEARNCAL_RESPONSE_KEEP_DAYS", "days attendees' responses are kept after their invitation is no longer "
+            "live (its session ended or it was cancelled)", "30"),
+    Setting("LEARNCAL_RESPONSE_WEBHOOK_URL", "https URL each response change is posted to (signed; optional)"),
+    Setting("LEARNCAL_RESPONSE_WEBHOOK_SECRET", "key that signs the response webhook's posts, for local development "
+            "only (in Azure: the Key Vault secret learncal-response-webhook-secret)", secret=True),
+    Setting("LEARNCAL_ALERT_DECLINED_INSTRUCTOR", "raise an alert when an instructor declines a session", "true"),
     Setting("LEARNCAL_RECIPIENT_ALLOWLIST", "comma-separated addresses and @domain entries"),
     Setting("LEARNCAL_SEND_PER_MINUTE", "messages the organizer may send per minute", "30"),
     Setting("LEARNCAL_SEND_PER_DAY", "recipients the organizer may send to per rolling day", "10000"),
@@ -130,6 +136,7 @@ class Settings:
     feed_blob_service_uri: str | None = None
     feed_storage_client_id: str | None = None
     feed_keep_days: int = 30
+    response_keep_days: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -206,6 +213,7 @@ class Settings:
             feed_blob_service_uri=get("LEARNCAL_FEED_STORAGE__blobServiceUri"),
             feed_storage_client_id=get("LEARNCAL_FEED_STORAGE__clientId"),
             feed_keep_days=int(number("LEARNCAL_FEED_KEEP_DAYS", int, 1)),
+            response_keep_days=int(number("LEARNCAL_RESPONSE_KEEP_DAYS", int, 0)),
         )
 
     def __post_init__(self) -> None:
