@@ -137,6 +137,9 @@ class Settings:
     feed_storage_client_id: str | None = None
     feed_keep_days: int = 30
     response_keep_days: int = 30
+    response_webhook_url: str | None = None
+    response_webhook_secret: str | None = field(default=None, repr=False)
+    alert_declined_instructor: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -214,6 +217,10 @@ class Settings:
             feed_storage_client_id=get("LEARNCAL_FEED_STORAGE__clientId"),
             feed_keep_days=int(number("LEARNCAL_FEED_KEEP_DAYS", int, 1)),
             response_keep_days=int(number("LEARNCAL_RESPONSE_KEEP_DAYS", int, 0)),
+            response_webhook_url=get("LEARNCAL_RESPONSE_WEBHOOK_URL"),
+            response_webhook_secret=get("LEARNCAL_RESPONSE_WEBHOOK_SECRET"),
+            alert_declined_instructor=_switch("LEARNCAL_ALERT_DECLINED_INSTRUCTOR",
+                                              get("LEARNCAL_ALERT_DECLINED_INSTRUCTOR") or "true"),
         )
 
     def __post_init__(self) -> None:
@@ -302,6 +309,15 @@ def _allowance(value: str | None) -> int | None:
         "(the count the guard or a dry run reported, such as 67), or leave it empty; it is read once and expires "
         "after 24 hours."
     )
+
+
+def _switch(name: str, value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name}={value!r} is neither true nor false; set it to true or false.")
 
 
 def _table_prefix(value: str) -> str:
