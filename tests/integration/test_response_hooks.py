@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -83,6 +83,13 @@ def change(role: str = "learner", response: str = "declined", email: str = "ada@
                           "learning@contoso.example", "evt-1", NOW)
 
 
+def worker(settings: Settings, **options: Any) -> Callable[[Any], None]:
+    """The webhook_worker function as the host calls it, with test-sized backoff."""
+    def run(message: Any) -> None:
+        deliver(settings, message.get_body().decode(), dequeue_count=message.dequeue_count, **options)
+    return run
+
+
 def expected_signature(timestamp: str, body: bytes) -> str:
     return "sha256=" + hmac.new(SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
@@ -94,8 +101,7 @@ def test_a_change_is_posted_signed_and_retried_until_the_receiver_accepts(
     settings = settings_for(azurite, receiver.url)
     on_changes(settings, [change()])
     name = queue_name(settings.table_prefix, QUEUE)
-    host = QueueHost(settings, {name: lambda m: deliver(settings, m.get_body().decode(), wait_initial=0.05,
-                                                         dequeue_count=m.dequeue_count)})
+    host = QueueHost(settings, {name: worker(settings, wait_initial=0.05)})
 
     assert host.run_once(name) == 1
 
@@ -144,8 +150,7 @@ def test_a_change_the_receiver_keeps_refusing_goes_to_the_poison_queue_with_a_re
         settings = settings_for(azurite, refusing.url)
         on_changes(settings, [change()])
         name = queue_name(settings.table_prefix, QUEUE)
-        host = QueueHost(settings, {name: lambda m: deliver(settings, m.get_body().decode(), attempts=1,
-                                                             dequeue_count=m.dequeue_count)})
+        host = QueueHost(settings, {name: worker(settings, attempts=1)})
         for _ in range(5):
             host.run_once(name)
 
