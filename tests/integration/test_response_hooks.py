@@ -7,12 +7,14 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +23,7 @@ from shared.errors import ConfigurationError
 from shared.local.azurite import RunningAzurite
 from shared.local.queue_host import QueueHost
 from shared.queue.wakeup import POISON_SUFFIX, queue_name
-from shared.responses.hooks import on_changes
+from shared.responses.hooks import alert_declined_instructors, on_changes
 from shared.responses.webhook import QUEUE, deliver, webhook_url
 from shared.settings import Settings
 from shared.store.responses import ResponseRecord
@@ -196,3 +198,26 @@ def test_only_a_declining_instructor_raises_the_alert(azurite: RunningAzurite,
     quiet = settings_for(azurite, None, LEARNCAL_ALERT_DECLINED_INSTRUCTOR="false")
     on_changes(quiet, [change(role="instructor", response="declined")])
     assert not [r for r in caplog.records if "instructor.declined" in r.getMessage()]
+
+
+def alert_query(key: str) -> str:
+    """The KQL of one alert rule in infra/modules/alerts.bicep, unescaped."""
+    from pycep import BicepParser
+
+    parsed = BicepParser().parse(file_path=Path(__file__).resolve().parents[2] / "infra" / "modules" / "alerts.bicep")
+    (rule,) = [r for r in parsed["variables"]["rules"]["value"] if r["key"] == key]
+    return str(rule["query"]).replace("\\\\", "\\")
+
+
+def test_the_alert_rules_select_the_declined_instructor_and_the_final_webhook_failure(
+        azurite: RunningAzurite, caplog: pytest.LogCaptureFixture) -> None:
+    declined = alert_query("instructor-declined")
+    (prefix,) = re.findall(r'message startswith "([^"]+)"', declined)
+    record = alert_declined_instructors([change(role="instructor", response="declined")])[0]
+    assert record.startswith(prefix)
+    for name, value in (("offering_id", "OFF-7"), ("activity_id", "S-2"), ("email", "ada@contoso.example")):
+        assert f'extract(@"\\b{name}=(\\S+)"' in declined
+        assert re.search(rf"\b{name}=(\S+)", record).group(1) == value  # type: ignore[union-attr]
+
+    failed = alert_query("webhook-failed")
+    assert 'message startswith "learncal.webhook.failed "' in failed and 'message has "final=true"' in failed
