@@ -3,6 +3,7 @@ never holding up the caller; and the declined-instructor alert record."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -17,14 +18,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import conftest_admin
 import pytest
+from conftest_admin import World
 
 from shared.errors import ConfigurationError
 from shared.local.azurite import RunningAzurite
 from shared.local.queue_host import QueueHost
 from shared.queue.wakeup import POISON_SUFFIX, queue_name
 from shared.responses.hooks import alert_declined_instructors, on_changes
-from shared.responses.webhook import QUEUE, deliver, webhook_url
+from shared.responses.webhook import QUEUE, SECRET_NAME, deliver, payload, webhook_url
 from shared.settings import Settings
 from shared.store.responses import ResponseRecord
 from shared.store.services import queue_client
@@ -221,3 +224,24 @@ def test_the_alert_rules_select_the_declined_instructor_and_the_final_webhook_fa
 
     failed = alert_query("webhook-failed")
     assert 'message startswith "learncal.webhook.failed "' in failed and 'message has "final=true"' in failed
+
+
+running_sandbox = conftest_admin.running_sandbox
+world = conftest_admin.world
+
+
+def test_in_azure_the_signing_key_is_the_key_vault_secret(world: World, receiver: Receiver,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    vault_key = "vault-" + uuid.uuid4().hex
+    world.sandbox.put_vault_secret(SECRET_NAME, vault_key)
+    settings = dataclasses.replace(world.settings, response_webhook_url=receiver.url, response_webhook_secret=None)
+    text = json.dumps(payload(change()))
+
+    assert deliver(settings, text, wait_initial=0.05) is True
+
+    post = receiver.posts[-1]
+    timestamp = post["headers"]["X-Learncal-Timestamp"]
+    assert post["headers"]["X-Learncal-Signature"] == "sha256=" + hmac.new(
+        vault_key.encode(), f"{timestamp}.".encode() + post["body"], hashlib.sha256).hexdigest()
+    assert vault_key not in caplog.text
