@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,8 @@ _NO_ANSWER = frozenset({"none", "notresponded"})
 _SEPARATOR = "|"  # never inside key_part's output: it is percent-encoded there
 _HISTORY = 20  # earlier answers kept per row for the counts over time
 _MAX_LIMIT = 1000
+_PRELOAD = 5  # answers of one offering in one call from which its partition is read in one query
+_UNREAD = object()  # no row read yet
 
 
 class BadQuery(ValueError):
@@ -176,10 +179,18 @@ class ResponseStore:
         once: each row is written with the ETag it was read with and read again on a conflict,
         so the latest answer wins whatever the order.
         """
+        normal = [self._normal(record) for record in records]
+        counts = Counter(key_part(record.offering_id) for record in normal)
+        # many answers of one offering (a first full read): one query of its partition instead of a read each
+        preloaded = {partition for partition, count in counts.items() if count >= _PRELOAD}
+        known: dict[tuple[str, str], Any] = {}
+        for partition in preloaded:
+            for entity in self._table.query_entities("PartitionKey eq @pk", parameters={"pk": partition}):
+                known[(partition, str(entity["RowKey"]))] = entity
         changed: list[ResponseRecord] = []
-        for record in records:
-            record = self._normal(record)
-            if self._store(record):
+        for record in normal:
+            partition, row = key_part(record.offering_id), _row_key(record.activity_id, record.email)
+            if self._store(record, known.get((partition, row)) if partition in preloaded else _UNREAD):
                 changed.append(record)
         return changed
 
@@ -188,17 +199,21 @@ class ResponseStore:
                        responded_at=_utc(record.responded_at),
                        recorded_at=_utc(record.recorded_at) or datetime.now(UTC))
 
-    def _store(self, record: ResponseRecord) -> bool:
+    def _store(self, record: ResponseRecord, preloaded: Any = _UNREAD) -> bool:
+        """Write one answer if it is newer; `preloaded`: the row as a partition query read it (None: no row)."""
         from azure.core import MatchConditions
         from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
         from azure.data.tables import UpdateMode
 
         partition, row = key_part(record.offering_id), _row_key(record.activity_id, record.email)
-        for _attempt in range(10):
-            try:
-                entity = self._table.get_entity(partition, row)
-            except ResourceNotFoundError:
-                entity = None
+        for attempt in range(10):
+            if attempt == 0 and preloaded is not _UNREAD:
+                entity = preloaded
+            else:
+                try:
+                    entity = self._table.get_entity(partition, row)
+                except ResourceNotFoundError:
+                    entity = None
             history: list[tuple[str, str | None]] = []
             if entity is not None:
                 stored = _from_entity(entity)

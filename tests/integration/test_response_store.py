@@ -146,3 +146,21 @@ def test_prune_keeps_live_invitations_and_removes_answers_kept_past_their_period
     assert store.prune(NOW + timedelta(days=29), keep_days=30) == 1  # S-ended-lately: ended 31 days before
     assert store.prune(NOW + timedelta(days=30, minutes=1), keep_days=30) == 1
     assert {r.activity_id for r in store.query().items} == {"S-future"}
+
+
+def test_a_large_batch_of_one_offering_keeps_the_latest_answer_of_each_person(tables: Tables) -> None:
+    store = ResponseStore(tables)
+    store.record([answer("OFF-9", "S1", f"p{n}@contoso.example", "accepted", 30) for n in range(4)])
+
+    changed = store.record(
+        [answer("OFF-9", "S1", f"p{n}@contoso.example", "accepted", 30) for n in range(8)]  # 4 known, 4 new
+        + [answer("OFF-9", "S1", "p0@contoso.example", "declined", 20),
+           answer("OFF-9", "S1", "p0@contoso.example", "tentativelyAccepted", 25),  # older than the decline
+           answer("OFF-9", "S1", "p1@contoso.example", "declined", 10)])
+
+    assert sorted((r.email, r.response) for r in changed) == sorted(
+        [(f"p{n}@contoso.example", "accepted") for n in range(4, 8)]
+        + [("p0@contoso.example", "declined"), ("p1@contoso.example", "declined")])
+    kept = {r.email: r.response for r in store.query(offering_id="OFF-9").items}
+    assert kept == {**{f"p{n}@contoso.example": "accepted" for n in range(2, 8)},
+                    "p0@contoso.example": "declined", "p1@contoso.example": "declined"}
