@@ -23,6 +23,7 @@ TABLES = {
     "audit": "Audit",
     "jobs": "Jobs",
     "work": "Work",
+    "subscriptions": "Subscriptions",
 }
 DEFAULT_PREFIX = "Learncal"
 

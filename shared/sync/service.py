@@ -76,6 +76,7 @@ class ProviderView:
     organizer: str | None
     allowlist: tuple[str, ...]
     organizers: tuple[str, ...] = ()  # the pool; `organizer` is its first mailbox
+    request_responses: bool = False  # new invitations ask for a response (collection is on)
 
     def __post_init__(self) -> None:
         if not self.organizers and self.organizer:
