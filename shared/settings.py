@@ -49,6 +49,12 @@ SETTINGS: tuple[Setting, ...] = (
             "(default: AzureWebJobsStorage__clientId)"),
     Setting("LEARNCAL_FEED_KEEP_DAYS", "days earlier feeds are kept in the feed drop before they are deleted", "30"),
     Setting("LEARNCAL_FEED_CSV_MAPPING", "path of the mapping file that adapts a CSV export (docs/feed-csv.md)"),
+    Setting("LEARNCAL_RESPONSE_KEEP_DAYS", "days attendees' responses are kept after their invitation is no longer "
+            "live (its session ended or it was cancelled)", "30"),
+    Setting("LEARNCAL_RESPONSE_WEBHOOK_URL", "https URL each response change is posted to (signed; optional)"),
+    Setting("LEARNCAL_RESPONSE_WEBHOOK_SECRET", "key that signs the response webhook's posts, for local development "
+            "only (in Azure: the Key Vault secret learncal-response-webhook-secret)", secret=True),
+    Setting("LEARNCAL_ALERT_DECLINED_INSTRUCTOR", "raise an alert when an instructor declines a session", "true"),
     Setting("LEARNCAL_RECIPIENT_ALLOWLIST", "comma-separated addresses and @domain entries"),
     Setting("LEARNCAL_SEND_PER_MINUTE", "messages the organizer may send per minute", "30"),
     Setting("LEARNCAL_SEND_PER_DAY", "recipients the organizer may send to per rolling day", "10000"),
@@ -136,6 +142,7 @@ class Settings:
     feed_keep_days: int = 30
     request_responses: bool = False  # LEARNCAL_REQUEST_RESPONSES; the provider configuration may override it
     public_url: str | None = None  # LEARNCAL_PUBLIC_URL: where Graph delivers change notifications
+    response_keep_days: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -214,6 +221,7 @@ class Settings:
             feed_keep_days=int(number("LEARNCAL_FEED_KEEP_DAYS", int, 1)),
             request_responses=_flag("LEARNCAL_REQUEST_RESPONSES", get("LEARNCAL_REQUEST_RESPONSES") or "false"),
             public_url=_public_url(get("LEARNCAL_PUBLIC_URL")),
+            response_keep_days=int(number("LEARNCAL_RESPONSE_KEEP_DAYS", int, 0)),
         )
 
     def __post_init__(self) -> None:

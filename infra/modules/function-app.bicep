@@ -72,6 +72,9 @@ param status string
 param feed string
 param feedCsvMapping string
 param feedKeepDays string
+param responseKeepDays string
+param responseWebhookUrl string
+param alertDeclinedInstructor string
 param recipientAllowlist string
 param sendPerMinute string
 param sendPerDay string
@@ -139,6 +142,9 @@ var appSettings = {
   LEARNCAL_FEED_STORAGE__credential: 'managedidentity'
   LEARNCAL_FEED_STORAGE__clientId: identityClientId
   LEARNCAL_RECIPIENT_ALLOWLIST: recipientAllowlist
+  LEARNCAL_RESPONSE_KEEP_DAYS: responseKeepDays
+  LEARNCAL_RESPONSE_WEBHOOK_URL: responseWebhookUrl
+  LEARNCAL_ALERT_DECLINED_INSTRUCTOR: alertDeclinedInstructor
   LEARNCAL_SEND_PER_MINUTE: sendPerMinute
   LEARNCAL_SEND_PER_DAY: sendPerDay
   LEARNCAL_RUN_SECONDS: runSeconds

@@ -24,6 +24,7 @@ TABLES = {
     "jobs": "Jobs",
     "work": "Work",
     "subscriptions": "Subscriptions",
+    "responses": "Responses",
 }
 DEFAULT_PREFIX = "Learncal"
 
