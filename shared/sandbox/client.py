@@ -42,6 +42,16 @@ class SandboxClient:
     def messages(self, address: str) -> list[dict[str, Any]]:
         return list(self._ok("GET", f"/mailboxes/{quote(address)}/messages")["value"])
 
+    def respond(self, attendee: str, response: str, *, subject: str | None = None, event_id: str | None = None,
+                comment: str | None = None, send_response: bool | None = None) -> dict[str, Any]:
+        """Answer a meeting as `attendee` ("accepted", "tentativelyAccepted" or "declined")."""
+        body: dict[str, Any] = {"response": response}
+        for key, value in (("subject", subject), ("eventId", event_id), ("comment", comment),
+                           ("sendResponse", send_response)):
+            if value is not None:
+                body[key] = value
+        return dict(self._ok("POST", f"/mailboxes/{quote(attendee)}/respond", body))
+
     def mailboxes(self) -> list[dict[str, Any]]:
         return list(self._ok("GET", "/mailboxes")["value"])
 

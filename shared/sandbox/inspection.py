@@ -33,6 +33,10 @@ def calendar_item(row: EventRow, tag: str | None) -> dict[str, Any]:
         "body": {"contentType": data["body"]["contentType"], "content": data["body"]["content"]},
         "organizer": row.organizer,
         "attendees": [a["emailAddress"]["address"].lower() for a in data.get("attendees", [])],
+        # What Exchange recorded: each attendee's answer on the organizer's item, and this item's own answer.
+        "attendeeResponses": [{"address": a["emailAddress"]["address"].lower(), **a.get("status", {})}
+                              for a in data.get("attendees", [])],
+        "responseStatus": data.get("responseStatus"),
         "responseRequested": data.get("responseRequested"),
         "allowNewTimeProposals": data.get("allowNewTimeProposals"),
         "tag": tag,
