@@ -21,6 +21,7 @@ from werkzeug.routing import Map, Rule
 from shared.sandbox import events as ev
 from shared.sandbox import odata
 from shared.sandbox.core import Sandbox
+from shared.sandbox.delta import CalendarDelta
 from shared.sandbox.directory import App, User
 from shared.sandbox.gate import fault_error
 from shared.sandbox.graph_http import GraphError, GraphRequest, GraphResponse, access_denied
@@ -48,6 +49,11 @@ _ROUTES = Map([
     Rule("/users/<user_key>/events/<event_id>", endpoint="event", methods=["GET", "PATCH", "DELETE"]),
     Rule("/users/<user_key>/calendar/events/<event_id>", endpoint="event", methods=["GET", "PATCH", "DELETE"]),
     Rule("/users/<user_key>/events/<event_id>/cancel", endpoint="cancel", methods=["POST"]),
+    # The SDK writes the function call with parentheses (`delta()`); Graph accepts both.
+    Rule("/users/<user_key>/calendarView/delta", endpoint="delta", methods=["GET"]),
+    Rule("/users/<user_key>/calendarView/delta()", endpoint="delta", methods=["GET"]),
+    Rule("/users/<user_key>/calendar/calendarView/delta", endpoint="delta", methods=["GET"]),
+    Rule("/users/<user_key>/calendar/calendarView/delta()", endpoint="delta", methods=["GET"]),
 ], strict_slashes=False)
 
 
@@ -97,8 +103,9 @@ class GraphService:
         self._sandbox = sandbox
         self._endpoints: dict[str, Callable[[GraphRequest, Principal, Target], GraphResponse]] = {
             "users": self._users, "user": self._user, "calendar": self._calendar, "events": self._events,
-            "event": self._event, "cancel": self._cancel,
+            "event": self._event, "cancel": self._cancel, "delta": self._delta,
         }
+        self._calendar_delta = CalendarDelta(sandbox.store, lambda: sandbox.realism)
 
     @property
     def sandbox(self) -> Sandbox:
@@ -277,6 +284,16 @@ class GraphService:
             query.update({"$top": str(top), "$skip": str(skip + top)})
             body["@odata.nextLink"] = f"{request.base_url}{quote(request.path)}?{urlencode(query, quote_via=quote)}"
         return GraphResponse(200, body, preferences)
+
+    def _delta(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
+        """`GET /users/{u}/calendarView/delta`: learn.microsoft.com/graph/api/event-delta (see delta.py)."""
+        owner = self._mailbox(principal, target, write=False)
+        zone, preferences = self._preferences(request)
+        response = self._calendar_delta.serve(request, owner.address.lower(), zone)
+        applied = [p for p in (preferences.get("Preference-Applied"), response.headers.get("Preference-Applied")) if p]
+        if applied:
+            response.headers["Preference-Applied"] = ", ".join(applied)
+        return response
 
     def _limit_subject(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Exchange keeps a subject to 255 characters; whether Graph refuses a longer one or cuts it is
