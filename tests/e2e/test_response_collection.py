@@ -1,0 +1,119 @@
+"""Response collection end to end: the real sync command, the real Graph SDK client, the sandbox
+over HTTPS and Azurite. People answer their meetings through the sandbox (as Outlook would);
+the product reads the answers from the organizer's calendar into the responses table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from shared.responses.graph import COLLECTION_REQUESTS
+from shared.responses.reading import INDEXES
+from shared.responses.runner import Task, handle_task
+from shared.settings import Settings
+from shared.store.responses import ResponseStore
+from shared.store.tables import Tables, table_service
+from tests.support.feeds import ADA, BO, DEE, INES, base_feed
+from tests.support.world import World
+
+DATA_PRIVACY = "Data Privacy Basics"
+WORKSHOP_1 = "Leading Hybrid Teams: Workshop 1: Foundations"
+
+
+@pytest.fixture
+def collecting(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """The world with collection switched on through LEARNCAL_REQUEST_RESPONSES, its environment in this process."""
+    world.env["LEARNCAL_REQUEST_RESPONSES"] = "true"
+    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
+        monkeypatch.setenv(name, world.env[name])
+    INDEXES.clear()
+    yield world
+    INDEXES.clear()
+
+
+def settings_of(world: World) -> Settings:
+    return Settings.from_env(world.env)
+
+
+def tables_of(world: World) -> Tables:
+    settings = settings_of(world)
+    return Tables(table_service(settings), prefix=settings.table_prefix)
+
+
+def table(world: World) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """(email, subject-less key) -> (response, respondedAt) as the responses table holds them."""
+    page = ResponseStore(tables_of(world)).query(limit=1000)
+    return {(r.email, f"{r.offering_id}/{r.activity_id}"): (r.response, r.responded_at.isoformat()
+                                                             if r.responded_at else None) for r in page.items}
+
+
+def catch_up(world: World) -> Any:
+    """The delta read a `missed` lifecycle notification (or the upkeep timer) starts, for the organizer."""
+    from datetime import UTC, datetime
+
+    return handle_task(Task(world.info["organizer"], "catchup", datetime.now(UTC)).text(), settings_of(world))
+
+
+def event_of(world: World, address: str, subject: str) -> dict[str, Any]:
+    [found] = [m for m in world.calendar(address) if m["subject"] == subject]
+    return found
+
+
+def test_collection_on_asks_for_responses_and_the_delta_alone_collects_them(collecting: World) -> None:
+    world = collecting
+    assert world.sync(base_feed()).code == 0
+    assert event_of(world, ADA, DATA_PRIVACY)["responseRequested"] is True
+
+    first = catch_up(world)  # the first full read: every invitation, nobody has answered
+    assert first.full_read and first.recorded == 10
+    assert {v[0] for v in table(world).values()} == {"none"}
+
+    answers = {ADA: ("declined", DATA_PRIVACY), BO: ("accepted", WORKSHOP_1), INES: ("tentativelyAccepted",
+                                                                                      WORKSHOP_1)}
+    said = {who: world.sandbox.respond(who, response, subject=subject) for who, (response, subject) in answers.items()}
+    before = COLLECTION_REQUESTS.total("delta")
+    second = catch_up(world)
+    assert not second.full_read
+    assert COLLECTION_REQUESTS.total("delta") - before == 1  # one page covers what changed
+    assert len(second.changed) == 3
+
+    rows = table(world)
+    assert rows[(ADA, "OFF-2001/ACT-5")][0] == "declined"
+    assert rows[(BO, "OFF-1001/ACT-1")][0] == "accepted"
+    assert rows[(INES, "OFF-1001/ACT-1")][0] == "tentativelyAccepted"
+    assert rows[(DEE, next(k for e, k in rows if e == DEE))][0] == "none"
+    assert rows[(ADA, "OFF-2001/ACT-5")][1] is not None
+    assert said[ADA]["respondedAt"][:19] == rows[(ADA, "OFF-2001/ACT-5")][1][:19]
+
+    quiet = catch_up(world)  # nothing changed since: one page, nothing recorded
+    assert quiet.changed == [] and quiet.pages == 1
+
+
+def test_a_response_changed_twice_keeps_the_latest(collecting: World) -> None:
+    world = collecting
+    assert world.sync(base_feed()).code == 0
+    catch_up(world)
+    world.sandbox.respond(ADA, "accepted", subject=DATA_PRIVACY)
+    catch_up(world)
+    world.sandbox.respond(ADA, "declined", subject=DATA_PRIVACY)
+    catch_up(world)
+    assert table(world)[(ADA, "OFF-2001/ACT-5")][0] == "declined"
+
+
+def test_a_declined_answer_changes_nothing_the_sync_sends(collecting: World) -> None:
+    world = collecting
+    feed = world.feed_file(base_feed())
+    assert world.sync(feed).code == 0
+    world.sandbox.respond(INES, "declined", subject=WORKSHOP_1)
+    world.sandbox.respond(ADA, "declined", subject=DATA_PRIVACY)
+    catch_up(world)
+    before = world.stats()
+    again = world.sync(feed)
+    assert again.code == 0
+    summary = again.summary
+    assert (summary["created"], summary["updated"], summary["cancelled"]) == (0, 0, 0)
+    assert world.stats()["writes"] == before["writes"]
+    assert event_of(world, ADA, DATA_PRIVACY)["isCancelled"] is False if "isCancelled" in event_of(
+        world, ADA, DATA_PRIVACY) else True
