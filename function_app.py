@@ -72,6 +72,26 @@ def send_worker(msg: func.QueueMessage) -> None:
     send_queued(msg.get_body().decode("utf-8"), dequeue_count=msg.dequeue_count or 1)
 
 
+@app.queue_trigger(arg_name="msg", queue_name="learncal-webhooks", connection="AzureWebJobsStorage")
+def webhook_worker(msg: func.QueueMessage) -> None:
+    """Post one response change to LEARNCAL_RESPONSE_WEBHOOK_URL, signed (shared/responses/webhook.py).
+
+    Tries a few times with backoff, then raises so the host tries again later; after five
+    attempts the host moves the change to learncal-webhooks-poison.
+    """
+    from shared.responses.webhook import deliver_message
+
+    deliver_message(msg.get_body().decode("utf-8"), dequeue_count=msg.dequeue_count or 1)
+
+
+@app.timer_trigger(schedule="0 15 3 * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
+def responses_retention(timer: func.TimerRequest) -> None:
+    """Daily: remove attendees' responses kept LEARNCAL_RESPONSE_KEEP_DAYS past their invitation's end."""
+    from shared.responses.retention import prune_expired
+
+    prune_expired()
+
+
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """Liveness and configuration completeness: status only (outside sign-in), details in the log."""

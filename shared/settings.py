@@ -143,6 +143,9 @@ class Settings:
     request_responses: bool = False  # LEARNCAL_REQUEST_RESPONSES; the provider configuration may override it
     public_url: str | None = None  # LEARNCAL_PUBLIC_URL: where Graph delivers change notifications
     response_keep_days: int = 30
+    response_webhook_url: str | None = None
+    response_webhook_secret: str | None = field(default=None, repr=False)
+    alert_declined_instructor: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -219,9 +222,13 @@ class Settings:
             feed_blob_service_uri=get("LEARNCAL_FEED_STORAGE__blobServiceUri"),
             feed_storage_client_id=get("LEARNCAL_FEED_STORAGE__clientId"),
             feed_keep_days=int(number("LEARNCAL_FEED_KEEP_DAYS", int, 1)),
-            request_responses=_flag("LEARNCAL_REQUEST_RESPONSES", get("LEARNCAL_REQUEST_RESPONSES") or "false"),
+            request_responses=_switch("LEARNCAL_REQUEST_RESPONSES", get("LEARNCAL_REQUEST_RESPONSES") or "false"),
             public_url=_public_url(get("LEARNCAL_PUBLIC_URL")),
             response_keep_days=int(number("LEARNCAL_RESPONSE_KEEP_DAYS", int, 0)),
+            response_webhook_url=get("LEARNCAL_RESPONSE_WEBHOOK_URL"),
+            response_webhook_secret=get("LEARNCAL_RESPONSE_WEBHOOK_SECRET"),
+            alert_declined_instructor=_switch("LEARNCAL_ALERT_DECLINED_INSTRUCTOR",
+                                              get("LEARNCAL_ALERT_DECLINED_INSTRUCTOR") or "true"),
         )
 
     def __post_init__(self) -> None:
@@ -312,13 +319,13 @@ def _allowance(value: str | None) -> int | None:
     )
 
 
-def _flag(name: str, value: str) -> bool:
+def _switch(name: str, value: str) -> bool:
     text = value.strip().lower()
     if text in ("true", "1", "yes", "on"):
         return True
     if text in ("false", "0", "no", "off"):
         return False
-    raise ConfigurationError(f"{name}={value!r} is not true or false; set it to true or false.")
+    raise ConfigurationError(f"{name}={value!r} is neither true nor false; set it to true or false.")
 
 
 def _public_url(value: str | None) -> str | None:

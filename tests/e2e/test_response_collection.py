@@ -80,12 +80,12 @@ def test_collection_on_asks_for_responses_and_the_delta_alone_collects_them(coll
     assert len(second.changed) == 3
 
     rows = table(world)
-    assert rows[(ADA, "OFF-2001/ACT-5")][0] == "declined"
+    assert rows[(ADA, "OFF-2002/ACT-9")][0] == "declined"
     assert rows[(BO, "OFF-1001/ACT-1")][0] == "accepted"
     assert rows[(INES, "OFF-1001/ACT-1")][0] == "tentativelyAccepted"
     assert rows[(DEE, next(k for e, k in rows if e == DEE))][0] == "none"
-    assert rows[(ADA, "OFF-2001/ACT-5")][1] is not None
-    assert said[ADA]["respondedAt"][:19] == rows[(ADA, "OFF-2001/ACT-5")][1][:19]
+    assert rows[(ADA, "OFF-2002/ACT-9")][1] is not None
+    assert said[ADA]["respondedAt"][:19] == rows[(ADA, "OFF-2002/ACT-9")][1][:19]
 
     quiet = catch_up(world)  # nothing changed since: one page, nothing recorded
     assert quiet.changed == [] and quiet.pages == 1
@@ -99,7 +99,7 @@ def test_a_response_changed_twice_keeps_the_latest(collecting: World) -> None:
     catch_up(world)
     world.sandbox.respond(ADA, "declined", subject=DATA_PRIVACY)
     catch_up(world)
-    assert table(world)[(ADA, "OFF-2001/ACT-5")][0] == "declined"
+    assert table(world)[(ADA, "OFF-2002/ACT-9")][0] == "declined"
 
 
 def test_a_declined_answer_changes_nothing_the_sync_sends(collecting: World) -> None:
