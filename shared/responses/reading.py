@@ -34,10 +34,9 @@ from shared.responses.state import CollectionState, DeltaRow
 from shared.store.tables import Tables
 
 if TYPE_CHECKING:
-    from shared.store.responses import ResponseRecord
-
     from shared.responses.graph import CollectionGraph
     from shared.settings import Settings
+    from shared.store.responses import ResponseRecord
 
 log = logging.getLogger("learncal.responses")
 INDEX_SECONDS = 60.0
