@@ -119,3 +119,23 @@ def test_a_declined_answer_changes_nothing_the_sync_sends(collecting: World) -> 
     assert world.stats()["writes"] == before["writes"]  # nothing written to any calendar
     assert {who: world.received(who) for who in (ADA, INES)} == received  # no message to either
     assert DATA_PRIVACY in {m["subject"] for m in world.calendar(ADA)}
+
+
+def test_collection_off_asks_for_nothing_and_contacts_graph_not_at_all(world: World,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.responses.runner import run_upkeep
+    from shared.responses.state import CollectionState
+
+    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
+        monkeypatch.setenv(name, world.env[name])
+    assert world.sync(base_feed()).code == 0
+    event = event_of(world, ADA, DATA_PRIVACY)
+    assert event["responseRequested"] is False
+    assert "no response is needed" in event["body"]["content"].lower()
+
+    before, requests = world.stats()["requests"], COLLECTION_REQUESTS.total()
+    report = run_upkeep(settings_of(world), graph_factory=lambda: pytest.fail("Graph was contacted"))
+    assert not report.on
+    assert CollectionState(tables_of(world)).subscriptions() == []
+    assert (world.stats()["requests"], COLLECTION_REQUESTS.total()) == (before, requests)
+    assert ResponseStore(tables_of(world)).query().items == []
