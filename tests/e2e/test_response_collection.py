@@ -4,9 +4,13 @@ the product reads the answers from the organizer's calendar into the responses t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from shared.responses.graph import COLLECTION_REQUESTS
@@ -139,3 +143,61 @@ def test_collection_off_asks_for_nothing_and_contacts_graph_not_at_all(world: Wo
     assert CollectionState(tables_of(world)).subscriptions() == []
     assert (world.stats()["requests"], COLLECTION_REQUESTS.total()) == (before, requests)
     assert ResponseStore(tables_of(world)).query().items == []
+
+
+def put_env(world: World, monkeypatch: pytest.MonkeyPatch, **values: str) -> Settings:
+    """The world's settings as the function app's environment (the HTTP and queue functions read it)."""
+    for name, value in {**world.env, **values}.items():
+        monkeypatch.setenv(name, value)
+    world.env.update(values)
+    return settings_of(world)
+
+
+def server_chain(world: World) -> Path:
+    """The sandbox's server certificate for 127.0.0.1 (issued by the CA the sandbox trusts)."""
+    return Path(world.info["dataDir"]) / "server.pem"
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not reached in time"
+        time.sleep(0.2)
+
+
+def test_the_endpoint_answers_the_handshake_and_refuses_a_wrong_client_state(
+        collecting: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shared.local.notifications_host import notifications_host
+    from shared.responses.state import CollectionState, SubscriptionRow
+
+    world = collecting
+    settings = put_env(world, monkeypatch)
+    assert world.sync(base_feed()).code == 0
+    catch_up(world)
+    organizer = world.info["organizer"]
+    now = datetime.now(UTC)
+    CollectionState(tables_of(world)).put_subscription(
+        SubscriptionRow(organizer, "sub-1", "the-right-state", now + timedelta(days=6), now))
+    world.sandbox.respond(ADA, "declined", subject=DATA_PRIVACY)
+    item = {"subscriptionId": "sub-1", "changeType": "updated", "resource": f"Users/{organizer}/Events/x",
+            "resourceData": {"id": "x"}, "tenantId": world.info["tenantId"]}
+
+    with notifications_host(server_chain(world), settings=settings) as host, \
+            httpx.Client(verify=ssl.create_default_context(cafile=world.info["caFile"])) as http:
+        shake = http.post(f"{host.url}/api/notifications", params={"validationToken": "Validation: a b&c"})
+        assert (shake.status_code, shake.text) == (200, "Validation: a b&c")
+        assert shake.headers["content-type"].startswith("text/plain")
+
+        wrong = http.post(f"{host.url}/api/notifications", json={"value": [{**item, "clientState": "guess"}]})
+        assert wrong.status_code == 403
+        assert "the-right-state" not in wrong.text
+        assert "refused a notification for subscription sub-1" in caplog.text
+        assert "guess" not in caplog.text and "the-right-state" not in caplog.text
+        time.sleep(3)  # longer than the coalescing delay: a task would have been read by now
+        assert table(world)[(ADA, "OFF-2002/ACT-9")][0] == "none"  # refused: nothing was read
+
+        right = http.post(f"{host.url}/api/notifications", json={"value": [{**item, "clientState": "the-right-state"}]})
+        assert right.status_code == 202
+        wait_for(lambda: table(world)[(ADA, "OFF-2002/ACT-9")][0] == "declined")
