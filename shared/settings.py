@@ -67,7 +67,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LEARNCAL_ALLOW_MASS_CANCEL", "a one-shot allowance: the number of cancellations the guard lets "
             "through once (read once, expires after 24 hours)"),
     Setting("LEARNCAL_REQUEST_RESPONSES", "true: invitations ask for a response and responses are collected "
-            "(docs/responses.md); a saved provider configuration's requestResponses wins", "false"),
+            "(docs/behaviour.md, Responses); a saved provider configuration's requestResponses wins", "false"),
     Setting("LEARNCAL_PUBLIC_URL", "the function app's public https base URL (such as "
             "https://learncal.azurewebsites.net), where Microsoft Graph delivers change notifications"),
     Setting("LEARNCAL_SYNC_SCHEDULE", "NCRONTAB schedule of the sync timer", "0 0 * * * *"),
