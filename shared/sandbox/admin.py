@@ -132,6 +132,23 @@ class Admin:
                                    "organizer": copy.organizer, "response": response,
                                    "respondedAt": copy.data["responseStatus"]["time"], "sentToOrganizer": sent})
 
+    def remove_subscription(self, request: Request, subscription_id: str) -> Response:
+        """The service removes a subscription, sending `subscriptionRemoved` to its lifecycle URL."""
+        removed = self._sandbox.subscriptions.remove_as_service(subscription_id)
+        return json_response(200 if removed else 404, {"id": subscription_id, "removed": removed})
+
+    def lifecycle(self, request: Request, subscription_id: str) -> Response:
+        """Send a lifecycle event now (`lifecycleEvent`: missed, reauthorizationRequired or subscriptionRemoved)."""
+        event = json_body(request).get("lifecycleEvent")
+        if event not in ("missed", "reauthorizationRequired", "subscriptionRemoved"):
+            raise BadInput('lifecycleEvent must be "missed", "reauthorizationRequired" or "subscriptionRemoved"')
+        if event == "subscriptionRemoved":
+            return self.remove_subscription(request, subscription_id)
+        sent = self._sandbox.subscriptions.send_lifecycle(subscription_id, event)
+        if not sent:
+            return json_response(404, {"error": f"no subscription {subscription_id} with a lifecycleNotificationUrl"})
+        return json_response(202, {"id": subscription_id, "lifecycleEvent": event})
+
     def _attendee_copy(self, address: str, body: dict[str, Any]) -> EventRow:
         """The attendee's copy of the meeting named by `eventId` (theirs or the organizer's) or by `subject`."""
         store = self._sandbox.store

@@ -61,6 +61,11 @@ class Inspection:
         found = self._sandbox.store.messages(address.lower())
         return json_response(200, {"value": [{"id": seq, **data} for seq, data in found]})
 
+    def subscriptions(self, request: Request) -> Response:
+        """Every live change-notification subscription with its delivery counts, and deliveries still queued."""
+        service = self._sandbox.subscriptions
+        return json_response(200, {"value": service.inspect(), "pending": service.pending()})
+
     def stats(self, request: Request) -> Response:
         return json_response(200, self._sandbox.stats.snapshot())
 
