@@ -7,6 +7,7 @@ from __future__ import annotations
 import ssl
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +202,61 @@ def test_the_endpoint_answers_the_handshake_and_refuses_a_wrong_client_state(
         right = http.post(f"{host.url}/api/notifications", json={"value": [{**item, "clientState": "the-right-state"}]})
         assert right.status_code == 202
         wait_for(lambda: table(world)[(ADA, "OFF-2002/ACT-9")][0] == "declined")
+
+
+# What the attendees answer in the tests below, and the table that must result (the oracle).
+ANSWERS = ((ADA, "declined", DATA_PRIVACY), (BO, "accepted", WORKSHOP_1), (INES, "tentativelyAccepted", WORKSHOP_1))
+EXPECTED = {(ADA, "OFF-2002/ACT-9"): "declined", (BO, "OFF-1001/ACT-1"): "accepted",
+            (INES, "OFF-1001/ACT-1"): "tentativelyAccepted"}
+
+
+def answered(world: World) -> dict[tuple[str, str], str]:
+    """The rows of the table with an answer other than none."""
+    return {key: value[0] for key, value in table(world).items() if value[0] != "none"}
+
+
+@contextmanager
+def function_app_online(world: World, monkeypatch: pytest.MonkeyPatch, tmp: Path) -> Iterator[Settings]:
+    """The function app's HTTP routes over HTTPS (a certificate the sandbox trusts) and its responses
+    queue function, with LEARNCAL_PUBLIC_URL naming them; the settings in force."""
+    from shared.local.notifications_host import notifications_host
+    from shared.sandbox.certs import issue_certificate
+
+    chain = issue_certificate(Path(world.info["dataDir"]), ["127.0.0.1"], tmp / "function-app.pem")
+    settings = put_env(world, monkeypatch)
+    with notifications_host(chain, settings=settings, polling=0.2) as host:
+        yield put_env(world, monkeypatch, LEARNCAL_PUBLIC_URL=host.url)
+
+
+@pytest.mark.parametrize("delivery", ["notifications", "delta alone"])
+def test_responses_arrive_by_notification_or_by_the_delta_alone_with_the_same_table(
+        collecting: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, delivery: str) -> None:
+    from shared.responses.runner import run_upkeep
+    from shared.responses.state import CollectionState
+
+    world = collecting
+    with function_app_online(world, monkeypatch, tmp_path) as settings:
+        assert world.sync(base_feed()).code == 0
+        report = run_upkeep(settings)  # the timer: subscribes (Graph's handshake to our endpoint), reads in full
+        assert report.created == [world.info["organizer"]] and not report.problems
+        [subscription] = world.sandbox.subscriptions()
+        assert subscription["resource"].lower() == f"users/{world.info['organizer']}/events"
+        assert subscription["notificationUrl"] == settings.public_url + "/api/notifications"
+        assert CollectionState(tables_of(world)).subscription(world.info["organizer"]) is not None
+        if delivery != "notifications":
+            world.sandbox.configure(missedNotifications=1)  # every change notification is lost
+        before = world.stats()
+
+        for who, response, subject in ANSWERS:
+            world.sandbox.respond(who, response, subject=subject)
+
+        if delivery == "notifications":
+            wait_for(lambda: answered(world) == EXPECTED)
+            assert world.stats()["notificationsDelivered"] - before["notificationsDelivered"] >= len(ANSWERS)
+        else:
+            time.sleep(3)  # longer than a notification's way through the queue would take
+            assert answered(world) == {}
+            assert world.stats()["notificationsDropped"] - before["notificationsDropped"] >= len(ANSWERS)
+            run_upkeep(settings)  # the next timer's delta read
+        assert answered(world) == EXPECTED
+        assert {v[0] for k, v in table(world).items() if k not in EXPECTED} == {"none"}  # 7 did not answer
