@@ -273,3 +273,43 @@ def console(req: func.HttpRequest) -> func.HttpResponse:
     from shared.console.assets import console_response
 
     return console_response(req)
+
+
+# -- response collection (shared/responses): Graph change notifications, the upkeep timer, the reading worker.
+
+@app.route(route="notifications", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def graph_notifications(req: func.HttpRequest) -> func.HttpResponse:
+    """Graph's change notifications: the validation handshake, else 202 at once (clientState checked);
+    the reading happens on the learncal-responses queue. Excluded from sign-in (Graph sends no token)."""
+    from shared.responses.notifications import answer
+
+    result = answer(req.method, dict(req.params), req.get_body(), lifecycle=False)
+    return func.HttpResponse(result.body, status_code=result.status, mimetype=result.mimetype)
+
+
+@app.route(route="notifications/lifecycle", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def graph_lifecycle_notifications(req: func.HttpRequest) -> func.HttpResponse:
+    """Graph's lifecycle notifications: reauthorizationRequired renews, subscriptionRemoved recreates,
+    missed reads the organizer's delta (each on the learncal-responses queue)."""
+    from shared.responses.notifications import answer
+
+    result = answer(req.method, dict(req.params), req.get_body(), lifecycle=True)
+    return func.HttpResponse(result.body, status_code=result.status, mimetype=result.mimetype)
+
+
+@app.timer_trigger(schedule="0 */30 * * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
+def responses_upkeep(timer: func.TimerRequest) -> None:
+    """Every 30 minutes: subscriptions created, renewed (a day before expiry) or deleted, and each
+    organizer's calendar delta read as the safety net. With collection off: subscriptions deleted."""
+    from shared.responses.runner import run_upkeep
+
+    run_upkeep()
+
+
+@app.queue_trigger(arg_name="msg", queue_name="learncal-responses", connection="AzureWebJobsStorage")
+def responses_worker(msg: func.QueueMessage) -> None:
+    """Reads an organizer's changed events after a notification (coalesced), or renews / recreates its
+    subscription after a lifecycle notification."""
+    from shared.responses.runner import handle_task
+
+    handle_task(msg.get_body().decode("utf-8"))

@@ -98,6 +98,16 @@ param responseWebhookUrl string = ''
 ])
 param alertDeclinedInstructor string = 'true'
 
+@description('LEARNCAL_REQUEST_RESPONSES: invitations ask for a response and responses are collected (a saved provider configuration\'s requestResponses wins).')
+@allowed([
+  'true'
+  'false'
+])
+param requestResponses string = 'false'
+
+@description('LEARNCAL_PUBLIC_URL: the function app\'s public https address, where Graph delivers change notifications; empty: https://<function app name>.azurewebsites.net.')
+param publicUrl string = ''
+
 @description('SFTP delivery (for BI Publisher and other report schedulers): a separate storage account with hierarchical namespace and SFTP holds the feed drop, with a local user limited to its feeds container.')
 param feedSftp bool = false
 
@@ -402,6 +412,8 @@ module functionApp 'modules/function-app.bicep' = {
     responseKeepDays: effectiveResponseKeepDays
     responseWebhookUrl: responseWebhookUrl
     alertDeclinedInstructor: alertDeclinedInstructor
+    requestResponses: requestResponses
+    publicUrl: publicUrl
     recipientAllowlist: recipientAllowlist
     sendPerMinute: sendPerMinute
     sendPerDay: sendPerDay

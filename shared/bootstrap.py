@@ -103,7 +103,7 @@ def provider_view(settings: Settings, tables: Tables) -> Callable[[], ProviderVi
             raise ConfigurationError(problem)
         effective = service.effective_settings()
         return ProviderView(effective.status, effective.organizer, effective.recipient_allowlist,
-                            organizers=effective.organizers)
+                            organizers=effective.organizers, request_responses=effective.request_responses)
 
     return view
 

@@ -493,10 +493,13 @@ def provider_show() -> None:
               help="Change the organizer although invitations from another organizer are open.")
 @click.option("--confirm-allowlist-removal", is_flag=True,
               help="Remove the stored recipient allow-list (--allowlist \"\"), which widens who is invited.")
+@click.option("--request-responses", type=click.Choice(["true", "false", "environment"]),
+              help="true: new invitations ask for a response and responses are collected; false: not; environment: "
+                   "LEARNCAL_REQUEST_RESPONSES applies. Left out: the stored value stays.")
 def provider_set(
     status: str | None, tenant_id: str | None, client_id: str | None, organizer: str | None, organizers: str | None,
     auth_mode: str | None, allowlist: str | None, client_secret_stdin: bool, confirm_organizer_change: bool,
-    confirm_allowlist_removal: bool,
+    confirm_allowlist_removal: bool, request_responses: str | None = None,
 ) -> None:
     """Save the configuration: the given values over the configuration in force.
 
@@ -521,6 +524,8 @@ def provider_set(
     if allowlist is not None:  # left out: the stored list stays as it is
         entries = [part.strip() for part in allowlist.split(",") if part.strip()]
         data["recipientAllowlist"] = entries or None
+    if request_responses is not None:  # left out: the stored value stays as it is
+        data["requestResponses"] = None if request_responses == "environment" else request_responses == "true"
     if client_secret_stdin:
         secret = sys.stdin.readline().strip()
         if not secret:

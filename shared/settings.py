@@ -66,6 +66,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LEARNCAL_MASS_CANCEL_MAX", "cancellations above which the guard stops a run whatever the share", "500"),
     Setting("LEARNCAL_ALLOW_MASS_CANCEL", "a one-shot allowance: the number of cancellations the guard lets "
             "through once (read once, expires after 24 hours)"),
+    Setting("LEARNCAL_REQUEST_RESPONSES", "true: invitations ask for a response and responses are collected "
+            "(docs/behaviour.md, Responses); a saved provider configuration's requestResponses wins", "false"),
+    Setting("LEARNCAL_PUBLIC_URL", "the function app's public https base URL (such as "
+            "https://learncal.azurewebsites.net), where Microsoft Graph delivers change notifications"),
     Setting("LEARNCAL_SYNC_SCHEDULE", "NCRONTAB schedule of the sync timer", "0 0 * * * *"),
     Setting("LEARNCAL_GRAPH_URL", "Microsoft Graph base URL", "https://graph.microsoft.com/v1.0"),
     Setting("LEARNCAL_AUTHORITY_URL", "Microsoft identity platform authority host", "https://login.microsoftonline.com"),
@@ -136,6 +140,8 @@ class Settings:
     feed_blob_service_uri: str | None = None
     feed_storage_client_id: str | None = None
     feed_keep_days: int = 30
+    request_responses: bool = False  # LEARNCAL_REQUEST_RESPONSES; the provider configuration may override it
+    public_url: str | None = None  # LEARNCAL_PUBLIC_URL: where Graph delivers change notifications
     response_keep_days: int = 30
     response_webhook_url: str | None = None
     response_webhook_secret: str | None = field(default=None, repr=False)
@@ -216,6 +222,8 @@ class Settings:
             feed_blob_service_uri=get("LEARNCAL_FEED_STORAGE__blobServiceUri"),
             feed_storage_client_id=get("LEARNCAL_FEED_STORAGE__clientId"),
             feed_keep_days=int(number("LEARNCAL_FEED_KEEP_DAYS", int, 1)),
+            request_responses=_switch("LEARNCAL_REQUEST_RESPONSES", get("LEARNCAL_REQUEST_RESPONSES") or "false"),
+            public_url=_public_url(get("LEARNCAL_PUBLIC_URL")),
             response_keep_days=int(number("LEARNCAL_RESPONSE_KEEP_DAYS", int, 0)),
             response_webhook_url=get("LEARNCAL_RESPONSE_WEBHOOK_URL"),
             response_webhook_secret=get("LEARNCAL_RESPONSE_WEBHOOK_SECRET"),
@@ -318,6 +326,21 @@ def _switch(name: str, value: str) -> bool:
     if text in ("false", "0", "no", "off"):
         return False
     raise ConfigurationError(f"{name}={value!r} is neither true nor false; set it to true or false.")
+
+
+def _public_url(value: str | None) -> str | None:
+    """The function app's base URL; Graph delivers change notifications only over HTTPS."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"LEARNCAL_PUBLIC_URL={value!r} is not an https base URL; set it to the function app's address, such as "
+            "https://learncal.azurewebsites.net (Microsoft Graph delivers change notifications only over HTTPS)."
+        )
+    return value.rstrip("/")
 
 
 def _table_prefix(value: str) -> str:

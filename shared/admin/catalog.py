@@ -154,7 +154,8 @@ def reconcile_preview(settings: Settings, tables: Tables, offering_id: str) -> d
     from dataclasses import replace
 
     now = datetime.now(UTC)
-    scoped = desired_state(replace(feed, offerings=(offering,)), now=now, allowlist=Allowlist(provider.allowlist))
+    scoped = desired_state(replace(feed, offerings=(offering,)), now=now, allowlist=Allowlist(provider.allowlist),
+                           request_responses=provider.request_responses)
     sent = TableMappingStore(tables).load([offering_id])
     the_plan = plan(scoped, sent, organizer=organizer, reconcile=frozenset({offering_id}), now=now)
     return {

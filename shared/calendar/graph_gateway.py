@@ -349,12 +349,17 @@ def _config(query: Any = None) -> Any:
 
 
 def property_json(props: dict[str, Any]) -> dict[str, Any]:
-    """The owned properties present in `props` as Graph JSON (absent ones are not sent)."""
+    """The owned properties present in `props` as Graph JSON (absent ones are not sent).
+
+    `responseRequested` goes out with every body: the body's wording says whether a response
+    is asked for, so a changed request always changes the body too.
+    """
     body: dict[str, Any] = {}
     if "subject" in props:
         body["subject"] = props["subject"]
     if "body" in props:
         body["body"] = {"content": props["body"]["content"], "contentType": "html"}
+        body["responseRequested"] = response_requested(props)
     for name in ("start", "end"):
         if name in props:
             body[name] = {"dateTime": props[name]["dateTime"], "timeZone": props[name]["timeZone"]}
@@ -363,8 +368,14 @@ def property_json(props: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def response_requested(props: dict[str, Any]) -> bool:
+    """Whether the content asks the attendee to accept or decline (see `EventContent.properties`)."""
+    return bool((props.get("body") or {}).get("responseRequested", False))
+
+
 def event_json(event: NewEvent) -> dict[str, Any]:
-    """A new invitation: one attendee, no responses, no new-time proposals, its tag and state."""
+    """A new invitation: one attendee, no new-time proposals, its tag and state; a response is
+    requested only when the content asks for one."""
     address: dict[str, Any] = {"address": event.attendee_email}
     if event.attendee_name is not None:
         address["name"] = event.attendee_name
@@ -374,7 +385,7 @@ def event_json(event: NewEvent) -> dict[str, Any]:
     return {
         **property_json(event.properties),
         "attendees": [{"emailAddress": address, "type": "required"}],
-        "responseRequested": False,
+        "responseRequested": response_requested(event.properties),  # Graph's default is true: always say it
         "allowNewTimeProposals": False,
         "isReminderOn": True,
         "transactionId": event.transaction_id,

@@ -29,12 +29,21 @@ class EventContent:
     end_local: str
     time_zone: str  # a name Graph accepts
     location: str
+    response_requested: bool = False
 
     def properties(self) -> dict[str, Any]:
-        """The owned properties as Graph JSON (also the fingerprint input)."""
+        """The owned properties as Graph JSON (also the fingerprint input).
+
+        Whether a response is requested travels with the body: the body's closing wording says
+        it, so the two always change together. It is part of the body's entry only when true,
+        so every invitation fingerprinted before the setting existed still reads unchanged.
+        """
+        body: dict[str, Any] = {"contentType": "html", "content": self.body_html}
+        if self.response_requested:
+            body["responseRequested"] = True
         return {
             "subject": self.subject,
-            "body": {"contentType": "html", "content": self.body_html},
+            "body": body,
             "start": {"dateTime": self.start_local, "timeZone": self.time_zone},
             "end": {"dateTime": self.end_local, "timeZone": self.time_zone},
             "location": {"displayName": self.location},
@@ -132,15 +141,23 @@ def key_fingerprint(activity: Activity, role: Role) -> str:
     )
 
 
-def render(offering: Offering, activity: Activity, role: Role, email: str) -> EventContent:
+def render(
+    offering: Offering, activity: Activity, role: Role, email: str, *, request_responses: bool = False,
+) -> EventContent:
     return EventContent(
         subject=subject_for(offering, activity),
-        body_html=_body(offering, activity, role, email),
+        body_html=_body(offering, activity, role, email, request_responses),
         start_local=activity.start_local.isoformat(timespec="seconds"),
         end_local=activity.end_local.isoformat(timespec="seconds"),
         time_zone=graph_time_zone(activity.time_zone),
         location=location_for(activity),
+        response_requested=request_responses,
     )
+
+
+CLOSING_NO_RESPONSE = "<p><i>Sent by the learning system. No response is needed; changes are made there.</i></p>"
+CLOSING_ASKS_RESPONSE = ("<p><i>Sent by the learning system. Please accept or decline this invitation; changes to the "
+                         "session are still made in the learning system.</i></p>")
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -151,7 +168,7 @@ def _anchor(url: str, label: str) -> str:
     return f'<a href="{escape(url, quote=True)}">{escape(label)}</a>'
 
 
-def _body(offering: Offering, activity: Activity, role: Role, email: str) -> str:
+def _body(offering: Offering, activity: Activity, role: Role, email: str, request_responses: bool) -> str:
     parts: list[str] = []
     if offering.course_title and offering.course_title.strip() != offering.title.strip():
         parts.append(f"<p><b>Course:</b> {escape(offering.course_title)}</p>")
@@ -173,5 +190,5 @@ def _body(offering: Offering, activity: Activity, role: Role, email: str) -> str
     details = activity.details_url or offering.details_url
     if details:
         parts.append(f"<p><b>Details:</b> {_anchor(details, details)}</p>")
-    parts.append("<p><i>Sent by the learning system. No response is needed; changes are made there.</i></p>")
+    parts.append(CLOSING_ASKS_RESPONSE if request_responses else CLOSING_NO_RESPONSE)
     return "<html><body>" + "".join(parts) + "</body></html>"

@@ -110,7 +110,10 @@ def _enrollment_status(offering: Offering, email: str) -> str | None:
     return None
 
 
-def desired_state(feed: Feed, *, now: datetime, allowlist: Allowlist | None = None) -> DesiredState:
+def desired_state(
+    feed: Feed, *, now: datetime, allowlist: Allowlist | None = None, request_responses: bool = False,
+) -> DesiredState:
+    """`request_responses`: invitations ask each person to accept or decline (Graph's `responseRequested`)."""
     allowlist = allowlist or Allowlist()
     state = DesiredState(holds=feed.holds)
     for offering in feed.offerings:
@@ -122,7 +125,7 @@ def desired_state(feed: Feed, *, now: datetime, allowlist: Allowlist | None = No
         for activity in offering.activities:
             if activity.end_utc <= now or activity.status != "scheduled":
                 continue
-            for invitation in _invitations(offering, activity):
+            for invitation in _invitations(offering, activity, request_responses):
                 if allowlist.allows(invitation.key.email):
                     state.wanted[invitation.key] = invitation
                 else:
@@ -130,29 +133,31 @@ def desired_state(feed: Feed, *, now: datetime, allowlist: Allowlist | None = No
     return state
 
 
-def _invitations(offering: Offering, activity: Activity) -> Iterable[DesiredInvitation]:
+def _invitations(offering: Offering, activity: Activity, request_responses: bool) -> Iterable[DesiredInvitation]:
     instructors: dict[str, Instructor] = {}
     for instructor in activity.instructors:
         instructors.setdefault(instructor.email, instructor)
     for email, instructor in instructors.items():
-        yield _invitation(offering, activity, email, "instructor", instructor.name, may_create=True)
+        yield _invitation(offering, activity, email, "instructor", instructor.name, may_create=True,
+                          request_responses=request_responses)
     for enrollment in offering.enrollments:
         if enrollment.email in instructors or enrollment.status not in ("active", "completed"):
             continue
         yield _invitation(
             offering, activity, enrollment.email, "learner", enrollment.name,
-            may_create=enrollment.status == "active",
+            may_create=enrollment.status == "active", request_responses=request_responses,
         )
 
 
 def _invitation(
-    offering: Offering, activity: Activity, email: str, role: Role, name: str | None, *, may_create: bool
+    offering: Offering, activity: Activity, email: str, role: Role, name: str | None, *, may_create: bool,
+    request_responses: bool,
 ) -> DesiredInvitation:
     return DesiredInvitation(
         key=InvitationKey(offering.id, activity.id, email),
         role=role,
         name=name,
-        content=render(offering, activity, role, email),
+        content=render(offering, activity, role, email, request_responses=request_responses),
         key_fp=key_fingerprint(activity, role),
         start_utc=activity.start_utc,
         end_utc=activity.end_utc,

@@ -108,6 +108,12 @@ class ProviderInput(BaseModel):
         default=None, min_length=1, max_length=1024,
         description="write-only; stored in Key Vault. The read mask ******** leaves the stored secret unchanged",
     )
+    request_responses: StrictBool | None = Field(
+        default=None,
+        description="true: new invitations ask for a response and attendees' responses are collected; false: no "
+                    "response is asked for. null: LEARNCAL_REQUEST_RESPONSES applies. Left out: the stored value is "
+                    "kept. Invitations already sent change only when the change is rolled out (learncal rollout)",
+    )
     confirm_organizer_change: StrictBool = Field(
         False, description="must be true to change the organizer while invitations from another organizer are open"
     )

@@ -28,6 +28,7 @@ class ProviderConfig:
     updated_at: datetime | None = None
     updated_by: str | None = None
     organizers: tuple[str, ...] = ()  # the organizer pool
+    request_responses: bool | None = None  # None: LEARNCAL_REQUEST_RESPONSES applies
 
     def __post_init__(self) -> None:
         if not self.organizers and self.organizer:
@@ -57,6 +58,8 @@ class ProviderStore:
             recipient_allowlist=tuple(json.loads(entity.get("RecipientAllowlist") or "[]")),
             updated_at=entity.get("UpdatedAt"),
             updated_by=entity.get("UpdatedBy") or None,
+            request_responses=entity.get("RequestResponses") if isinstance(entity.get("RequestResponses"), bool)
+            else None,
         )
 
     def save(self, config: ProviderConfig) -> None:
@@ -73,6 +76,8 @@ class ProviderStore:
             "AuthMode": config.auth_mode,
             "RecipientAllowlist": json.dumps(list(config.recipient_allowlist)),
         }
+        if config.request_responses is not None:
+            entity["RequestResponses"] = config.request_responses
         if config.updated_at is not None:
             entity["UpdatedAt"] = config.updated_at
         if config.updated_by:

@@ -63,7 +63,8 @@ def _invitation(inv: DesiredInvitation) -> dict[str, Any]:
         "key": _key(inv.key), "role": inv.role, "name": inv.name, "keyFp": inv.key_fp,
         "start": _time(inv.start_utc), "end": _time(inv.end_utc), "mayCreate": inv.may_create,
         "content": {"subject": c.subject, "bodyHtml": c.body_html, "startLocal": c.start_local,
-                    "endLocal": c.end_local, "timeZone": c.time_zone, "location": c.location},
+                    "endLocal": c.end_local, "timeZone": c.time_zone, "location": c.location,
+                    **({"responseRequested": True} if c.response_requested else {})},
     }
 
 
@@ -74,7 +75,7 @@ def _read_invitation(data: dict[str, Any]) -> DesiredInvitation:
     return DesiredInvitation(
         key=InvitationKey(*data["key"]), role=data["role"], name=data["name"],
         content=EventContent(c["subject"], c["bodyHtml"], c["startLocal"], c["endLocal"], c["timeZone"],
-                             c["location"]),
+                             c["location"], response_requested=bool(c.get("responseRequested", False))),
         key_fp=data["keyFp"], start_utc=start, end_utc=end, may_create=bool(data["mayCreate"]),
     )
 

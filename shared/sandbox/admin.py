@@ -15,6 +15,8 @@ from werkzeug.wrappers import Request, Response
 from shared.sandbox.authority import Authority
 from shared.sandbox.directory import EXCHANGE_SCOPINGS, App, User, new_client_secret
 from shared.sandbox.keyvault import bundle
+from shared.sandbox.outlook import RESPONSE_MESSAGES
+from shared.sandbox.store import EventRow
 from shared.sandbox.web import BadInput, json_body, json_response
 
 if TYPE_CHECKING:
@@ -24,6 +26,13 @@ _APP_FIELDS = {"displayName": "display_name", "roles": "roles", "delegatedOnly":
                "delegatedScopes": "delegated_scopes", "mailboxScope": "mailbox_scope",
                "exchangeScoping": "exchange_scoping", "vaultAccess": "vault_access",
                "federatedSubjects": "federated_subjects", "secrets": "secrets"}
+
+
+_RESPOND_FIELDS = {"subject", "eventId", "response", "comment", "sendResponse"}
+
+
+class NotFound(LookupError):
+    """What a respond request names is not in that attendee's calendar; answered with 404 and the reason."""
 
 
 _USER_FIELDS = {"displayName", "hasMailbox", "userPrincipalName", "proxyAddresses", "mailboxType"}
@@ -97,6 +106,78 @@ class Admin:
             raise BadInput(f"userPrincipalName {user.upn} already belongs to {clash.address}")
         directory.save_user(user)
         return json_response(200 if existing else 201, user.to_json())
+
+    def respond(self, request: Request, address: str) -> Response:
+        """Answer a meeting as the attendee `address` (accept, tentatively accept, decline), as Outlook would."""
+        body = json_body(request)
+        unknown = set(body) - _RESPOND_FIELDS
+        if unknown:
+            raise BadInput(f"unknown field {sorted(unknown)[0]!r}; known: {', '.join(sorted(_RESPOND_FIELDS))}")
+        response = body.get("response")
+        if response not in RESPONSE_MESSAGES:
+            raise BadInput('response must be "accepted", "tentativelyAccepted" or "declined" '
+                           f"(got {response!r})")
+        comment = body.get("comment")
+        if comment is not None and not isinstance(comment, str):
+            raise BadInput("comment must be a string (or left out)")
+        send = body.get("sendResponse", True)
+        if not isinstance(send, bool):
+            raise BadInput("sendResponse must be true or false (default true)")
+        try:
+            copy = self._attendee_copy(address.lower(), body)
+        except NotFound as error:
+            return json_response(404, {"error": str(error)})
+        sent = self._sandbox.outlook.respond(copy, response, comment, send)
+        return json_response(200, {"eventId": copy.id, "organizerEventId": copy.organizer_event_id,
+                                   "organizer": copy.organizer, "response": response,
+                                   "respondedAt": copy.data["responseStatus"]["time"], "sentToOrganizer": sent})
+
+    def remove_subscription(self, request: Request, subscription_id: str) -> Response:
+        """The service removes a subscription, sending `subscriptionRemoved` to its lifecycle URL."""
+        removed = self._sandbox.subscriptions.remove_as_service(subscription_id)
+        return json_response(200 if removed else 404, {"id": subscription_id, "removed": removed})
+
+    def lifecycle(self, request: Request, subscription_id: str) -> Response:
+        """Send a lifecycle event now (`lifecycleEvent`: missed, reauthorizationRequired or subscriptionRemoved)."""
+        event = json_body(request).get("lifecycleEvent")
+        if event not in ("missed", "reauthorizationRequired", "subscriptionRemoved"):
+            raise BadInput('lifecycleEvent must be "missed", "reauthorizationRequired" or "subscriptionRemoved"')
+        if event == "subscriptionRemoved":
+            return self.remove_subscription(request, subscription_id)
+        sent = self._sandbox.subscriptions.send_lifecycle(subscription_id, event)
+        if not sent:
+            return json_response(404, {"error": f"no subscription {subscription_id} with a lifecycleNotificationUrl"})
+        return json_response(202, {"id": subscription_id, "lifecycleEvent": event})
+
+    def _attendee_copy(self, address: str, body: dict[str, Any]) -> EventRow:
+        """The attendee's copy of the meeting named by `eventId` (theirs or the organizer's) or by `subject`."""
+        store = self._sandbox.store
+        event_id, subject = body.get("eventId"), body.get("subject")
+        if (event_id is None) == (subject is None):
+            raise BadInput('name the meeting with either "eventId" or "subject" (one of them)')
+        if event_id is not None:
+            if not isinstance(event_id, str) or not event_id:
+                raise BadInput("eventId must be a non-empty string")
+            row = store.event(event_id)
+            if row is not None and not row.is_copy:
+                if row.mailbox == address:
+                    raise BadInput(f"{address} organizes this meeting; only attendees answer it")
+                row = next((c for c in store.copies_of(row.id) if c.mailbox == address), None)
+            if row is None or row.mailbox != address or row.cancelled:
+                raise NotFound(f"no meeting with id {event_id} in {address}'s calendar (not invited, removed, or "
+                               "cancelled); use the id of their copy or of the organizer's event")
+            return row
+        if not isinstance(subject, str) or not subject:
+            raise BadInput("subject must be a non-empty string")
+        copies = [row for row, _tag in store.calendar(address) if row.is_copy]
+        found = [row for row in copies if row.data.get("subject") == subject]
+        if not found:
+            known = sorted({str(row.data.get("subject")) for row in copies})[:10]
+            raise NotFound(f"no meeting titled {subject!r} in {address}'s calendar; it has: {known}")
+        if len(found) > 1:
+            raise BadInput(f"{len(found)} meetings titled {subject!r} in {address}'s calendar; send \"eventId\" "
+                           f"instead, one of: {[row.id for row in found]}")
+        return found[0]
 
     def apps(self, request: Request) -> Response:
         return json_response(200, {"value": [a.to_json() for a in self._sandbox.directory.apps()]})

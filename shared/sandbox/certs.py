@@ -73,3 +73,14 @@ def _covers(server_path: Path, names: list[str], ca_path: Path) -> bool:
             if name.lower() not in dns:
                 return False
     return True
+
+
+def issue_certificate(data_dir: Path, names: list[str], target: Path) -> Path:
+    """Write a key and certificate for `names`, signed by the sandbox's CA, to `target` (PEM).
+
+    For a local HTTPS server that receives the sandbox's change notifications (a test's
+    receiver, a local function host): the sandbox trusts its own CA, so no extra CA is needed.
+    """
+    ca = trustme.CA.from_pem((data_dir / CA_FILE).read_bytes(), (data_dir / CA_KEY_FILE).read_bytes())
+    _write_private(target, ca.issue_cert(*names).private_key_and_cert_chain_pem.bytes())
+    return target

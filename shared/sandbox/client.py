@@ -42,6 +42,30 @@ class SandboxClient:
     def messages(self, address: str) -> list[dict[str, Any]]:
         return list(self._ok("GET", f"/mailboxes/{quote(address)}/messages")["value"])
 
+    def respond(self, attendee: str, response: str, *, subject: str | None = None, event_id: str | None = None,
+                comment: str | None = None, send_response: bool | None = None) -> dict[str, Any]:
+        """Answer a meeting as `attendee` ("accepted", "tentativelyAccepted" or "declined")."""
+        body: dict[str, Any] = {"response": response}
+        for key, value in (("subject", subject), ("eventId", event_id), ("comment", comment),
+                           ("sendResponse", send_response)):
+            if value is not None:
+                body[key] = value
+        return dict(self._ok("POST", f"/mailboxes/{quote(attendee)}/respond", body))
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """Live change-notification subscriptions with `delivered`, `failedAttempts`, `dropped` and lifecycle counts."""
+        return list(self._ok("GET", "/subscriptions")["value"])
+
+    def pending_notifications(self) -> int:
+        return int(self._ok("GET", "/subscriptions")["pending"])
+
+    def remove_subscription(self, subscription_id: str) -> None:
+        """Remove a subscription as the service would (a `subscriptionRemoved` lifecycle event)."""
+        self._ok("DELETE", f"/subscriptions/{quote(subscription_id)}")
+
+    def lifecycle_event(self, subscription_id: str, event: str) -> None:
+        self._ok("POST", f"/subscriptions/{quote(subscription_id)}/lifecycle", {"lifecycleEvent": event})
+
     def mailboxes(self) -> list[dict[str, Any]]:
         return list(self._ok("GET", "/mailboxes")["value"])
 

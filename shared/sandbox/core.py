@@ -22,6 +22,7 @@ from shared.sandbox.postmaster import Postmaster
 from shared.sandbox.realism import Realism
 from shared.sandbox.stats import Stats
 from shared.sandbox.store import Store
+from shared.sandbox.subscriptions import Subscriptions
 
 REALISM_KEY = "realism"
 
@@ -68,6 +69,8 @@ class Sandbox:
         self.postmaster = Postmaster(self.store, self.clock, self.stats, lambda: self.realism)
         self.outlook = Outlook(self.store, self.clock, self.postmaster, lambda: self.realism)
         self.vault = Vault(self.store, self.clock)
+        self.subscriptions = Subscriptions(self.store, self.clock, self.stats, lambda: self.realism,
+                                           lambda: self.directory.identity.tenant_id, data_dir / CA_FILE)
         if not self.store.secret_names():
             # A new tenant's vault holds the app's secret under the product's default name, so the
             # production path (secret from Key Vault) works against a fresh sandbox as it is.
@@ -107,6 +110,7 @@ class Sandbox:
         self.clock.set_scale(baseline.time_scale)
         self.gate.reset()
         self.postmaster.reset()
+        self.subscriptions.reset()
         self.stats.reset()
 
     def info(self) -> dict[str, Any]:
@@ -129,4 +133,5 @@ class Sandbox:
         }
 
     def close(self) -> None:
+        self.subscriptions.close()
         self.store.close()

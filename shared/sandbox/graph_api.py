@@ -9,6 +9,7 @@ like a request of its own.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from werkzeug.routing import Map, Rule
 from shared.sandbox import events as ev
 from shared.sandbox import odata
 from shared.sandbox.core import Sandbox
+from shared.sandbox.delta import CalendarDelta
 from shared.sandbox.directory import App, User
 from shared.sandbox.gate import fault_error
 from shared.sandbox.graph_http import GraphError, GraphRequest, GraphResponse, access_denied
@@ -37,6 +39,7 @@ MAX_PAGE = 1000
 # What tenants answer today for a mailbox outside an application access policy.
 ACCESS_POLICY_REFUSAL = ("Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy "
                          "settings.")
+_SUBSCRIBABLE = re.compile(r"^/?users/([^/]+)/(?:calendar/)?events/?$", re.IGNORECASE)
 ORDERS = {"start/datetime": "start", "end/datetime": "end", "createddatetime": "seq"}
 
 _ROUTES = Map([
@@ -48,6 +51,14 @@ _ROUTES = Map([
     Rule("/users/<user_key>/events/<event_id>", endpoint="event", methods=["GET", "PATCH", "DELETE"]),
     Rule("/users/<user_key>/calendar/events/<event_id>", endpoint="event", methods=["GET", "PATCH", "DELETE"]),
     Rule("/users/<user_key>/events/<event_id>/cancel", endpoint="cancel", methods=["POST"]),
+    # The SDK writes the function call with parentheses (`delta()`); Graph accepts both.
+    Rule("/subscriptions", endpoint="subscriptions", methods=["GET", "POST"]),
+    Rule("/subscriptions/<subscription_id>", endpoint="subscription", methods=["GET", "PATCH", "DELETE"]),
+    Rule("/subscriptions/<subscription_id>/reauthorize", endpoint="reauthorize", methods=["POST"]),
+    Rule("/users/<user_key>/calendarView/delta", endpoint="delta", methods=["GET"]),
+    Rule("/users/<user_key>/calendarView/delta()", endpoint="delta", methods=["GET"]),
+    Rule("/users/<user_key>/calendar/calendarView/delta", endpoint="delta", methods=["GET"]),
+    Rule("/users/<user_key>/calendar/calendarView/delta()", endpoint="delta", methods=["GET"]),
 ], strict_slashes=False)
 
 
@@ -97,8 +108,10 @@ class GraphService:
         self._sandbox = sandbox
         self._endpoints: dict[str, Callable[[GraphRequest, Principal, Target], GraphResponse]] = {
             "users": self._users, "user": self._user, "calendar": self._calendar, "events": self._events,
-            "event": self._event, "cancel": self._cancel,
+            "event": self._event, "cancel": self._cancel, "delta": self._delta,
+            "subscriptions": self._subscriptions, "subscription": self._subscription, "reauthorize": self._reauthorize,
         }
+        self._calendar_delta = CalendarDelta(sandbox.store, lambda: sandbox.realism)
 
     @property
     def sandbox(self) -> Sandbox:
@@ -123,7 +136,7 @@ class GraphService:
             user_key = args.get("user_key", "")
             # /users/{id | UPN}; Outlook resources under it also take the primary SMTP address.
             user = sandbox.directory.resolve(user_key, smtp=endpoint != "user") if user_key else None
-            target = Target(user_key, user, args.get("event_id", ""))
+            target = Target(user_key, user, args.get("event_id", "") or args.get("subscription_id", ""))
             with sandbox.gate.admit(principal.client_id, user.address if user else target.user_key):
                 rule = sandbox.gate.fault_for(request.method, request.path)
                 fault = None
@@ -277,6 +290,56 @@ class GraphService:
             query.update({"$top": str(top), "$skip": str(skip + top)})
             body["@odata.nextLink"] = f"{request.base_url}{quote(request.path)}?{urlencode(query, quote_via=quote)}"
         return GraphResponse(200, body, preferences)
+
+    def _delta(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
+        """`GET /users/{u}/calendarView/delta`: learn.microsoft.com/graph/api/event-delta (see delta.py)."""
+        owner = self._mailbox(principal, target, write=False)
+        zone, preferences = self._preferences(request)
+        response = self._calendar_delta.serve(request, owner.address.lower(), zone)
+        applied = [p for p in (preferences.get("Preference-Applied"), response.headers.get("Preference-Applied")) if p]
+        if applied:
+            response.headers["Preference-Applied"] = ", ".join(applied)
+        return response
+
+    def _subscriptions(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
+        """`POST /subscriptions` (learn.microsoft.com/graph/api/subscription-post-subscriptions) for
+        `users/{id}/events` or `users/{id}/calendar/events`; `GET /subscriptions` lists the app's own."""
+        service = self._sandbox.subscriptions
+        context = f"{request.base_url}/$metadata#subscriptions"
+        if request.method == "GET":
+            return GraphResponse(200, {"@odata.context": context, "value": service.of_app(principal.client_id)})
+        body = request.json()
+        if not isinstance(body, dict):
+            raise GraphError(400, "BadRequest", "Unable to read JSON request payload.")
+        resource = body.get("resource")
+        match = _SUBSCRIBABLE.match(resource) if isinstance(resource, str) else None
+        if match is None:
+            raise GraphError(400, "InvalidRequest", f"The 'resource' {resource!r} is not supported here: subscribe to "
+                             "'users/{id}/events' (or 'users/{id}/calendar/events'); /me needs delegated sign-in.")
+        key = match.group(1)
+        owner = self._mailbox(principal, Target(key, self._sandbox.directory.resolve(key, smtp=True)), write=False)
+        created = service.create(body, app_id=principal.client_id, user_id=owner.id, mailbox=owner.address.lower())
+        return GraphResponse(201, {"@odata.context": f"{context}/$entity", **created})
+
+    def _subscription(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
+        """GET, PATCH (renew: learn.microsoft.com/graph/api/subscription-update), DELETE (204)."""
+        service = self._sandbox.subscriptions
+        context = f"{request.base_url}/$metadata#subscriptions/$entity"
+        if request.method == "GET":
+            return GraphResponse(200, {"@odata.context": context, **service.get(target.event_id, principal.client_id)})
+        if request.method == "DELETE":
+            service.delete(target.event_id, principal.client_id)
+            return GraphResponse(204)
+        body = request.json()
+        if not isinstance(body, dict):
+            raise GraphError(400, "BadRequest", "Unable to read JSON request payload.")
+        renewed = service.renew(target.event_id, principal.client_id, body)
+        return GraphResponse(200, {"@odata.context": context, **renewed})
+
+    def _reauthorize(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
+        """learn.microsoft.com/graph/api/subscription-reauthorize: 204."""
+        self._sandbox.subscriptions.reauthorize(target.event_id, principal.client_id)
+        return GraphResponse(204)
 
     def _limit_subject(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Exchange keeps a subject to 255 characters; whether Graph refuses a longer one or cuts it is

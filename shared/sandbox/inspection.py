@@ -33,6 +33,10 @@ def calendar_item(row: EventRow, tag: str | None) -> dict[str, Any]:
         "body": {"contentType": data["body"]["contentType"], "content": data["body"]["content"]},
         "organizer": row.organizer,
         "attendees": [a["emailAddress"]["address"].lower() for a in data.get("attendees", [])],
+        # What Exchange recorded: each attendee's answer on the organizer's item, and this item's own answer.
+        "attendeeResponses": [{"address": a["emailAddress"]["address"].lower(), **a.get("status", {})}
+                              for a in data.get("attendees", [])],
+        "responseStatus": data.get("responseStatus"),
         "responseRequested": data.get("responseRequested"),
         "allowNewTimeProposals": data.get("allowNewTimeProposals"),
         "tag": tag,
@@ -56,6 +60,11 @@ class Inspection:
     def messages(self, request: Request, address: str) -> Response:
         found = self._sandbox.store.messages(address.lower())
         return json_response(200, {"value": [{"id": seq, **data} for seq, data in found]})
+
+    def subscriptions(self, request: Request) -> Response:
+        """Every live change-notification subscription with its delivery counts, and deliveries still queued."""
+        service = self._sandbox.subscriptions
+        return json_response(200, {"value": service.inspect(), "pending": service.pending()})
 
     def stats(self, request: Request) -> Response:
         return json_response(200, self._sandbox.stats.snapshot())

@@ -30,6 +30,11 @@ from shared.sandbox.realism import Realism
 from shared.sandbox.store import EventRow, Store
 
 REQUEST, UPDATE, CANCELLATION = "meetingRequest", "meetingUpdate", "meetingCancellation"
+# An attendee's answer and the eventMessage type of the response the organizer receives
+# (learn.microsoft.com/graph/api/resources/eventmessage: meetingMessageType, Graph's own spelling).
+RESPONSE_MESSAGES = {"accepted": ("meetingAccepted", "Accepted"),
+                     "tentativelyAccepted": ("meetingTenativelyAccepted", "Tentative"),
+                     "declined": ("meetingDeclined", "Declined")}
 
 
 def not_found() -> GraphError:
@@ -125,6 +130,50 @@ class Outlook:
             if not row.is_copy and not row.cancelled:
                 self._cancel(row, None)
             self._store.delete_event(row.id)
+
+    def respond(self, copy: EventRow, response: str, comment: str | None, send_response: bool) -> bool:
+        """An attendee answers the meeting `copy` in their calendar, as event-accept, event-tentativelyaccept and
+        event-decline do (learn.microsoft.com/graph/api/event-accept): their copy's `responseStatus` takes the
+        answer and its time; with `sendResponse` a response message goes to the organizer, and Exchange
+        records it on the organizer's meeting (`attendees[].status`, learn.microsoft.com/graph/api/resources/
+        attendee, responseStatus: "the response type ... and the date and time when the response was returned").
+
+        Undocumented, so behind switches: whether recording a response changes the organizer's item's
+        `changeKey` and `lastModifiedDateTime` (`responseChangesOrganizerItem`, default `changes`: a client
+        holding the old changeKey sees its copy go stale), and whether an answer to a meeting that asked for no
+        response still reaches the organizer (`responseWithoutRequest`, default `notSent`, as Outlook does).
+        Returns whether the organizer received the response (and their meeting recorded it).
+        """
+        with self._store.transaction():
+            organizer_event = self._store.event(copy.organizer_event_id or "")
+            now = self._clock.now()
+            stamp = graph_timestamp(now)
+            copy.data["responseStatus"] = {"response": response, "time": stamp}
+            copy.data["lastModifiedDateTime"] = stamp
+            copy.data["changeKey"] = new_change_key()
+            self._store.save_event(copy, {})
+            if organizer_event is None or organizer_event.cancelled or not send_response:
+                return False
+            realism = self._realism()
+            asked = organizer_event.data.get("responseRequested", True)
+            if not asked and realism.response_without_request == "notSent":
+                return False
+            kind, prefix = RESPONSE_MESSAGES[response]
+            summary = _summary(organizer_event)
+            summary["meetingSubject"] = organizer_event.data.get("subject")
+            delivered = self._postmaster.send(kind, copy.mailbox, [organizer_event.organizer], summary, comment,
+                                              subject=f"{prefix}: {organizer_event.data.get('subject') or ''}",
+                                              extra={"meetingMessageType": kind, "response": response})
+            if not delivered:
+                return False
+            for attendee in organizer_event.data.get("attendees", []):
+                if attendee["emailAddress"]["address"].lower() == copy.mailbox:
+                    attendee["status"] = {"response": response, "time": stamp}
+            if realism.response_changes_organizer_item == "changes":
+                organizer_event.data["lastModifiedDateTime"] = stamp
+                organizer_event.data["changeKey"] = new_change_key()
+            self._store.save_event(organizer_event)
+        return True
 
     def _cancel(self, row: EventRow, comment: str | None) -> None:
         row.cancelled = True

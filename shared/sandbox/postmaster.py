@@ -20,6 +20,7 @@ from shared.sandbox.realism import Realism
 from shared.sandbox.stats import Stats
 from shared.sandbox.store import Store
 
+_NO_COMMENT = frozenset({"meetingRequest", "meetingUpdate"})
 MINUTE_SECONDS = 60.0
 DAY_SECONDS = 86_400.0
 
@@ -62,17 +63,23 @@ class Postmaster:
             self._ledgers.clear()
 
     def send(self, kind: str, sender: str, recipients: list[str], meeting: dict[str, Any],
-             comment: str | None = None) -> list[str]:
-        """Deliver one message to each recipient; returns the recipients it reached."""
+             comment: str | None = None, *, subject: str | None = None,
+             extra: dict[str, Any] | None = None) -> list[str]:
+        """Deliver one message to each recipient; returns the recipients it reached.
+
+        Meeting requests, updates and cancellations carry the organizer's comment only on a
+        cancellation; a response (`meetingAccepted`, …) carries the attendee's comment.
+        """
         if not recipients:
             return []
         realism = self._realism()
-        subject = meeting.get("meetingSubject") or ""
-        if kind == "meetingCancellation":
-            subject = "Canceled: " + subject
+        if subject is None:
+            subject = meeting.get("meetingSubject") or ""
+            if kind == "meetingCancellation":
+                subject = "Canceled: " + subject
         # Always store first, then the ledger lock: one lock order, and the messages commit together.
         with self._store.transaction():
-            return self._deliver(kind, sender, recipients, meeting, comment, subject, realism)
+            return self._deliver(kind, sender, recipients, {**meeting, **(extra or {})}, comment, subject, realism)
 
     def _deliver(self, kind: str, sender: str, recipients: list[str], meeting: dict[str, Any],
                  comment: str | None, subject: str, realism: Realism) -> list[str]:
@@ -95,7 +102,7 @@ class Postmaster:
         for recipient in recipients:
             self._store.add_message(recipient, sender, send_id, received, {
                 "type": kind, "subject": subject, "receivedUtc": received, "from": sender, "to": recipient,
-                "comment": comment if kind == "meetingCancellation" else None, **meeting,
+                "comment": comment if kind not in _NO_COMMENT else None, **meeting,
             })
             self._stats.message(kind)
         with self._lock:

@@ -24,6 +24,10 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "repeat_cancel": ("accepted", "notFound", "badRequest"),
     "transaction_id_after_cancel": ("returnsCancelled", "createsNew"),
     "subject_over_limit": ("refuse", "truncate"),
+    "response_changes_organizer_item": ("changes", "keeps"),
+    "response_without_request": ("notSent", "sent"),
+    "delta_query_options": ("refuse", "ignore"),
+    "missed_lifecycle_event": ("notSent", "sent"),
 }
 
 
@@ -79,6 +83,28 @@ class Realism:
     # Exchange keeps subjects to 255 characters; whether Graph refuses or cuts a longer one is undocumented.
     subject_over_limit: str = "refuse"
     subject_max_length: int = 255
+    # Undocumented: whether Exchange recording an attendee's response changes the organizer's item's changeKey.
+    response_changes_organizer_item: str = "changes"
+    # Outlook sends no response to a meeting that asked for none.
+    response_without_request: str = "notSent"
+    # learn.microsoft.com/graph/api/event-delta: calendarView delta takes no $select, $expand, $filter, $orderby,
+    # $search; refused (400) or ignored. Page size without Prefer: odata.maxpagesize is undocumented.
+    delta_query_options: str = "refuse"
+    delta_page_size: int = 10
+    # learn.microsoft.com/graph/delta-query-overview ("Token duration"): Outlook keeps delta tokens in a cache of
+    # undocumented size; older tokens answer syncStateNotFound.
+    delta_token_cache: int = 1000
+    # learn.microsoft.com/graph/change-notifications-delivery-webhooks: notificationUrl must be HTTPS.
+    allow_http_notification_url: bool = False
+    notification_ca_file: str | None = None  # extra CA bundle trusted for notification URLs (with the sandbox's own)
+    validation_timeout_seconds: float = 10.0  # the validation answer must come within 10 seconds
+    notification_timeout_seconds: float = 3.0  # a notification must be answered with 2xx within 3 seconds
+    notification_retry_hours: float = 4.0  # failed notifications are retried for up to 4 hours (sandbox clock)
+    subscription_max_minutes: int = 10080  # Outlook event subscriptions: under 7 days
+    # Fault kind "missed notifications": the fraction of change notifications dropped, and whether a `missed`
+    # lifecycle event says so (learn.microsoft.com/graph/change-notifications-lifecycle-events).
+    missed_notifications: float = 0.0
+    missed_lifecycle_event: str = "notSent"
 
     def to_json(self) -> dict[str, Any]:
         data = {_camel(k): v for k, v in asdict(self).items()}
@@ -108,6 +134,18 @@ class Realism:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{_camel(name)} is {' or '.join(repr(a) for a in allowed)}, "
                                  f"not {getattr(self, name)!r}")
+        if not 0.0 <= float(self.missed_notifications) <= 1.0:
+            raise ValueError("missedNotifications is a fraction from 0 (none dropped) to 1 (all dropped)")
+        for name in ("delta_page_size", "delta_token_cache", "subscription_max_minutes"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{_camel(name)} must be a whole number of at least 1")
+        for name in ("validation_timeout_seconds", "notification_timeout_seconds", "notification_retry_hours"):
+            if not isinstance(getattr(self, name), (int, float)) or getattr(self, name) <= 0:
+                raise ValueError(f"{_camel(name)} must be a positive number")
+        if not isinstance(self.allow_http_notification_url, bool):
+            raise ValueError("allowHttpNotificationUrl is true or false")
+        if self.notification_ca_file is not None and not isinstance(self.notification_ca_file, str):
+            raise ValueError("notificationCaFile is the path of a PEM CA bundle (or null)")
         if not isinstance(self.subject_max_length, int) or self.subject_max_length < 1:
             raise ValueError("subjectMaxLength must be a whole number of at least 1")
         if self.time_scale <= 0 or self.token_lifetime_seconds <= 0:

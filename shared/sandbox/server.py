@@ -53,6 +53,10 @@ _ROUTES = Map([
     Rule("/_sandbox/mailboxes", endpoint="mailboxes", methods=["GET"]),
     Rule("/_sandbox/mailboxes/<address>/calendar", endpoint="calendar", methods=["GET"]),
     Rule("/_sandbox/mailboxes/<address>/messages", endpoint="messages", methods=["GET"]),
+    Rule("/_sandbox/mailboxes/<address>/respond", endpoint="respond", methods=["POST"]),
+    Rule("/_sandbox/subscriptions", endpoint="subscriptions", methods=["GET"]),
+    Rule("/_sandbox/subscriptions/<subscription_id>", endpoint="remove_subscription", methods=["DELETE"]),
+    Rule("/_sandbox/subscriptions/<subscription_id>/lifecycle", endpoint="lifecycle", methods=["POST"]),
     Rule("/_sandbox/users", endpoint="users", methods=["GET"]),
     Rule("/_sandbox/users/<address>", endpoint="user", methods=["PUT", "PATCH", "DELETE"]),
     Rule("/_sandbox/apps", endpoint="apps", methods=["GET"]),
@@ -85,6 +89,8 @@ class SandboxApp:
             "reset_stats": admin.reset_stats, "reset": admin.reset, "config": admin.config, "users": admin.users,
             "user": admin.user, "apps": admin.apps, "app": admin.app, "add_secret": admin.add_secret,
             "vault_secret": admin.vault_secret, "federated_assertion": admin.federated_assertion,
+            "respond": admin.respond, "subscriptions": inspection.subscriptions,
+            "remove_subscription": admin.remove_subscription, "lifecycle": admin.lifecycle,
             "discovery": authority.discovery, "keys": authority.keys, "token": authority.token,
         }
 

@@ -53,11 +53,16 @@ class Stats:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             names = ("requests", "throttled", "messagesSent", "writes", "batches", "tokensIssued",
-                     "tokenErrors", "faultsInjected", "messagesRejected", "sendLimitExceeded")
+                     "tokenErrors", "faultsInjected", "messagesRejected", "sendLimitExceeded",
+                     # change notifications: sent to subscribers, not Graph requests
+                     "notificationsDelivered", "notificationsFailed", "notificationsDropped", "lifecycleDelivered",
+                     "validations", "validationsFailed", "subscriptionsCreated", "subscriptionsRenewed",
+                     "subscriptionsExpired")
             return {name: self._counts[name] for name in names} | {
                 "byMethod": dict(self._by_method),
                 "byStatus": dict(self._by_status),
                 "messagesByType": dict(self._by_message_type),
                 "maxConcurrentPerMailbox": self._max_concurrent,
                 "since": self._since,
+                "now": utc_iso(self._clock.now()),  # the sandbox clock (scaled by timeScale)
             }

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,6 +60,19 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_by_mailbox ON messages (mailbox, seq);
 CREATE INDEX IF NOT EXISTS messages_by_sender ON messages (sender, received_utc);
+CREATE TABLE IF NOT EXISTS event_changes (
+    event_id TEXT PRIMARY KEY,
+    mailbox TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    removed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS event_changes_by_mailbox ON event_changes (mailbox, seq);
+CREATE TABLE IF NOT EXISTS delta_tokens (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    token TEXT NOT NULL UNIQUE,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS subscriptions (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS secrets (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
@@ -92,6 +105,20 @@ class EventRow:
         return self.organizer_event_id is not None
 
 
+@dataclass(frozen=True)
+class EventChange:
+    """One committed change to an item in a mailbox's calendar, as change tracking sees it.
+
+    `kind` is "created", "updated" or "deleted" (removed from the calendar: deleted, or a
+    cancelled organizer's meeting moved to Deleted Items); `change_key` is the item's after it.
+    """
+
+    kind: str
+    mailbox: str
+    event_id: str
+    change_key: str | None
+
+
 _EVENT_COLUMNS = ("id, mailbox, organizer, organizer_event_id, transaction_id, ical_uid, start_utc, end_utc, "
                   "cancelled, data")
 _JOINED_COLUMNS = ", ".join("e." + column for column in _EVENT_COLUMNS.split(", "))
@@ -120,6 +147,17 @@ class Store:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(SCHEMA)
         self._depth = 0
+        row = self._conn.execute("SELECT COALESCE(MAX(seq), 0) AS seq FROM event_changes").fetchone()
+        self._change_seq = int(row["seq"])
+        self._pending: list[EventChange] = []
+        self._listeners: list[Callable[[list[EventChange]], None]] = []
+
+    def on_event_changes(self, listener: Callable[[list[EventChange]], None]) -> None:
+        """Call `listener` with each transaction's committed event changes (after the commit, outside the lock).
+
+        Change notifications hang off this, so they fire only for what was really committed.
+        """
+        self._listeners.append(listener)
 
     def close(self) -> None:
         with self._lock:
@@ -138,15 +176,23 @@ class Store:
                 return
             self._conn.execute("BEGIN IMMEDIATE")
             self._depth = 1
+            self._pending = []
             try:
                 yield
             except BaseException:
                 self._conn.execute("ROLLBACK")
+                self._change_seq = int(self._conn.execute(
+                    "SELECT COALESCE(MAX(seq), 0) FROM event_changes").fetchone()[0])
+                self._pending = []
                 raise
             else:
                 self._conn.execute("COMMIT")
             finally:
                 self._depth = 0
+            committed, self._pending = self._pending, []
+        if committed:
+            for listener in self._listeners:
+                listener(committed)
 
     def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -217,6 +263,7 @@ class Store:
                 (event.id, event.mailbox, event.organizer, event.organizer_event_id, event.transaction_id,
                  event.ical_uid, event.start_utc, event.end_utc, int(event.cancelled), _dumps(event.data)),
             )
+            self._track(event.id, event.mailbox, removed=event.cancelled, change_key=event.data.get("changeKey"))
             if props is None:
                 return
             self._run("DELETE FROM event_props WHERE event_id = ?", (event.id,))
@@ -226,8 +273,67 @@ class Store:
 
     def delete_event(self, event_id: str) -> None:
         with self.transaction():
+            row = self._one("SELECT mailbox FROM events WHERE id = ?", (event_id,))
             self._run("DELETE FROM events WHERE id = ?", (event_id,))
             self._run("DELETE FROM event_props WHERE event_id = ?", (event_id,))
+            if row is not None:
+                self._track(event_id, row["mailbox"], removed=True, change_key=None)
+
+    def _track(self, event_id: str, mailbox: str, *, removed: bool, change_key: str | None) -> None:
+        """Record that an item changed (inside a transaction): the delta query's and notifications' source.
+
+        One row per item, holding the sequence number of its latest change, so a delta round costs
+        what changed, not what exists; a removed item keeps its row as the tombstone `@removed` needs.
+        """
+        prior = self._one("SELECT removed FROM event_changes WHERE event_id = ?", (event_id,))
+        if removed and prior is not None and prior["removed"]:
+            return  # already gone from the calendar (a cancelled meeting deleted afterwards)
+        self._change_seq += 1
+        self._run("INSERT INTO event_changes (event_id, mailbox, seq, removed) VALUES (?, ?, ?, ?) "
+                  "ON CONFLICT(event_id) DO UPDATE SET mailbox = excluded.mailbox, seq = excluded.seq, "
+                  "removed = excluded.removed", (event_id, mailbox, self._change_seq, int(removed)))
+        kind = "deleted" if removed else ("created" if prior is None or prior["removed"] else "updated")
+        self._pending.append(EventChange(kind, mailbox, event_id, change_key))
+
+    def change_seq(self) -> int:
+        """The sequence number of the latest change to any item (a delta round's upper bound)."""
+        with self._lock:
+            return self._change_seq
+
+    def changes(self, mailbox: str, *, after: int, upto: int, limit: int) -> list[tuple[int, str, bool]]:
+        """(seq, event id, removed) of a mailbox's items whose latest change lies in (after, upto], by seq."""
+        rows = self._all("SELECT seq, event_id, removed FROM event_changes WHERE mailbox = ? AND seq > ? "
+                         "AND seq <= ? ORDER BY seq LIMIT ?", (mailbox, after, upto, limit))
+        return [(int(r["seq"]), str(r["event_id"]), bool(r["removed"])) for r in rows]
+
+    def events_by_id(self, ids: list[str]) -> dict[str, EventRow]:
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        return {r["id"]: _event(r) for r in self._all(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE id IN ({marks})", tuple(ids))}
+
+    # --- delta tokens: a bounded cache, as Exchange keeps them
+    def put_delta_token(self, token: str, data: dict[str, Any], keep: int) -> None:
+        with self.transaction():
+            self._run("INSERT INTO delta_tokens (token, data) VALUES (?, ?)", (token, _dumps(data)))
+            self._run("DELETE FROM delta_tokens WHERE seq <= (SELECT MAX(seq) FROM delta_tokens) - ?", (keep,))
+
+    def delta_token(self, token: str) -> dict[str, Any] | None:
+        row = self._one("SELECT data FROM delta_tokens WHERE token = ?", (token,))
+        return None if row is None else dict(json.loads(row["data"]))
+
+    # --- change-notification subscriptions
+    def subscriptions(self) -> list[dict[str, Any]]:
+        return [json.loads(r["data"]) for r in self._all("SELECT data FROM subscriptions ORDER BY id")]
+
+    def put_subscription(self, data: dict[str, Any]) -> None:
+        self._run("INSERT INTO subscriptions (id, data) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET data = "
+                  "excluded.data", (data["id"], _dumps(data)))
+
+    def delete_subscription(self, subscription_id: str) -> bool:
+        with self._lock:
+            return self._conn.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,)).rowcount > 0
 
     def live_events(self, mailbox: str, *, prop_id: str | None = None, prop_value: str | None = None,
                     any_value: bool = False, order: str = "seq", limit: int = 1000,
@@ -323,5 +429,6 @@ class Store:
     def wipe(self) -> None:
         """Forget every mailbox, directory object and secret; the data directory's identity stays."""
         with self.transaction():
-            for table in ("events", "event_props", "messages", "secrets", "users", "apps"):
+            for table in ("events", "event_props", "messages", "secrets", "users", "apps", "event_changes",
+                          "delta_tokens", "subscriptions"):
                 self._run(f"DELETE FROM {table}")

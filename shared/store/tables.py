@@ -23,6 +23,7 @@ TABLES = {
     "audit": "Audit",
     "jobs": "Jobs",
     "work": "Work",
+    "subscriptions": "Subscriptions",
     "responses": "Responses",
 }
 DEFAULT_PREFIX = "Learncal"

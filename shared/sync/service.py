@@ -76,6 +76,7 @@ class ProviderView:
     organizer: str | None
     allowlist: tuple[str, ...]
     organizers: tuple[str, ...] = ()  # the pool; `organizer` is its first mailbox
+    request_responses: bool = False  # new invitations ask for a response (collection is on)
 
     def __post_init__(self) -> None:
         if not self.organizers and self.organizer:
@@ -313,7 +314,8 @@ class SyncService:
         pinning = dict(states)  # what each mailbox carries, with the pins of the chunks planned so far
         for offerings in offering_chunks([o for o in feed.offerings if o.id in examine], limit=CHUNK_INVITATIONS):
             sent = self._mapping.load(sorted(o.id for o in offerings))
-            scoped = desired_state(replace(feed, offerings=offerings), now=now, allowlist=allowlist)
+            scoped = desired_state(replace(feed, offerings=offerings), now=now, allowlist=allowlist,
+                                   request_responses=provider.request_responses)
             pinned = pin_run(scoped, sent, pinning, provider.organizers)
             part = plan(scoped, sent, organizer=pinned.pins, reconcile=reconcile, now=now)
             live = Counter(k.offering_id for k, r in sent.items() if r.live)

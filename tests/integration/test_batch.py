@@ -131,6 +131,12 @@ def test_batch_bodies_are_what_the_sdk_serializer_writes_for_the_typed_models() 
     ours = requests.update("2", "AA=", {"location": {"displayName": "Room 2"}}, "s2")
     assert ours.body == _without_odata_types(json.loads(sdk.content)) and ours.url.endswith("/events/AA%3D")
 
+    asking = {"contentType": "html", "content": "<p>Hi</p>", "responseRequested": True}
+    patch = Event(body=ItemBody(content_type=BodyType.Html, content="<p>Hi</p>"), response_requested=True)
+    sdk = events.by_event_id("AA=").to_patch_request_information(patch, RequestConfiguration())
+    ours = requests.update("4", "AA=", {"body": asking}, None)
+    assert ours.body == _without_odata_types(json.loads(sdk.content))
+
     sdk = events.by_event_id("AA=").cancel.to_post_request_information(CancelPostRequestBody(comment="Bye."),
                                                                         RequestConfiguration())
     ours = requests.cancel("3", "AA=", "Bye.")
