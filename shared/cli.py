@@ -636,6 +636,14 @@ def responses(offering_id: str | None, activity_id: str | None, email: str | Non
             _stderr("No responses recorded" + (" that match." if any(values.values()) else "."))
         elif after is not None:
             _stderr(f"More responses follow; raise --limit (shown: {len(rows)}).")
+        if settings.response_webhook_url:
+            from shared.responses.webhook import poisoned
+
+            stuck = poisoned(settings)
+            if stuck:
+                _stderr(f"{stuck} response change(s) could not be posted to the webhook after five attempts and wait "
+                        "in the queue learncal-webhooks-poison; fix the receiver, then move them back to "
+                        "learncal-webhooks.")
 
 
 @cli.group(cls=_Group)

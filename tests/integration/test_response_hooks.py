@@ -20,8 +20,10 @@ from typing import Any
 
 import conftest_admin
 import pytest
+from click.testing import CliRunner
 from conftest_admin import World
 
+from shared.cli import cli
 from shared.errors import ConfigurationError
 from shared.local.azurite import RunningAzurite
 from shared.local.queue_host import QueueHost
@@ -147,7 +149,7 @@ def test_the_hook_returns_at_once_while_the_receiver_hangs(azurite: RunningAzuri
 
 
 def test_a_change_the_receiver_keeps_refusing_goes_to_the_poison_queue_with_a_record(
-    azurite: RunningAzurite, caplog: pytest.LogCaptureFixture
+    azurite: RunningAzurite, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     refusing = Receiver([503] * 20)
     caplog.set_level(logging.WARNING, logger="learncal.monitoring")
@@ -166,6 +168,14 @@ def test_a_change_the_receiver_keeps_refusing_goes_to_the_poison_queue_with_a_re
         assert len(failed) == 5
         assert "final=true" in failed[-1] and all("final=false" in text for text in failed[:-1])
         assert "HTTP 503" in failed[-1] and SECRET not in caplog.text
+
+        for name, value in (("AzureWebJobsStorage", azurite.connection_string),
+                            ("LEARNCAL_TABLE_PREFIX", settings.table_prefix),
+                            ("LEARNCAL_RESPONSE_WEBHOOK_URL", refusing.url)):
+            monkeypatch.setenv(name, value)
+        shown = CliRunner().invoke(cli, ["responses"])
+        assert shown.exit_code == 0, shown.output
+        assert "1 response change(s) could not be posted" in shown.stderr
     finally:
         refusing.close()
 
