@@ -24,7 +24,7 @@ import base64
 import binascii
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -41,6 +41,7 @@ _HISTORY = 20  # earlier answers kept per row for the counts over time
 _MAX_LIMIT = 1000
 _PRELOAD = 5  # answers of one offering in one call from which its partition is read in one query
 _UNREAD = object()  # no row read yet
+_MAX_POINTS = 500  # points of the counts over time, enough for a chart
 
 
 class BadQuery(ValueError):
@@ -127,12 +128,16 @@ def _from_entity(entity: Any) -> ResponseRecord:
 
 
 def _history(entity: Any) -> list[tuple[str, str | None]]:
+    """The earlier answers kept on a row: [answer, time] pairs, oldest first (unreadable ones skipped)."""
     try:
         value = json.loads(entity.get("History") or "[]")
     except ValueError:
         return []
-    return [(str(r), t if isinstance(t, str) else None) for r, t in value if isinstance(r, str)] \
-        if isinstance(value, list) else []
+    kept: list[tuple[str, str | None]] = []
+    for pair in value if isinstance(value, list) else []:
+        if isinstance(pair, list) and len(pair) == 2 and pair[0] in RESPONSES:
+            kept.append((pair[0], pair[1] if isinstance(pair[1], str) else None))
+    return kept
 
 
 def _newer(incoming: ResponseRecord, stored: ResponseRecord) -> bool:
@@ -277,16 +282,6 @@ class ResponseStore:
             last = (str(entity["PartitionKey"]), str(entity["RowKey"]))
         return ResponsePage(items, None)
 
-    def all(self, **filters: Any) -> Iterator[ResponseRecord]:
-        """Every answer matching the filters of `query`, page after page."""
-        after: str | None = None
-        while True:
-            page = self.query(**filters, limit=_MAX_LIMIT, after=after)
-            yield from page.items
-            if page.next is None:
-                return
-            after = page.next
-
     def _filter(self, offering_id: str | None, activity_id: str | None, email: str | None, response: str | None,
                 changed_since: datetime | None) -> tuple[list[str], dict[str, Any]]:
         clauses: list[str] = []
@@ -320,11 +315,13 @@ class ResponseStore:
             return self._table.list_entities(results_per_page=page)
         return self._table.query_entities(" and ".join(clauses), parameters=parameters, results_per_page=page)
 
-    def counts_over_time(self, offering_id: str, activity_id: str | None = None) -> list[dict[str, Any]]:
-        """How many people had each answer, after each answer given, oldest first.
+    def counts_over_time(self, offering_id: str, activity_id: str | None = None,
+                         points: int = _MAX_POINTS) -> list[dict[str, Any]]:
+        """How many people had each answer, after each answer given, oldest first (at most `points`).
 
         Built from each row's latest answer and the earlier ones it keeps; everyone counts
-        as "none" until their first dated answer.
+        as "none" until their first dated answer. A long history keeps evenly spaced points
+        and always the last one.
         """
         clauses, parameters = self._filter(offering_id, activity_id, None, None, None)
         events: list[tuple[str, int, str]] = []  # (time, person, answer from then on)
@@ -337,17 +334,20 @@ class ResponseStore:
                     events.append((at, person, answer))
         events.sort()
         current: dict[int, str] = {}
-        points: list[dict[str, Any]] = []
+        counts = {name: 0 for name in RESPONSES}
+        counts["none"] = people
+        series: list[dict[str, Any]] = []
         for at, person, answer in events:
+            counts[current.get(person, "none")] -= 1
+            counts[answer] += 1
             current[person] = answer
-            counts = {name: 0 for name in RESPONSES}
-            for value in current.values():
-                counts[value] += 1
-            counts["none"] += people - len(current)
-            if points and points[-1]["at"] == at:
-                points.pop()
-            points.append({"at": at, **counts})
-        return points
+            if series and series[-1]["at"] == at:
+                series.pop()
+            series.append({"at": at, **counts})
+        if len(series) > points:
+            step = len(series) / points
+            series = [series[int(n * step)] for n in range(points - 1)] + [series[-1]]
+        return series
 
     # -- retention ---------------------------------------------------------------------------
 

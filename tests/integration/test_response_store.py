@@ -122,6 +122,8 @@ def test_counts_over_time_follow_each_persons_answers(tables: Tables) -> None:
 
     assert [(p["at"], p["accepted"], p["tentativelyAccepted"], p["declined"], p["none"]) for p in points] == [
         (at(60), 1, 0, 0, 2), (at(50), 1, 1, 0, 1), (at(40), 0, 1, 1, 1)]
+    # a long history is thinned for the chart, keeping its first and its last point
+    assert [p["at"] for p in store.counts_over_time("OFF-1", "S1", points=2)] == [at(60), at(40)]
 
 
 def test_prune_keeps_live_invitations_and_removes_answers_kept_past_their_period(tables: Tables) -> None:
