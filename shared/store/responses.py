@@ -144,8 +144,12 @@ def _newer(incoming: ResponseRecord, stored: ResponseRecord) -> bool:
     """Whether `incoming` replaces `stored`: a later answer, or the same moment seen differently.
 
     An answer without a time (none yet) is older than any answer with one, so a stale read
-    never turns a recorded answer back into "none".
+    never turns a recorded answer back into "none". An answer to another meeting (the person
+    was invited anew after a cancellation: a new event) replaces the old meeting's answer
+    whatever its time: the old answer was about a meeting that no longer exists.
     """
+    if incoming.event_id and stored.event_id and incoming.event_id != stored.event_id:
+        return True
     floor = datetime.min.replace(tzinfo=UTC)
     new_at, old_at = incoming.responded_at or floor, stored.responded_at or floor
     if new_at != old_at:
@@ -229,6 +233,8 @@ class ResponseStore:
                     history = [*history, (stored.response, iso(stored.responded_at))][-_HISTORY:]
             fields = self._entity(record, history)
             fields.update({"PartitionKey": partition, "RowKey": row})
+            if entity is not None and entity.get("EndedAt") is not None:
+                fields["EndedAt"] = entity["EndedAt"]  # the retention countdown already running
             try:
                 if entity is None:
                     self._table.create_entity(fields)

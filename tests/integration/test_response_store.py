@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -36,6 +37,18 @@ def test_the_latest_answer_is_kept_and_only_real_changes_are_returned(tables: Ta
     assert [r.response for r in later] == ["declined"]
     (kept,) = store.query().items
     assert (kept.response, kept.responded_at) == ("declined", NOW - timedelta(minutes=10))
+
+
+def test_an_answer_to_a_new_meeting_replaces_the_old_meetings_answer(tables: Tables) -> None:
+    store = ResponseStore(tables)
+    store.record([answer("OFF-1", "S1", "ada@contoso.example", "accepted", 30)])
+    reinvited = replace(answer("OFF-1", "S1", "ada@contoso.example", "notResponded", None), event_id="evt-new")
+
+    (changed,) = store.record([reinvited])
+
+    assert (changed.response, changed.event_id) == ("none", "evt-new")
+    (kept,) = store.query().items
+    assert (kept.response, kept.responded_at, kept.event_id) == ("none", None, "evt-new")
 
 
 def test_graph_no_answer_is_stored_as_none_and_an_unknown_answer_is_refused(tables: Tables) -> None:
