@@ -8,13 +8,16 @@ import ssl
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from shared.responses.graph import COLLECTION_REQUESTS
+from shared.responses.graph import COLLECTION_REQUESTS, parse_time
+from shared.responses.notifications import RECEIVED
 from shared.responses.reading import INDEXES
 from shared.responses.runner import Task, handle_task
 from shared.settings import Settings
@@ -215,29 +218,54 @@ def answered(world: World) -> dict[tuple[str, str], str]:
     return {key: value[0] for key, value in table(world).items() if value[0] != "none"}
 
 
+def sandbox_clock(world: World, scale: float) -> Callable[[], datetime]:
+    """The product's clock running with the sandbox's scaled clock (anchored on the sandbox's own `now`)."""
+    world.sandbox.configure(timeScale=scale)
+    anchor, started = parse_time(world.stats()["now"]), time.monotonic()
+    assert anchor is not None
+    return lambda: anchor + timedelta(seconds=(time.monotonic() - started) * scale)
+
+
+@dataclass
+class Online:
+    settings: Settings
+    clock: Callable[[], datetime]  # the sandbox's clock: earlier time-scaled tests may have moved it ahead
+
+    def upkeep(self) -> Any:
+        from shared.responses.runner import run_upkeep
+
+        return run_upkeep(self.settings, clock=self.clock)
+
+
 @contextmanager
-def function_app_online(world: World, monkeypatch: pytest.MonkeyPatch, tmp: Path) -> Iterator[Settings]:
+def function_app_online(world: World, monkeypatch: pytest.MonkeyPatch, tmp: Path,
+                        scale: float = 1.0) -> Iterator[Online]:
     """The function app's HTTP routes over HTTPS (a certificate the sandbox trusts) and its responses
-    queue function, with LEARNCAL_PUBLIC_URL naming them; the settings in force."""
+    queue function, with LEARNCAL_PUBLIC_URL naming them; the product's clock runs with the sandbox's."""
     from shared.local.notifications_host import notifications_host
     from shared.sandbox.certs import issue_certificate
 
     chain = issue_certificate(Path(world.info["dataDir"]), ["127.0.0.1"], tmp / "function-app.pem")
     settings = put_env(world, monkeypatch)
-    with notifications_host(chain, settings=settings, polling=0.2) as host:
-        yield put_env(world, monkeypatch, LEARNCAL_PUBLIC_URL=host.url)
+    clock = sandbox_clock(world, scale)
+
+    def worker(message: Any) -> None:  # function_app.responses_worker, on the sandbox's clock
+        handle_task(message.get_body().decode("utf-8"), clock=clock)
+
+    with notifications_host(chain, settings=settings, polling=0.2, worker=worker) as host:
+        yield Online(put_env(world, monkeypatch, LEARNCAL_PUBLIC_URL=host.url), clock)
 
 
 @pytest.mark.parametrize("delivery", ["notifications", "delta alone"])
 def test_responses_arrive_by_notification_or_by_the_delta_alone_with_the_same_table(
         collecting: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, delivery: str) -> None:
-    from shared.responses.runner import run_upkeep
     from shared.responses.state import CollectionState
 
     world = collecting
-    with function_app_online(world, monkeypatch, tmp_path) as settings:
+    with function_app_online(world, monkeypatch, tmp_path) as online:
+        settings = online.settings
         assert world.sync(base_feed()).code == 0
-        report = run_upkeep(settings)  # the timer: subscribes (Graph's handshake to our endpoint), reads in full
+        report = online.upkeep()  # the timer: subscribes (Graph's handshake to our endpoint), reads in full
         assert report.created == [world.info["organizer"]] and not report.problems
         [subscription] = world.sandbox.subscriptions()
         assert subscription["resource"].lower() == f"users/{world.info['organizer']}/events"
@@ -257,6 +285,52 @@ def test_responses_arrive_by_notification_or_by_the_delta_alone_with_the_same_ta
             time.sleep(3)  # longer than a notification's way through the queue would take
             assert answered(world) == {}
             assert world.stats()["notificationsDropped"] - before["notificationsDropped"] >= len(ANSWERS)
-            run_upkeep(settings)  # the next timer's delta read
+            online.upkeep()  # the next timer's delta read
         assert answered(world) == EXPECTED
         assert {v[0] for k, v in table(world).items() if k not in EXPECTED} == {"none"}  # 7 did not answer
+
+
+def test_the_subscription_is_renewed_before_it_expires_across_a_simulated_week(
+        collecting: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    world = collecting
+    with function_app_online(world, monkeypatch, tmp_path, scale=30240.0) as online:  # 3 weeks a minute
+        assert world.sync(base_feed()).code == 0
+        clock = online.clock
+        first = online.upkeep()
+        [created] = world.sandbox.subscriptions()
+        assert first.created and created["expirationDateTime"] > (clock() + timedelta(days=6)).isoformat()
+        renewed = 0
+        end = clock() + timedelta(days=8)
+        while clock() < end:  # the upkeep timer, as often as it can run (at least every 30 simulated minutes)
+            report = online.upkeep()
+            assert report.created == [] and not report.problems, report  # never lost, never created again
+            renewed += len(report.renewed)
+            [alive] = world.sandbox.subscriptions()
+            assert alive["id"] == created["id"]
+        assert renewed >= 1
+        assert world.stats()["subscriptionsExpired"] == 0
+        delivered = world.stats()["notificationsDelivered"]
+        accepted = RECEIVED["notifications"] - RECEIVED["refused"]
+        world.sandbox.respond(ADA, "declined", subject=DATA_PRIVACY)  # still delivered after the week, and trusted
+        wait_for(lambda: world.stats()["notificationsDelivered"] > delivered)
+        assert RECEIVED["notifications"] - RECEIVED["refused"] > accepted
+
+
+def test_lifecycle_notifications_recreate_a_removed_subscription_and_catch_up_missed_changes(
+        collecting: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    world = collecting
+    with function_app_online(world, monkeypatch, tmp_path) as online:
+        assert world.sync(base_feed()).code == 0
+        online.upkeep()
+        [first] = world.sandbox.subscriptions()
+
+        world.sandbox.remove_subscription(first["id"])  # the service removed it: subscriptionRemoved
+        wait_for(lambda: [s["id"] for s in world.sandbox.subscriptions()] not in ([], [first["id"]]))
+        [second] = world.sandbox.subscriptions()
+
+        world.sandbox.configure(missedNotifications=1)
+        world.sandbox.respond(BO, "accepted", subject=WORKSHOP_1)
+        time.sleep(2)
+        assert answered(world) == {}
+        world.sandbox.lifecycle_event(second["id"], "missed")  # Graph says notifications were missed
+        wait_for(lambda: answered(world) == {(BO, "OFF-1001/ACT-1"): "accepted"})
