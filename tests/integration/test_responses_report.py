@@ -202,3 +202,12 @@ def test_the_cli_names_an_option_it_cannot_use(environment: Tables) -> None:
     assert "--response" in result.output and "declined" in result.output
     both = run("--json", "--csv")
     assert both.exit_code == 2 and "--json" in both.output
+
+
+def test_a_change_time_with_an_unencoded_plus_still_reads_as_its_offset(world: World) -> None:
+    seed(world.tables)
+    since = (NOW - timedelta(minutes=20)).isoformat()  # "...+00:00", its "+" sent as is: a space on arrival
+    response = world.call("responses", request("GET", f"responses?changedSince={since}", headers=READER))
+
+    assert response.status_code == 200, response.get_body()
+    assert sorted(payload(response)["items"], key=key) == sorted(expected(recordedWithin=20), key=key)
