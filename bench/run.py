@@ -449,7 +449,7 @@ class Bench:
         from shared.bootstrap import build
         from shared.local.notifications_host import notifications_host
         from shared.responses.graph import COLLECTION_REQUESTS, parse_time
-        from shared.responses.notifications import RECEIVED
+        from shared.responses.notifications import CLOCK, RECEIVED
         from shared.responses.runner import handle_task, run_upkeep
         from shared.sandbox.certs import issue_certificate
         from shared.settings import Settings
@@ -474,6 +474,7 @@ class Bench:
 
         chain = issue_certificate(Path(self.info["dataDir"]), ["127.0.0.1"], self.work / "function-app.pem")
         saved = dict(os.environ)
+        CLOCK["now"] = clock  # notifications are timed on the clock the worker reads with
         with notifications_host(chain, settings=Settings.from_env(env), worker=worker, polling=0.2) as host:
             env["LEARNCAL_PUBLIC_URL"] = host.url
             os.environ.update(env)  # the HTTP functions read the app settings from the environment, as on the host

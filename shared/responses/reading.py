@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.errors import GraphError
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("learncal.responses")
 INDEX_SECONDS = 60.0
+# Within a burst of notifications only the last one's task reads; a steady stream is still read this often.
+MAX_WAIT = timedelta(seconds=30)
 # A delta link Graph no longer accepts: 410 Gone (syncStateNotFound / resyncRequired) or a token it cannot read.
 _RESTART_STATUS = frozenset({400, 404, 410})
 
@@ -138,15 +140,15 @@ class ResponseReader:
     async def read(self, organizer: str, *, unless_read_since: datetime | None = None) -> ReadResult:
         """The organizer's changes since the last read (a full read for a new window).
 
-        `unless_read_since`: a notification's arrival time; a read that started after it already
-        covered that change, so nothing is sent.
+        `unless_read_since`: a notification's arrival time. Nothing is sent when a read that
+        started after it already covered that change, or when a later notification arrived (its
+        own task reads once the burst is over), unless the last read is older than MAX_WAIT.
         """
         organizer = organizer.lower()
         result = ReadResult(organizer)
         row = self._state.delta(organizer)
-        last_read = _utc(row.read_at) if row is not None else None
-        if unless_read_since is not None and row is not None and last_read is not None \
-                and last_read >= unless_read_since and row.link:
+        if unless_read_since is not None and row is not None and row.link and self._covered(
+                organizer, unless_read_since, _utc(row.read_at)):
             result.skipped = True
             return result
         now = self._clock()
@@ -157,7 +159,16 @@ class ResponseReader:
             window, link = window_for(now, index.last_end), None
         events = await self._pages(organizer, window, link, now, result)
         self._record(organizer, events, index, now, result)
+        log.info("read %s's calendar changes: %d page(s), %d changed event(s), %d response(s) changed%s", organizer,
+                 result.pages, result.events, len(result.changed), " (a full read)" if result.full_read else "")
         return result
+
+    def _covered(self, organizer: str, notified: datetime, last_read: datetime | None) -> bool:
+        if last_read is not None and last_read >= notified:
+            return True  # that read started after this notification: it saw the change
+        later = _utc(self._state.last_notified(organizer))
+        waited = self._clock() - last_read if last_read is not None else MAX_WAIT
+        return later is not None and later > notified and waited < MAX_WAIT
 
     async def _pages(self, organizer: str, window: Window, link: str | None, now: datetime,
                      result: ReadResult) -> list[dict[str, Any]]:

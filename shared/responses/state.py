@@ -16,6 +16,7 @@ from shared.store.tables import Tables, key_part
 
 SUBSCRIPTION = "subscription"
 DELTA = "delta"
+NOTIFIED = "notified"
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,23 @@ class CollectionState:
 
     def drop_delta(self, organizer: str) -> None:
         self._table.delete_entity(DELTA, key_part(organizer.lower()))
+
+    # -- the latest notification per organizer (lets a burst of them be read once) --------------
+
+    def notified(self, organizer: str, at: datetime) -> None:
+        from azure.data.tables import UpdateMode
+
+        self._table.upsert_entity({"PartitionKey": NOTIFIED, "RowKey": key_part(organizer.lower()), "At": at},
+                                  mode=UpdateMode.REPLACE)
+
+    def last_notified(self, organizer: str) -> datetime | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            value = self._table.get_entity(NOTIFIED, key_part(organizer.lower())).get("At")
+        except ResourceNotFoundError:
+            return None
+        return value if isinstance(value, datetime) else None
 
 
 def _subscription(entity: Any) -> SubscriptionRow:

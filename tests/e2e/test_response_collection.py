@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from shared.responses.graph import COLLECTION_REQUESTS, parse_time
-from shared.responses.notifications import RECEIVED
+from shared.responses.notifications import CLOCK, RECEIVED
 from shared.responses.reading import INDEXES
 from shared.responses.runner import Task, handle_task
 from shared.settings import Settings
@@ -248,6 +248,7 @@ def function_app_online(world: World, monkeypatch: pytest.MonkeyPatch, tmp: Path
     chain = issue_certificate(Path(world.info["dataDir"]), ["127.0.0.1"], tmp / "function-app.pem")
     settings = put_env(world, monkeypatch)
     clock = sandbox_clock(world, scale)
+    monkeypatch.setitem(CLOCK, "now", clock)  # notifications are timed on the clock the workers read with
 
     def worker(message: Any) -> None:  # function_app.responses_worker, on the sandbox's clock
         handle_task(message.get_body().decode("utf-8"), clock=clock)
