@@ -12,6 +12,7 @@ import hmac
 import io
 import json
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from shared.responses.reading import INDEXES
 from shared.responses.runner import Task, handle_task
 from shared.responses.webhook import QUEUE, deliver
 from shared.settings import Settings
+from shared.store.services import queue_client
 from shared.store.tables import Tables, table_service
 from tests.support.feeds import ADA, BO, INES, base_feed
 from tests.support.world import World
@@ -45,13 +47,18 @@ ANSWERS = ((ADA, "declined", DATA_PRIVACY, ("OFF-2002", "ACT-9")),
 
 
 class Receiver:
+    """The learning system's endpoint on 127.0.0.1; `delay` makes it hang before answering."""
+
     def __init__(self) -> None:
         self.posts: list[tuple[dict[str, str], bytes]] = []
+        self.delay = 0.0
         posts = self.posts
+        receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 posts.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+                time.sleep(receiver.delay)
                 self.send_response(204)
                 self.end_headers()
 
@@ -59,6 +66,7 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/learning-system/responses"
         Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -151,3 +159,24 @@ def test_what_attendees_answer_is_what_the_cli_the_api_and_the_webhook_report(
         data = json.loads(raw)["data"]
         posted[(data["email"], data["offeringId"], data["activityId"])] = (data["response"], data["respondedAt"][:19])
     assert posted == oracle  # each answer once; the first read's "none" rows were not posted
+
+
+def test_a_hanging_receiver_never_holds_up_the_collection_or_a_run(collecting: World, receiver: Receiver) -> None:
+    world = collecting
+    receiver.delay = 30.0  # the learning system's endpoint stops answering
+    assert world.sync(base_feed()).code == 0
+    catch_up(world)
+    for who, response, subject, _ in ANSWERS:
+        world.sandbox.respond(who, response, subject=subject)
+
+    started = time.monotonic()
+    read = catch_up(world)
+    assert time.monotonic() - started < 10.0  # well below one post's wait, let alone three
+    assert len(read.changed) == len(ANSWERS) and receiver.posts == []  # queued, not posted by the collector
+
+    started = time.monotonic()
+    again = world.sync(base_feed())
+    assert again.code == 0 and time.monotonic() - started < 25.0
+    settings = Settings.from_env(world.env)
+    waiting = queue_client(settings, queue_name(settings.table_prefix, QUEUE)).peek_messages(max_messages=10)
+    assert len(waiting) == len(ANSWERS)  # each change waits for the webhook worker
