@@ -57,6 +57,8 @@ def normal_response(value: str) -> str:
     text = (value or "").strip()
     if text.lower() in _NO_ANSWER:
         return "none"
+    if text.lower() == "tentative":  # the word people use (and Outlook shows) for tentativelyAccepted
+        return "tentativelyAccepted"
     for known in RESPONSES:
         if text.lower() == known.lower():
             return known

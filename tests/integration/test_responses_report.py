@@ -90,6 +90,7 @@ def test_a_reader_lists_every_answer_and_each_filter_narrows_it(world: World) ->
         ({"email": "ADA@contoso.example"}, {"email": "ada@contoso.example"}),
         ({"response": "declined"}, {"response": "declined"}),
         ({"response": "none"}, {"response": "none"}),
+        ({"response": "tentative"}, {"response": "tentativelyAccepted"}),
         ({"changedSince": z(NOW - timedelta(minutes=20))}, {"recordedWithin": 20}),
     ]
     for query, only in cases:
