@@ -131,6 +131,10 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
                 "type": "array", "items": _ref("Alert"),
                 "description": "learning-system alerts this provider replaces while active (none while inactive)",
             },
+            "requestResponses": {"type": ["boolean", "null"], "description": "the stored response-collection "
+                                 "switch; null: LEARNCAL_REQUEST_RESPONSES applies"},
+            "requestResponsesInForce": {"type": "boolean", "description": "whether invitations ask for a response "
+                                        "and responses are collected now"},
             "notices": {"type": "array", "items": {"type": "string"},
                         "description": "after a save: what the change means"},
         },

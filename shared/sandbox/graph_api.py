@@ -52,6 +52,10 @@ _ROUTES = Map([
     Rule("/users/<user_key>/calendar/events/<event_id>", endpoint="event", methods=["GET", "PATCH", "DELETE"]),
     Rule("/users/<user_key>/events/<event_id>/cancel", endpoint="cancel", methods=["POST"]),
     # The SDK writes the function call with parentheses (`delta()`); Graph accepts both.
+    Rule("/users/<user_key>/events/<event_id>/<any(accept, tentativelyAccept, decline):answer>", endpoint="answer",
+         methods=["POST"]),
+    Rule("/users/<user_key>/calendar/events/<event_id>/<any(accept, tentativelyAccept, decline):answer>",
+         endpoint="answer", methods=["POST"]),
     Rule("/subscriptions", endpoint="subscriptions", methods=["GET", "POST"]),
     Rule("/subscriptions/<subscription_id>", endpoint="subscription", methods=["GET", "PATCH", "DELETE"]),
     Rule("/subscriptions/<subscription_id>/reauthorize", endpoint="reauthorize", methods=["POST"]),
@@ -95,6 +99,7 @@ class Target:
     user_key: str
     user: User | None
     event_id: str = ""
+    action: str = ""  # accept | tentativelyAccept | decline
 
 
 def _unauthorized(message: str) -> GraphError:
@@ -109,7 +114,8 @@ class GraphService:
         self._endpoints: dict[str, Callable[[GraphRequest, Principal, Target], GraphResponse]] = {
             "users": self._users, "user": self._user, "calendar": self._calendar, "events": self._events,
             "event": self._event, "cancel": self._cancel, "delta": self._delta,
-            "subscriptions": self._subscriptions, "subscription": self._subscription, "reauthorize": self._reauthorize,
+            "answer": self._answer, "subscriptions": self._subscriptions, "subscription": self._subscription,
+            "reauthorize": self._reauthorize,
         }
         self._calendar_delta = CalendarDelta(sandbox.store, lambda: sandbox.realism)
 
@@ -136,7 +142,8 @@ class GraphService:
             user_key = args.get("user_key", "")
             # /users/{id | UPN}; Outlook resources under it also take the primary SMTP address.
             user = sandbox.directory.resolve(user_key, smtp=endpoint != "user") if user_key else None
-            target = Target(user_key, user, args.get("event_id", "") or args.get("subscription_id", ""))
+            target = Target(user_key, user, args.get("event_id", "") or args.get("subscription_id", ""),
+                            args.get("answer", ""))
             with sandbox.gate.admit(principal.client_id, user.address if user else target.user_key):
                 rule = sandbox.gate.fault_for(request.method, request.path)
                 fault = None
@@ -300,6 +307,26 @@ class GraphService:
         if applied:
             response.headers["Preference-Applied"] = ", ".join(applied)
         return response
+
+    def _answer(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
+        """`POST /users/{u}/events/{id}/accept|tentativelyAccept|decline` `{"comment", "sendResponse"}`: 202.
+
+        learn.microsoft.com/graph/api/event-accept, /event-tentativelyaccept, /event-decline: the attendee's
+        own copy answers; the organizer's item cannot (400).
+        """
+        owner = self._mailbox(principal, target, write=True)
+        row = self._sandbox.outlook.event(owner.address, target.event_id)
+        if not row.is_copy:
+            raise GraphError(400, "ErrorInvalidRequest", "Your request can't be completed. You can't respond to a "
+                             "meeting you organized.")
+        body = request.json() if request.body.strip() else {}
+        options = {k.lower(): v for k, v in body.items()} if isinstance(body, dict) else {}
+        comment, send = options.get("comment"), options.get("sendresponse", True)
+        if (comment is not None and not isinstance(comment, str)) or not isinstance(send, bool):
+            raise GraphError(400, "BadRequest", "comment is a string and sendResponse true or false.")
+        response = {"accept": "accepted", "tentativelyAccept": "tentativelyAccepted", "decline": "declined"}
+        self._sandbox.outlook.respond(row, response[target.action], comment, send)
+        return GraphResponse(202)
 
     def _subscriptions(self, request: GraphRequest, principal: Principal, target: Target) -> GraphResponse:
         """`POST /subscriptions` (learn.microsoft.com/graph/api/subscription-post-subscriptions) for

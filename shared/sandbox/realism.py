@@ -101,6 +101,8 @@ class Realism:
     notification_timeout_seconds: float = 3.0  # a notification must be answered with 2xx within 3 seconds
     notification_retry_hours: float = 4.0  # failed notifications are retried for up to 4 hours (sandbox clock)
     subscription_max_minutes: int = 10080  # Outlook event subscriptions: under 7 days
+    # Undocumented: how long after an unanswered reauthorizationRequired delivery pauses.
+    reauthorization_grace_minutes: int = 30
     # Fault kind "missed notifications": the fraction of change notifications dropped, and whether a `missed`
     # lifecycle event says so (learn.microsoft.com/graph/change-notifications-lifecycle-events).
     missed_notifications: float = 0.0
@@ -136,7 +138,8 @@ class Realism:
                                  f"not {getattr(self, name)!r}")
         if not 0.0 <= float(self.missed_notifications) <= 1.0:
             raise ValueError("missedNotifications is a fraction from 0 (none dropped) to 1 (all dropped)")
-        for name in ("delta_page_size", "delta_token_cache", "subscription_max_minutes"):
+        for name in ("delta_page_size", "delta_token_cache", "subscription_max_minutes",
+                     "reauthorization_grace_minutes"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"{_camel(name)} must be a whole number of at least 1")
         for name in ("validation_timeout_seconds", "notification_timeout_seconds", "notification_retry_hours"):

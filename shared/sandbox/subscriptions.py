@@ -203,6 +203,7 @@ class Subscriptions:
             current.update(changes)
             current["_reauthorizedAt"] = graph_timestamp(self._clock.now())
             current["_reauthorizeSentAt"] = None
+            current["_challengedAt"] = None
             self._store.put_subscription(current)
             subscription = dict(current)
         self._stats.add("subscriptionsRenewed")
@@ -214,6 +215,7 @@ class Subscriptions:
             current = self._subs.get(subscription_id)
             if current is not None:
                 current["_reauthorizedAt"] = graph_timestamp(self._clock.now())
+                current["_challengedAt"] = None
                 self._store.put_subscription(current)
 
     def delete(self, subscription_id: str, app_id: str) -> None:
@@ -264,6 +266,10 @@ class Subscriptions:
                         continue
                     if parse_instant(subscription["expirationDateTime"], "expirationDateTime") <= now:
                         continue
+                    if self._paused(subscription, now, realism):
+                        self._count(subscription["id"], "paused")
+                        self._stats.add("notificationsDropped")
+                        continue
                     if realism.missed_notifications and self._rng.random() < realism.missed_notifications:
                         self._count(subscription["id"], "dropped")
                         self._stats.add("notificationsDropped")
@@ -273,6 +279,17 @@ class Subscriptions:
                     self._enqueue(subscription["notificationUrl"], {"value": [self._notification(subscription,
                                                                                                    change)]},
                                   subscription["id"], "change")
+
+    @staticmethod
+    def _paused(subscription: dict[str, Any], now: datetime, realism: Realism) -> bool:
+        """Delivery pauses when a reauthorizationRequired challenge goes unanswered (lifecycle-events: "eventually
+        change notification delivery pauses, until you take the required action"; the notifications are lost).
+        How long "eventually" is, is undocumented: `reauthorizationGraceMinutes`."""
+        challenged = subscription.get("_challengedAt")
+        if challenged is None:
+            return False
+        grace = timedelta(minutes=realism.reauthorization_grace_minutes)
+        return now - parse_instant(challenged, "challengedAt") >= grace
 
     def _notification(self, subscription: dict[str, Any], change: EventChange) -> dict[str, Any]:
         resource = f"Users/{subscription['_userId']}/Events/{change.event_id}"
@@ -397,7 +414,8 @@ class Subscriptions:
 
     def _count_of(self, subscription_id: str) -> dict[str, int]:
         counts = self._counts.get(subscription_id, {})
-        names = ("delivered", "failedAttempts", "dropped", "reauthorizationRequired", "subscriptionRemoved", "missed")
+        names = ("delivered", "failedAttempts", "dropped", "paused", "reauthorizationRequired", "subscriptionRemoved",
+                 "missed")
         return {name: counts.get(name, 0) for name in names}
 
     def _expire_due(self) -> None:
@@ -418,6 +436,7 @@ class Subscriptions:
                 sent = subscription.get("_reauthorizeSentAt")
                 if sent is None or now - parse_instant(sent, "sent") >= REAUTHORIZE_EVERY:
                     subscription["_reauthorizeSentAt"] = graph_timestamp(now)
+                    subscription["_challengedAt"] = subscription.get("_challengedAt") or graph_timestamp(now)
                     self._queue_lifecycle(subscription, "reauthorizationRequired")
 
     def _run(self) -> None:
@@ -428,7 +447,9 @@ class Subscriptions:
                 now = self._clock.timestamp()
                 due = heapq.heappop(self._queue) if self._queue and self._queue[0].due <= now else None
                 if due is None:
-                    self._lock.wait(0.02)
+                    # Expiry and lifecycle checks need a short tick only while subscriptions exist;
+                    # a queued delivery wakes the worker at once either way.
+                    self._lock.wait(0.02 if self._subs else 0.25)
                 else:
                     self._in_flight += 1
             try:

@@ -163,3 +163,21 @@ def test_responding_is_not_graph_traffic(sandbox: Harness) -> None:
 
     stats = sandbox.admin.stats()
     assert stats["requests"] == 0 and stats["messagesByType"] == {"meetingAccepted": 1}
+
+
+def test_a_tenant_attendee_can_answer_through_graph(sandbox: Harness) -> None:
+    """event-tentativelyaccept: POST /users/{id}/events/{id}/tentativelyAccept {comment, sendResponse} -> 202."""
+    bea = "bea@contoso.example"
+    sandbox.admin.put_user(bea, displayName="Bea", hasMailbox=True)
+    created = invite(sandbox, attendees=(bea,))
+    [copy] = sandbox.admin.calendar(bea)
+    token = sandbox.token()
+
+    answered = sandbox.raw("POST", f"/v1.0/users/{bea}/events/{copy['id']}/tentativelyAccept", token=token,
+                           json={"comment": "maybe", "sendResponse": True})
+    own = sandbox.raw("POST", f"/v1.0/users/{sandbox.organizer}/events/{created['id']}/accept", token=token, json={})
+
+    assert answered.status_code == 202
+    assert status_of(organizer_event(sandbox, created["id"]), bea)["response"] == "tentativelyAccepted"
+    assert sandbox.admin.messages(sandbox.organizer)[0]["comment"] == "maybe"
+    assert own.status_code == 400 and own.json()["error"]["code"] == "ErrorInvalidRequest"
