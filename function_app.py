@@ -72,6 +72,26 @@ def send_worker(msg: func.QueueMessage) -> None:
     send_queued(msg.get_body().decode("utf-8"), dequeue_count=msg.dequeue_count or 1)
 
 
+@app.queue_trigger(arg_name="msg", queue_name="learncal-webhooks", connection="AzureWebJobsStorage")
+def webhook_worker(msg: func.QueueMessage) -> None:
+    """Post one response change to LEARNCAL_RESPONSE_WEBHOOK_URL, signed (shared/responses/webhook.py).
+
+    Tries a few times with backoff, then raises so the host tries again later; after five
+    attempts the host moves the change to learncal-webhooks-poison.
+    """
+    from shared.responses.webhook import deliver_message
+
+    deliver_message(msg.get_body().decode("utf-8"), dequeue_count=msg.dequeue_count or 1)
+
+
+@app.timer_trigger(schedule="0 15 3 * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
+def responses_retention(timer: func.TimerRequest) -> None:
+    """Daily: remove attendees' responses kept LEARNCAL_RESPONSE_KEEP_DAYS past their invitation's end."""
+    from shared.responses.retention import prune_expired
+
+    prune_expired()
+
+
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """Liveness and configuration completeness: status only (outside sign-in), details in the log."""
@@ -253,6 +273,20 @@ def rollout(req: func.HttpRequest) -> func.HttpResponse:
     from shared.admin import rollout
 
     return rollout.rollout(req)
+@app.route(route="responses", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def responses(req: func.HttpRequest) -> func.HttpResponse:
+    """Attendees' answers (accepted, tentative, declined, none), filtered and paged (Reader)."""
+    from shared.admin import responses as answers
+
+    return answers.responses(req)
+
+
+@app.route(route="responses/counts", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def response_counts(req: func.HttpRequest) -> func.HttpResponse:
+    """How many attendees of an offering (or one session) had each answer over time (Reader)."""
+    from shared.admin import responses as answers
+
+    return answers.response_counts(req)
 
 
 @app.queue_trigger(arg_name="message", queue_name="learncal-jobs", connection="AzureWebJobsStorage")
@@ -269,3 +303,43 @@ def console(req: func.HttpRequest) -> func.HttpResponse:
     from shared.console.assets import console_response
 
     return console_response(req)
+
+
+# -- response collection (shared/responses): Graph change notifications, the upkeep timer, the reading worker.
+
+@app.route(route="notifications", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def graph_notifications(req: func.HttpRequest) -> func.HttpResponse:
+    """Graph's change notifications: the validation handshake, else 202 at once (clientState checked);
+    the reading happens on the learncal-responses queue. Excluded from sign-in (Graph sends no token)."""
+    from shared.responses.notifications import answer
+
+    result = answer(req.method, dict(req.params), req.get_body(), lifecycle=False)
+    return func.HttpResponse(result.body, status_code=result.status, mimetype=result.mimetype)
+
+
+@app.route(route="notifications/lifecycle", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def graph_lifecycle_notifications(req: func.HttpRequest) -> func.HttpResponse:
+    """Graph's lifecycle notifications: reauthorizationRequired renews, subscriptionRemoved recreates,
+    missed reads the organizer's delta (each on the learncal-responses queue)."""
+    from shared.responses.notifications import answer
+
+    result = answer(req.method, dict(req.params), req.get_body(), lifecycle=True)
+    return func.HttpResponse(result.body, status_code=result.status, mimetype=result.mimetype)
+
+
+@app.timer_trigger(schedule="0 */30 * * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
+def responses_upkeep(timer: func.TimerRequest) -> None:
+    """Every 30 minutes: subscriptions created, renewed (a day before expiry) or deleted, and each
+    organizer's calendar delta read as the safety net. With collection off: subscriptions deleted."""
+    from shared.responses.runner import run_upkeep
+
+    run_upkeep()
+
+
+@app.queue_trigger(arg_name="msg", queue_name="learncal-responses", connection="AzureWebJobsStorage")
+def responses_worker(msg: func.QueueMessage) -> None:
+    """Reads an organizer's changed events after a notification (coalesced), or renews / recreates its
+    subscription after a lifecycle notification."""
+    from shared.responses.runner import handle_task
+
+    handle_task(msg.get_body().decode("utf-8"))

@@ -96,6 +96,7 @@ FIGURES: tuple[tuple[str, str], ...] = (
     ("pool_speedup", "{:.2f}"),
     ("rollout_peak_rss_mb", "{:.0f}"),
     ("throttled", "{:d}"),
+    ("requests_per_response", "{:.2f}"),
 )
 
 

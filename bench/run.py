@@ -14,7 +14,10 @@ Phases (method and figures: docs/performance.md):
 6. burst: 1,800 invitations through one mailbox at 30 a minute, time-scaled: simulated minutes
    from the run's start to the last delivery (U);
 7. pool: a first rollout of 3,600 invitations in 40 offerings through 4 organizer mailboxes and
-   through 1, time-scaled: the ratio of the two times to the last delivery (P).
+   through 1, time-scaled: the ratio of the two times to the last delivery (P);
+8. responses: collection on, the function app's notification endpoint served over HTTPS, one
+   subscription and the first full read; then attendees answer: Graph requests spent collecting
+   (notifications received, look-ups, delta pages) per changed response (X, goal at most 1.1).
 
 Every phase also counts the 429s the sync caused at the sandbox (T, goal 0: the sync keeps to
 four requests in flight per mailbox; the naive baseline's 429s are not the sync's and are not
@@ -33,7 +36,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -432,6 +435,100 @@ class Bench:
         self.results["pool_speedup"] = round(times[1] / times[POOL_SIZE], 2)
 
 
+    # -- 8. responses -----------------------------------------------------------------------
+
+    def responses(self, shape: Shape, answers: int) -> None:
+        """Requests spent collecting per changed response, after the first full read.
+
+        The function app's HTTP routes run over HTTPS with a certificate the sandbox trusts and its
+        responses queue function under the local queue host; the sandbox delivers a notification per
+        answer. Counted: notifications delivered (the sandbox's count, checked against the endpoint's)
+        and every Graph request the sandbox served while only collection ran (look-ups, delta pages,
+        subscription upkeep), against the product's own count of its collection requests.
+        """
+        from shared.bootstrap import build
+        from shared.local.notifications_host import notifications_host
+        from shared.responses.graph import COLLECTION_REQUESTS, parse_time
+        from shared.responses.notifications import CLOCK, RECEIVED
+        from shared.responses.runner import handle_task, run_upkeep
+        from shared.sandbox.certs import issue_certificate
+        from shared.settings import Settings
+        from shared.store.responses import ResponseStore
+        from shared.sync.service import SyncRequest
+
+        say(f"responses: {shape.invitations} invitations asking for a response, {answers} answers")
+        self.admin.reset()
+        self.admin.configure(messagesPerMinute=1_000_000, recipientsPerDay=10_000_000)
+        feed = build_feed(shape)
+        path = self.feed_file(feed, "responses.json")
+        env = self.env(LEARNCAL_REQUEST_RESPONSES="true", LEARNCAL_SEND_PER_MINUTE="1000000",
+                       LEARNCAL_SEND_PER_DAY="10000000", LEARNCAL_RUN_SECONDS="600")
+        anchor, started = parse_time(self.admin.stats()["now"]), time.monotonic()
+        assert anchor is not None
+
+        def clock() -> datetime:  # the sandbox's clock (earlier phases scaled it ahead of the wall clock)
+            return anchor + timedelta(seconds=time.monotonic() - started)
+
+        def worker(message: Any) -> None:  # function_app.responses_worker, on the sandbox's clock
+            handle_task(message.get_body().decode("utf-8"), Settings.from_env(env), clock=clock)
+
+        chain = issue_certificate(Path(self.info["dataDir"]), ["127.0.0.1"], self.work / "function-app.pem")
+        saved = dict(os.environ)
+        CLOCK["now"] = clock  # notifications are timed on the clock the worker reads with
+        with notifications_host(chain, settings=Settings.from_env(env), worker=worker, polling=0.2) as host:
+            env["LEARNCAL_PUBLIC_URL"] = host.url
+            os.environ.update(env)  # the HTTP functions read the app settings from the environment, as on the host
+            try:
+                settings = Settings.from_env(env)
+                summary = build(settings, progress=lambda m: None).sync.sync(SyncRequest(feed=path))
+                assert summary.status == "completed" and summary.created == shape.invitations, summary.to_json()
+                first = run_upkeep(settings, clock=clock)  # subscribes, and the first full read
+                assert first.created and not first.problems, first.describe()
+                self._quiet()
+                people = sorted(e["learnerEmail"] for o in feed["offerings"] for e in o["enrollments"])
+                choices = ("accepted", "declined", "tentativelyAccepted")
+                plan = [(person, event["id"], choices[n % 3]) for n, (person, event) in enumerate(
+                    (p, e) for p in people for e in self.admin.calendar(p))][:answers]
+                assert len(plan) == answers, len(plan)
+                before, requests, received = self.admin.stats(), COLLECTION_REQUESTS.total(), dict(RECEIVED)
+                began = time.monotonic()
+                for person, event_id, response in plan:
+                    self.admin.respond(person, response, event_id=event_id)
+                store = ResponseStore(build(settings).tables)
+
+                def collected() -> int:
+                    return sum(1 for r in store.query(limit=1000).items if r.response != "none")
+
+                while collected() < answers:
+                    assert time.monotonic() - began < 60, f"{collected()} of {answers} answers collected"
+                    time.sleep(0.2)
+                seconds = time.monotonic() - began
+                self._quiet()
+                after = self.admin.stats()
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+        notifications = (after["notificationsDelivered"] - before["notificationsDelivered"]
+                         + after["lifecycleDelivered"] - before["lifecycleDelivered"])
+        graph = after["requests"] - before["requests"]
+        ours = COLLECTION_REQUESTS.total() - requests
+        endpoint = RECEIVED["notifications"] - received["notifications"]
+        assert graph == ours and endpoint == notifications, (graph, ours, endpoint, notifications)
+        self.results["responses"] = {
+            "invitations": shape.invitations, "answers": answers, "notifications": notifications,
+            "graph_requests": graph, "seconds_to_last": round(seconds, 1), "throttled": after["throttled"],
+            "requests_per_response": round((notifications + graph) / answers, 3),
+        }
+        self.tally_throttled(after)
+        say(f"  {self.results['responses']}")
+
+    def _quiet(self) -> None:
+        """Until the sandbox has no notification left to deliver and the reads they started are done."""
+        deadline = time.monotonic() + 30
+        while self.admin.pending_notifications() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2.5)  # the responses queue's coalescing delay, and the read it starts
+
 
 def recipients(feed: dict[str, Any]) -> set[str]:
     people: set[str] = set()
@@ -442,7 +539,8 @@ def recipients(feed: dict[str, Any]) -> set[str]:
     return people
 
 
-PHASES = {"startup", "send_rate", "pipeline", "catalog", "rollout", "burst", "pool"}
+PHASES = {"startup", "send_rate", "pipeline", "catalog", "rollout", "burst", "pool", "responses"}
+RESPONSES = Shape(offerings=2, activities_per_offering=2, enrollments_per_offering=39)  # 2 x 2 x (39 + 1) = 160
 
 
 def figures(results: dict[str, Any]) -> dict[str, Any]:
@@ -457,6 +555,7 @@ def figures(results: dict[str, Any]) -> dict[str, Any]:
         "pool_speedup": results.get("pool_speedup"),
         "rollout_peak_rss_mb": results.get("rollout_peak_rss_mb"),
         "throttled": results.get("throttled"),
+        "requests_per_response": results.get("responses", {}).get("requests_per_response"),
     }
 
 
@@ -468,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="time scale of the burst phase (default 20; 60 when sending waits for hourly runs)")
     parser.add_argument("--pool-scale", type=float, default=None, help="time scale of the pool phase (default 20)")
     parser.add_argument("--only", default="", help="comma-separated phases to run: startup, send_rate, pipeline, "
-                        "catalog, rollout, burst, pool (default all)")
+                        "catalog, rollout, burst, pool, responses (default all)")
     args = parser.parse_args(argv)
     burst_scale = args.burst_scale or (20.0 if QUEUED else 60.0)
     pool_scale = args.pool_scale or 20.0
@@ -503,6 +602,8 @@ def main(argv: list[str] | None = None) -> int:
         if "pool" in phases:
             bench.pool(POOL if not args.quick else replace(POOL, activities_per_offering=1, enrollments_per_offering=8),
                        pool_scale)
+        if "responses" in phases:
+            bench.responses(RESPONSES, answers=40 if args.quick else 120)
         results = bench.results
         results["throttled"] = bench.throttled
 

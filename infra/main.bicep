@@ -85,6 +85,29 @@ param feed string = 'blob:feeds'
 @description('LEARNCAL_FEED_KEEP_DAYS: days earlier feeds are kept in the feed drop; the lifecycle policy deletes what is left a week later.')
 param feedKeepDays string = '30'
 
+@description('LEARNCAL_RESPONSE_KEEP_DAYS: days attendees\' responses are kept after their invitation is no longer live.')
+param responseKeepDays string = '30'
+
+@description('LEARNCAL_RESPONSE_WEBHOOK_URL: https URL each response change is posted to, signed with the Key Vault secret learncal-response-webhook-secret; empty for none.')
+param responseWebhookUrl string = ''
+
+@description('LEARNCAL_ALERT_DECLINED_INSTRUCTOR: raise an alert when an instructor declines a session.')
+@allowed([
+  'true'
+  'false'
+])
+param alertDeclinedInstructor string = 'true'
+
+@description('LEARNCAL_REQUEST_RESPONSES: invitations ask for a response and responses are collected (a saved provider configuration\'s requestResponses wins).')
+@allowed([
+  'true'
+  'false'
+])
+param requestResponses string = 'false'
+
+@description('LEARNCAL_PUBLIC_URL: the function app\'s public https address, where Graph delivers change notifications; empty: https://<function app name>.azurewebsites.net.')
+param publicUrl string = ''
+
 @description('SFTP delivery (for BI Publisher and other report schedulers): a separate storage account with hierarchical namespace and SFTP holds the feed drop, with a local user limited to its feeds container.')
 param feedSftp bool = false
 
@@ -199,6 +222,7 @@ var effectiveSyncSchedule = empty(syncSchedule) ? '0 0 * * * *' : syncSchedule
 var effectiveGraphUrl = empty(graphUrl) ? 'https://graph.microsoft.com/v1.0' : graphUrl
 var effectiveAuthorityUrl = empty(authorityUrl) ? 'https://login.microsoftonline.com' : authorityUrl
 var effectiveFeedKeepDays = empty(feedKeepDays) ? '30' : feedKeepDays
+var effectiveResponseKeepDays = empty(responseKeepDays) ? '30' : responseKeepDays
 var uniqueAppName = empty(appUniqueName) ? 'learning-calendar-sync-${environmentName}' : appUniqueName
 var storageAccountName = 'st${resourceToken}'
 var sftpStorageAccountName = 'stsftp${resourceToken}'
@@ -385,6 +409,11 @@ module functionApp 'modules/function-app.bicep' = {
     feed: feed
     feedCsvMapping: feedCsvMapping
     feedKeepDays: effectiveFeedKeepDays
+    responseKeepDays: effectiveResponseKeepDays
+    responseWebhookUrl: responseWebhookUrl
+    alertDeclinedInstructor: alertDeclinedInstructor
+    requestResponses: requestResponses
+    publicUrl: publicUrl
     recipientAllowlist: recipientAllowlist
     sendPerMinute: sendPerMinute
     sendPerDay: sendPerDay

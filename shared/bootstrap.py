@@ -105,7 +105,8 @@ def provider_view(settings: Settings, tables: Tables) -> Callable[[], ProviderVi
         config = service.current()[0]
         effective = service.effective_settings()
         return ProviderView(effective.status, effective.organizer, effective.recipient_allowlist,
-                            organizers=effective.organizers, default_language=config.default_language)
+                            organizers=effective.organizers, default_language=config.default_language,
+                            request_responses=effective.request_responses)
 
     return view
 

@@ -49,6 +49,12 @@ SETTINGS: tuple[Setting, ...] = (
             "(default: AzureWebJobsStorage__clientId)"),
     Setting("LEARNCAL_FEED_KEEP_DAYS", "days earlier feeds are kept in the feed drop before they are deleted", "30"),
     Setting("LEARNCAL_FEED_CSV_MAPPING", "path of the mapping file that adapts a CSV export (docs/feed-csv.md)"),
+    Setting("LEARNCAL_RESPONSE_KEEP_DAYS", "days attendees' responses are kept after their invitation is no longer "
+            "live (its session ended or it was cancelled)", "30"),
+    Setting("LEARNCAL_RESPONSE_WEBHOOK_URL", "https URL each response change is posted to (signed; optional)"),
+    Setting("LEARNCAL_RESPONSE_WEBHOOK_SECRET", "key that signs the response webhook's posts, for local development "
+            "only (in Azure: the Key Vault secret learncal-response-webhook-secret)", secret=True),
+    Setting("LEARNCAL_ALERT_DECLINED_INSTRUCTOR", "raise an alert when an instructor declines a session", "true"),
     Setting("LEARNCAL_RECIPIENT_ALLOWLIST", "comma-separated addresses and @domain entries"),
     Setting("LEARNCAL_SEND_PER_MINUTE", "messages the organizer may send per minute", "30"),
     Setting("LEARNCAL_SEND_PER_DAY", "recipients the organizer may send to per rolling day", "10000"),
@@ -60,6 +66,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LEARNCAL_MASS_CANCEL_MAX", "cancellations above which the guard stops a run whatever the share", "500"),
     Setting("LEARNCAL_ALLOW_MASS_CANCEL", "a one-shot allowance: the number of cancellations the guard lets "
             "through once (read once, expires after 24 hours)"),
+    Setting("LEARNCAL_REQUEST_RESPONSES", "true: invitations ask for a response and responses are collected "
+            "(docs/behaviour.md, Responses); a saved provider configuration's requestResponses wins", "false"),
+    Setting("LEARNCAL_PUBLIC_URL", "the function app's public https base URL (such as "
+            "https://learncal.azurewebsites.net), where Microsoft Graph delivers change notifications"),
     Setting("LEARNCAL_SYNC_SCHEDULE", "NCRONTAB schedule of the sync timer", "0 0 * * * *"),
     Setting("LEARNCAL_GRAPH_URL", "Microsoft Graph base URL", "https://graph.microsoft.com/v1.0"),
     Setting("LEARNCAL_AUTHORITY_URL", "Microsoft identity platform authority host", "https://login.microsoftonline.com"),
@@ -130,6 +140,12 @@ class Settings:
     feed_blob_service_uri: str | None = None
     feed_storage_client_id: str | None = None
     feed_keep_days: int = 30
+    request_responses: bool = False  # LEARNCAL_REQUEST_RESPONSES; the provider configuration may override it
+    public_url: str | None = None  # LEARNCAL_PUBLIC_URL: where Graph delivers change notifications
+    response_keep_days: int = 30
+    response_webhook_url: str | None = None
+    response_webhook_secret: str | None = field(default=None, repr=False)
+    alert_declined_instructor: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -206,6 +222,13 @@ class Settings:
             feed_blob_service_uri=get("LEARNCAL_FEED_STORAGE__blobServiceUri"),
             feed_storage_client_id=get("LEARNCAL_FEED_STORAGE__clientId"),
             feed_keep_days=int(number("LEARNCAL_FEED_KEEP_DAYS", int, 1)),
+            request_responses=_switch("LEARNCAL_REQUEST_RESPONSES", get("LEARNCAL_REQUEST_RESPONSES") or "false"),
+            public_url=_public_url(get("LEARNCAL_PUBLIC_URL")),
+            response_keep_days=int(number("LEARNCAL_RESPONSE_KEEP_DAYS", int, 0)),
+            response_webhook_url=get("LEARNCAL_RESPONSE_WEBHOOK_URL"),
+            response_webhook_secret=get("LEARNCAL_RESPONSE_WEBHOOK_SECRET"),
+            alert_declined_instructor=_switch("LEARNCAL_ALERT_DECLINED_INSTRUCTOR",
+                                              get("LEARNCAL_ALERT_DECLINED_INSTRUCTOR") or "true"),
         )
 
     def __post_init__(self) -> None:
@@ -294,6 +317,30 @@ def _allowance(value: str | None) -> int | None:
         "(the count the guard or a dry run reported, such as 67), or leave it empty; it is read once and expires "
         "after 24 hours."
     )
+
+
+def _switch(name: str, value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name}={value!r} is neither true nor false; set it to true or false.")
+
+
+def _public_url(value: str | None) -> str | None:
+    """The function app's base URL; Graph delivers change notifications only over HTTPS."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"LEARNCAL_PUBLIC_URL={value!r} is not an https base URL; set it to the function app's address, such as "
+            "https://learncal.azurewebsites.net (Microsoft Graph delivers change notifications only over HTTPS)."
+        )
+    return value.rstrip("/")
 
 
 def _table_prefix(value: str) -> str:

@@ -14,6 +14,7 @@
 //   /api/health              status only, nothing secret
 //   /runtime/webhooks/blobs  the Event Grid webhook of the blob trigger (its blobs_extension key)
 //   /api/notifications       Graph change notifications (client state and validation handshake)
+//   /api/notifications/lifecycle  Graph lifecycle notifications (the same checks)
 
 @description('Name of the function app.')
 param functionAppName string
@@ -35,6 +36,7 @@ param excludedPaths array = [
   '/api/health'
   '/runtime/webhooks/blobs'
   '/api/notifications'
+  '/api/notifications/lifecycle'
 ]
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {

@@ -72,6 +72,12 @@ param status string
 param feed string
 param feedCsvMapping string
 param feedKeepDays string
+param responseKeepDays string
+param responseWebhookUrl string
+param alertDeclinedInstructor string
+param requestResponses string
+@description('The public https address Graph delivers change notifications to; empty: the default host name.')
+param publicUrl string = ''
 param recipientAllowlist string
 param sendPerMinute string
 param sendPerDay string
@@ -139,6 +145,14 @@ var appSettings = {
   LEARNCAL_FEED_STORAGE__credential: 'managedidentity'
   LEARNCAL_FEED_STORAGE__clientId: identityClientId
   LEARNCAL_RECIPIENT_ALLOWLIST: recipientAllowlist
+  LEARNCAL_RESPONSE_KEEP_DAYS: responseKeepDays
+  LEARNCAL_RESPONSE_WEBHOOK_URL: responseWebhookUrl
+  LEARNCAL_ALERT_DECLINED_INSTRUCTOR: alertDeclinedInstructor
+  // Response collection: Graph posts change notifications to LEARNCAL_PUBLIC_URL/api/notifications (excluded
+  // from sign-in in auth.bicep). The site's own host name cannot be read inside its own settings, so the
+  // default host name is spelled from the app's name.
+  LEARNCAL_REQUEST_RESPONSES: requestResponses
+  LEARNCAL_PUBLIC_URL: empty(publicUrl) ? 'https://${name}.azurewebsites.net' : publicUrl
   LEARNCAL_SEND_PER_MINUTE: sendPerMinute
   LEARNCAL_SEND_PER_DAY: sendPerDay
   LEARNCAL_RUN_SECONDS: runSeconds

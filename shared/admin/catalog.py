@@ -158,7 +158,7 @@ def reconcile_preview(settings: Settings, tables: Tables, offering_id: str) -> d
 
     templates = TemplateStore(tables).current(provider.default_language)
     scoped = desired_state(replace(feed, offerings=(offering,)), now=now, allowlist=Allowlist(provider.allowlist),
-                           templates=templates)
+                           templates=templates, request_responses=provider.request_responses)
     sent = TableMappingStore(tables).load([offering_id])
     the_plan = plan(scoped, sent, organizer=organizer, reconcile=frozenset({offering_id}), now=now)
     return {

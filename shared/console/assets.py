@@ -22,7 +22,8 @@ TYPES = {
     ".png": "image/png",
     ".md": "text/plain",
 }
-PAGES = frozenset({"", "index.html", "provider", "runs", "offerings", "next-run", "feed", "templates", "audit"})
+PAGES = frozenset({"", "index.html", "provider", "runs", "offerings", "responses", "next-run", "feed", "templates",
+                   "audit"})
 
 
 def security_headers() -> dict[str, str]:

@@ -122,6 +122,12 @@ class ProviderInput(BaseModel):
         "stored value is kept (en until one is saved). A change reaches invitations already sent only by a reconcile "
         "or a roll-out",
     )
+    request_responses: StrictBool | None = Field(
+        default=None,
+        description="true: new invitations ask for a response and attendees' responses are collected; false: no "
+                    "response is asked for. null: LEARNCAL_REQUEST_RESPONSES applies. Left out: the stored value is "
+                    "kept. Invitations already sent change only when the change is rolled out (learncal rollout)",
+    )
     confirm_organizer_change: StrictBool = Field(
         False, description="must be true to change the organizer while invitations from another organizer are open"
     )

@@ -66,6 +66,8 @@ def effective_settings(settings: Settings, config: ProviderConfig) -> Settings:
         organizers=tuple(o.lower() for o in config.organizers) or settings.organizers,
         auth_mode=config.auth_mode,  # type: ignore[arg-type]
         recipient_allowlist=allowlists(settings, config).effective,
+        request_responses=settings.request_responses if config.request_responses is None
+        else config.request_responses,
     )
 
 
@@ -161,6 +163,9 @@ class ProviderService:
             "updatedAt": _iso(config.updated_at),
             "updatedBy": config.updated_by,
             "alertsToSwitchOff": alerts_to_switch_off(config.status),
+            "requestResponses": config.request_responses,
+            "requestResponsesInForce": (self._settings.request_responses if config.request_responses is None
+                                        else config.request_responses),
         }
         if secret.problem:
             body["clientSecretProblem"] = secret.problem
@@ -188,11 +193,14 @@ class ProviderService:
             vault = self._vault(self._settings)
             vault.store(new_secret)
             notices.append(f"The client secret was stored as the {vault.where}.")
+        responses, responses_notice = self._responses_change(previous, source, data)
+        if responses_notice:
+            notices.append(responses_notice)
         config = ProviderConfig(
             status=data.status, tenant_id=data.tenant_id, client_id=data.client_id, organizer=data.pool()[0],
             organizers=data.pool(),
             auth_mode=data.auth_mode, recipient_allowlist=allowlist,
-            updated_at=self._clock(), updated_by=actor,
+            updated_at=self._clock(), updated_by=actor, request_responses=responses,
             default_language=data.default_language or previous.default_language,
         )
         self._store.save(config)
@@ -208,6 +216,29 @@ class ProviderService:
             notices.append("The stored configuration applies from now on; the LEARNCAL_* values for these fields "
                            "are only defaults again if the stored configuration is removed.")
         return SaveResult(config, notices)
+
+    def _responses_change(
+        self, previous: ProviderConfig, source: Source, data: ProviderInput,
+    ) -> tuple[bool | None, str | None]:
+        """The stored requestResponses after this save (left out: kept), and what switching it means.
+
+        Switching is a non-key change: invitations already sent keep what they asked until the
+        change is rolled out on purpose, which shows the update messages it costs first.
+        """
+        kept = previous.request_responses if source == "stored" else None
+        wanted = data.request_responses if "request_responses" in data.model_fields_set else kept
+        before = self._settings.request_responses if kept is None else kept
+        after = self._settings.request_responses if wanted is None else wanted
+        if before == after:
+            return wanted, None
+        rollout = ("Invitations already sent are unchanged until you roll the change out: `learncal rollout "
+                   "--dry-run` (or POST /api/rollout with dryRun) counts the update messages it costs.")
+        if after:
+            return wanted, ("Response collection is on: new invitations ask attendees for a response, and responses "
+                            "are collected (subscriptions are created within 30 minutes; LEARNCAL_PUBLIC_URL must be "
+                            "set). " + rollout)
+        return wanted, ("Response collection is off: new invitations ask for no response, collection stops and its "
+                        "subscriptions are removed within 30 minutes. " + rollout)
 
     def _check_secret_destination(self, data: ProviderInput) -> None:
         if data.auth_mode == "federated":

@@ -30,6 +30,7 @@ class ProviderConfig:
     updated_by: str | None = None
     organizers: tuple[str, ...] = ()  # the organizer pool
     default_language: str = DEFAULT_LANGUAGE  # BCP 47: invitations without a language of their own use it
+    request_responses: bool | None = None  # None: LEARNCAL_REQUEST_RESPONSES applies
 
     def __post_init__(self) -> None:
         if not self.organizers and self.organizer:
@@ -60,6 +61,8 @@ class ProviderStore:
             updated_at=entity.get("UpdatedAt"),
             updated_by=entity.get("UpdatedBy") or None,
             default_language=entity.get("DefaultLanguage") or DEFAULT_LANGUAGE,
+            request_responses=entity.get("RequestResponses") if isinstance(entity.get("RequestResponses"), bool)
+            else None,
         )
 
     def save(self, config: ProviderConfig) -> None:
@@ -77,6 +80,8 @@ class ProviderStore:
             "RecipientAllowlist": json.dumps(list(config.recipient_allowlist)),
             "DefaultLanguage": config.default_language,
         }
+        if config.request_responses is not None:
+            entity["RequestResponses"] = config.request_responses
         if config.updated_at is not None:
             entity["UpdatedAt"] = config.updated_at
         if config.updated_by:

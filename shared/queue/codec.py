@@ -75,7 +75,7 @@ def _read_invitation(data: dict[str, Any]) -> DesiredInvitation:
     return DesiredInvitation(
         key=InvitationKey(*data["key"]), role=data["role"], name=data["name"],
         content=EventContent(c["subject"], c["bodyHtml"], c["startLocal"], c["endLocal"], c["timeZone"],
-                             c["location"], bool(c.get("responseRequested", False))),  # absent in older rows
+                             c["location"], response_requested=bool(c.get("responseRequested", False))),
         key_fp=data["keyFp"], start_utc=start, end_utc=end, may_create=bool(data["mayCreate"]),
     )
 

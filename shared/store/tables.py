@@ -24,6 +24,8 @@ TABLES = {
     "jobs": "Jobs",
     "work": "Work",
     "templates": "Templates",
+    "subscriptions": "Subscriptions",
+    "responses": "Responses",
 }
 DEFAULT_PREFIX = "Learncal"
 

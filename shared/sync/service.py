@@ -79,6 +79,7 @@ class ProviderView:
     allowlist: tuple[str, ...]
     organizers: tuple[str, ...] = ()  # the pool; `organizer` is its first mailbox
     default_language: str = "en"  # BCP 47: the language of invitations whose own has no template
+    request_responses: bool = False  # new invitations ask for a response (collection is on)
 
     def __post_init__(self) -> None:
         if not self.organizers and self.organizer:
@@ -379,7 +380,7 @@ class SyncService:
         for offerings in offering_chunks([o for o in feed.offerings if o.id in examine], limit=CHUNK_INVITATIONS):
             sent = self._mapping.load(sorted(o.id for o in offerings))
             scoped = desired_state(replace(feed, offerings=offerings), now=now, allowlist=allowlist,
-                                   templates=templates)
+                                   templates=templates, request_responses=provider.request_responses)
             pinned = pin_run(scoped, sent, pinning, provider.organizers)
             part = plan(scoped, sent, organizer=pinned.pins, reconcile=reconcile, now=now)
             live = Counter(k.offering_id for k, r in sent.items() if r.live)

@@ -46,8 +46,10 @@ from shared.validate.model import (
     passed,
     warned,
 )
+from shared.validate.responses import check_response_collection
 from shared.validate.signin import check_permissions, check_sign_in, has_calendar_role
 from shared.validate.vault import check_key_vault
+from shared.validate.webhook import check_response_webhook
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,9 @@ class Validator:
         feed = check_feed(settings)
         if feed is not None:
             report.add(feed)
+        webhook = check_response_webhook(settings)
+        if webhook is not None:
+            report.add(webhook)
         return report.ordered()
 
     # -- parts -----------------------------------------------------------------------------
@@ -193,7 +198,8 @@ class Validator:
             access = _pool_access(answers)
             scope = await check_mailbox_scope(client, names, target.probe_mailbox, organizer_calendar=access,
                                               grants=grants)
-            return [*checks, scope], access
+            collection = await check_response_collection(client, self._tables, settings)
+            return [*checks, scope, *([collection] if collection else [])], access
         finally:
             http = getattr(getattr(client, "request_adapter", None), "_http_client", None)
             if http is not None:

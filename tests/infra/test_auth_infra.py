@@ -17,7 +17,7 @@ from pycep import BicepParser
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
-EXCLUDED = ["/api/health", "/runtime/webhooks/blobs", "/api/notifications"]
+EXCLUDED = ["/api/health", "/runtime/webhooks/blobs", "/api/notifications", "/api/notifications/lifecycle"]
 
 
 def parse(path: Path) -> dict[str, Any]:

@@ -616,7 +616,8 @@ def test_the_openapi_document_describes_every_admin_route(world: World) -> None:
                                       "/sync", "/runs", "/runs/{runId}", "/queue", "/feed", "/feeds",
                                       "/openapi.json", "/audit", "/offerings",
                                       "/offerings/{offeringId}", "/jobs", "/jobs/{jobId}", "/allowance", "/me",
-                                      "/rollout", "/templates", "/templates/{role}/{language}", "/templates/preview"}
+                                      "/rollout", "/templates", "/templates/{role}/{language}", "/templates/preview",
+                                      "/responses", "/responses/counts"}
     assert document["components"]["schemas"]["ProviderInput"]["properties"]["clientSecret"]
 
 

@@ -20,18 +20,20 @@ def stamp(moment: datetime, fraction: bool = True) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_the_figure_line_keeps_the_old_figures_first_and_throttled_last() -> None:
+def test_the_figure_line_keeps_the_old_figures_first_and_requests_per_response_after_throttled() -> None:
     values = {"requests_per_message": 1.0, "send_rate_ratio": 0.978, "nochange_seconds": 3.914, "peak_rss_mb": 203.4,
               "baseline_speedup": 3.561, "burst_minutes": 61.26, "pool_speedup": 3.81, "rollout_peak_rss_mb": 143.4,
-              "throttled": 0}
+              "throttled": 0, "requests_per_response": 1.034}
     line = figure_line(dict(reversed(list(values.items()))))  # the order of the input does not matter
     names = [part.split("=")[0] for part in line.split(" ")]
     assert names == ["requests_per_message", "send_rate_ratio", "nochange_seconds", "peak_rss_mb",
-                     "baseline_speedup", "burst_minutes", "pool_speedup", "rollout_peak_rss_mb", "throttled"]
+                     "baseline_speedup", "burst_minutes", "pool_speedup", "rollout_peak_rss_mb", "throttled",
+                     "requests_per_response"]
     parsed = dict(part.split("=") for part in line.split(" "))
     assert parsed["send_rate_ratio"] == "0.98" and parsed["peak_rss_mb"] == "203"
     assert parsed["burst_minutes"] == "61.3" and parsed["pool_speedup"] == "3.81"
     assert parsed["rollout_peak_rss_mb"] == "143" and parsed["throttled"] == "0"
+    assert parsed["requests_per_response"] == "1.03"
 
 
 def test_a_figure_not_measured_reads_n_a_and_an_unknown_one_is_refused() -> None:
@@ -45,11 +47,13 @@ def test_a_figure_not_measured_reads_n_a_and_an_unknown_one_is_refused() -> None
 def test_figures_are_read_from_the_phases_results() -> None:
     results = {"send_rate": {"requests_per_message": 1.02, "send_rate_ratio": 0.95}, "pipeline": {
         "baseline_speedup": 2.5}, "nochange_seconds": 4.0, "peak_rss_mb": 210.0, "burst_minutes": 62.0,
-        "pool_speedup": 3.7, "rollout_peak_rss_mb": 150.0, "throttled": 1}
+        "pool_speedup": 3.7, "rollout_peak_rss_mb": 150.0, "throttled": 1,
+        "responses": {"requests_per_response": 1.05}}
     parsed = dict(part.split("=") for part in figure_line(figures(results)).split(" "))
     assert parsed == {"requests_per_message": "1.02", "send_rate_ratio": "0.95", "nochange_seconds": "4.00",
                       "peak_rss_mb": "210", "baseline_speedup": "2.50", "burst_minutes": "62.0",
-                      "pool_speedup": "3.70", "rollout_peak_rss_mb": "150", "throttled": "1"}
+                      "pool_speedup": "3.70", "rollout_peak_rss_mb": "150", "throttled": "1",
+                      "requests_per_response": "1.05"}
 
 
 def test_burst_minutes_run_from_the_start_to_the_last_delivery_in_the_sandboxs_minutes() -> None:

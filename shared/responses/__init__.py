@@ -1,0 +1,1 @@
+"""Attendees' responses to invitations: collecting them from the organizers' calendars and acting on changes."""
