@@ -4,6 +4,7 @@ the product reads the answers from the organizer's calendar into the responses t
 
 from __future__ import annotations
 
+import json
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -335,3 +336,33 @@ def test_lifecycle_notifications_recreate_a_removed_subscription_and_catch_up_mi
         assert answered(world) == {}
         world.sandbox.lifecycle_event(second["id"], "missed")  # Graph says notifications were missed
         wait_for(lambda: answered(world) == {(BO, "OFF-1001/ACT-1"): "accepted"})
+
+
+def collection_check(world: World) -> dict[str, Any]:
+    result = world.cli("validate", "--json")
+    [check] = [c for c in json.loads(result.stdout)["checks"] if c["name"] == "response-collection"]
+    return dict(check)
+
+
+def test_validate_checks_the_subscriptions_while_collection_is_on(
+        collecting: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    world = collecting
+    missing = collection_check(world)
+    assert missing["status"] == "fail" and "LEARNCAL_PUBLIC_URL" in missing["fix"]
+    with function_app_online(world, monkeypatch, tmp_path) as online:
+        assert world.sync(base_feed()).code == 0
+        none_yet = collection_check(world)
+        assert none_yet["status"] == "fail" and "has no subscription yet" in none_yet["detail"]
+        assert "responses_upkeep" in none_yet["fix"]
+        online.upkeep()
+        alive = collection_check(world)
+        assert alive["status"] == "pass", alive
+        [subscription] = world.sandbox.subscriptions()
+        assert world.graph("DELETE", f"/subscriptions/{subscription['id']}") == 204  # deleted behind the app's back
+        gone = collection_check(world)
+        assert gone["status"] == "fail" and "no longer exists" in gone["detail"]
+        online.upkeep()  # the next upkeep's renewal finds it gone and creates it again
+        assert collection_check(world)["status"] == "pass"
+    world.env["LEARNCAL_REQUEST_RESPONSES"] = "false"
+    assert "response-collection" not in {c["name"] for c in json.loads(world.cli("validate", "--json").stdout)[
+        "checks"]}
