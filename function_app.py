@@ -243,6 +243,22 @@ def allowance(req: func.HttpRequest) -> func.HttpResponse:
     return console_api.allowance(req)
 
 
+@app.route(route="responses", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def responses(req: func.HttpRequest) -> func.HttpResponse:
+    """Attendees' answers (accepted, tentative, declined, none), filtered and paged (Reader)."""
+    from shared.admin import responses as answers
+
+    return answers.responses(req)
+
+
+@app.route(route="responses/counts", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def response_counts(req: func.HttpRequest) -> func.HttpResponse:
+    """How many attendees of an offering (or one session) had each answer over time (Reader)."""
+    from shared.admin import responses as answers
+
+    return answers.response_counts(req)
+
+
 @app.queue_trigger(arg_name="message", queue_name="learncal-jobs", connection="AzureWebJobsStorage")
 def job_worker(message: func.QueueMessage) -> None:
     """Run one job POST /api/jobs queued; its result (or failure) is stored for GET /api/jobs/{id}."""

@@ -574,6 +574,78 @@ def audit_trail(as_json: bool, since: str | None, limit: int) -> None:
         _stderr("No changes recorded" + (f" since {since}." if since else "."))
 
 
+@cli.command("responses")
+@click.option("--offering", "offering_id", help="Only this offering's invitations.")
+@click.option("--session", "activity_id", help="Only this session (activity id).")
+@click.option("--person", "email", help="Only this attendee's e-mail address.")
+@click.option("--response", "response", help="Only this answer: none, accepted, tentativelyAccepted or declined.")
+@click.option("--since", help="Only answers recorded at or after this date or time (2026-01-31, 2026-01-31T08:00:00Z).")
+@click.option("--limit", type=click.IntRange(1), help="At most this many (default: all, page after page).")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"items": [...], "next": token|null} as GET /api/responses answers.')
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV with the header offeringId,activityId,email,role,"
+              "response,respondedAt.")
+def responses(offering_id: str | None, activity_id: str | None, email: str | None, response: str | None,
+              since: str | None, limit: int | None, as_json: bool, as_csv: bool) -> None:
+    """Attendees' answers to their invitations (who accepted, declined, is tentative or has not answered)."""
+    from shared.admin.problem import Problem
+    from shared.admin.responses import MAX_LIMIT, parse_query
+    from shared.settings import Settings
+    from shared.store.responses import ResponseStore
+    from shared.store.tables import Tables, table_service
+
+    if as_json and as_csv:
+        raise click.UsageError("Choose one of --json and --csv.")
+    options = {"offeringId": "--offering", "activityId": "--session", "email": "--person", "response": "--response",
+               "changedSince": "--since"}
+    values = {"offeringId": offering_id, "activityId": activity_id, "email": email, "response": response,
+              "changedSince": since}
+    try:
+        query = parse_query({k: v for k, v in values.items() if v is not None})
+    except Problem as problem:
+        field = (problem.errors or [{}])[0].get("field", "")
+        message = (problem.errors or [{}])[0].get("message", problem.detail)
+        raise click.BadParameter(message, param_hint=options.get(field, field)) from None
+    settings = Settings.from_env()
+    store = ResponseStore(Tables(table_service(settings), prefix=settings.table_prefix))
+    items: list[Any] = []
+    after: str | None = None
+    while True:
+        wanted = MAX_LIMIT if limit is None else min(MAX_LIMIT, limit - len(items))
+        page = store.query(**query.store_filters(), limit=wanted, after=after)
+        items.extend(page.items)
+        after = page.next
+        if after is None or (limit is not None and len(items) >= limit):
+            break
+    rows = [record.item() for record in items]
+    if as_json:
+        click.echo(json.dumps({"items": rows, "next": after}, ensure_ascii=False))
+    elif as_csv:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=["offeringId", "activityId", "email", "role", "response",
+                                                        "respondedAt"], lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    else:
+        for row in rows:
+            click.echo(f"{row['respondedAt'] or '-':20}  {row['response']:19}  {row['role']:17}  {row['email']}  "
+                       f"{row['offeringId']} / {row['activityId']}")
+        if not rows:
+            _stderr("No responses recorded" + (" that match." if any(values.values()) else "."))
+        elif after is not None:
+            _stderr(f"More responses follow; raise --limit (shown: {len(rows)}).")
+        if settings.response_webhook_url:
+            from shared.responses.webhook import poisoned
+
+            stuck = poisoned(settings)
+            if stuck:
+                _stderr(f"{stuck} response change(s) could not be posted to the webhook after five attempts and wait "
+                        "in the queue learncal-webhooks-poison; fix the receiver, then move them back to "
+                        "learncal-webhooks.")
+
+
 @cli.group(cls=_Group)
 def mapping() -> None:
     """The record of what was sent to whom (the mapping)."""

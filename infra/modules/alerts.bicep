@@ -18,6 +18,9 @@
 // - rejected feed items: the product logs learncal.feed.rejection.new only for items the
 //   previous completed run did not reject (a fingerprint of path and reason), so the rule is
 //   stateless (autoMitigate: false) and every notification is about items newly rejected.
+// - a declined instructor: the product logs learncal.response.instructor.declined once, when the
+//   instructor's answer changes to declined (shared/responses/hooks.py), so this rule is stateless
+//   too. LEARNCAL_ALERT_DECLINED_INSTRUCTOR=false stops the records, and with them the alert.
 
 @description('Prefix of the alert resources\' names.')
 param namePrefix string
@@ -105,6 +108,28 @@ var rules = [
     autoMitigate: true
     dimension: ''
     query: 'traces | where message startswith "learncal.secret.expiring " | extend daysLeft = toint(extract(@"\\bdays_left=(\\S+)", 1, message)) | project timestamp, daysLeft, message'
+  }
+  {
+    key: 'instructor-declined'
+    displayName: 'Learning Calendar Sync: an instructor declined a session'
+    description: 'An instructor (or primary instructor) declined the meeting of a session (the record names the offering, the session and the instructor). Nothing changes by itself: find a replacement in the learning system.'
+    severity: 2
+    windowSize: 'PT1H'
+    overrideQueryTimeRange: ''
+    autoMitigate: false
+    dimension: ''
+    query: 'traces | where message startswith "learncal.response.instructor.declined " | extend offeringId = extract(@"\\boffering_id=(\\S+)", 1, message), activityId = extract(@"\\bactivity_id=(\\S+)", 1, message), email = extract(@"\\bemail=(\\S+)", 1, message) | project timestamp, offeringId, activityId, email, message'
+  }
+  {
+    key: 'webhook-failed'
+    displayName: 'Learning Calendar Sync: response changes could not be posted to the webhook'
+    description: 'The response webhook refused or did not answer a change five times; the change waits in the queue learncal-webhooks-poison. Fix the receiver (or LEARNCAL_RESPONSE_WEBHOOK_URL), then move the messages back to learncal-webhooks.'
+    severity: 2
+    windowSize: 'PT1H'
+    overrideQueryTimeRange: ''
+    autoMitigate: true
+    dimension: ''
+    query: 'traces | where message startswith "learncal.webhook.failed " and message has "final=true" | extend delivery = extract(@"\\bdelivery=(\\S+)", 1, message) | project timestamp, delivery, message'
   }
 ]
 

@@ -60,7 +60,7 @@ resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// The queue triggers (learncal-send, learncal-runs, learncal-jobs) and the blob trigger's internal
+// The queue triggers (learncal-send, learncal-runs, learncal-jobs, learncal-webhooks) and the blob trigger's internal
 // queue: reading, hiding and deleting messages, putting a failed one back for its retry, and writing
 // the poison queues, which Reader with Message Processor does not cover.
 // https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue-trigger#identity-based-connections

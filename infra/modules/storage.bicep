@@ -32,6 +32,7 @@ param queueNames array = [
   'learncal-send'
   'learncal-runs'
   'learncal-jobs'
+  'learncal-webhooks'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -104,7 +105,8 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
 }
 
 // The work queues exist from the first start, before any message is sent or any trigger polls
-// (names: learncal-send, learncal-runs, learncal-jobs; the host adds <queue>-poison itself).
+// (names: learncal-send, learncal-runs, learncal-jobs, learncal-webhooks; the host adds <queue>-poison
+// itself).
 // https://learn.microsoft.com/azure/templates/microsoft.storage/storageaccounts/queueservices/queues
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: storage

@@ -43,7 +43,9 @@ Print the command that would run; change nothing. Same as -WhatIf.
 
 .NOTES
 Next: ./Restrict-MailboxAccess.ps1 -Organizers <the same list> (limit the app to these
-mailboxes), then `learncal validate` (one organizer-mailbox check per mailbox). Keep a mailbox
+mailboxes), then `learncal validate` (one organizer-mailbox check per mailbox). When response
+collection is on, ./Set-OrganizerInboxRule.ps1 -Organizers <the same list> moves the attendees'
+response messages out of each Inbox. Keep a mailbox
 that leaves the pool reachable by the app while its invitations are open: their updates and
 cancellations still come from it.
 #>

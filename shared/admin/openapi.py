@@ -487,6 +487,73 @@ CONSOLE_PATHS: dict[str, Any] = {
 }
 
 
+RESPONSE_KINDS = ["none", "accepted", "tentativelyAccepted", "declined"]
+
+RESPONSES_SCHEMAS: dict[str, Any] = {
+    "ResponseItem": {
+        "type": "object", "required": ["offeringId", "activityId", "email", "role", "response", "respondedAt"],
+        "description": "One attendee's latest answer to one invitation, as Outlook recorded it on the organizer's "
+                       "calendar. none: not answered (yet).",
+        "properties": {
+            "offeringId": {"type": "string"}, "activityId": {"type": "string", "description": "the session"},
+            "email": {"type": "string"}, "role": {"type": "string", "description": "learner, primaryInstructor or "
+                                                                                  "instructor"},
+            "response": {"enum": RESPONSE_KINDS},
+            "respondedAt": {**NULLABLE_TIME, "description": "when the attendee answered (UTC); null for none"},
+        },
+    },
+    "ResponsePage": {
+        "type": "object", "required": ["items", "next"],
+        "properties": {"items": {"type": "array", "items": _ref("ResponseItem")},
+                       "next": {**NULLABLE_STRING,
+                                "description": "pass as `after` for the next page; null at the end"}},
+    },
+    "ResponseCounts": {
+        "type": "object", "required": ["offeringId", "activityId", "points"],
+        "properties": {
+            "offeringId": {"type": "string"}, "activityId": NULLABLE_STRING,
+            "points": {"type": "array", "description": "after each answer, oldest first: how many attendees had each "
+                                                      "answer",
+                       "items": {"type": "object", "required": ["at", *RESPONSE_KINDS],
+                                 "properties": {"at": {"type": "string", "format": "date-time"},
+                                                **{k: {"type": "integer"} for k in RESPONSE_KINDS}}}},
+        },
+    },
+}
+
+
+def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+RESPONSES_PATHS: dict[str, Any] = {
+    "/responses": {"get": _operation(
+        "listResponses", "Attendees' answers to their invitations, filtered and paged (offering, session, person "
+        "order).",
+        {"200": _json("ResponsePage", "One page; follow `next` for the rest."),
+         "400": _problem("A filter is unknown or not valid; errors names it.")},
+        parameters=[
+            _query("offeringId", "only this offering", type="string", maxLength=256),
+            _query("activityId", "only this session", type="string", maxLength=256),
+            _query("email", "only this attendee", type="string", maxLength=320),
+            _query("response", "only this answer", enum=RESPONSE_KINDS),
+            _query("changedSince", "only answers this service recorded at or after this time (ISO 8601)",
+                   type="string", format="date-time"),
+            _query("limit", "items per page", type="integer", minimum=1, maximum=1000, default=100),
+            _query("after", "the `next` of the previous page", type="string"),
+        ],
+        role=READER_ROLE)},
+    "/responses/counts": {"get": _operation(
+        "getResponseCounts", "How many attendees of an offering (or one of its sessions) had each answer, over time.",
+        {"200": _json("ResponseCounts", "The counts after each answer."),
+         "400": _problem("offeringId is missing or a filter is unknown.")},
+        parameters=[{**_query("offeringId", "the offering", type="string", maxLength=256), "required": True},
+                    _query("activityId", "only this session", type="string", maxLength=256)],
+        role=READER_ROLE)},
+}
+
+
 @cache
 def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {
@@ -497,6 +564,7 @@ def document() -> dict[str, Any]:
         "AllowanceInput": _model_schema(AllowanceInput),
         **RESPONSE_SCHEMAS,
         **CONSOLE_SCHEMAS,
+        **RESPONSES_SCHEMAS,
     }
     return {
         "openapi": "3.1.0",
@@ -632,6 +700,7 @@ def document() -> dict[str, Any]:
                                            "content": {JSON: {"schema": {"type": "object"}}}}}, role=READER_ROLE),
             },
             **CONSOLE_PATHS,
+            **RESPONSES_PATHS,
         },
         "components": {
             "schemas": schemas,

@@ -22,7 +22,7 @@ TYPES = {
     ".png": "image/png",
     ".md": "text/plain",
 }
-PAGES = frozenset({"", "index.html", "provider", "runs", "offerings", "next-run", "feed", "audit"})
+PAGES = frozenset({"", "index.html", "provider", "runs", "offerings", "responses", "next-run", "feed", "audit"})
 
 
 def security_headers() -> dict[str, str]:

@@ -152,9 +152,19 @@ def webhook_secret(settings: Settings) -> str:
             "or set LEARNCAL_RESPONSE_WEBHOOK_SECRET for local use."
         )
     from shared.identity import vault_credential
-    from shared.secrets import KeyVaultSecret
+    from shared.secrets import KeyVaultSecret, SecretUnavailable
 
-    return KeyVaultSecret(settings.key_vault_url, SECRET_NAME, vault_credential(settings)).value()
+    vault = KeyVaultSecret(settings.key_vault_url, SECRET_NAME, vault_credential(settings))
+    try:
+        return vault.value()
+    except SecretUnavailable as error:
+        if not error.problem.startswith("Key Vault has no"):
+            raise  # reachable but refused: the fix names the role or the setting
+        raise SecretUnavailable(
+            f"Key Vault has no {vault.where}: the response webhook's posts cannot be signed.",
+            f"Store a random key there (az keyvault secret set --vault-name <vault> --name {SECRET_NAME} --value "
+            "\"$(openssl rand -hex 32)\") and give the same key to the receiver.",
+        ) from None
 
 
 def _tls() -> ssl.SSLContext | bool:

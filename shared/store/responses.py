@@ -23,7 +23,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -38,6 +39,9 @@ _NO_ANSWER = frozenset({"none", "notresponded"})
 _SEPARATOR = "|"  # never inside key_part's output: it is percent-encoded there
 _HISTORY = 20  # earlier answers kept per row for the counts over time
 _MAX_LIMIT = 1000
+_PRELOAD = 5  # answers of one offering in one call from which its partition is read in one query
+_UNREAD = object()  # no row read yet
+_MAX_POINTS = 500  # points of the counts over time, enough for a chart
 
 
 class BadQuery(ValueError):
@@ -53,6 +57,8 @@ def normal_response(value: str) -> str:
     text = (value or "").strip()
     if text.lower() in _NO_ANSWER:
         return "none"
+    if text.lower() == "tentative":  # the word people use (and Outlook shows) for tentativelyAccepted
+        return "tentativelyAccepted"
     for known in RESPONSES:
         if text.lower() == known.lower():
             return known
@@ -124,20 +130,28 @@ def _from_entity(entity: Any) -> ResponseRecord:
 
 
 def _history(entity: Any) -> list[tuple[str, str | None]]:
+    """The earlier answers kept on a row: [answer, time] pairs, oldest first (unreadable ones skipped)."""
     try:
         value = json.loads(entity.get("History") or "[]")
     except ValueError:
         return []
-    return [(str(r), t if isinstance(t, str) else None) for r, t in value if isinstance(r, str)] \
-        if isinstance(value, list) else []
+    kept: list[tuple[str, str | None]] = []
+    for pair in value if isinstance(value, list) else []:
+        if isinstance(pair, list) and len(pair) == 2 and pair[0] in RESPONSES:
+            kept.append((pair[0], pair[1] if isinstance(pair[1], str) else None))
+    return kept
 
 
 def _newer(incoming: ResponseRecord, stored: ResponseRecord) -> bool:
     """Whether `incoming` replaces `stored`: a later answer, or the same moment seen differently.
 
     An answer without a time (none yet) is older than any answer with one, so a stale read
-    never turns a recorded answer back into "none".
+    never turns a recorded answer back into "none". An answer to another meeting (the person
+    was invited anew after a cancellation: a new event) replaces the old meeting's answer
+    whatever its time: the old answer was about a meeting that no longer exists.
     """
+    if incoming.event_id and stored.event_id and incoming.event_id != stored.event_id:
+        return True
     floor = datetime.min.replace(tzinfo=UTC)
     new_at, old_at = incoming.responded_at or floor, stored.responded_at or floor
     if new_at != old_at:
@@ -176,10 +190,18 @@ class ResponseStore:
         once: each row is written with the ETag it was read with and read again on a conflict,
         so the latest answer wins whatever the order.
         """
+        normal = [self._normal(record) for record in records]
+        counts = Counter(key_part(record.offering_id) for record in normal)
+        # many answers of one offering (a first full read): one query of its partition instead of a read each
+        preloaded = {partition for partition, count in counts.items() if count >= _PRELOAD}
+        known: dict[tuple[str, str], Any] = {}
+        for partition in preloaded:
+            for entity in self._table.query_entities("PartitionKey eq @pk", parameters={"pk": partition}):
+                known[(partition, str(entity["RowKey"]))] = entity
         changed: list[ResponseRecord] = []
-        for record in records:
-            record = self._normal(record)
-            if self._store(record):
+        for record in normal:
+            partition, row = key_part(record.offering_id), _row_key(record.activity_id, record.email)
+            if self._store(record, known.get((partition, row)) if partition in preloaded else _UNREAD):
                 changed.append(record)
         return changed
 
@@ -188,17 +210,21 @@ class ResponseStore:
                        responded_at=_utc(record.responded_at),
                        recorded_at=_utc(record.recorded_at) or datetime.now(UTC))
 
-    def _store(self, record: ResponseRecord) -> bool:
+    def _store(self, record: ResponseRecord, preloaded: Any = _UNREAD) -> bool:
+        """Write one answer if it is newer; `preloaded`: the row as a partition query read it (None: no row)."""
         from azure.core import MatchConditions
         from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
         from azure.data.tables import UpdateMode
 
         partition, row = key_part(record.offering_id), _row_key(record.activity_id, record.email)
-        for _attempt in range(10):
-            try:
-                entity = self._table.get_entity(partition, row)
-            except ResourceNotFoundError:
-                entity = None
+        for attempt in range(10):
+            if attempt == 0 and preloaded is not _UNREAD:
+                entity = preloaded
+            else:
+                try:
+                    entity = self._table.get_entity(partition, row)
+                except ResourceNotFoundError:
+                    entity = None
             history: list[tuple[str, str | None]] = []
             if entity is not None:
                 stored = _from_entity(entity)
@@ -209,6 +235,8 @@ class ResponseStore:
                     history = [*history, (stored.response, iso(stored.responded_at))][-_HISTORY:]
             fields = self._entity(record, history)
             fields.update({"PartitionKey": partition, "RowKey": row})
+            if entity is not None and entity.get("EndedAt") is not None:
+                fields["EndedAt"] = entity["EndedAt"]  # the retention countdown already running
             try:
                 if entity is None:
                     self._table.create_entity(fields)
@@ -262,16 +290,6 @@ class ResponseStore:
             last = (str(entity["PartitionKey"]), str(entity["RowKey"]))
         return ResponsePage(items, None)
 
-    def all(self, **filters: Any) -> Iterator[ResponseRecord]:
-        """Every answer matching the filters of `query`, page after page."""
-        after: str | None = None
-        while True:
-            page = self.query(**filters, limit=_MAX_LIMIT, after=after)
-            yield from page.items
-            if page.next is None:
-                return
-            after = page.next
-
     def _filter(self, offering_id: str | None, activity_id: str | None, email: str | None, response: str | None,
                 changed_since: datetime | None) -> tuple[list[str], dict[str, Any]]:
         clauses: list[str] = []
@@ -305,11 +323,13 @@ class ResponseStore:
             return self._table.list_entities(results_per_page=page)
         return self._table.query_entities(" and ".join(clauses), parameters=parameters, results_per_page=page)
 
-    def counts_over_time(self, offering_id: str, activity_id: str | None = None) -> list[dict[str, Any]]:
-        """How many people had each answer, after each answer given, oldest first.
+    def counts_over_time(self, offering_id: str, activity_id: str | None = None,
+                         points: int = _MAX_POINTS) -> list[dict[str, Any]]:
+        """How many people had each answer, after each answer given, oldest first (at most `points`).
 
         Built from each row's latest answer and the earlier ones it keeps; everyone counts
-        as "none" until their first dated answer.
+        as "none" until their first dated answer. A long history keeps evenly spaced points
+        and always the last one.
         """
         clauses, parameters = self._filter(offering_id, activity_id, None, None, None)
         events: list[tuple[str, int, str]] = []  # (time, person, answer from then on)
@@ -322,17 +342,20 @@ class ResponseStore:
                     events.append((at, person, answer))
         events.sort()
         current: dict[int, str] = {}
-        points: list[dict[str, Any]] = []
+        counts = {name: 0 for name in RESPONSES}
+        counts["none"] = people
+        series: list[dict[str, Any]] = []
         for at, person, answer in events:
+            counts[current.get(person, "none")] -= 1
+            counts[answer] += 1
             current[person] = answer
-            counts = {name: 0 for name in RESPONSES}
-            for value in current.values():
-                counts[value] += 1
-            counts["none"] += people - len(current)
-            if points and points[-1]["at"] == at:
-                points.pop()
-            points.append({"at": at, **counts})
-        return points
+            if series and series[-1]["at"] == at:
+                series.pop()
+            series.append({"at": at, **counts})
+        if len(series) > points:
+            step = len(series) / points
+            series = [series[int(n * step)] for n in range(points - 1)] + [series[-1]]
+        return series
 
     # -- retention ---------------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ from shared.validate.model import (
 from shared.validate.responses import check_response_collection
 from shared.validate.signin import check_permissions, check_sign_in, has_calendar_role
 from shared.validate.vault import check_key_vault
+from shared.validate.webhook import check_response_webhook
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,9 @@ class Validator:
         feed = check_feed(settings)
         if feed is not None:
             report.add(feed)
+        webhook = check_response_webhook(settings)
+        if webhook is not None:
+            report.add(webhook)
         return report.ordered()
 
     # -- parts -----------------------------------------------------------------------------

@@ -47,6 +47,7 @@ class Served:
     feed_path: Path
     process: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # its app settings (table prefix, storage)
 
     @property
     def sandbox(self) -> SandboxClient:
@@ -83,11 +84,12 @@ def serve_environment(info: dict[str, Any], storage: str, feed_path: Path) -> di
 def start_serve(info: dict[str, Any], storage: str, workdir: Path, feed: dict[str, Any]) -> Served:
     feed_path = Path(write(feed, workdir / "feed.json"))
     port = free_port()
+    env = serve_environment(info, storage, feed_path)
     process = subprocess.Popen(
         [sys.executable, "-m", "shared.cli", "serve", "--port", str(port)], cwd=ROOT,
-        env=serve_environment(info, storage, feed_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    served = Served(f"http://127.0.0.1:{port}", info, feed, feed_path, process)
+    served = Served(f"http://127.0.0.1:{port}", info, feed, feed_path, process, env=env)
     assert process.stdout is not None
     for line in process.stdout:
         served.output.append(line)

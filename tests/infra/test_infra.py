@@ -278,12 +278,14 @@ def test_alerts_mail_the_deployment_address_for_each_problem() -> None:
     assert target["operator"]["operands"] == {"operand_1": "actionGroup", "operand_2": "id"}
     by_key = {r["key"]: r for r in parsed["variables"]["rules"]["value"]}
     assert set(by_key) == {"run-failed", "feed-rejections", "run-errors", "no-success", "mass-cancellation",
-                           "secret-expiring"}
+                           "secret-expiring", "instructor-declined", "webhook-failed"}
     for rule in by_key.values():
         assert rule["query"].startswith("traces | where message startswith \"learncal."), rule["key"]
     # Once per new problem: stateful rules notify once until resolved; rejections are new by construction.
-    assert by_key["feed-rejections"]["autoMitigate"] is False
-    assert all(r["autoMitigate"] is True for k, r in by_key.items() if k != "feed-rejections")
+    # New by construction too: a declined instructor is logged once, when the answer changes.
+    stateless = {"feed-rejections", "instructor-declined"}
+    assert all(by_key[k]["autoMitigate"] is False for k in stateless)
+    assert all(r["autoMitigate"] is True for k, r in by_key.items() if k not in stateless)
     assert by_key["run-failed"]["dimension"] == "kind"
     # No successful run: only once a feed has been applied, over a two-day look-back.
     assert "everApplied > 0" in by_key["no-success"]["query"]

@@ -615,7 +615,8 @@ def test_the_openapi_document_describes_every_admin_route(world: World) -> None:
     assert set(document["paths"]) == {"/provider", "/provider/validate", "/offerings/{offeringId}/reconcile",
                                       "/sync", "/runs", "/runs/{runId}", "/queue", "/feed", "/feeds",
                                       "/openapi.json", "/audit", "/offerings",
-                                      "/offerings/{offeringId}", "/jobs", "/jobs/{jobId}", "/allowance", "/me"}
+                                      "/offerings/{offeringId}", "/jobs", "/jobs/{jobId}", "/allowance", "/me",
+                                      "/responses", "/responses/counts"}
     assert document["components"]["schemas"]["ProviderInput"]["properties"]["clientSecret"]
 
 

@@ -151,9 +151,13 @@ def names(messages: list[str]) -> list[str]:
 
 def test_the_rules_select_the_records_the_product_defines() -> None:
     from shared import monitoring
+    from shared.responses import hooks, webhook
 
     assert set(RULES) == {"run-failed", "feed-rejections", "run-errors", "no-success", "mass-cancellation",
-                          "secret-expiring"}
+                          "secret-expiring", "instructor-declined", "webhook-failed"}
+    assert RULES["instructor-declined"].prefixes == (hooks.INSTRUCTOR_DECLINED + " ",)
+    assert {"offering_id", "activity_id", "email"} <= set(RULES["instructor-declined"].fields)
+    assert RULES["webhook-failed"].prefixes == (webhook.FAILED + " ",)
     assert RULES["run-failed"].prefixes == (monitoring.RUN_FAILED + " ",)
     assert RULES["run-failed"].excluded == (f"kind={monitoring.GUARD_KIND}",)
     assert RULES["feed-rejections"].prefixes == (monitoring.REJECTION_NEW + " ",)

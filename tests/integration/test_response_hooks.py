@@ -3,26 +3,33 @@ never holding up the caller; and the declined-instructor alert record."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
 import logging
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import conftest_admin
 import pytest
+from click.testing import CliRunner
+from conftest_admin import World
 
+from shared.cli import cli
 from shared.errors import ConfigurationError
 from shared.local.azurite import RunningAzurite
 from shared.local.queue_host import QueueHost
 from shared.queue.wakeup import POISON_SUFFIX, queue_name
-from shared.responses.hooks import on_changes
-from shared.responses.webhook import QUEUE, deliver, webhook_url
+from shared.responses.hooks import alert_declined_instructors, on_changes
+from shared.responses.webhook import QUEUE, SECRET_NAME, deliver, payload, webhook_url
 from shared.settings import Settings
 from shared.store.responses import ResponseRecord
 from shared.store.services import queue_client
@@ -142,7 +149,7 @@ def test_the_hook_returns_at_once_while_the_receiver_hangs(azurite: RunningAzuri
 
 
 def test_a_change_the_receiver_keeps_refusing_goes_to_the_poison_queue_with_a_record(
-    azurite: RunningAzurite, caplog: pytest.LogCaptureFixture
+    azurite: RunningAzurite, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     refusing = Receiver([503] * 20)
     caplog.set_level(logging.WARNING, logger="learncal.monitoring")
@@ -161,6 +168,14 @@ def test_a_change_the_receiver_keeps_refusing_goes_to_the_poison_queue_with_a_re
         assert len(failed) == 5
         assert "final=true" in failed[-1] and all("final=false" in text for text in failed[:-1])
         assert "HTTP 503" in failed[-1] and SECRET not in caplog.text
+
+        for name, value in (("AzureWebJobsStorage", azurite.connection_string),
+                            ("LEARNCAL_TABLE_PREFIX", settings.table_prefix),
+                            ("LEARNCAL_RESPONSE_WEBHOOK_URL", refusing.url)):
+            monkeypatch.setenv(name, value)
+        shown = CliRunner().invoke(cli, ["responses"])
+        assert shown.exit_code == 0, shown.output
+        assert "1 response change(s) could not be posted" in shown.stderr
     finally:
         refusing.close()
 
@@ -196,3 +211,47 @@ def test_only_a_declining_instructor_raises_the_alert(azurite: RunningAzurite,
     quiet = settings_for(azurite, None, LEARNCAL_ALERT_DECLINED_INSTRUCTOR="false")
     on_changes(quiet, [change(role="instructor", response="declined")])
     assert not [r for r in caplog.records if "instructor.declined" in r.getMessage()]
+
+
+def alert_query(key: str) -> str:
+    """The KQL of one alert rule in infra/modules/alerts.bicep, unescaped."""
+    from pycep import BicepParser
+
+    parsed = BicepParser().parse(file_path=Path(__file__).resolve().parents[2] / "infra" / "modules" / "alerts.bicep")
+    (rule,) = [r for r in parsed["variables"]["rules"]["value"] if r["key"] == key]
+    return str(rule["query"]).replace("\\\\", "\\")
+
+
+def test_the_alert_rules_select_the_declined_instructor_and_the_final_webhook_failure(
+        azurite: RunningAzurite, caplog: pytest.LogCaptureFixture) -> None:
+    declined = alert_query("instructor-declined")
+    (prefix,) = re.findall(r'message startswith "([^"]+)"', declined)
+    record = alert_declined_instructors([change(role="instructor", response="declined")])[0]
+    assert record.startswith(prefix)
+    for name, value in (("offering_id", "OFF-7"), ("activity_id", "S-2"), ("email", "ada@contoso.example")):
+        assert f'extract(@"\\b{name}=(\\S+)"' in declined
+        assert re.search(rf"\b{name}=(\S+)", record).group(1) == value  # type: ignore[union-attr]
+
+    failed = alert_query("webhook-failed")
+    assert 'message startswith "learncal.webhook.failed "' in failed and 'message has "final=true"' in failed
+
+
+running_sandbox = conftest_admin.running_sandbox
+world = conftest_admin.world
+
+
+def test_in_azure_the_signing_key_is_the_key_vault_secret(world: World, receiver: Receiver,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    vault_key = "vault-" + uuid.uuid4().hex
+    world.sandbox.put_vault_secret(SECRET_NAME, vault_key)
+    settings = dataclasses.replace(world.settings, response_webhook_url=receiver.url, response_webhook_secret=None)
+    text = json.dumps(payload(change()))
+
+    assert deliver(settings, text, wait_initial=0.05) is True
+
+    post = receiver.posts[-1]
+    timestamp = post["headers"]["X-Learncal-Timestamp"]
+    assert post["headers"]["X-Learncal-Signature"] == "sha256=" + hmac.new(
+        vault_key.encode(), f"{timestamp}.".encode() + post["body"], hashlib.sha256).hexdigest()
+    assert vault_key not in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -36,6 +37,18 @@ def test_the_latest_answer_is_kept_and_only_real_changes_are_returned(tables: Ta
     assert [r.response for r in later] == ["declined"]
     (kept,) = store.query().items
     assert (kept.response, kept.responded_at) == ("declined", NOW - timedelta(minutes=10))
+
+
+def test_an_answer_to_a_new_meeting_replaces_the_old_meetings_answer(tables: Tables) -> None:
+    store = ResponseStore(tables)
+    store.record([answer("OFF-1", "S1", "ada@contoso.example", "accepted", 30)])
+    reinvited = replace(answer("OFF-1", "S1", "ada@contoso.example", "notResponded", None), event_id="evt-new")
+
+    (changed,) = store.record([reinvited])
+
+    assert (changed.response, changed.event_id) == ("none", "evt-new")
+    (kept,) = store.query().items
+    assert (kept.response, kept.responded_at, kept.event_id) == ("none", None, "evt-new")
 
 
 def test_graph_no_answer_is_stored_as_none_and_an_unknown_answer_is_refused(tables: Tables) -> None:
@@ -122,6 +135,8 @@ def test_counts_over_time_follow_each_persons_answers(tables: Tables) -> None:
 
     assert [(p["at"], p["accepted"], p["tentativelyAccepted"], p["declined"], p["none"]) for p in points] == [
         (at(60), 1, 0, 0, 2), (at(50), 1, 1, 0, 1), (at(40), 0, 1, 1, 1)]
+    # a long history is thinned for the chart, keeping its first and its last point
+    assert [p["at"] for p in store.counts_over_time("OFF-1", "S1", points=2)] == [at(60), at(40)]
 
 
 def test_prune_keeps_live_invitations_and_removes_answers_kept_past_their_period(tables: Tables) -> None:
@@ -146,3 +161,21 @@ def test_prune_keeps_live_invitations_and_removes_answers_kept_past_their_period
     assert store.prune(NOW + timedelta(days=29), keep_days=30) == 1  # S-ended-lately: ended 31 days before
     assert store.prune(NOW + timedelta(days=30, minutes=1), keep_days=30) == 1
     assert {r.activity_id for r in store.query().items} == {"S-future"}
+
+
+def test_a_large_batch_of_one_offering_keeps_the_latest_answer_of_each_person(tables: Tables) -> None:
+    store = ResponseStore(tables)
+    store.record([answer("OFF-9", "S1", f"p{n}@contoso.example", "accepted", 30) for n in range(4)])
+
+    changed = store.record(
+        [answer("OFF-9", "S1", f"p{n}@contoso.example", "accepted", 30) for n in range(8)]  # 4 known, 4 new
+        + [answer("OFF-9", "S1", "p0@contoso.example", "declined", 20),
+           answer("OFF-9", "S1", "p0@contoso.example", "tentativelyAccepted", 25),  # older than the decline
+           answer("OFF-9", "S1", "p1@contoso.example", "declined", 10)])
+
+    assert sorted((r.email, r.response) for r in changed) == sorted(
+        [(f"p{n}@contoso.example", "accepted") for n in range(4, 8)]
+        + [("p0@contoso.example", "declined"), ("p1@contoso.example", "declined")])
+    kept = {r.email: r.response for r in store.query(offering_id="OFF-9").items}
+    assert kept == {**{f"p{n}@contoso.example": "accepted" for n in range(2, 8)},
+                    "p0@contoso.example": "declined", "p1@contoso.example": "declined"}

@@ -43,6 +43,12 @@ EXPECTED: dict[str, dict[str, str]] = {
     "feeds": {"GET": READER},
     "feed": {"PUT": ADMIN_ROLE},
     "queue": {"GET": ADMIN_ROLE, "DELETE": ADMIN_ROLE},
+    "responses": {"GET": READER},
+    "responses/counts": {"GET": READER},
+    # Microsoft Graph's change notifications carry no token: excluded from sign-in, each notification is
+    # trusted only when its clientState matches the subscription's (shared/responses/notifications.py)
+    "notifications": {"POST": NONE},
+    "notifications/lifecycle": {"POST": NONE},
     # the console's static pages hold no data (every figure comes from the routes above); in Azure,
     # App Service Authentication signs people in before they reach them
     "console/{*path}": {"GET": NONE},

@@ -6,12 +6,14 @@ import feed from "./pages/feed.js";
 import nextRun from "./pages/nextrun.js";
 import offerings from "./pages/offerings.js";
 import provider from "./pages/provider.js";
+import responses from "./pages/responses.js";
 import runs from "./pages/runs.js";
 
 const PAGES = {
   provider: { title: "Provider", render: provider },
   runs: { title: "Runs", render: runs },
   offerings: { title: "Offerings", render: offerings },
+  responses: { title: "Responses", render: responses },
   "next-run": { title: "Next run", render: nextRun },
   feed: { title: "Feed", render: feed },
   audit: { title: "Audit trail", render: audit },

@@ -20,6 +20,8 @@ function detailView(offering) {
   const sessions = offering.sessions || [];
   return h("div", {},
     h("dl", { class: "facts" }, facts.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: String(v ?? "—") })])),
+    h("p", {}, h("a", { href: `responses?offering=${encodeURIComponent(idOf(offering))}`, class: "responses-link",
+      text: "Who accepted, declined or has not answered" })),
     h("h3", { text: "Sessions and who holds which meeting" }),
     sessions.length === 0 ? h("p", { class: "muted", text: "No meeting has been sent for this offering yet." }) : null,
     sessions.map((session) => table(`Session ${session.activityId}, starts ${when(session.start)}`, [
