@@ -55,6 +55,7 @@ class Instructor:
     email: str  # lower-cased
     name: str | None = None
     primary: bool = False
+    language: str | None = None  # canonical BCP 47 tag; None: the offering's, else the default
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Enrollment:
     email: str  # lower-cased
     status: EnrollmentStatus
     name: str | None = None
+    language: str | None = None  # canonical BCP 47 tag; None: the offering's, else the default
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class Offering:
     course_title: str | None = None
     description: str | None = None
     details_url: str | None = None
+    language: str | None = None  # canonical BCP 47 tag of its people's invitations; None: the default
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,25 @@ Timestamp = Annotated[
     PlainValidator(_parse_timestamp),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
+def _check_language(value: str) -> str:
+    from shared.templates.languages import LanguageError, normalize_language
+
+    try:
+        return normalize_language(value)
+    except LanguageError as exc:
+        raise PydanticCustomError("language", "{why}", {"why": str(exc)}) from None
+
+
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"
+Language = Annotated[
+    str,
+    StringConstraints(max_length=35),
+    AfterValidator(_check_language),
+    WithJsonSchema({
+        "type": "string", "pattern": LANGUAGE_PATTERN, "maxLength": 35,
+        "description": "BCP 47 language tag of the invitations, e.g. de, fr or de-CH.",
+    }),
+]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Name = Annotated[str, StringConstraints(max_length=255)]

@@ -63,6 +63,7 @@ def to_offering(entry: OfferingEntry, activities: list[Activity], enrollments: l
         course_title=entry.course_title,
         description=entry.description,
         details_url=entry.details_url,
+        language=entry.language,
     )
 
 
@@ -70,7 +71,8 @@ def read_enrollment(raw: Any, path: str) -> tuple[Enrollment | None, Problems]:
     entry, problems = _validated(EnrollmentEntry, raw, path)
     if entry is None:
         return None, problems
-    return Enrollment(email=entry.learner_email.lower(), status=entry.status, name=entry.learner_name), []
+    return Enrollment(email=entry.learner_email.lower(), status=entry.status, name=entry.learner_name,
+                      language=entry.language), []
 
 
 def read_activity(raw: Any, path: str) -> tuple[Activity | None, Problems]:
@@ -129,5 +131,6 @@ def _to_activity(entry: ActivityEntry, start_utc: datetime, end_utc: datetime) -
         description=entry.description,
         details_url=entry.details_url,
         location=location,
-        instructors=tuple(Instructor(email=i.email.lower(), name=i.name, primary=i.primary) for i in entry.instructors),
+        instructors=tuple(Instructor(email=i.email.lower(), name=i.name, primary=i.primary, language=i.language)
+                          for i in entry.instructors),
     )

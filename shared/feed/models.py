@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from shared.feed.formats import Address, Email, Id, Link, LocalDateTime, LongText, Name, Timestamp, Title
+from shared.feed.formats import Address, Email, Id, Language, Link, LocalDateTime, LongText, Name, Timestamp, Title
 
 SCHEMA_VERSION = 1
 
@@ -48,6 +48,8 @@ class InstructorEntry(_Entry):
     email: Email
     name: Name | None = None
     primary: bool = False
+    language: Language | None = Field(default=None, description=(
+        "The language of this instructor's invitations (BCP 47); absent: the offering's, else the default."))
 
 
 class LocationEntry(_Entry):
@@ -87,6 +89,8 @@ class EnrollmentEntry(_Entry):
     learner_email: Email
     learner_name: Name | None = None
     status: Literal["active", "withdrawn", "completed", "cancelled"]
+    language: Language | None = Field(default=None, description=(
+        "The language of this learner's invitations (BCP 47); absent: the offering's, else the default."))
 
 
 class OfferingEntry(_Entry):
@@ -99,6 +103,8 @@ class OfferingEntry(_Entry):
     course_title: Name | None = None
     description: LongText | None = None
     details_url: Link | None = None
+    language: Language | None = Field(default=None, description=(
+        "The language of invitations to people without their own (BCP 47); absent: the organisation's default."))
     status: Literal["active", "cancelled"]
     activities: list[ActivityEntry]
     enrollments: list[EnrollmentEntry]

@@ -1,7 +1,8 @@
-"""What one person's meeting says: subject, times, location, body and links.
+"""What one person's meeting says: subject, times, location, body and links, and the rules behind them.
 
-Content is rendered once per (activity, person) and fingerprinted per Graph property, so the
-planner can tell exactly which properties changed and PATCH only those.
+Content is rendered through the invitation templates (`shared/planning/rendering.py`) and
+fingerprinted per Graph property, so the planner can tell exactly which properties changed
+and PATCH only those. The link rules here decide which values each role's template receives.
 """
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from html import escape
 from typing import Any
 
-from shared.domain import Activity, Offering, Role
-from shared.timezones import graph_time_zone
+from shared.domain import Activity, Role
+from shared.planning.subject import ELLIPSIS, SUBJECT_MAX_LENGTH, fit_subject
+from shared.templates.model import TemplateRole
+
+__all__ = ["ELLIPSIS", "PROPERTIES", "SUBJECT_MAX_LENGTH", "EventContent", "fingerprint", "fit_subject",
+           "key_fingerprint", "location_for", "primary_instructor", "template_role"]
 
 # Graph properties the product owns on every event; anything else on the event is left alone.
 PROPERTIES = ("subject", "body", "start", "end", "location")
@@ -59,60 +63,26 @@ def fingerprint(value: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:24]
 
 
-# Exchange limits an item's subject to 255 characters and Graph refuses a longer one
-# (https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/subject).
-# Exchange counts UTF-16 code units, so a character outside the Basic Multilingual Plane counts twice.
-SUBJECT_MAX_LENGTH = 255
-ELLIPSIS = "\u2026"
-
-
-def subject_for(offering: Offering, activity: Activity) -> str:
-    if offering.title.strip() == activity.title.strip():
-        return fit_subject(offering.title.strip())
-    return fit_subject(f"{offering.title.strip()}: {activity.title.strip()}")
-
-
-def fit_subject(text: str, limit: int = SUBJECT_MAX_LENGTH) -> str:
-    """The subject as it is, or cut to fit Graph's limit with an ellipsis, so a long offering and
-    activity title is shortened where the person reads it rather than refused by Graph."""
-    if _utf16_length(text) <= limit:
-        return text
-    room = limit - _utf16_length(ELLIPSIS)
-    kept: list[str] = []
-    for char in text:
-        room -= _utf16_length(char)
-        if room < 0:
-            break
-        kept.append(char)
-    return "".join(kept).rstrip() + ELLIPSIS
-
-
-def _utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def location_for(activity: Activity) -> str:
+def location_for(activity: Activity, online: str = "Online") -> str:
+    """The meeting's location line; `online`: the word for a virtual session without a name, in its language."""
     loc = activity.location
     if loc.kind == "virtual":
-        return loc.name or "Online"
+        return loc.name or online
     if loc.kind == "classroom":
         return ", ".join(part for part in (loc.name, loc.address) if part)
     return ""
 
 
-def link_for(activity: Activity, role: Role, email: str) -> tuple[str, str] | None:
-    """The one join link this person may see, as (label, url), following the primary-instructor rule."""
-    loc = activity.location
+def template_role(activity: Activity, role: Role, email: str) -> TemplateRole:
+    """Which template, and so which links, this person's meeting gets (the primary-instructor rule).
+
+    A learner's meeting carries the join link; only the primary instructor's carries a link for
+    instructors: the host link (or the join link when there is no host link). Other instructors'
+    meetings carry no link. `shared/templates/values.py` gives each role exactly those values.
+    """
     if role == "learner":
-        return ("Join the session", loc.join_url) if loc.join_url else None
-    primary = primary_instructor(activity)
-    if primary is None or primary != email:
-        return None
-    if loc.host_url:
-        return ("Start the session (host link)", loc.host_url)
-    if loc.join_url:
-        return ("Join the session", loc.join_url)
-    return None
+        return "learner"
+    return "primaryInstructor" if primary_instructor(activity) == email else "instructor"
 
 
 def primary_instructor(activity: Activity) -> str | None:
@@ -139,56 +109,3 @@ def key_fingerprint(activity: Activity, role: Role) -> str:
             role,
         ]
     )
-
-
-def render(
-    offering: Offering, activity: Activity, role: Role, email: str, *, request_responses: bool = False,
-) -> EventContent:
-    return EventContent(
-        subject=subject_for(offering, activity),
-        body_html=_body(offering, activity, role, email, request_responses),
-        start_local=activity.start_local.isoformat(timespec="seconds"),
-        end_local=activity.end_local.isoformat(timespec="seconds"),
-        time_zone=graph_time_zone(activity.time_zone),
-        location=location_for(activity),
-        response_requested=request_responses,
-    )
-
-
-CLOSING_NO_RESPONSE = "<p><i>Sent by the learning system. No response is needed; changes are made there.</i></p>"
-CLOSING_ASKS_RESPONSE = ("<p><i>Sent by the learning system. Please accept or decline this invitation; changes to the "
-                         "session are still made in the learning system.</i></p>")
-
-
-def _paragraphs(text: str) -> list[str]:
-    return [f"<p>{escape(p).replace(chr(10), '<br>')}</p>" for p in text.strip().split("\n\n") if p.strip()]
-
-
-def _anchor(url: str, label: str) -> str:
-    return f'<a href="{escape(url, quote=True)}">{escape(label)}</a>'
-
-
-def _body(offering: Offering, activity: Activity, role: Role, email: str, request_responses: bool) -> str:
-    parts: list[str] = []
-    if offering.course_title and offering.course_title.strip() != offering.title.strip():
-        parts.append(f"<p><b>Course:</b> {escape(offering.course_title)}</p>")
-    if role == "instructor":
-        parts.append("<p>You are an instructor for this session.</p>")
-    for text in (offering.description, activity.description):
-        if text:
-            parts.extend(_paragraphs(text))
-    loc = activity.location
-    if loc.kind == "classroom" and (loc.name or loc.address):
-        lines = "<br>".join(escape(p) for p in (loc.name, loc.address) if p)
-        parts.append(f"<p><b>Location:</b><br>{lines}</p>")
-    elif loc.kind == "virtual":
-        parts.append(f"<p><b>Location:</b> {escape(loc.name or 'Online')}</p>")
-    link = link_for(activity, role, email)
-    if link:
-        label, url = link
-        parts.append(f"<p><b>{escape(label)}:</b> {_anchor(url, url)}</p>")
-    details = activity.details_url or offering.details_url
-    if details:
-        parts.append(f"<p><b>Details:</b> {_anchor(details, details)}</p>")
-    parts.append(CLOSING_ASKS_RESPONSE if request_responses else CLOSING_NO_RESPONSE)
-    return "<html><body>" + "".join(parts) + "</body></html>"

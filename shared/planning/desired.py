@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.domain import Activity, Feed, Hold, Instructor, InvitationKey, Offering, Role
-from shared.planning.content import EventContent, key_fingerprint, render
+from shared.planning.content import EventContent, key_fingerprint
+from shared.planning.rendering import Renderer
+from shared.templates.model import TemplateSet
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,17 @@ class DesiredState:
     holds: tuple[Hold, ...] = ()
     left_out: set[InvitationKey] = field(default_factory=set)  # not on the allow-list
     ends: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (offering, activity): its end now
+    renderer: Renderer = field(default_factory=lambda: Renderer.of(None))
+
+    @property
+    def template_fallbacks(self) -> int:
+        """Invitations rendered in the default language because their own language had no template."""
+        return self.renderer.fallbacks
+
+    @property
+    def template_errors(self) -> list[str]:
+        """Saved templates that failed on some session's values (the built-in wording went out instead)."""
+        return self.renderer.errors
 
     def held(self, key: InvitationKey) -> bool:
         return any(h.covers(key) for h in self.holds)
@@ -84,23 +97,39 @@ class DesiredState:
         return "learners" in absent and all(e.email != key.email for e in offering.enrollments)
 
     def why_unwanted(self, key: InvitationKey, role: Role) -> str:
-        """The short reason a cancelled person reads in the cancellation."""
+        """The short reason a cancelled person reads in the cancellation, in their language."""
         offering = self.offerings[key.offering_id]
+        return self.renderer.cancellation(offering, self._why(offering, key, role), _language_of(offering, key.email))
+
+    @staticmethod
+    def _why(offering: Offering, key: InvitationKey, role: Role) -> str:
         if offering.status == "cancelled":
-            return f"The offering \u201c{offering.title}\u201d was cancelled."
+            return "offeringCancelled"
         activity = next((a for a in offering.activities if a.id == key.activity_id), None)
         if activity is None:
-            return "This session was removed from the offering."
+            return "sessionRemoved"
         if activity.status == "cancelled":
-            return "This session was cancelled."
+            return "sessionCancelled"
         if role == "instructor" and all(i.email != key.email for i in activity.instructors):
-            return "You are no longer an instructor for this session."
+            return "noLongerInstructor"
         status = _enrollment_status(offering, key.email)
         if status == "withdrawn":
-            return "You withdrew from this offering."
+            return "withdrew"
         if status == "cancelled":
-            return "Your enrollment in this offering was cancelled."
-        return "You are no longer enrolled in this offering."
+            return "enrollmentCancelled"
+        return "noLongerEnrolled"
+
+
+def _language_of(offering: Offering, email: str) -> str | None:
+    """The person's own language as the feed still gives it (enrollment, else any session's instructor entry)."""
+    for enrollment in offering.enrollments:
+        if enrollment.email == email and enrollment.language:
+            return enrollment.language
+    for activity in offering.activities:
+        for instructor in activity.instructors:
+            if instructor.email == email and instructor.language:
+                return instructor.language
+    return None
 
 
 def _enrollment_status(offering: Offering, email: str) -> str | None:
@@ -111,11 +140,14 @@ def _enrollment_status(offering: Offering, email: str) -> str | None:
 
 
 def desired_state(
-    feed: Feed, *, now: datetime, allowlist: Allowlist | None = None, request_responses: bool = False,
+    feed: Feed, *, now: datetime, allowlist: Allowlist | None = None, templates: TemplateSet | None = None,
+    request_responses: bool = False,
 ) -> DesiredState:
-    """`request_responses`: invitations ask each person to accept or decline (Graph's `responseRequested`)."""
+    """`templates`: the wording in force (None: the built-in set); `request_responses`: invitations ask
+    each person to accept or decline (Graph's `responseRequested`, and the closing wording)."""
     allowlist = allowlist or Allowlist()
-    state = DesiredState(holds=feed.holds)
+    renderer = Renderer.of(templates, request_responses=request_responses)
+    state = DesiredState(holds=feed.holds, renderer=renderer)
     for offering in feed.offerings:
         state.offerings[offering.id] = offering
         for activity in offering.activities:
@@ -125,7 +157,7 @@ def desired_state(
         for activity in offering.activities:
             if activity.end_utc <= now or activity.status != "scheduled":
                 continue
-            for invitation in _invitations(offering, activity, request_responses):
+            for invitation in _invitations(offering, activity, renderer):
                 if allowlist.allows(invitation.key.email):
                     state.wanted[invitation.key] = invitation
                 else:
@@ -133,32 +165,37 @@ def desired_state(
     return state
 
 
-def _invitations(offering: Offering, activity: Activity, request_responses: bool) -> Iterable[DesiredInvitation]:
+def _invitations(offering: Offering, activity: Activity, renderer: Renderer) -> Iterable[DesiredInvitation]:
+    """Everyone of one session; the key fingerprint is the same for everyone of a role, so it is hashed once."""
     instructors: dict[str, Instructor] = {}
     for instructor in activity.instructors:
         instructors.setdefault(instructor.email, instructor)
-    for email, instructor in instructors.items():
-        yield _invitation(offering, activity, email, "instructor", instructor.name, may_create=True,
-                          request_responses=request_responses)
+    if instructors:
+        key_fp = key_fingerprint(activity, "instructor")
+        for email, instructor in instructors.items():
+            language = instructor.language or _language_of(offering, email)  # else as a learner, or elsewhere
+            yield _invitation(offering, activity, email, "instructor", instructor.name, language, renderer, key_fp,
+                              may_create=True)
+    key_fp = key_fingerprint(activity, "learner")
     for enrollment in offering.enrollments:
         if enrollment.email in instructors or enrollment.status not in ("active", "completed"):
             continue
         yield _invitation(
-            offering, activity, enrollment.email, "learner", enrollment.name,
-            may_create=enrollment.status == "active", request_responses=request_responses,
+            offering, activity, enrollment.email, "learner", enrollment.name, enrollment.language, renderer, key_fp,
+            may_create=enrollment.status == "active",
         )
 
 
 def _invitation(
-    offering: Offering, activity: Activity, email: str, role: Role, name: str | None, *, may_create: bool,
-    request_responses: bool,
+    offering: Offering, activity: Activity, email: str, role: Role, name: str | None, language: str | None,
+    renderer: Renderer, key_fp: str, *, may_create: bool,
 ) -> DesiredInvitation:
     return DesiredInvitation(
         key=InvitationKey(offering.id, activity.id, email),
         role=role,
         name=name,
-        content=render(offering, activity, role, email, request_responses=request_responses),
-        key_fp=key_fingerprint(activity, role),
+        content=renderer.content(offering, activity, role, email, person_language=language, person_name=name),
+        key_fp=key_fp,
         start_utc=activity.start_utc,
         end_utc=activity.end_utc,
         may_create=may_create,

@@ -64,7 +64,7 @@ def _invitation(inv: DesiredInvitation) -> dict[str, Any]:
         "start": _time(inv.start_utc), "end": _time(inv.end_utc), "mayCreate": inv.may_create,
         "content": {"subject": c.subject, "bodyHtml": c.body_html, "startLocal": c.start_local,
                     "endLocal": c.end_local, "timeZone": c.time_zone, "location": c.location,
-                    **({"responseRequested": True} if c.response_requested else {})},
+                    "responseRequested": c.response_requested},
     }
 
 
@@ -75,7 +75,7 @@ def _read_invitation(data: dict[str, Any]) -> DesiredInvitation:
     return DesiredInvitation(
         key=InvitationKey(*data["key"]), role=data["role"], name=data["name"],
         content=EventContent(c["subject"], c["bodyHtml"], c["startLocal"], c["endLocal"], c["timeZone"],
-                             c["location"], response_requested=bool(c.get("responseRequested", False))),
+                             c["location"], bool(c.get("responseRequested", False))),  # absent in older rows
         key_fp=data["keyFp"], start_utc=start, end_utc=end, may_create=bool(data["mayCreate"]),
     )
 

@@ -41,12 +41,14 @@ from shared.sync.lease_keeper import LEASE_TIMING, LeaseKeeper, LeaseTiming
 from shared.sync.pacing import Timebase
 from shared.sync.pins import REPINNED, RunPins, offering_needs, pin_run
 from shared.sync.summary import RunSummary
+from shared.templates.model import TemplateSet
 
 if TYPE_CHECKING:
     from shared.feed.dropfeeds import DropFeeds
 
 log = logging.getLogger("learncal.sync")
 
+TEMPLATE_FAILED = "template-failed"  # a warning's kind: a saved template failed on some session's values
 RULES_VERSION = "1"  # bump when content rendering changes, so every offering is looked at again
 PLAN_LISTED = 10_000  # writes a dry run lists, the most urgent first (its counts cover the whole plan)
 KEEP_PLANNED = 2 * CHUNK_INVITATIONS  # invitations and mapping rows of planned chunks held between the passes
@@ -107,6 +109,7 @@ class SyncService:
         drop: DropFeeds | None = None,
         work: WorkStore,
         wakeups: WakeUps | None = None,
+        templates: Callable[[], TemplateSet | None] | None = None,
     ) -> None:
         self._settings = settings
         self._mapping = mapping
@@ -126,6 +129,7 @@ class SyncService:
         self._drop = drop  # the feed drop behind `blob:` sources (None: read them without keeping history)
         self._work = work
         self._wakeups = wakeups  # None: nothing is put on the send queue (the work waits for the next run)
+        self._templates = templates  # the invitation templates in force (None, or answering None: the built-in set)
 
     def organizer(self) -> str | None:
         """The organizer in force (the stored provider configuration over the environment)."""
@@ -210,15 +214,21 @@ class SyncService:
         tally = RunPlan(limit=PLAN_LISTED if request.dry_run else 0)
         kept: list[tuple[PlannedChunk, RunPins]] | None = []
         held = 0
-        for chunk, pinned in self._planned_chunks(feed, examine, states, provider, reconcile, now):
+        templates = self._templates() if self._templates is not None else None
+        failed_templates: dict[str, None] = {}
+        for chunk, pinned in self._planned_chunks(feed, examine, states, provider, reconcile, now, templates):
             tally.add(chunk.plan)
             summary.warnings.extend(pinned.warnings)
+            summary.template_fallbacks += chunk.desired.template_fallbacks
+            failed_templates.update(dict.fromkeys(chunk.desired.template_errors))
             held += chunk.size
             if kept is not None and held <= KEEP_PLANNED:
                 kept.append((chunk, pinned))
             else:
                 kept = None  # too large to hold: planned again below
             del chunk, pinned
+        summary.warnings.extend({"kind": TEMPLATE_FAILED, "message": f"A saved {error}; the built-in wording was "
+                                 "used for the invitations it failed on."} for error in list(failed_templates)[:10])
         summary.unchanged = tally.unchanged + sum(s.live for s in skipped)
         summary.held = tally.held
         summary.left_out = tally.left_out
@@ -245,7 +255,8 @@ class SyncService:
         racing = self._racing(examine)
         remembered = Outcome()
         with_work: set[str] = set()
-        chunks = kept if kept is not None else self._planned_chunks(feed, examine, states, provider, reconcile, now)
+        chunks = kept if kept is not None else self._planned_chunks(feed, examine, states, provider, reconcile, now,
+                                                                    templates)
         for chunk, pinned in chunks:
             if pinned.changed:
                 self._offerings.pin(pinned.changed)  # recorded before its work is queued
@@ -301,7 +312,7 @@ class SyncService:
 
     def _planned_chunks(
         self, feed: Feed, examine: set[str], states: dict[str, OfferingState], provider: ProviderView,
-        reconcile: frozenset[str], now: datetime,
+        reconcile: frozenset[str], now: datetime, templates: TemplateSet | None = None,
     ) -> Iterator[tuple[PlannedChunk, RunPins]]:
         """The changed offerings planned a chunk at a time (shared/planning/chunks.py), each from its own
         mapping rows, so memory follows the chunk, not the catalog. Only changed offerings are rendered:
@@ -315,7 +326,7 @@ class SyncService:
         for offerings in offering_chunks([o for o in feed.offerings if o.id in examine], limit=CHUNK_INVITATIONS):
             sent = self._mapping.load(sorted(o.id for o in offerings))
             scoped = desired_state(replace(feed, offerings=offerings), now=now, allowlist=allowlist,
-                                   request_responses=provider.request_responses)
+                                   templates=templates, request_responses=provider.request_responses)
             pinned = pin_run(scoped, sent, pinning, provider.organizers)
             part = plan(scoped, sent, organizer=pinned.pins, reconcile=reconcile, now=now)
             live = Counter(k.offering_id for k, r in sent.items() if r.live)

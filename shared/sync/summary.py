@@ -46,6 +46,8 @@ class RunSummary:
     # the blob a `blob:` run read (container, name, size, lastModified, sha256, format) and the uploads it skipped
     feed: dict[str, Any] | None = None
     guard: dict[str, Any] | None = None  # dry runs: what would stop a real run (cancellations, live, reason)
+    # invitations rendered in the default language because their own language had no template
+    template_fallbacks: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -94,6 +96,7 @@ class RunSummary:
             "stopped": self.stopped,
             "massCancelAllowance": self.mass_cancel_allowance,
             "warnings": [dict(w) for w in self.warnings],
+            "templateFallbacks": self.template_fallbacks,
         }
         if self.plan is not None:
             out["plan"] = self.plan

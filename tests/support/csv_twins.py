@@ -19,7 +19,7 @@ HEADER = [
     "offering_details_url", "session_id", "session_title", "session_status", "session_start", "session_end",
     "time_zone", "session_description", "session_details_url", "location_kind", "location_name",
     "location_address", "join_url", "host_url", "person_email", "person_name", "role", "enrollment_status",
-    "enrollment_id",
+    "enrollment_id", "offering_language", "person_language",
 ]
 _LOCAL = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(:\d{2})?$")
 
@@ -37,6 +37,7 @@ def rows_of(feed: dict[str, Any]) -> list[dict[str, str]]:
             "offering_status": _text(offering.get("status")), "course_title": _text(offering.get("courseTitle")),
             "offering_description": _text(offering.get("description")),
             "offering_details_url": _text(offering.get("detailsUrl")),
+            "offering_language": _text(offering.get("language")),
         }
         sessions = []
         for activity in offering.get("activities", []):
@@ -53,13 +54,15 @@ def rows_of(feed: dict[str, Any]) -> list[dict[str, str]]:
             }))
         learners = [
             {"person_email": _text(e.get("learnerEmail")), "person_name": _text(e.get("learnerName")),
-             "role": "learner", "enrollment_status": _text(e.get("status")), "enrollment_id": f"E-{n}"}
+             "role": "learner", "enrollment_status": _text(e.get("status")), "enrollment_id": f"E-{n}",
+             "person_language": _text(e.get("language"))}
             for n, e in enumerate(offering.get("enrollments", []), start=1)
         ]
         for activity, session in sessions:
             people = [
                 {"person_email": _text(i.get("email")), "person_name": _text(i.get("name")),
-                 "role": "primaryInstructor" if i.get("primary") else "instructor"}
+                 "role": "primaryInstructor" if i.get("primary") else "instructor",
+                 "person_language": _text(i.get("language"))}
                 for i in activity.get("instructors", [])
             ] + learners
             for person in people or [{}]:

@@ -25,7 +25,7 @@ def test_the_examples_are_all_there() -> None:
     assert set(example_names()) == {
         "sample.json", "invalid-items.json", "half-hour-zone.json", "zone-outside-graph-list.json", "dst-change.json",
         "unusual-text.json", "cancelled-offering.json", "cancelled-activity.json", "completed-enrollment.json",
-        "learner-and-instructor.json",
+        "learner-and-instructor.json", "languages.json",
     }
 
 
@@ -105,6 +105,14 @@ def test_half_hour_zones() -> None:
     act501, act502 = read("half-hour-zone.json").offerings[0].activities
     assert (graph_time_zone(act501.time_zone), act501.start_utc) == ("India Standard Time", utc(2027, 5, 10, 4, 30))
     assert (graph_time_zone(act502.time_zone), act502.start_utc) == ("Nepal Standard Time", utc(2027, 5, 11, 4, 15))
+
+
+def test_languages() -> None:
+    off = read("languages.json").offerings[0]
+    assert off.language == "de"
+    assert [(e.email.split(".")[0], e.language) for e in off.enrollments] == [
+        ("ada", "fr"), ("bo", None), ("dee", "de-CH")]
+    assert [(i.email.split(".")[0], i.language) for i in off.activities[0].instructors] == [("ines", "en")]
 
 
 def test_zone_outside_graphs_list() -> None:

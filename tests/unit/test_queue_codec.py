@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,9 +19,9 @@ SOON = datetime.now(UTC).replace(microsecond=123456) + timedelta(days=3)
 KEY = InvitationKey("OFF/1", "ACT#2", "zoë.learner@contoso.example")
 
 
-def invitation(key: InvitationKey = KEY, *, may_create: bool = True) -> DesiredInvitation:
+def invitation(key: InvitationKey = KEY, *, may_create: bool = True, asks: bool = False) -> DesiredInvitation:
     content = EventContent("Datenschutz: Grundlagen \U0001f512", "<p>Join &amp; learn</p>" * 3, "2031-01-01T09:00:00",
-                           "2031-01-01T10:00:00", "W. Europe Standard Time", "Room 1")
+                           "2031-01-01T10:00:00", "W. Europe Standard Time", "Room 1", response_requested=asks)
     return DesiredInvitation(key, "learner", "Zoë", content, "fp1", SOON, SOON + timedelta(hours=1), may_create)
 
 
@@ -39,12 +40,20 @@ ACTIONS = [
     Cancel(KEY, record("cancelling"), "Withdrawn."),
     Cancel(KEY, record("cancelling"), "x",
            Create(KEY, invitation(), "o@contoso.example", 4, record=record("cancelled"))),
+    Create(KEY, invitation(asks=True), "organizer@contoso.example"),
 ]
 
 
 @pytest.mark.parametrize("action", ACTIONS, ids=lambda a: type(a).__name__)
 def test_every_action_round_trips_exactly(action: Create | Update | Cancel) -> None:
     assert decode(encode(action)) == action
+
+
+def test_work_queued_before_responses_could_be_requested_reads_as_not_asking() -> None:
+    queued = json.loads(encode(Create(KEY, invitation(asks=True), "organizer@contoso.example")))
+    assert queued["invitation"]["content"].pop("responseRequested") is True
+    action = decode(json.dumps(queued))
+    assert isinstance(action, Create) and action.invitation.content.response_requested is False
 
 
 def test_damaged_work_is_named_not_guessed() -> None:

@@ -28,6 +28,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("course_title", "offering", "courseTitle"),
     Column("offering_description", "offering", "description"),
     Column("offering_details_url", "offering", "detailsUrl"),
+    Column("offering_language", "offering", "language"),
     Column("session_id", "session", "id"),
     Column("session_title", "session", "title"),
     Column("session_status", "session", "status"),
@@ -46,6 +47,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("role", "person", "role"),
     Column("enrollment_status", "person", "status"),
     Column("enrollment_id", "person", "enrollmentId"),
+    Column("person_language", "person", "language"),
 )
 
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}

@@ -18,7 +18,8 @@ from shared.feed.csvfeed.columns import COLUMNS, ROLES, Column
 from shared.feed.csvfeed.mapping import CsvMapping
 from shared.feed.formats import shown
 
-_WORDS = frozenset({"offering_status", "session_status", "location_kind", "role", "enrollment_status", "time_zone"})
+_WORDS = frozenset({"offering_status", "session_status", "location_kind", "role", "enrollment_status", "time_zone",
+                    "offering_language", "person_language"})
 
 
 @dataclass(frozen=True)
@@ -205,11 +206,13 @@ class RowReader:
             enrollment.put("learnerEmail", email, row, names["person_email"], what)
         enrollment.put("learnerName", values["person_name"], row, names["person_name"], what)
         enrollment.put("status", values["enrollment_status"], row, names["enrollment_status"], what)
+        enrollment.put("language", values["person_language"], row, names["person_language"], what)
 
     def _instructor(self, activity: _Activity, values: dict[str, str | Bad], primary: bool | Bad, row: int) -> None:
         person = _Item(self._origin(row, "person_email"))
         person.put("email", values["person_email"], row, self._names["person_email"], "instructor")
         person.put("name", values["person_name"], row, self._names["person_name"], "instructor")
+        person.put("language", values["person_language"], row, self._names["person_language"], "instructor")
         person.fields["primary"], person.origins["primary"] = primary, self._origin(row, "role")
         activity.instructors.append(person)
 

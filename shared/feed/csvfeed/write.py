@@ -43,7 +43,8 @@ def feed_rows(document: Mapping[str, Any]) -> list[Row]:
         base = _columns(offering, "offering")
         learners = [
             {"person_email": _text(e.get("learnerEmail")), "person_name": _text(e.get("learnerName")),
-             "role": "learner", "enrollment_status": _text(e.get("status"))}
+             "role": "learner", "enrollment_status": _text(e.get("status")),
+             "person_language": _text(e.get("language"))}
             for e in offering.get("enrollments") or [] if isinstance(e, dict)
         ]
         sessions = [a for a in offering.get("activities") or [] if isinstance(a, dict)]
@@ -51,7 +52,8 @@ def feed_rows(document: Mapping[str, Any]) -> list[Row]:
             session = _columns(activity, "session", "location")
             instructors = [
                 {"person_email": _text(i.get("email")), "person_name": _text(i.get("name")),
-                 "role": "primaryInstructor" if i.get("primary") is True else "instructor"}
+                 "role": "primaryInstructor" if i.get("primary") is True else "instructor",
+                 "person_language": _text(i.get("language"))}
                 for i in activity.get("instructors") or [] if isinstance(i, dict)
             ]
             rows += [{**base, **session, **person} for person in (instructors + learners) or [{}]]
