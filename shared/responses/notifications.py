@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from shared.responses.model import Notification, notifications_of, same_secret
 from shared.responses.runner import COALESCE_SECONDS, Task, TaskQueue
@@ -33,6 +34,7 @@ from shared.store.tables import Tables, table_service
 
 log = logging.getLogger("learncal.responses")
 LIFECYCLE_KINDS = {"reauthorizationRequired": "renew", "subscriptionRemoved": "recreate", "missed": "catchup"}
+MAX_TOKEN = 1024  # Graph's tokens are about 120 characters; a longer one is not Graph's handshake
 RECEIVED = {"notifications": 0, "refused": 0}  # this process's count of notification items, for the benchmark
 # When a notification arrived, as the readers compare it with their reads' start; the local hosts of the tests
 # and the benchmark set it to the sandbox's (time-scaled) clock, which the workers they run use too.
@@ -55,6 +57,8 @@ def answer(
     """What the endpoint answers to one POST (the function wraps it in an HttpResponse)."""
     token = params.get("validationToken")
     if token is not None:  # the handshake: echo the (already URL-decoded) token as plain text, nothing else
+        if len(token) > MAX_TOKEN:
+            return Answer(400, "The validationToken is longer than Microsoft Graph sends.")
         return Answer(200, token)
     if method.upper() != "POST":
         return Answer(405, "Only POST is accepted.")
@@ -65,7 +69,7 @@ def answer(
     if not items:
         return Answer(400, "The body holds no change notification (value[] with subscriptionId).")
     settings = settings or Settings.from_env()
-    tables = tables or Tables(table_service(settings), prefix=settings.table_prefix)
+    tables = tables or _tables(settings)
     known = {row.subscription_id: row for row in CollectionState(tables).subscriptions()}
     now = (clock or CLOCK["now"])()
     tasks: dict[tuple[str, str], Task] = {}
@@ -85,13 +89,24 @@ def answer(
     RECEIVED["refused"] += refused
     if not tasks and refused:
         return Answer(403, "Refused: the clientState does not match.")
-    sender = queue or TaskQueue(settings, tables)
+    sender = queue or _queue(settings, tables)
     state = CollectionState(tables)
     for organizer in {task.organizer for task in tasks.values() if task.kind == "changes"}:
         state.notified(organizer, now)  # before the task is queued: an earlier task sees a later one is coming
     for task in tasks.values():
         sender.send(task, delay=COALESCE_SECONDS if task.kind == "changes" else 0)
     return Answer(202, tasks=list(tasks.values()))
+
+
+@lru_cache(maxsize=4)
+def _tables(settings: Settings) -> Tables:
+    """One Tables per installation and process: Graph waits at most 3 seconds, so no table is created twice."""
+    return Tables(table_service(settings), prefix=settings.table_prefix)
+
+
+@lru_cache(maxsize=4)
+def _queue(settings: Settings, tables: Tables) -> TaskQueue:
+    return TaskQueue(settings, tables)
 
 
 def _kind(item: Notification, lifecycle: bool) -> str | None:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from shared.responses.graph import CollectionGraph
@@ -29,13 +30,23 @@ GraphFactory = Callable[[], CollectionGraph]
 
 
 def collection_graph(settings: Settings, tables: Tables | None = None) -> CollectionGraph:
-    from shared.bootstrap import client_secret, effective_settings
+    from shared.bootstrap import effective_settings
     from shared.calendar.graph_client import build_graph_client
-    from shared.identity import build_credential
 
     effective = effective_settings(settings, tables)
+    return CollectionGraph(build_graph_client(_credential(effective), effective.graph_url))
+
+
+@lru_cache(maxsize=4)
+def _credential(effective: Settings) -> Any:
+    """One credential per configuration and process: each queue task would otherwise read the secret
+    from Key Vault and ask Entra for a token again. A changed configuration is a new key; a rotated
+    secret is re-read by the credential itself (shared/identity.py)."""
+    from shared.bootstrap import client_secret
+    from shared.identity import build_credential
+
     secret = None if effective.auth_mode == "federated" else client_secret(effective)
-    return CollectionGraph(build_graph_client(build_credential(effective, secret), effective.graph_url))
+    return build_credential(effective, secret)
 
 
 @dataclass(frozen=True)

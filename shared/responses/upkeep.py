@@ -5,7 +5,8 @@ The `responses_upkeep` timer runs this every 30 minutes:
   organizer the mapping names) has one subscription on `users/{organizer}/events`
   (changeType `updated`: an attendee's answer updates the organizer's event). A subscription
   with less than a day left is renewed (PATCH of its expiry, which also reauthorizes it), one
-  Graph no longer has is created again, one for a mailbox without live invitations is deleted.
+  Graph no longer has (a GET answers 404) is created again, one for a mailbox without live
+  invitations is deleted.
   Then each organizer's calendar view delta is read, which catches whatever notifications
   missed.
 - collection off: every subscription is deleted and the delta state dropped; nothing is read.
@@ -121,7 +122,13 @@ class Subscriptions:
             await self.create(organizer)
             return "created"
         if _utc(row.expires) - now > RENEW_WHEN_LEFT:
-            return None
+            # one GET per organizer and upkeep: a subscription deleted behind the app's back (no lifecycle
+            # notification tells of that) is created again within 30 minutes
+            if await self._graph.get_subscription(organizer, row.subscription_id) is not None:
+                return None
+            log.info("the subscription to %s's calendar changes is gone; it is created again", organizer)
+            await self.create(organizer)
+            return "created"
         return await self.renew(organizer)
 
     async def create(self, organizer: str) -> SubscriptionRow:

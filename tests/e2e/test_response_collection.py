@@ -4,11 +4,12 @@ the product reads the answers from the organizer's calendar into the responses t
 
 from __future__ import annotations
 
+import json
 import ssl
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import pytest
 from shared.responses.graph import COLLECTION_REQUESTS, parse_time
 from shared.responses.notifications import CLOCK, RECEIVED
 from shared.responses.reading import INDEXES
-from shared.responses.runner import Task, handle_task
+from shared.responses.runner import Task, handle_task, run_upkeep
 from shared.settings import Settings
 from shared.store.responses import ResponseStore
 from shared.store.tables import Tables, table_service
@@ -329,9 +330,66 @@ def test_lifecycle_notifications_recreate_a_removed_subscription_and_catch_up_mi
         wait_for(lambda: [s["id"] for s in world.sandbox.subscriptions()] not in ([], [first["id"]]))
         [second] = world.sandbox.subscriptions()
 
+        renewed = world.stats()["subscriptionsRenewed"]
+        world.sandbox.lifecycle_event(second["id"], "reauthorizationRequired")  # answered by a renewal (PATCH)
+        wait_for(lambda: world.stats()["subscriptionsRenewed"] > renewed)
+        assert [s["id"] for s in world.sandbox.subscriptions()] == [second["id"]]
+
         world.sandbox.configure(missedNotifications=1)
         world.sandbox.respond(BO, "accepted", subject=WORKSHOP_1)
         time.sleep(2)
         assert answered(world) == {}
         world.sandbox.lifecycle_event(second["id"], "missed")  # Graph says notifications were missed
         wait_for(lambda: answered(world) == {(BO, "OFF-1001/ACT-1"): "accepted"})
+
+
+def collection_check(world: World) -> dict[str, Any]:
+    result = world.cli("validate", "--json")
+    [check] = [c for c in json.loads(result.stdout)["checks"] if c["name"] == "response-collection"]
+    return dict(check)
+
+
+def test_validate_checks_the_subscriptions_while_collection_is_on(
+        collecting: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    world = collecting
+    missing = collection_check(world)
+    assert missing["status"] == "fail" and "LEARNCAL_PUBLIC_URL" in missing["fix"]
+    with function_app_online(world, monkeypatch, tmp_path) as online:
+        assert world.sync(base_feed()).code == 0
+        none_yet = collection_check(world)
+        assert none_yet["status"] == "fail" and "has no subscription yet" in none_yet["detail"]
+        assert "responses_upkeep" in none_yet["fix"]
+        online.upkeep()
+        alive = collection_check(world)
+        assert alive["status"] == "pass", alive
+        [subscription] = world.sandbox.subscriptions()
+        assert world.graph("DELETE", f"/subscriptions/{subscription['id']}") == 204  # deleted behind the app's back
+        gone = collection_check(world)
+        assert gone["status"] == "fail" and "no longer exists" in gone["detail"]
+        online.upkeep()  # the next upkeep's renewal finds it gone and creates it again
+        assert collection_check(world)["status"] == "pass"
+    world.env["LEARNCAL_REQUEST_RESPONSES"] = "false"
+    assert "response-collection" not in {c["name"] for c in json.loads(world.cli("validate", "--json").stdout)[
+        "checks"]}
+
+
+def test_switching_collection_off_deletes_the_subscriptions_and_reads_nothing(
+        collecting: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from shared.responses.state import CollectionState
+
+    world = collecting
+    with function_app_online(world, monkeypatch, tmp_path) as online:
+        assert world.sync(base_feed()).code == 0
+        online.upkeep()
+        assert len(world.sandbox.subscriptions()) == 1
+        off = replace(online.settings, request_responses=False)  # LEARNCAL_REQUEST_RESPONSES=false
+        report = run_upkeep(off, clock=online.clock)
+        assert not report.on and report.deleted == [world.info["organizer"]]
+        assert world.sandbox.subscriptions() == []
+        state = CollectionState(tables_of(world))
+        assert state.subscriptions() == [] and state.deltas() == []
+        before = world.stats()["requests"]
+        world.sandbox.respond(ADA, "declined", subject=DATA_PRIVACY)
+        assert run_upkeep(off, clock=online.clock).deleted == []
+        assert world.stats()["requests"] == before  # nothing is read any more
+        assert table(world)[(ADA, "OFF-2002/ACT-9")][0] == "none"
