@@ -17,6 +17,10 @@ import azure.functions as func
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 log = logging.getLogger("learncal")
 
+# Queue triggers read their queue's name from an app setting (`%NAME%`, resolved by the Functions host),
+# which the Bicep sets from the table prefix, so every installation listens on the queues it sends to
+# (shared/queue/names.py). The local queue host takes its consumers from shared/local/functions.py.
+
 
 @app.timer_trigger(schedule="%LEARNCAL_SYNC_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 def hourly_sync(timer: func.TimerRequest) -> None:
@@ -31,7 +35,7 @@ def hourly_sync(timer: func.TimerRequest) -> None:
     scheduled_run()  # raises when the run failed, so the invocation is marked failed; coalesces while one runs
 
 
-@app.queue_trigger(arg_name="msg", queue_name="learncal-runs", connection="AzureWebJobsStorage")
+@app.queue_trigger(arg_name="msg", queue_name="%LEARNCAL_RUNS_QUEUE%", connection="AzureWebJobsStorage")
 def run_worker(msg: func.QueueMessage) -> None:
     """Performs a requested run ({"runId"}: POST /api/sync, a new feed, `learncal sync --async`).
 
@@ -59,7 +63,7 @@ def feed_arrived(blob: func.InputStream) -> None:
     on_feed_arrived(blob)
 
 
-@app.queue_trigger(arg_name="msg", queue_name="learncal-send", connection="AzureWebJobsStorage")
+@app.queue_trigger(arg_name="msg", queue_name="%LEARNCAL_SEND_QUEUE%", connection="AzureWebJobsStorage")
 def send_worker(msg: func.QueueMessage) -> None:
     """Send one organizer's queued work at the budget's pace; the message only names the organizer.
 
@@ -223,7 +227,7 @@ def allowance(req: func.HttpRequest) -> func.HttpResponse:
     return console_api.allowance(req)
 
 
-@app.queue_trigger(arg_name="message", queue_name="learncal-jobs", connection="AzureWebJobsStorage")
+@app.queue_trigger(arg_name="message", queue_name="%LEARNCAL_JOBS_QUEUE%", connection="AzureWebJobsStorage")
 def job_worker(message: func.QueueMessage) -> None:
     """Run one job POST /api/jobs queued; its result (or failure) is stored for GET /api/jobs/{id}."""
     from shared.admin.jobs import run_job_message

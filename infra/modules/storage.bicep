@@ -104,7 +104,8 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
 }
 
 // The work queues exist from the first start, before any message is sent or any trigger polls
-// (names: learncal-send, learncal-runs, learncal-jobs; the host adds <queue>-poison itself).
+// (named after the table prefix: learncal-send, learncal-runs, learncal-jobs by default; main.bicep
+// passes them; the host adds <queue>-poison itself).
 // https://learn.microsoft.com/azure/templates/microsoft.storage/storageaccounts/queueservices/queues
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: storage
