@@ -43,6 +43,9 @@ _BATCH = 100  # operations in one entity-group transaction (the service's limit)
 _WRITERS = 4
 _URGENCY = {Cancel: 0, Update: 1, Create: 2}
 _BACKOFF_SECONDS = 30.0
+# A sweep of this many offerings or fewer asks for each one's rows of other plans; more, for every row of
+# another plan at once (one query, however many offerings the plan examined).
+_FEW_OFFERINGS = 8
 
 WorkState = Literal["queued", "parked"]
 
@@ -127,13 +130,30 @@ class WorkStore:
         return written
 
     def sweep(self, plans: Mapping[str, str]) -> None:
-        """Remove the rows of these offerings that a plan other than theirs in `plans` wrote."""
+        """Remove the rows of these offerings that a plan other than theirs in `plans` wrote.
+
+        Only rows of other plans are read: a few offerings are looked up one by one
+        (`OfferingId eq @o and PlanId ne @p`), more by plan (`PlanId ne @p`, every row the plan did
+        not write). Either way the rows the plan has just written (all 510,000 of a first rollout)
+        are never read back; what is read is the work older plans left queued.
+        """
         stale: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = defaultdict(list)
-        for entity in self._table.list_entities(select=["PartitionKey", "RowKey", "OfferingId", "PlanId"]):
-            plan_id = plans.get(entity.get("OfferingId"))
-            if plan_id is not None and entity.get("PlanId") != plan_id:
-                stale[entity["PartitionKey"]].append(
-                    ("delete", {"PartitionKey": entity["PartitionKey"], "RowKey": entity["RowKey"]}, {}))
+        by_plan: dict[str, set[str]] = defaultdict(set)
+        for offering, plan_id in plans.items():
+            by_plan[plan_id].add(offering)
+        select = ["PartitionKey", "RowKey", "OfferingId", "PlanId"]
+        for plan_id, offerings in by_plan.items():
+            if len(offerings) <= _FEW_OFFERINGS:
+                found: Iterable[Any] = (
+                    entity for offering in sorted(offerings)
+                    for entity in self._table.query_entities("OfferingId eq @o and PlanId ne @p", select=select,
+                                                             parameters={"o": offering, "p": plan_id}))
+            else:
+                found = self._table.query_entities("PlanId ne @p", parameters={"p": plan_id}, select=select)
+            for entity in found:
+                if entity.get("OfferingId") in offerings and entity.get("PlanId") != plan_id:
+                    stale[entity["PartitionKey"]].append(
+                        ("delete", {"PartitionKey": entity["PartitionKey"], "RowKey": entity["RowKey"]}, {}))
         self._submit(stale)
 
     def _submit(self, operations: Mapping[str, list[tuple[str, dict[str, Any], dict[str, Any]]]]) -> None:

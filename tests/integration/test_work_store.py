@@ -99,3 +99,50 @@ def test_a_row_this_version_cannot_read_is_parked_not_sent_and_not_blocking(tabl
     assert [i.action.key.email for i in work.page(ORG)] == ["b@x.example"]
     [entry] = work.summary(per_minute=30, per_day=10000)
     assert (entry["queued"], entry["parked"]) == (1, 1)
+
+
+class CountingTable:
+    """The work table as the store reaches it, counting the entities each listing or query hands back."""
+
+    def __init__(self, table: object) -> None:
+        self._table = table
+        self.returned = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._table, name)
+
+    def _count(self, entities: object) -> object:
+        for entity in entities:  # type: ignore[attr-defined]
+            self.returned += 1
+            yield entity
+
+    def list_entities(self, *args: object, **kwargs: object) -> object:
+        return self._count(self._table.list_entities(*args, **kwargs))  # type: ignore[attr-defined]
+
+    def query_entities(self, *args: object, **kwargs: object) -> object:
+        return self._count(self._table.query_entities(*args, **kwargs))  # type: ignore[attr-defined]
+
+
+def test_a_sweep_reads_only_the_rows_older_plans_left_not_the_rows_just_written(tables: Tables) -> None:
+    work = WorkStore(tables)
+    old = [WorkItem(ORG, create("OFF-1", f"old{i}@x.example"), "run1", "p1") for i in range(3)]
+    other = [WorkItem(ORG, create("OFF-99", f"other{i}@x.example"), "run1", "p1") for i in range(2)]
+    work.replace(old + other, {"OFF-1": "p1", "OFF-99": "p1"})
+    fresh = [WorkItem(ORG, create(f"OFF-{n}", f"new{i}@x.example", days=1), "run2", "p2")
+             for n in range(1, 11) for i in range(30)]  # 300 rows of the new plan, ten offerings
+    work.write(fresh)
+    counting = CountingTable(work._table)
+    work._table = counting  # type: ignore[assignment]
+
+    work.sweep({f"OFF-{n}": "p2" for n in range(1, 11)})  # more than a few offerings: one query by plan
+
+    assert counting.returned == 5  # the older plan's rows, none of the 300 just written
+    left = {(e["OfferingId"], e["PlanId"]) for e in work.rows(select=["OfferingId", "PlanId"])}
+    assert left == {(f"OFF-{n}", "p2") for n in range(1, 11)} | {("OFF-99", "p1")}  # OFF-1's old rows are gone
+
+    counting.returned = 0
+    work.write([WorkItem(ORG, create("OFF-99", "again@x.example", days=1), "run3", "p3")])
+    work.sweep({"OFF-99": "p3"})  # a few offerings: each one's rows of other plans only
+
+    assert counting.returned == 2  # OFF-9's two old rows; the 300 rows of the other offerings are not read
+    assert work.pending("OFF-99") and work.left_for_run("run1") == 0
