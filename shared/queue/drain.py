@@ -53,7 +53,7 @@ from shared.sync.pacing import Pacer, Timebase
 
 log = logging.getLogger("learncal.queue")
 
-PAGE = 200  # rows read (and handed to the executor) at a time, at most
+PAGE = 500  # rows read (and handed to the executor) at a time, at most
 MIN_PAGE = 20  # one JSON batch
 REPLACED = "a newer plan replaced this work"
 BUSY_RETRY_MAX = 60.0  # seconds: another drain holds the lease; look again within a minute at most
@@ -211,6 +211,7 @@ class Drainer:
         merge(result.outcome, outcome)
         failed = {f.key: f.message for f in outcome.failed}
         deferred = {a.key for a in outcome.deferred}
+        sent: list[WorkItem] = []
         for item, action in sendable:
             key = action.key
             if key in failed:
@@ -224,7 +225,10 @@ class Drainer:
                 continue
             elif key in outcome.records:
                 result.sent_by_run[item.run_id or ""] += 1
-                await self._finish(item, result, touched, unsettled)
+                sent.append(item)
+        removed = await asyncio.to_thread(self._work.done_many, sent)  # recorded in the mapping: now the rows go
+        for item in sent:
+            await self._finished(item, item.row in removed, result, touched, unsettled)
         return bool(outcome.deferred)
 
     # -- checks -----------------------------------------------------------------------------------
@@ -256,7 +260,11 @@ class Drainer:
 
     async def _finish(self, item: WorkItem, result: DrainResult, touched: dict[str, str],
                       unsettled: set[str]) -> None:
-        if await asyncio.to_thread(self._work.done, item):
+        await self._finished(item, await asyncio.to_thread(self._work.done, item), result, touched, unsettled)
+
+    async def _finished(self, item: WorkItem, removed: bool, result: DrainResult, touched: dict[str, str],
+                        unsettled: set[str]) -> None:
+        if removed:
             result.done += 1
             touched[item.offering_id] = item.plan_id
         else:  # a newer plan rewrote or removed the row while it was being sent: it did not know of this send

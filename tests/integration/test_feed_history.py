@@ -1,4 +1,4 @@
-"""The feeds history in Azurite: the newest rows read with a bounded query, old rows pruned, old layout kept readable."""
+"""Feeds history in Azurite: newest rows from a bounded query, old rows pruned, rows of the old layout kept."""
 
 from __future__ import annotations
 

@@ -107,6 +107,7 @@ class CountingTable:
     def __init__(self, table: object) -> None:
         self._table = table
         self.returned = 0
+        self.transactions = 0
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._table, name)
@@ -118,6 +119,10 @@ class CountingTable:
 
     def list_entities(self, *args: object, **kwargs: object) -> object:
         return self._count(self._table.list_entities(*args, **kwargs))  # type: ignore[attr-defined]
+
+    def submit_transaction(self, operations: object) -> object:
+        self.transactions += 1
+        return self._table.submit_transaction(operations)  # type: ignore[attr-defined]
 
     def query_entities(self, *args: object, **kwargs: object) -> object:
         return self._count(self._table.query_entities(*args, **kwargs))  # type: ignore[attr-defined]
@@ -146,3 +151,20 @@ def test_a_sweep_reads_only_the_rows_older_plans_left_not_the_rows_just_written(
 
     assert counting.returned == 2  # OFF-9's two old rows; the 300 rows of the other offerings are not read
     assert work.pending("OFF-99") and work.left_for_run("run1") == 0
+
+
+def test_sent_rows_go_in_transactions_and_a_row_a_newer_plan_rewrote_stays(tables: Tables) -> None:
+    work = WorkStore(tables)
+    work.replace([WorkItem(ORG, create("OFF-1", f"p{i:03d}@x.example"), "run1", "p1") for i in range(150)],
+                 {"OFF-1": "p1"})
+    page = work.page(ORG, limit=150)
+    work.write([WorkItem(ORG, page[20].action, "run2", "p2")])  # a newer plan rewrote one row meanwhile
+    counting = CountingTable(work._table)
+    work._table = counting  # type: ignore[assignment]
+
+    removed = work.done_many(page)
+
+    assert removed == {i.row for i in page} - {page[20].row}
+    assert counting.transactions == 2  # 100 + 50 rows; the first failed whole and went row by row
+    [left] = work.page(ORG)
+    assert (left.row, left.plan_id) == (page[20].row, "p2")  # the newer plan's row is kept, as `done` keeps it
