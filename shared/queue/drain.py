@@ -150,6 +150,7 @@ class Drainer:
         unsettled: set[str] = set()  # offerings whose work was dropped or failed
         after: str | None = None
         refused = False
+        finishing: list[asyncio.Task[None]] = []  # removing the rows of pages sent, beside the next page
         try:
             while self.timebase.now() < deadline and not keeper.should_stop():
                 page = min(PAGE, max(MIN_PAGE, self._settings.send_per_minute))  # about a minute's work at a time
@@ -185,12 +186,16 @@ class Drainer:
                     await pacer.load()
                     gateway = self._gateway_factory()
                 assert gateway is not None
-                refused = await self._send(sendable, gateway, pacer, keeper, result, touched, unsettled)
+                refused = await self._send(sendable, gateway, pacer, keeper, result, touched, unsettled, finishing)
                 if refused:
                     break
         finally:
+            finished = await asyncio.gather(*finishing, return_exceptions=True)
             if gateway is not None:
                 await gateway.aclose()
+        for failure in finished:
+            if isinstance(failure, BaseException):
+                raise failure  # the rows stay; the next drain finds them recorded as sent and removes them
         await asyncio.to_thread(self._settle, touched, unsettled)
         result.left = await asyncio.to_thread(self._work.queued, organizer)
         if result.left:
@@ -199,8 +204,14 @@ class Drainer:
     async def _send(
         self, sendable: list[tuple[WorkItem, SendAction]], gateway: CalendarGateway, pacer: Pacer,
         keeper: LeaseKeeper, result: DrainResult, touched: dict[str, str], unsettled: set[str],
+        finishing: list[asyncio.Task[None]],
     ) -> bool:
-        """One page through the executor; True when the budget or the time slice stopped it."""
+        """One page through the executor; True when the budget or the time slice stopped it.
+
+        The rows it sent are removed in the background (`finishing`) while the next page is read
+        and sent: they are recorded in the mapping already, so a crash before their removal only
+        leaves rows the next drain finds done and removes without sending.
+        """
 
         async def pacer_for(_organizer: str) -> Pacer:
             return pacer  # every row of this partition is sent by its organizer
@@ -226,9 +237,13 @@ class Drainer:
             elif key in outcome.records:
                 result.sent_by_run[item.run_id or ""] += 1
                 sent.append(item)
-        removed = await asyncio.to_thread(self._work.done_many, sent)  # recorded in the mapping: now the rows go
-        for item in sent:
-            await self._finished(item, item.row in removed, result, touched, unsettled)
+        async def finish() -> None:
+            removed = await asyncio.to_thread(self._work.done_many, sent)
+            for item in sent:
+                await self._finished(item, item.row in removed, result, touched, unsettled)
+
+        if sent:
+            finishing.append(asyncio.create_task(finish()))
         return bool(outcome.deferred)
 
     # -- checks -----------------------------------------------------------------------------------

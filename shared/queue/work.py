@@ -221,20 +221,22 @@ class WorkStore:
         by_partition: dict[str, list[WorkItem]] = defaultdict(list)
         for item in items:
             by_partition[partition(item.organizer)].append(item)
-        removed: set[str] = set()
-        for rows in by_partition.values():
-            for start in range(0, len(rows), _BATCH):
-                chunk = rows[start:start + _BATCH]
-                operations: list[Any] = [
-                    ("delete", {"PartitionKey": partition(i.organizer), "RowKey": i.row},
-                     {"etag": i.etag, "match_condition": MatchConditions.IfNotModified}) for i in chunk]
-                try:
-                    self._table.submit_transaction(operations)
-                except TableTransactionError:
-                    removed.update(i.row for i in chunk if self.done(i))
-                else:
-                    removed.update(i.row for i in chunk)
-        return removed
+        chunks = [rows[start:start + _BATCH] for rows in by_partition.values() for start in range(0, len(rows), _BATCH)]
+
+        def remove(chunk: list[WorkItem]) -> set[str]:
+            operations: list[Any] = [
+                ("delete", {"PartitionKey": partition(i.organizer), "RowKey": i.row},
+                 {"etag": i.etag, "match_condition": MatchConditions.IfNotModified}) for i in chunk]
+            try:
+                self._table.submit_transaction(operations)
+            except TableTransactionError:
+                return {i.row for i in chunk if self.done(i)}
+            return {i.row for i in chunk}
+
+        if len(chunks) <= 1:
+            return set().union(*map(remove, chunks))
+        with ThreadPoolExecutor(max_workers=min(_WRITERS, len(chunks)), thread_name_prefix="learncal-work") as pool:
+            return set().union(*pool.map(remove, chunks))
 
     def failed(self, item: WorkItem, message: str, *, now: datetime | None = None) -> WorkItem | None:
         """Count a failed attempt: retried later (backing off), parked after MAX_ATTEMPTS."""
