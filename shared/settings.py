@@ -47,7 +47,8 @@ SETTINGS: tuple[Setting, ...] = (
             "identity (default: AzureWebJobsStorage's)"),
     Setting("LEARNCAL_FEED_STORAGE__clientId", "managed identity used to read the feed drop "
             "(default: AzureWebJobsStorage__clientId)"),
-    Setting("LEARNCAL_FEED_KEEP_DAYS", "days earlier feeds are kept in the feed drop before they are deleted", "30"),
+    Setting("LEARNCAL_FEED_KEEP_DAYS", "days earlier feeds are kept in the feed drop before they are deleted (and "
+            "feeds-history rows nothing has touched for as long)", "30"),
     Setting("LEARNCAL_FEED_CSV_MAPPING", "path of the mapping file that adapts a CSV export (docs/feed-csv.md)"),
     Setting("LEARNCAL_RECIPIENT_ALLOWLIST", "comma-separated addresses and @domain entries"),
     Setting("LEARNCAL_SEND_PER_MINUTE", "messages the organizer may send per minute", "30"),

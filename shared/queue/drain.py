@@ -53,7 +53,10 @@ from shared.sync.pacing import Pacer, Timebase
 
 log = logging.getLogger("learncal.queue")
 
-PAGE = 500  # rows read (and handed to the executor) at a time, at most
+# Rows read (and handed to the executor) at a time, at most: about a minute's work, so the checks
+# made when a page is read are at most a minute old when its last row goes out. At a high budget the
+# executor empties and refills once a page; 500 rows (200 before) make that rarer.
+PAGE = 500
 MIN_PAGE = 20  # one JSON batch
 REPLACED = "a newer plan replaced this work"
 BUSY_RETRY_MAX = 60.0  # seconds: another drain holds the lease; look again within a minute at most
