@@ -279,8 +279,20 @@ class WorkStore:
             found[entity.get("OfferingId") or ""].add(entity.get("Organizer") or entity["PartitionKey"])
         return dict(found)
 
-    def organizers(self) -> list[str]:
-        """Organizers with queued rows (those a wake-up message should be sent for)."""
+    def organizers(self, candidates: Iterable[str] | None = None) -> list[str]:
+        """Organizers with queued rows (those a wake-up message should be sent for).
+
+        `candidates`: every organizer that may have any (a run knows them: those it wrote rows for
+        and those with rows before it); each is asked for one queued row instead of the whole table
+        being listed, which after a first rollout holds every row the plan has just written.
+        """
+        if candidates is not None:
+            names: dict[str, str] = {}
+            for candidate in candidates:
+                names.setdefault(partition(candidate), candidate)
+            return sorted(name for key, name in names.items() if next(iter(self._table.query_entities(
+                "PartitionKey eq @pk and State eq 'queued'", parameters={"pk": key}, select=["RowKey"],
+                results_per_page=1)), None) is not None)
         found: dict[str, str] = {}
         for entity in self.rows(select=["PartitionKey", "Organizer", "State"]):
             if entity.get("State") == "queued":

@@ -168,3 +168,21 @@ def test_sent_rows_go_in_transactions_and_a_row_a_newer_plan_rewrote_stays(table
     assert counting.transactions == 2  # 100 + 50 rows; the first failed whole and went row by row
     [left] = work.page(ORG)
     assert (left.row, left.plan_id) == (page[20].row, "p2")  # the newer plan's row is kept, as `done` keeps it
+
+
+def test_the_organizers_to_wake_are_asked_for_one_queued_row_each_not_listed_from_the_whole_table(
+    tables: Tables,
+) -> None:
+    work = WorkStore(tables)
+    other = "Second@Contoso.example"
+    work.write([WorkItem(ORG, create("OFF-1", f"p{i}@x.example"), "run1", "p1") for i in range(120)])
+    parked = WorkItem(other, create("OFF-2", "q@x.example"), "run1", "p1", state="parked")
+    work.write([parked])
+    counting = CountingTable(work._table)
+    work._table = counting  # type: ignore[assignment]
+
+    woken = work.organizers([ORG, ORG.lower(), other, "nobody@contoso.example"])
+
+    assert woken == [ORG]  # the second organizer's only row is parked; nobody has none
+    assert counting.returned == 1  # one row of ORG's 120; none of the others
+    assert work.organizers() == [ORG]  # the listing for `learncal queue` agrees
