@@ -46,6 +46,7 @@ from shared.validate.model import (
     passed,
     warned,
 )
+from shared.validate.queues import check_queues
 from shared.validate.signin import check_permissions, check_sign_in, has_calendar_role
 from shared.validate.vault import check_key_vault
 
@@ -122,6 +123,9 @@ class Validator:
         feed = check_feed(settings)
         if feed is not None:
             report.add(feed)
+        queues = check_queues(self._tables.prefix)
+        if queues is not None:
+            report.add(queues)
         return report.ordered()
 
     # -- parts -----------------------------------------------------------------------------
