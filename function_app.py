@@ -17,6 +17,10 @@ import azure.functions as func
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 log = logging.getLogger("learncal")
 
+# Queue triggers read their queue's name from an app setting (`%NAME%`, resolved by the Functions host),
+# which the Bicep sets from the table prefix, so every installation listens on the queues it sends to
+# (shared/queue/names.py). The local queue host takes its consumers from shared/local/functions.py.
+
 
 @app.timer_trigger(schedule="%LEARNCAL_SYNC_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 def hourly_sync(timer: func.TimerRequest) -> None:
@@ -31,7 +35,7 @@ def hourly_sync(timer: func.TimerRequest) -> None:
     scheduled_run()  # raises when the run failed, so the invocation is marked failed; coalesces while one runs
 
 
-@app.queue_trigger(arg_name="msg", queue_name="learncal-runs", connection="AzureWebJobsStorage")
+@app.queue_trigger(arg_name="msg", queue_name="%LEARNCAL_RUNS_QUEUE%", connection="AzureWebJobsStorage")
 def run_worker(msg: func.QueueMessage) -> None:
     """Performs a requested run ({"runId"}: POST /api/sync, a new feed, `learncal sync --async`).
 
@@ -59,7 +63,7 @@ def feed_arrived(blob: func.InputStream) -> None:
     on_feed_arrived(blob)
 
 
-@app.queue_trigger(arg_name="msg", queue_name="learncal-send", connection="AzureWebJobsStorage")
+@app.queue_trigger(arg_name="msg", queue_name="%LEARNCAL_SEND_QUEUE%", connection="AzureWebJobsStorage")
 def send_worker(msg: func.QueueMessage) -> None:
     """Send one organizer's queued work at the budget's pace; the message only names the organizer.
 
@@ -72,7 +76,7 @@ def send_worker(msg: func.QueueMessage) -> None:
     send_queued(msg.get_body().decode("utf-8"), dequeue_count=msg.dequeue_count or 1)
 
 
-@app.queue_trigger(arg_name="msg", queue_name="learncal-webhooks", connection="AzureWebJobsStorage")
+@app.queue_trigger(arg_name="msg", queue_name="%LEARNCAL_WEBHOOKS_QUEUE%", connection="AzureWebJobsStorage")
 def webhook_worker(msg: func.QueueMessage) -> None:
     """Post one response change to LEARNCAL_RESPONSE_WEBHOOK_URL, signed (shared/responses/webhook.py).
 
@@ -273,6 +277,8 @@ def rollout(req: func.HttpRequest) -> func.HttpResponse:
     from shared.admin import rollout
 
     return rollout.rollout(req)
+
+
 @app.route(route="responses", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def responses(req: func.HttpRequest) -> func.HttpResponse:
     """Attendees' answers (accepted, tentative, declined, none), filtered and paged (Reader)."""
@@ -289,7 +295,7 @@ def response_counts(req: func.HttpRequest) -> func.HttpResponse:
     return answers.response_counts(req)
 
 
-@app.queue_trigger(arg_name="message", queue_name="learncal-jobs", connection="AzureWebJobsStorage")
+@app.queue_trigger(arg_name="message", queue_name="%LEARNCAL_JOBS_QUEUE%", connection="AzureWebJobsStorage")
 def job_worker(message: func.QueueMessage) -> None:
     """Run one job POST /api/jobs queued; its result (or failure) is stored for GET /api/jobs/{id}."""
     from shared.admin.jobs import run_job_message
@@ -336,7 +342,7 @@ def responses_upkeep(timer: func.TimerRequest) -> None:
     run_upkeep()
 
 
-@app.queue_trigger(arg_name="msg", queue_name="learncal-responses", connection="AzureWebJobsStorage")
+@app.queue_trigger(arg_name="msg", queue_name="%LEARNCAL_RESPONSES_QUEUE%", connection="AzureWebJobsStorage")
 def responses_worker(msg: func.QueueMessage) -> None:
     """Reads an organizer's changed events after a notification (coalesced), or renews / recreates its
     subscription after a lifecycle notification."""

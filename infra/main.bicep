@@ -162,7 +162,7 @@ param graphUrl string = 'https://graph.microsoft.com/v1.0'
 @description('LEARNCAL_AUTHORITY_URL: Microsoft identity platform authority host; empty for the global service.')
 param authorityUrl string = 'https://login.microsoftonline.com'
 
-@description('LEARNCAL_TABLE_PREFIX: prefix of the table names, so installations can share a storage account.')
+@description('LEARNCAL_TABLE_PREFIX: prefix of the table and queue names, so installations can share a storage account.')
 @minLength(1)
 @maxLength(40)
 param tablePrefix string = 'Learncal'
@@ -279,6 +279,15 @@ module storage 'modules/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     skuName: storageSkuName
+    // the queues the product sends to and the triggers read (LEARNCAL_SEND_QUEUE and so on in
+    // modules/function-app.bicep): named after the table prefix, as shared/queue/names.py names them
+    queueNames: [
+      '${toLower(tablePrefix)}-send'
+      '${toLower(tablePrefix)}-runs'
+      '${toLower(tablePrefix)}-jobs'
+      '${toLower(tablePrefix)}-webhooks'
+      '${toLower(tablePrefix)}-responses'
+    ]
   }
 }
 

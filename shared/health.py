@@ -32,6 +32,8 @@ def health_report(settings: Settings | None = None) -> dict[str, Any]:
         checks["configuration"] = str(error)
         settings = None
     if settings is not None:
+        checks["queues"] = _queue_check(settings)
+    if settings is not None:
         try:
             from shared.store.tables import Tables, table_service
 
@@ -51,6 +53,19 @@ def health_report(settings: Settings | None = None) -> dict[str, Any]:
 
 
 NO_FEED_YET = "no feed yet"
+
+
+def _queue_check(settings: Settings) -> str:
+    """Whether each queue trigger listens on the queue the product sends to (shared/queue/names.py).
+
+    A table prefix of its own names the installation's queues after it; the triggers read their
+    names from LEARNCAL_SEND_QUEUE and the others, which must name the same queues.
+    """
+    from shared.queue.names import problems
+    from shared.store.tables import in_azure
+
+    found = problems(settings.table_prefix, in_azure=in_azure())
+    return "ok" if not found else " ".join(found)
 
 
 def _feed_check(settings: Settings, warnings: list[str]) -> dict[str, str]:

@@ -47,7 +47,8 @@ SETTINGS: tuple[Setting, ...] = (
             "identity (default: AzureWebJobsStorage's)"),
     Setting("LEARNCAL_FEED_STORAGE__clientId", "managed identity used to read the feed drop "
             "(default: AzureWebJobsStorage__clientId)"),
-    Setting("LEARNCAL_FEED_KEEP_DAYS", "days earlier feeds are kept in the feed drop before they are deleted", "30"),
+    Setting("LEARNCAL_FEED_KEEP_DAYS", "days earlier feeds are kept in the feed drop before they are deleted (and "
+            "feeds-history rows nothing has touched for as long)", "30"),
     Setting("LEARNCAL_FEED_CSV_MAPPING", "path of the mapping file that adapts a CSV export (docs/feed-csv.md)"),
     Setting("LEARNCAL_RESPONSE_KEEP_DAYS", "days attendees' responses are kept after their invitation is no longer "
             "live (its session ended or it was cancelled)", "30"),
@@ -73,7 +74,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LEARNCAL_SYNC_SCHEDULE", "NCRONTAB schedule of the sync timer", "0 0 * * * *"),
     Setting("LEARNCAL_GRAPH_URL", "Microsoft Graph base URL", "https://graph.microsoft.com/v1.0"),
     Setting("LEARNCAL_AUTHORITY_URL", "Microsoft identity platform authority host", "https://login.microsoftonline.com"),
-    Setting("LEARNCAL_TABLE_PREFIX", "prefix of the table names, so installations can share an account", "Learncal"),
+    Setting("LEARNCAL_TABLE_PREFIX", "prefix of the table and queue names, so installations can share an account",
+            "Learncal"),
+    # Read by the Functions host for the queue triggers (`%LEARNCAL_SEND_QUEUE%`), and checked by the
+    # health report: each must be the queue the product sends to, "<prefix in lower case>-send" and so on
+    # (shared/queue/names.py). The Bicep sets them from tablePrefix.
+    Setting("LEARNCAL_SEND_QUEUE", "queue of the send_worker function: <table prefix in lower case>-send",
+            "learncal-send"),
+    Setting("LEARNCAL_RUNS_QUEUE", "queue of the run_worker function: <table prefix in lower case>-runs",
+            "learncal-runs"),
+    Setting("LEARNCAL_JOBS_QUEUE", "queue of the job_worker function: <table prefix in lower case>-jobs",
+            "learncal-jobs"),
     Setting("AzureWebJobsStorage", "Azure Storage connection string", "UseDevelopmentStorage=true"),
     Setting("AzureWebJobsStorage__tableServiceUri", "Table service URI for identity-based storage access"),
     Setting("AzureWebJobsStorage__queueServiceUri", "Queue service URI for identity-based storage access"),

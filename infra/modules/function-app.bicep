@@ -165,6 +165,15 @@ var appSettings = {
   LEARNCAL_GRAPH_URL: graphUrl
   LEARNCAL_AUTHORITY_URL: authorityUrl
   LEARNCAL_TABLE_PREFIX: tablePrefix
+  // The queue triggers' names (`queue_name="%LEARNCAL_SEND_QUEUE%"` in function_app.py), resolved by the
+  // Functions host from these settings: the queues the product sends to, named after the table prefix
+  // (shared/queue/names.py), so any prefix works. A missing one leaves its function out.
+  // https://learn.microsoft.com/azure/azure-functions/functions-bindings-expressions-patterns
+  LEARNCAL_SEND_QUEUE: '${toLower(tablePrefix)}-send'
+  LEARNCAL_RUNS_QUEUE: '${toLower(tablePrefix)}-runs'
+  LEARNCAL_JOBS_QUEUE: '${toLower(tablePrefix)}-jobs'
+  LEARNCAL_WEBHOOKS_QUEUE: '${toLower(tablePrefix)}-webhooks'
+  LEARNCAL_RESPONSES_QUEUE: '${toLower(tablePrefix)}-responses'
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

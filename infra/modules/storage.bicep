@@ -33,6 +33,7 @@ param queueNames array = [
   'learncal-runs'
   'learncal-jobs'
   'learncal-webhooks'
+  'learncal-responses'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -105,8 +106,8 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
 }
 
 // The work queues exist from the first start, before any message is sent or any trigger polls
-// (names: learncal-send, learncal-runs, learncal-jobs, learncal-webhooks; the host adds <queue>-poison
-// itself).
+// (named after the table prefix: learncal-send, learncal-runs, learncal-jobs, learncal-webhooks,
+// learncal-responses by default; main.bicep passes them; the host adds <queue>-poison itself).
 // https://learn.microsoft.com/azure/templates/microsoft.storage/storageaccounts/queueservices/queues
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: storage

@@ -22,7 +22,7 @@ def _queue(settings: Settings) -> Any:
     """The jobs queue; created on first use outside Azure (Azurite), where no deployment made it."""
     from azure.core.exceptions import ResourceExistsError
 
-    from shared.queue.wakeup import queue_name
+    from shared.queue.names import queue_name
     from shared.store.services import queue_client
 
     client = queue_client(settings, queue_name(settings.table_prefix, QUEUE))
@@ -42,7 +42,7 @@ def start_job(settings: Settings, tables: Tables, kind: JobKind, *, by: str,
     return job
 
 
-def run_job(job_id: str) -> None:
+def run_job(job_id: str, current: Any = None) -> None:
     """Run one queued job with the admin services and store its result; a failure is stored, not raised.
 
     Raising would make the host retry the job up to five times and then park it in the poison
@@ -51,7 +51,7 @@ def run_job(job_id: str) -> None:
     from shared.admin.context import services
     from shared.admin.http import problem_for
 
-    current = services()
+    current = current or services()  # the local queue host may bring an installation's own
     store = JobStore(current.tables)
     job = store.get(job_id)
     if job is None:
@@ -87,7 +87,7 @@ def _run(kind: str, job_input: dict[str, Any], current: Any) -> dict[str, Any]:
     raise ValueError(f"unknown job kind {kind!r}")
 
 
-def run_job_message(body: bytes | str) -> None:
+def run_job_message(body: bytes | str, current: Any = None) -> None:
     """The queue message {"jobId": id}, as the job_worker trigger receives it."""
     text = body.decode("utf-8") if isinstance(body, bytes) else body
     try:
@@ -95,4 +95,4 @@ def run_job_message(body: bytes | str) -> None:
     except (ValueError, KeyError, TypeError):
         log.error("a learncal-jobs message is not {\"jobId\": ...}; it is dropped")
         return
-    run_job(str(job_id))
+    run_job(str(job_id), current)

@@ -65,25 +65,27 @@ class DropFeeds:
                           format=item.format, reason=item.reason)
 
     def settle(self, feed: dict[str, Any], *, run_id: str, completed: bool) -> None:
-        """Record the feed a run used; after a completed run, delete feeds past LEARNCAL_FEED_KEEP_DAYS."""
+        """Record the feed a run used; after a completed run, delete feeds past LEARNCAL_FEED_KEEP_DAYS, and
+        the history of feeds nothing has touched for as long (shared/store/feeds.py `prune`)."""
         history = self._history()
         container, name = str(feed["container"]), str(feed["name"])
+        now = self._clock()
         if history is not None:
             self._quietly(history.record, container=container, name=name, status="used", size=feed.get("size"),
                           last_modified=datetime.fromisoformat(str(feed["lastModified"]).replace("Z", "+00:00")),
                           sha256=feed.get("sha256"), format=feed.get("format"), run_id=run_id,
-                          reason=None if completed else "the run that read it did not complete")
+                          reason=None if completed else "the run that read it did not complete", now=now)
         if not completed:
             return
         try:
-            deleted = self.drop(container).prune(keep_days=self._settings.feed_keep_days, in_force=name,
-                                                 now=self._clock())
+            deleted = self.drop(container).prune(keep_days=self._settings.feed_keep_days, in_force=name, now=now)
         except Exception:
             log.warning("could not delete old feeds from %s", container, exc_info=True)
             return
         if history is not None:
             for blob in deleted:
-                self._quietly(history.deleted, container=container, name=blob.name)
+                self._quietly(history.deleted, container=container, name=blob.name, now=now)
+            self._quietly(history.prune, now=now, keep_days=self._settings.feed_keep_days)
 
     def _history(self) -> FeedStore | None:
         if self._tables is None:
@@ -95,7 +97,7 @@ class DropFeeds:
             return None
 
     @staticmethod
-    def _quietly(action: Callable[..., None], **values: Any) -> None:
+    def _quietly(action: Callable[..., object], **values: Any) -> None:
         """History is an explanation, not the run: a failure to write it is logged, never fatal."""
         try:
             action(**values)

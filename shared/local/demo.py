@@ -13,7 +13,6 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -21,7 +20,6 @@ from rich.table import Table
 from shared.feed.examples import SAMPLE, write_upcoming
 from shared.local.azurite import start_azurite
 from shared.local.queue_host import HostOptions, QueueHost
-from shared.queue.wakeup import queue_name
 from shared.sandbox.client import SandboxClient
 from shared.settings import Settings
 
@@ -73,7 +71,7 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
                 os.environ.update(env)
                 settings = Settings.from_env(env)
                 app = build(settings, progress=lambda m: console.print(f"  [dim]{m}[/dim]"))
-                host = _send_worker(settings).start()  # sends whatever a run leaves queued, as in Azure
+                host = _queue_host(settings).start()  # sends whatever a run leaves queued, as in Azure
                 feed = str(write_upcoming(SAMPLE, Path(workdir)))  # its sessions moved to the coming weeks
                 console.print(f"\nFirst sync of the bundled feed {SAMPLE_FEED.name} (sessions from "
                               f"{_first_start(feed)} on):")
@@ -107,14 +105,11 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
     return 0 if ok and not first.errors else 1
 
 
-def _send_worker(settings: Settings) -> QueueHost:
-    """The send worker on the local queue host, over Azurite's queue service."""
-    from shared.bootstrap import send_queued
+def _queue_host(settings: Settings) -> QueueHost:
+    """The function app's queue consumers (the send worker among them) on the local queue host, over Azurite."""
+    from shared.local.functions import local_functions
 
-    def send(msg: Any) -> None:
-        send_queued(msg.get_body().decode("utf-8"), dequeue_count=msg.dequeue_count or 1, settings=settings)
-
-    return QueueHost(settings, {queue_name(settings.table_prefix): send}, HostOptions(max_polling_interval=2.0))
+    return QueueHost(settings, local_functions(settings), HostOptions(max_polling_interval=2.0))
 
 
 def _people(feed: object) -> list[str]:

@@ -43,8 +43,8 @@ def notifications_host(
     worker: Callable[[Any], None] | None = None, polling: float = 0.5,
 ) -> Iterator[NotificationHost]:
     """Serve the function app's HTTP routes over HTTPS on 127.0.0.1, and (with `settings`) the
-    responses queue function; yields the base URL. `worker` replaces function_app.responses_worker
-    (the benchmark passes one with its own settings)."""
+    responses queue function; yields the base URL. `worker` replaces the responses_worker consumer
+    of shared/local/functions.py (the benchmark passes one of its own)."""
     from shared.local.serve import load_function_app, make_host
 
     app = load_function_app()
@@ -55,13 +55,13 @@ def notifications_host(
     queue_host = None
     try:
         if settings is not None:
+            from shared.local.functions import local_functions
             from shared.local.queue_host import HostOptions, QueueHost
-            from shared.local.routes import queue_functions
-            from shared.queue.wakeup import queue_name
-            from shared.responses.runner import RESPONSES_QUEUE
+            from shared.queue.names import RESPONSES_QUEUE, queue_name
 
-            handler = worker or next(f.handler for f in queue_functions(app.app) if f.queue_name == RESPONSES_QUEUE)
-            queue_host = QueueHost(settings, {queue_name(settings.table_prefix, RESPONSES_QUEUE): handler},
+            name = queue_name(settings.table_prefix, RESPONSES_QUEUE)
+            handler = worker or local_functions(settings)[name]
+            queue_host = QueueHost(settings, {name: handler},
                                    HostOptions(max_polling_interval=polling, min_polling_interval=0.05))
             queue_host.start()
         yield NotificationHost(f"https://127.0.0.1:{server.port}", queue_host)

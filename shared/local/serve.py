@@ -218,26 +218,30 @@ def sandbox_world(workdir: Path, say: Callable[[str], None]) -> Iterator[dict[st
 
 @contextmanager
 def queue_host(app: func.FunctionApp, say: Callable[[str], None]) -> Iterator[None]:
-    """The local queue host running the app's queue-triggered functions, when this checkout has it."""
-    from shared.queue.wakeup import queue_name
+    """The local queue host running the app's queue-triggered functions (shared/local/functions.py).
+
+    Each trigger's queue name is resolved as the Functions host resolves it (`%LEARNCAL_SEND_QUEUE%`
+    from the app settings; unset locally, the installation's own name); a trigger without a local
+    consumer is named, so it is never silently left out.
+    """
+    from shared.local.functions import local_functions
+    from shared.local.queue_host import QueueHost
+    from shared.queue.names import resolve
     from shared.settings import Settings
 
-    # The installation's own queue names: the app sends to queues named after its table prefix
-    # (the default prefix keeps the names the triggers are declared with).
-    prefix = Settings.from_env().table_prefix
-    functions = {queue_name(prefix, each.queue_name): each.handler for each in queue_functions(app)}
-    try:
-        from shared.local.queue_host import QueueHost  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        if functions:
-            say(f"  Queue functions ({', '.join(sorted(functions))}) do not run: no local queue host here.")
-        yield
-        return
+    settings = Settings.from_env()
+    consumers = local_functions(settings)
+    functions: dict[str, Any] = {}
+    for each in queue_functions(app):
+        name = resolve(each.queue_name, settings.table_prefix)
+        if name in consumers:
+            functions[name] = consumers[name]
+        else:
+            say(f"  Queue function {each.function_name} ({name}) does not run here: it has no local consumer.")
     if not functions:
         yield
         return
-
-    host = QueueHost(Settings.from_env(), functions=functions)
+    host = QueueHost(settings, functions=functions)
     host.start()
     say(f"  Queue functions run locally: {', '.join(sorted(functions))}")
     try:

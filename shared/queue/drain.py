@@ -53,7 +53,10 @@ from shared.sync.pacing import Pacer, Timebase
 
 log = logging.getLogger("learncal.queue")
 
-PAGE = 200  # rows read (and handed to the executor) at a time, at most
+# Rows read (and handed to the executor) at a time, at most: about a minute's work, so the checks
+# made when a page is read are at most a minute old when its last row goes out. At a high budget the
+# executor empties and refills once a page; 500 rows (200 before) make that rarer.
+PAGE = 500
 MIN_PAGE = 20  # one JSON batch
 REPLACED = "a newer plan replaced this work"
 BUSY_RETRY_MAX = 60.0  # seconds: another drain holds the lease; look again within a minute at most
@@ -150,6 +153,7 @@ class Drainer:
         unsettled: set[str] = set()  # offerings whose work was dropped or failed
         after: str | None = None
         refused = False
+        finishing: list[asyncio.Task[None]] = []  # removing the rows of pages sent, beside the next page
         try:
             while self.timebase.now() < deadline and not keeper.should_stop():
                 page = min(PAGE, max(MIN_PAGE, self._settings.send_per_minute))  # about a minute's work at a time
@@ -185,12 +189,16 @@ class Drainer:
                     await pacer.load()
                     gateway = self._gateway_factory()
                 assert gateway is not None
-                refused = await self._send(sendable, gateway, pacer, keeper, result, touched, unsettled)
+                refused = await self._send(sendable, gateway, pacer, keeper, result, touched, unsettled, finishing)
                 if refused:
                     break
         finally:
+            finished = await asyncio.gather(*finishing, return_exceptions=True)
             if gateway is not None:
                 await gateway.aclose()
+        for failure in finished:
+            if isinstance(failure, BaseException):
+                raise failure  # the rows stay; the next drain finds them recorded as sent and removes them
         await asyncio.to_thread(self._settle, touched, unsettled)
         result.left = await asyncio.to_thread(self._work.queued, organizer)
         if result.left:
@@ -199,8 +207,14 @@ class Drainer:
     async def _send(
         self, sendable: list[tuple[WorkItem, SendAction]], gateway: CalendarGateway, pacer: Pacer,
         keeper: LeaseKeeper, result: DrainResult, touched: dict[str, str], unsettled: set[str],
+        finishing: list[asyncio.Task[None]],
     ) -> bool:
-        """One page through the executor; True when the budget or the time slice stopped it."""
+        """One page through the executor; True when the budget or the time slice stopped it.
+
+        The rows it sent are removed in the background (`finishing`) while the next page is read
+        and sent: they are recorded in the mapping already, so a crash before their removal only
+        leaves rows the next drain finds done and removes without sending.
+        """
 
         async def pacer_for(_organizer: str) -> Pacer:
             return pacer  # every row of this partition is sent by its organizer
@@ -211,6 +225,7 @@ class Drainer:
         merge(result.outcome, outcome)
         failed = {f.key: f.message for f in outcome.failed}
         deferred = {a.key for a in outcome.deferred}
+        sent: list[WorkItem] = []
         for item, action in sendable:
             key = action.key
             if key in failed:
@@ -224,7 +239,14 @@ class Drainer:
                 continue
             elif key in outcome.records:
                 result.sent_by_run[item.run_id or ""] += 1
-                await self._finish(item, result, touched, unsettled)
+                sent.append(item)
+        async def finish() -> None:
+            removed = await asyncio.to_thread(self._work.done_many, sent)
+            for item in sent:
+                await self._finished(item, item.row in removed, result, touched, unsettled)
+
+        if sent:
+            finishing.append(asyncio.create_task(finish()))
         return bool(outcome.deferred)
 
     # -- checks -----------------------------------------------------------------------------------
@@ -256,7 +278,11 @@ class Drainer:
 
     async def _finish(self, item: WorkItem, result: DrainResult, touched: dict[str, str],
                       unsettled: set[str]) -> None:
-        if await asyncio.to_thread(self._work.done, item):
+        await self._finished(item, await asyncio.to_thread(self._work.done, item), result, touched, unsettled)
+
+    async def _finished(self, item: WorkItem, removed: bool, result: DrainResult, touched: dict[str, str],
+                        unsettled: set[str]) -> None:
+        if removed:
             result.done += 1
             touched[item.offering_id] = item.plan_id
         else:  # a newer plan rewrote or removed the row while it was being sent: it did not know of this send

@@ -8,8 +8,8 @@ when the budget has room again, so nothing polls while the budget is spent
 `visibilitytimeout` of Put Message:
 https://learn.microsoft.com/rest/api/storageservices/put-message).
 
-An installation with its own table prefix (tests, a second local install) gets queues of its
-own; the default prefix gives the names the function app's triggers listen on.
+An installation with its own table prefix (tests, a second install in the same account) gets
+queues of its own (shared/queue/names.py); the function app's triggers read the names from app settings.
 """
 
 from __future__ import annotations
@@ -22,22 +22,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import DependencyUnreachable
+from shared.queue.names import POISON_SUFFIX, SEND_QUEUE, queue_name
 from shared.settings import Settings
 from shared.store.services import queue_client
-from shared.store.tables import DEFAULT_PREFIX, Tables
+from shared.store.tables import Tables
 
 log = logging.getLogger("learncal.queue")
 
-SEND_QUEUE = "learncal-send"
-POISON_SUFFIX = "-poison"  # the Functions host's poison queue: <queue>-poison
+__all__ = ["MAX_VISIBILITY", "POISON_SUFFIX", "SEND_QUEUE", "Sent", "WakeUp", "WakeUps", "queue_name"]
+
 MAX_VISIBILITY = 7 * 24 * 3600 - 1  # Put Message allows up to seven days
-
-
-def queue_name(tables: Tables | str, base: str = SEND_QUEUE) -> str:
-    prefix = tables if isinstance(tables, str) else tables.prefix
-    if prefix == DEFAULT_PREFIX:
-        return base
-    return f"{prefix.lower()}-{base.removeprefix('learncal-')}"[:63 - len(POISON_SUFFIX)]
 
 
 @dataclass(frozen=True)

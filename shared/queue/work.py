@@ -43,6 +43,9 @@ _BATCH = 100  # operations in one entity-group transaction (the service's limit)
 _WRITERS = 4
 _URGENCY = {Cancel: 0, Update: 1, Create: 2}
 _BACKOFF_SECONDS = 30.0
+# A sweep of this many offerings or fewer asks for each one's rows of other plans; more, for every row of
+# another plan at once (one query, however many offerings the plan examined).
+_FEW_OFFERINGS = 8
 
 WorkState = Literal["queued", "parked"]
 
@@ -127,13 +130,30 @@ class WorkStore:
         return written
 
     def sweep(self, plans: Mapping[str, str]) -> None:
-        """Remove the rows of these offerings that a plan other than theirs in `plans` wrote."""
+        """Remove the rows of these offerings that a plan other than theirs in `plans` wrote.
+
+        Only rows of other plans are read: a few offerings are looked up one by one
+        (`OfferingId eq @o and PlanId ne @p`), more by plan (`PlanId ne @p`, every row the plan did
+        not write). Either way the rows the plan has just written (all 510,000 of a first rollout)
+        are never read back; what is read is the work older plans left queued.
+        """
         stale: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = defaultdict(list)
-        for entity in self._table.list_entities(select=["PartitionKey", "RowKey", "OfferingId", "PlanId"]):
-            plan_id = plans.get(entity.get("OfferingId"))
-            if plan_id is not None and entity.get("PlanId") != plan_id:
-                stale[entity["PartitionKey"]].append(
-                    ("delete", {"PartitionKey": entity["PartitionKey"], "RowKey": entity["RowKey"]}, {}))
+        by_plan: dict[str, set[str]] = defaultdict(set)
+        for offering, plan_id in plans.items():
+            by_plan[plan_id].add(offering)
+        select = ["PartitionKey", "RowKey", "OfferingId", "PlanId"]
+        for plan_id, offerings in by_plan.items():
+            if len(offerings) <= _FEW_OFFERINGS:
+                found: Iterable[Any] = (
+                    entity for offering in sorted(offerings)
+                    for entity in self._table.query_entities("OfferingId eq @o and PlanId ne @p", select=select,
+                                                             parameters={"o": offering, "p": plan_id}))
+            else:
+                found = self._table.query_entities("PlanId ne @p", parameters={"p": plan_id}, select=select)
+            for entity in found:
+                if entity.get("OfferingId") in offerings and entity.get("PlanId") != plan_id:
+                    stale[entity["PartitionKey"]].append(
+                        ("delete", {"PartitionKey": entity["PartitionKey"], "RowKey": entity["RowKey"]}, {}))
         self._submit(stale)
 
     def _submit(self, operations: Mapping[str, list[tuple[str, dict[str, Any], dict[str, Any]]]]) -> None:
@@ -190,6 +210,34 @@ class WorkStore:
             return False
         return True
 
+    def done_many(self, items: Collection[WorkItem]) -> set[str]:
+        """Remove rows that were sent, in entity-group transactions (a page's 200 rows in two round
+        trips instead of 200); returns the row keys removed. A transaction fails whole when one of
+        its rows was rewritten or removed meanwhile (its ETag no longer matches): its rows are then
+        removed one by one, so each answers for itself as `done` does."""
+        from azure.core import MatchConditions
+        from azure.data.tables import TableTransactionError
+
+        by_partition: dict[str, list[WorkItem]] = defaultdict(list)
+        for item in items:
+            by_partition[partition(item.organizer)].append(item)
+        chunks = [rows[start:start + _BATCH] for rows in by_partition.values() for start in range(0, len(rows), _BATCH)]
+
+        def remove(chunk: list[WorkItem]) -> set[str]:
+            operations: list[Any] = [
+                ("delete", {"PartitionKey": partition(i.organizer), "RowKey": i.row},
+                 {"etag": i.etag, "match_condition": MatchConditions.IfNotModified}) for i in chunk]
+            try:
+                self._table.submit_transaction(operations)
+            except TableTransactionError:
+                return {i.row for i in chunk if self.done(i)}
+            return {i.row for i in chunk}
+
+        if len(chunks) <= 1:
+            return set().union(*map(remove, chunks))
+        with ThreadPoolExecutor(max_workers=min(_WRITERS, len(chunks)), thread_name_prefix="learncal-work") as pool:
+            return set().union(*pool.map(remove, chunks))
+
     def failed(self, item: WorkItem, message: str, *, now: datetime | None = None) -> WorkItem | None:
         """Count a failed attempt: retried later (backing off), parked after MAX_ATTEMPTS."""
         from azure.core import MatchConditions
@@ -231,8 +279,20 @@ class WorkStore:
             found[entity.get("OfferingId") or ""].add(entity.get("Organizer") or entity["PartitionKey"])
         return dict(found)
 
-    def organizers(self) -> list[str]:
-        """Organizers with queued rows (those a wake-up message should be sent for)."""
+    def organizers(self, candidates: Iterable[str] | None = None) -> list[str]:
+        """Organizers with queued rows (those a wake-up message should be sent for).
+
+        `candidates`: every organizer that may have any (a run knows them: those it wrote rows for
+        and those with rows before it); each is asked for one queued row instead of the whole table
+        being listed, which after a first rollout holds every row the plan has just written.
+        """
+        if candidates is not None:
+            names: dict[str, str] = {}
+            for candidate in candidates:
+                names.setdefault(partition(candidate), candidate)
+            return sorted(name for key, name in names.items() if next(iter(self._table.query_entities(
+                "PartitionKey eq @pk and State eq 'queued'", parameters={"pk": key}, select=["RowKey"],
+                results_per_page=1)), None) is not None)
         found: dict[str, str] = {}
         for entity in self.rows(select=["PartitionKey", "Organizer", "State"]):
             if entity.get("State") == "queued":

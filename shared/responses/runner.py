@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
+from shared.queue.names import RESPONSES_QUEUE
 from shared.responses.graph import CollectionGraph
 from shared.responses.upkeep import UpkeepReport
 from shared.settings import Settings
@@ -22,7 +23,6 @@ from shared.store.tables import Tables, table_service
 
 log = logging.getLogger("learncal.responses")
 T = TypeVar("T")
-RESPONSES_QUEUE = "learncal-responses"
 KINDS = ("changes", "catchup", "renew", "recreate")
 COALESCE_SECONDS = 2  # a notification's read waits this long, so a burst of answers is read in one delta page
 

@@ -37,12 +37,13 @@ import httpx
 
 from shared.errors import ConfigurationError
 from shared.monitoring import emit
+from shared.queue.names import WEBHOOKS_QUEUE
 from shared.settings import Settings
 from shared.store.responses import ResponseRecord, iso
 
 log = logging.getLogger("learncal.webhook")
 
-QUEUE = "learncal-webhooks"
+QUEUE = WEBHOOKS_QUEUE
 SECRET_NAME = "learncal-response-webhook-secret"
 EVENT = "response.changed"
 FAILED = "learncal.webhook.failed"

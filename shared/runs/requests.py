@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from shared.errors import LearncalError
+from shared.queue import names
 from shared.store.lease import PLANNER
 from shared.store.runs import Claimed, RunStore
 from shared.store.tables import Tables
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("learncal.runs")
 
 PLANNER_LEASE = PLANNER  # the lease a planning run holds (shared.store.lease)
-RUNS_QUEUE = "learncal-runs"  # one message = {"runId": id}: perform that requested run
+RUNS_QUEUE = names.RUNS_QUEUE  # one message = {"runId": id}: perform that requested run
 RETRY_SECONDS = 60  # a run that finds the planner lease held comes back after this long
 STALE_SECONDS = 300  # a waiting run whose message is older than this gets another (a lost message)
 POINTERS = "pointer"  # PartitionKey of the `next` and `current` rows in the runs table
@@ -70,14 +71,12 @@ class StorageRunQueue:
     """The `learncal-runs` Storage queue; the `run_worker` function is triggered by it.
 
     An installation with a table prefix of its own (tests, a second local install) gets a run
-    queue of its own, named as shared/queue/wakeup.py names the send queue.
+    queue of its own (shared/queue/names.py).
     """
 
     def __init__(self, settings: Settings, tables: Tables) -> None:
-        from shared.queue.wakeup import queue_name
-
         self._settings = settings
-        self.name = queue_name(tables, RUNS_QUEUE)
+        self.name = names.queue_name(tables, RUNS_QUEUE)
         self._client: Any = None
 
     def send(self, run_id: str, *, delay: float = 0) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shared.runs.perform import Performed, perform
@@ -54,17 +53,3 @@ def handle(msg: func.QueueMessage, app: App | None = None) -> Performed | None:
                  run_id, RETRY_SECONDS)
         app.requests.retry_later(run_id)
     return performed
-
-
-def local_functions(app: App) -> dict[str, Callable[[func.QueueMessage], None]]:
-    """The run queue's consumer for the local queue host (shared/local/queue_host.py): queue name -> function.
-
-    The queue is the installation's own (named after its table prefix), as the app sends to it.
-    """
-    from shared.queue.wakeup import queue_name
-    from shared.runs.requests import RUNS_QUEUE
-
-    def run_worker(msg: func.QueueMessage) -> None:
-        handle(msg, app)
-
-    return {queue_name(app.tables, RUNS_QUEUE): run_worker}

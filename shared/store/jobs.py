@@ -13,11 +13,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from shared.queue.names import JOBS_QUEUE
 from shared.store.runs import fit
 from shared.store.tables import Tables
 
 PARTITION = "job"
-QUEUE = "learncal-jobs"
+QUEUE = JOBS_QUEUE
 JobKind = Literal["validate", "preview"]
 JobState = Literal["queued", "running", "completed", "failed"]
 KEEP = timedelta(days=7)  # a job's answer is for the page that asked; older ones are removed

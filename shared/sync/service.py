@@ -266,7 +266,9 @@ class SyncService:
                 "Dry run: nothing was sent or recorded.", listed, guard_note])))
             return
         plan_id = new_plan_id()
-        racing = self._racing(examine)
+        queued_before = self._work.offerings()  # offering -> organizers with rows, before this plan's
+        racing = self._racing(examine, queued_before)
+        senders = {organizer for organizers in queued_before.values() for organizer in organizers}
         remembered = Outcome()
         with_work: set[str] = set()
         chunks = kept if kept is not None else self._planned_chunks(feed, examine, states, provider, reconcile, now,
@@ -281,16 +283,19 @@ class SyncService:
             self._bookkeep(replace(feed, offerings=chunk.offerings), examine, states, digests, chunk.sent, part,
                            chunk.plan, offerings_with_work, plan_id, now, summary, chunk.desired, racing, pinned.pins)
             self._work.write(items)
+            senders.update(item.organizer for item in items)
             merge(remembered, part)
             with_work |= offerings_with_work
             del chunk, pinned, items, part  # the next chunk's are built in their place
         kept = None
         self._work.sweep({offering: plan_id for offering in examine})
+        organizers = self._work.organizers(senders)
         if request.send_in_process:
-            outcome = self._drain_all(summary.run_id, started + self._settings.run_seconds, summary, provider)
+            outcome = self._drain_all(summary.run_id, started + self._settings.run_seconds, summary, provider,
+                                      organizers)
         else:
             outcome = Outcome()
-            for organizer in self._work.organizers():
+            for organizer in organizers:
                 self._wake(organizer, summary.run_id, 0.0)
         merge(outcome, remembered)
         self._summarise(summary, outcome)
@@ -306,7 +311,7 @@ class SyncService:
                 summary.reconciled.append(offering)
         summary.finish("completed", self._message(summary))
 
-    def _racing(self, examine: set[str]) -> set[str]:
+    def _racing(self, examine: set[str], queued: dict[str, set[str]]) -> set[str]:
         """Examined offerings whose queued work a drain may be sending while this plan is made.
 
         This plan read the mapping before those sends, so it cannot be the one to settle them:
@@ -314,7 +319,7 @@ class SyncService:
         """
         busy: dict[str, bool] = {}
         racing = set()
-        for offering, organizers in self._work.offerings().items():
+        for offering, organizers in queued.items():
             if offering not in examine:
                 continue
             for organizer in organizers:
@@ -391,7 +396,8 @@ class SyncService:
                     pinning[offering_id] = known.but(organizer=organizer, live=live[offering_id])
             yield PlannedChunk(offerings, scoped, sent, part), pinned
 
-    def _drain_all(self, run_id: str, deadline: float, summary: RunSummary, provider: ProviderView) -> Outcome:
+    def _drain_all(self, run_id: str, deadline: float, summary: RunSummary, provider: ProviderView,
+                   organizers: list[str]) -> Outcome:
         """The synchronous mode: this process sends the queued work of every organizer until the
         run's time slice ends, one drain per organizer at once; what is left is woken on the queue.
 
@@ -400,7 +406,6 @@ class SyncService:
         send worker carries on from the work table.
         """
         outcome = Outcome()
-        organizers = self._work.organizers()
         if not organizers:
             return outcome
         total = Counter[str]()

@@ -46,6 +46,7 @@ from shared.validate.model import (
     passed,
     warned,
 )
+from shared.validate.queues import check_queues
 from shared.validate.responses import check_response_collection
 from shared.validate.signin import check_permissions, check_sign_in, has_calendar_role
 from shared.validate.vault import check_key_vault
@@ -127,6 +128,9 @@ class Validator:
         webhook = check_response_webhook(settings)
         if webhook is not None:
             report.add(webhook)
+        queues = check_queues(self._tables.prefix)
+        if queues is not None:
+            report.add(queues)
         return report.ordered()
 
     # -- parts -----------------------------------------------------------------------------

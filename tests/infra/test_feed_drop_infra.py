@@ -511,3 +511,19 @@ def test_postdeploy_masks_the_key_in_a_refusal_that_quotes_the_endpoint(hook_env
     assert "Webhook validation handshake failed for " + WEBHOOK + "<blobs_extension key>" in completed.stderr
     assert hook_env["FAKE_KEY"] not in completed.stderr + completed.stdout
     assert not list(Path(hook_env["TMPDIR"]).glob("tmp.*")), "a temporary file with the key is left behind"
+
+
+def test_the_queues_follow_the_table_prefix_in_every_place() -> None:
+    """The storage account's queues and the triggers' settings are the names the product sends to, for any prefix."""
+    from shared.queue.names import QUEUE_SETTINGS
+
+    main = (INFRA / "main.bicep").read_text()
+    app = (MODULES / "function-app.bicep").read_text()
+    for queue in QUEUE_SETTINGS:
+        suffix = queue.base.removeprefix("learncal-")
+        expression = "'${toLower(tablePrefix)}-" + suffix + "'"
+        assert f"{queue.setting}: {expression}" in app, queue.setting
+        assert re.search(r"queueNames: \[[^\]]*" + re.escape(expression), main), suffix
+    function_app = (ROOT / "function_app.py").read_text()
+    triggers = re.findall(r'queue_trigger\([^)]*queue_name="([^"]+)"', function_app)
+    assert sorted(triggers) == sorted(f"%{q.setting}%" for q in QUEUE_SETTINGS)

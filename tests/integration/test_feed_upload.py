@@ -261,20 +261,13 @@ def test_an_upload_while_a_run_plans_gets_one_follow_up_that_reads_the_newer_fee
 def test_an_upload_starts_a_run_with_the_local_hosts_running_on_their_own(world: World) -> None:
     """Both stand-ins on their threads, as `learncal serve` runs them: PUT the feed, then only wait."""
     from shared.local.blob_events import for_app
+    from shared.local.functions import local_functions
     from shared.local.queue_host import HostOptions, QueueHost
-    from shared.runs.worker import local_functions
 
     drop = Drop(world)
     feed = base_feed()
-    from shared.bootstrap import send_queued
-    from shared.queue.wakeup import queue_name
-
-    def send_worker(msg: Any) -> None:
-        send_queued(msg.get_body().decode(), dequeue_count=msg.dequeue_count or 1, settings=drop.services.settings,
-                    tables=drop.services.tables)
-
     events = for_app(drop.services.app, interval=0.2).start()
-    functions = {**local_functions(drop.services.app), queue_name(drop.services.tables): send_worker}
+    functions = local_functions(drop.services.settings, services=drop.services)
     host = QueueHost(world.settings, functions, HostOptions(max_polling_interval=0.5))
     try:
         with host:

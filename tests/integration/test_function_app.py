@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,7 +63,7 @@ def test_health_reports_ok_when_configured_and_storage_reachable(configured: San
     response = user_function("health")(func.HttpRequest("GET", "/api/health", body=b""))
     body = json.loads(response.get_body())
     assert response.status_code == 200 and body["status"] == "ok"
-    assert body["checks"] == {"configuration": "ok", "storage": "ok"}
+    assert body["checks"] == {"configuration": "ok", "queues": "ok", "storage": "ok"}
 
 
 def test_health_says_only_the_status_and_logs_the_missing_settings(
@@ -78,10 +79,38 @@ def test_health_says_only_the_status_and_logs_the_missing_settings(
     response = user_function("health")(func.HttpRequest("GET", "/api/health", body=b""))
     body = json.loads(response.get_body())
     assert response.status_code == 503
-    assert body == {"status": "degraded", "checks": {"configuration": "failing", "storage": "failing"}}
+    assert body == {"status": "degraded", "checks": {"configuration": "failing", "queues": "ok", "storage": "failing"}}
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert "LEARNCAL_ORGANIZER" in logged  # the operator finds what is missing in the log
     assert "00000000-0000-0000-0000-000000000001" not in response.get_body().decode() + logged
+
+
+def test_health_names_the_queue_setting_to_fix_when_a_trigger_would_listen_elsewhere(
+    configured: SandboxClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A prefix of its own: the triggers must read the installation's queue names from the app settings."""
+    prefix = os.environ["LEARNCAL_TABLE_PREFIX"]
+    monkeypatch.setenv("LEARNCAL_SEND_QUEUE", "learncal-send")  # the default's name, not this installation's
+    caplog.set_level("WARNING", logger="learncal")
+
+    response = user_function("health")(func.HttpRequest("GET", "/api/health", body=b""))
+
+    body = json.loads(response.get_body())
+    assert response.status_code == 503 and body["checks"]["queues"] == "failing"
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert f"Set LEARNCAL_SEND_QUEUE={prefix.lower()}-send" in logged and "send_worker" in logged
+    monkeypatch.setenv("LEARNCAL_SEND_QUEUE", f"{prefix.lower()}-send")
+    again = user_function("health")(func.HttpRequest("GET", "/api/health", body=b""))
+    assert again.status_code == 200 and json.loads(again.get_body())["checks"]["queues"] == "ok"
+
+
+def test_the_queue_triggers_read_their_queue_names_from_app_settings() -> None:
+    """`%NAME%` binding expressions, which the Functions host resolves from the app settings."""
+    from shared.local.routes import queue_functions
+
+    names = {f.function_name: f.queue_name for f in queue_functions(function_app.app)}
+    assert names == {"send_worker": "%LEARNCAL_SEND_QUEUE%", "run_worker": "%LEARNCAL_RUNS_QUEUE%",
+                     "job_worker": "%LEARNCAL_JOBS_QUEUE%"}
 
 
 def test_the_feed_trigger_is_an_event_grid_blob_trigger_on_the_feed_drop() -> None:

@@ -16,12 +16,11 @@ from azure.functions.timer import TimerRequest
 from click.testing import CliRunner, Result
 from conftest_admin import OTHER_USER, SAMPLE_FEED, World, function, request
 
-from shared.bootstrap import build, send_queued
+from shared.bootstrap import build
 from shared.cli import cli
+from shared.local.functions import local_functions
 from shared.local.queue_host import HostOptions, QueueHost
-from shared.queue.wakeup import SEND_QUEUE, queue_name
 from shared.runs.requests import PLANNER_LEASE
-from shared.runs.worker import local_functions
 from shared.store.lease import Lease, LeaseStore
 from shared.store.runs import RunStore
 from shared.sync.service import SyncRequest
@@ -239,11 +238,7 @@ def test_a_run_whose_process_stopped_while_planning_is_recorded_failed_by_the_ne
 
 def test_the_local_queue_host_drains_the_run_queue_as_the_functions_host_would(world: World) -> None:
     services = world.services(feed=SAMPLE_FEED)
-    def send_worker(msg: Any) -> None:
-        send_queued(msg.get_body().decode(), dequeue_count=msg.dequeue_count, settings=services.settings,
-                    tables=services.tables)
-
-    functions = {**local_functions(services.app), queue_name(world.tables, SEND_QUEUE): send_worker}
+    functions = local_functions(services.settings, services=services)
     host = QueueHost(world.settings, functions, HostOptions(max_polling_interval=0.5))
 
     with host:

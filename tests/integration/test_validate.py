@@ -463,3 +463,17 @@ def test_the_configuration_check_names_the_allowlists_in_force_and_where_each_ca
 
     assert f"only {OTHER_USER} invited" in detail
     assert "LEARNCAL_RECIPIENT_ALLOWLIST (@contoso.example)" in detail and f"the stored list ({OTHER_USER})" in detail
+
+
+def test_a_queue_setting_naming_another_queue_than_the_installations_fails_with_the_value_to_set(
+    world: World, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LEARNCAL_RUNS_QUEUE", "learncal-runs")  # the default prefix's queue, not this installation's
+    response = world.call("provider_validate", request("POST", "provider/validate", {}))
+
+    checks = {c["name"]: c for c in payload(response)["checks"]}
+    assert checks["queues"]["status"] == "fail"
+    wanted = f"{world.tables.prefix.lower()}-runs"
+    detail = checks["queues"]["detail"]
+    assert f"Set LEARNCAL_RUNS_QUEUE={wanted}" in detail and "run_worker" in detail
+    assert "azd provision" in checks["queues"]["fix"]

@@ -99,3 +99,90 @@ def test_a_row_this_version_cannot_read_is_parked_not_sent_and_not_blocking(tabl
     assert [i.action.key.email for i in work.page(ORG)] == ["b@x.example"]
     [entry] = work.summary(per_minute=30, per_day=10000)
     assert (entry["queued"], entry["parked"]) == (1, 1)
+
+
+class CountingTable:
+    """The work table as the store reaches it, counting the entities each listing or query hands back."""
+
+    def __init__(self, table: object) -> None:
+        self._table = table
+        self.returned = 0
+        self.transactions = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._table, name)
+
+    def _count(self, entities: object) -> object:
+        for entity in entities:  # type: ignore[attr-defined]
+            self.returned += 1
+            yield entity
+
+    def list_entities(self, *args: object, **kwargs: object) -> object:
+        return self._count(self._table.list_entities(*args, **kwargs))  # type: ignore[attr-defined]
+
+    def submit_transaction(self, operations: object) -> object:
+        self.transactions += 1
+        return self._table.submit_transaction(operations)  # type: ignore[attr-defined]
+
+    def query_entities(self, *args: object, **kwargs: object) -> object:
+        return self._count(self._table.query_entities(*args, **kwargs))  # type: ignore[attr-defined]
+
+
+def test_a_sweep_reads_only_the_rows_older_plans_left_not_the_rows_just_written(tables: Tables) -> None:
+    work = WorkStore(tables)
+    old = [WorkItem(ORG, create("OFF-1", f"old{i}@x.example"), "run1", "p1") for i in range(3)]
+    other = [WorkItem(ORG, create("OFF-99", f"other{i}@x.example"), "run1", "p1") for i in range(2)]
+    work.replace(old + other, {"OFF-1": "p1", "OFF-99": "p1"})
+    fresh = [WorkItem(ORG, create(f"OFF-{n}", f"new{i}@x.example", days=1), "run2", "p2")
+             for n in range(1, 11) for i in range(30)]  # 300 rows of the new plan, ten offerings
+    work.write(fresh)
+    counting = CountingTable(work._table)
+    work._table = counting  # type: ignore[assignment]
+
+    work.sweep({f"OFF-{n}": "p2" for n in range(1, 11)})  # more than a few offerings: one query by plan
+
+    assert counting.returned == 5  # the older plan's rows, none of the 300 just written
+    left = {(e["OfferingId"], e["PlanId"]) for e in work.rows(select=["OfferingId", "PlanId"])}
+    assert left == {(f"OFF-{n}", "p2") for n in range(1, 11)} | {("OFF-99", "p1")}  # OFF-1's old rows are gone
+
+    counting.returned = 0
+    work.write([WorkItem(ORG, create("OFF-99", "again@x.example", days=1), "run3", "p3")])
+    work.sweep({"OFF-99": "p3"})  # a few offerings: each one's rows of other plans only
+
+    assert counting.returned == 2  # OFF-9's two old rows; the 300 rows of the other offerings are not read
+    assert work.pending("OFF-99") and work.left_for_run("run1") == 0
+
+
+def test_sent_rows_go_in_transactions_and_a_row_a_newer_plan_rewrote_stays(tables: Tables) -> None:
+    work = WorkStore(tables)
+    work.replace([WorkItem(ORG, create("OFF-1", f"p{i:03d}@x.example"), "run1", "p1") for i in range(150)],
+                 {"OFF-1": "p1"})
+    page = work.page(ORG, limit=150)
+    work.write([WorkItem(ORG, page[20].action, "run2", "p2")])  # a newer plan rewrote one row meanwhile
+    counting = CountingTable(work._table)
+    work._table = counting  # type: ignore[assignment]
+
+    removed = work.done_many(page)
+
+    assert removed == {i.row for i in page} - {page[20].row}
+    assert counting.transactions == 2  # 100 + 50 rows; the first failed whole and went row by row
+    [left] = work.page(ORG)
+    assert (left.row, left.plan_id) == (page[20].row, "p2")  # the newer plan's row is kept, as `done` keeps it
+
+
+def test_the_organizers_to_wake_are_asked_for_one_queued_row_each_not_listed_from_the_whole_table(
+    tables: Tables,
+) -> None:
+    work = WorkStore(tables)
+    other = "Second@Contoso.example"
+    work.write([WorkItem(ORG, create("OFF-1", f"p{i}@x.example"), "run1", "p1") for i in range(120)])
+    parked = WorkItem(other, create("OFF-2", "q@x.example"), "run1", "p1", state="parked")
+    work.write([parked])
+    counting = CountingTable(work._table)
+    work._table = counting  # type: ignore[assignment]
+
+    woken = work.organizers([ORG, ORG.lower(), other, "nobody@contoso.example"])
+
+    assert woken == [ORG]  # the second organizer's only row is parked; nobody has none
+    assert counting.returned == 1  # one row of ORG's 120; none of the others
+    assert work.organizers() == [ORG]  # the listing for `learncal queue` agrees
