@@ -48,6 +48,21 @@ class TemplateInput(BaseModel):
                                   "property to 64 KiB)")
 
 
+class PhrasesInput(BaseModel):
+    """The body of `PUT /api/templates/phrases/{language}`: the phrases to change; keys left out keep their text."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True,
+                              hide_input_in_errors=True)
+
+    phrases: dict[str, str | None] = Field(
+        min_length=1, max_length=32,
+        description="phrase key -> its text, a one-line plain-text template (at most 300 characters; the "
+                    "cancellation comments may use {{ offering_title }}); null goes back to the built-in text. "
+                    "Keys: online, cancel.offeringCancelled, cancel.sessionRemoved, cancel.sessionCancelled, "
+                    "cancel.noLongerInstructor, cancel.withdrew, cancel.enrollmentCancelled, "
+                    "cancel.noLongerEnrolled")
+
+
 class PreviewInput(BaseModel):
     """The body of `POST /api/templates/preview`: a template rendered for a real offering, nothing saved."""
 

@@ -15,12 +15,19 @@ import azure.functions as func
 from shared.admin.auth import ADMIN_ROLE, READER_ROLE, Principal
 from shared.admin.context import services
 from shared.admin.http import dispatch, json_body, ok, query_value
-from shared.admin.inputs import PreviewInput, TemplateInput
+from shared.admin.inputs import PhrasesInput, PreviewInput, TemplateInput
 from shared.admin.problem import Problem, invalid
 from shared.admin.rollout import not_ready
 from shared.provider.model import parse
 from shared.store.audit import audit
-from shared.store.templates import TemplateConflict, TemplateNotSaved, TemplateStore, check_language, check_role
+from shared.store.templates import (
+    PHRASES_KIND,
+    TemplateConflict,
+    TemplateNotSaved,
+    TemplateStore,
+    check_language,
+    check_role,
+)
 
 log = logging.getLogger("learncal.admin")
 
@@ -28,9 +35,10 @@ SAVED_NOTE = ("Invitations already sent keep their wording until their offering 
               "rolled out (POST /api/rollout, learncal rollout); new invitations and key-change updates use it now.")
 
 
-def refused(error: TemplateNotSaved) -> Problem:
+def refused(error: TemplateNotSaved, what: str = "template") -> Problem:
     """422 with each problem's field, line and fix (`errors`, and `problems` as the preview names them)."""
-    return Problem(422, "template-refused", "The template was not saved: " + "; ".join(
+    verb = "were" if what == "phrases" else "was"
+    return Problem(422, "template-refused", f"The {what} {verb} not saved: " + "; ".join(
         f"{p['field']}{' line ' + str(p['line']) if p.get('line') else ''}: {p['message']}" for p in error.problems),
         title="Template refused", errors=error.problems, extensions={"problems": error.problems})
 
@@ -62,8 +70,12 @@ def listing() -> dict[str, Any]:
         rows.append(record.to_json(with_text=False) if record is not None else
                     {"role": role, "language": lang, "version": 0, "source": "builtin", "updatedBy": None,
                      "updatedAt": None})
+    stored_phrases = {r.language: r for r in store.stored_phrases(language)}
+    phrases = [stored_phrases[lang].to_json(with_text=False) if lang in stored_phrases else
+               {"language": lang, "version": 0, "source": "builtin", "updatedBy": None, "updatedAt": None}
+               for lang in sorted(in_force.phrases)]
     return {"value": rows, "defaultLanguage": language, "version": in_force.version, "roles": list(TEMPLATE_ROLES),
-            "languages": sorted({lang for _role, lang in in_force.texts})}
+            "languages": sorted({lang for _role, lang in in_force.texts}), "phrases": phrases}
 
 
 def _list(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
@@ -126,8 +138,53 @@ def record_template_set(tables: Any, actor: str, role: str, language: str, versi
 
 
 def template(req: func.HttpRequest) -> func.HttpResponse:
+    """One template, or (`templates/phrases/{language}`, the same route) one language's phrases."""
     role = READER_ROLE if req.method.upper() in ("GET", "HEAD") else ADMIN_ROLE
+    if (req.route_params.get("role") or "").strip() == PHRASES_KIND:
+        return dispatch(req, {"GET": _get_phrases, "PUT": _put_phrases}, role=role)
     return dispatch(req, {"GET": _get, "PUT": _put}, role=role)
+
+
+# -- GET|PUT /api/templates/phrases/{language} -----------------------------------------------
+
+def phrases_view(store: TemplateStore, language: str, default: str) -> dict[str, Any]:
+    """A language's phrases in force, what each receives, and the versions (GET and the CLI's --json)."""
+    from shared.templates.model import PHRASE_VALUES, PHRASES
+
+    record = store.phrases(language, default)
+    return {**record.to_json(), "keys": list(PHRASES),
+            "placeholders": {name: sorted(PHRASE_VALUES[name]) for name in PHRASES},
+            "versions": [v.to_json(with_text=False) for v in store.phrase_versions(language, default)]}
+
+
+def _get_phrases(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
+    language = check_language((req.route_params.get("language") or "").strip())
+    return ok(phrases_view(TemplateStore(services().tables), language, default_language()))
+
+
+def _put_phrases(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
+    language = check_language((req.route_params.get("language") or "").strip())
+    data: PhrasesInput = parse(PhrasesInput, json_body(req, required=True))
+    current = services()
+    store = TemplateStore(current.tables)
+    try:
+        version = store.put_phrases(language, data.phrases, principal.actor)
+    except TemplateNotSaved as error:
+        raise refused(error, "phrases") from None
+    except TemplateConflict as error:
+        raise Problem(409, "template-conflict", str(error), title="Saved by others at the same moment") from None
+    record_phrases_set(current.tables, principal.actor, language, version, data.phrases, via="api")
+    return ok({**phrases_view(store, language, default_language()),
+               "message": f"Saved as version {version}. {SAVED_NOTE}"})
+
+
+def record_phrases_set(tables: Any, actor: str, language: str, version: int, changes: dict[str, str | None], *,
+                       via: str) -> None:
+    """The audit entry of a phrases save: the version and the phrases changed (null: back to the built-in text)."""
+    audit(tables, actor, "template.set", f"{PHRASES_KIND}/{language}",
+          {"via": via, "version": version, "phrases": {k: (v[:300] if v is not None else None)
+                                                        for k, v in changes.items()}})
+    log.info("The phrases in %s were saved as version %d by %s.", language, version, actor)
 
 
 # -- POST /api/templates/preview -------------------------------------------------------------

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from shared.domain import Activity, Offering, Role
 from shared.planning.content import EventContent, location_for, template_role
-from shared.templates.engine import Compiled, RenderFailed, compile_text, render_compiled, render_plain
+from shared.templates.engine import Compiled, RenderFailed, TemplateRefused, compile_text, render_compiled, render_plain
 from shared.templates.languages import base_language, normalize_language
 from shared.templates.model import FALLBACK_LANGUAGE, TemplateRole, TemplateSet, TemplateText, builtin_phrases
 from shared.templates.values import PERSONAL, template_values
@@ -146,8 +146,17 @@ class Renderer:
                           base_language(self.templates.default_language), FALLBACK_LANGUAGE):
             text = phrases.get(candidate, {}).get(name)
             if text is not None:
-                return render_plain(text, values)
-        return render_plain(builtin_phrases()[FALLBACK_LANGUAGE][name], values)
+                try:
+                    return render_plain(text, values)
+                except (RenderFailed, TemplateRefused) as error:
+                    # A saved phrase that fails on these values: the built-in words go out instead.
+                    self.errors.append(f"phrase {name} ({candidate}): {error}")
+                    break
+        shipped = builtin_phrases()
+        for candidate in (language, base_language(language), FALLBACK_LANGUAGE):
+            if name in shipped.get(candidate, {}):
+                return render_plain(shipped[candidate][name], values)
+        return render_plain(shipped[FALLBACK_LANGUAGE][name], values)
 
     def cancellation(self, offering: Offering, reason: str, person_language: str | None) -> str:
         """The comment a cancelled person reads, in their language (`reason`: a `cancel.*` phrase's suffix)."""

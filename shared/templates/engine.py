@@ -394,6 +394,51 @@ def _missing_links(role: str, used: set[str]) -> Iterable[TemplateProblem]:
             )
 
 
+# -- phrases --------------------------------------------------------------------------------
+
+PHRASE_MAX = 300  # characters of a phrase's source: a location line or a one-sentence comment
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?]|&[A-Za-z#][A-Za-z0-9]*;")
+
+
+def check_phrase(name: str, source: str) -> list[TemplateProblem]:
+    """Everything that refuses `source` as the phrase `name` (a key of PHRASES); empty when it may be saved.
+
+    A phrase is a one-line plain-text template: Outlook shows a location and a cancellation
+    comment as written, so markup would show as tags, and a line break has nowhere to go.
+    The engine's rules are those of a subject; the placeholders are the phrase's own.
+    """
+    from shared.templates.model import PHRASE_VALUES
+
+    known = PHRASE_VALUES[name]
+    if not source.strip():
+        return [TemplateProblem("subject", 1, "is empty", "write the words, or leave the key out to keep the "
+                                "current text (null goes back to the built-in text)")]
+    if len(source) > PHRASE_MAX:
+        return [TemplateProblem("subject", None, f"is {len(source):,} characters long",
+                                f"keep a phrase within {PHRASE_MAX} characters: one short sentence")]
+    problems: list[TemplateProblem] = []
+    if _LINE_BREAKS.search(source):
+        problems.append(TemplateProblem("subject", 2, "has a line break; a phrase is one line of text",
+                                        "put the phrase on one line"))
+    markup = _MARKUP.search(source)
+    if markup:
+        line = source.count("\n", 0, markup.start()) + 1
+        problems.append(TemplateProblem("subject", line, f"has markup ({markup.group(0).strip()}…); a phrase is "
+                                        "plain text and Outlook would show the tags", "write plain text, no HTML"))
+    found, names = _inspect("subject", source)
+    problems.extend(found)
+    unknown = sorted(names - known)
+    if unknown:
+        tree = environment("subject").parse(source)
+        lines = {node.name: node.lineno for node in tree.find_all(nodes.Name) if node.name in unknown}
+        for unknown_name in unknown:
+            fix = (f"use {', '.join('{{ ' + k + ' }}' for k in sorted(known))}" if known
+                   else "this phrase receives no placeholders; write plain words")
+            problems.append(TemplateProblem("subject", lines.get(unknown_name),
+                                            f"unknown placeholder {unknown_name}", fix))
+    return problems
+
+
 # -- compiling and rendering ----------------------------------------------------------------
 
 

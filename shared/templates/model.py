@@ -6,7 +6,9 @@ cached by (version, role, language) for the whole run.
 
 Besides the texts, a set holds each language's phrases: the words the product itself puts
 on a meeting outside the body (the "Online" location, the cancellation comments). They are
-shipped with the built-in languages and translated with them.
+shipped with the built-in languages and translated with them; an organisation's own phrases
+of a language (stored like its templates) are merged over the built-in phrases of that
+language, or, for a language without built-in phrases, over the default language's.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ PHRASES: tuple[str, ...] = (
     "cancel.enrollmentCancelled",
     "cancel.noLongerEnrolled",
 )
+# The placeholders each phrase receives: a cancellation comment may name the offering.
+PHRASE_VALUES: dict[str, frozenset[str]] = {
+    name: frozenset() if name == "online" else frozenset({"offering_title"}) for name in PHRASES
+}
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,14 @@ class TemplateSet:
         """This set with some texts replaced or added (an organisation's own over the built-in ones)."""
         return TemplateSet.of(self.default_language, {**self.texts, **texts}, self.phrases)
 
+    def with_phrases(self, stored: Mapping[str, Mapping[str, str]]) -> TemplateSet:
+        """This set with an organisation's own phrases per language merged over the built-in ones."""
+        words = {language: dict(found) for language, found in self.phrases.items()}
+        for language, own in stored.items():
+            key = normalize_language(language)
+            words[key] = {**phrase_base(key, self.default_language), **own}
+        return TemplateSet.of(self.default_language, self.texts, words)
+
     def with_default_language(self, language: str) -> TemplateSet:
         return TemplateSet.of(language, self.texts, self.phrases)
 
@@ -98,6 +112,21 @@ def digest(default_language: str, texts: Mapping[tuple[str, str], TemplateText],
         ensure_ascii=False, separators=(",", ":"), sort_keys=True,
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def phrase_base(language: str, default_language: str) -> dict[str, str]:
+    """The built-in phrases an organisation's own phrases of `language` are merged over.
+
+    The language's own (or its base language's: `de-CH` uses `de`), else the default language's,
+    else English, which is always built in.
+    """
+    from shared.templates.languages import base_language
+
+    shipped = builtin_phrases()
+    for candidate in (language, base_language(language), default_language, base_language(default_language)):
+        if candidate in shipped:
+            return dict(shipped[candidate])
+    return dict(shipped[FALLBACK_LANGUAGE])
 
 
 def _builtin_phrases_copy() -> dict[str, dict[str, str]]:

@@ -197,3 +197,45 @@ def test_the_default_language_is_saved_with_the_provider_and_used_for_people_wit
         assert all("Standard paragraph" in e["body"]["content"] for e in events), learner
     listed = payload(world.call("templates", request("GET", "templates")))
     assert listed["defaultLanguage"] == "de-CH"
+
+
+def put_phrases(world: World, language: str, body: Any, headers: dict[str, str] | None = None) -> Any:
+    return world.call("template", request("PUT", f"templates/phrases/{language}", body, headers=headers,
+                                          route_params={"role": "phrases", "language": language}))
+
+
+def test_phrases_are_read_saved_partially_refused_with_key_line_and_fix_and_audited(world: World) -> None:
+    shown = world.call("template", request("GET", "templates/phrases/es", headers=READER,
+                                           route_params={"role": "phrases", "language": "es"}))
+    assert shown.status_code == 200, shown.get_body()
+    assert (payload(shown)["version"], payload(shown)["phrases"]["cancel.withdrew"]) == (
+        0, "You withdrew from this offering.")
+
+    saved = put_phrases(world, "es", {"phrases": {"cancel.withdrew": "Te has dado de baja de «{{ offering_title }}»."}})
+    again = put_phrases(world, "es", {"phrases": {"online": "En línea"}})
+
+    assert (saved.status_code, again.status_code) == (200, 200), again.get_body()
+    body = payload(again)
+    assert body["version"] == 2
+    assert body["phrases"]["cancel.withdrew"] == "Te has dado de baja de «{{ offering_title }}»."
+    assert body["phrases"]["online"] == "En línea"
+    assert body["phrases"]["cancel.sessionCancelled"] == "This session was cancelled."
+    listed = payload(world.call("templates", request("GET", "templates")))
+    listed_es = next(p for p in listed["phrases"] if p["language"] == "es")
+    assert (listed_es["version"], listed_es["source"]) == (2, "stored")
+
+    unknown_key = put_phrases(world, "es", {"phrases": {"cancel.gone": "x"}})
+    assert unknown_key.status_code == 422
+    assert payload(unknown_key)["problems"][0]["field"] == "phrases.cancel.gone"
+    assert "cancel.withdrew" in payload(unknown_key)["problems"][0]["fix"]
+    placeholder = put_phrases(world, "es", {"phrases": {"cancel.withdrew": "Adiós {{ sesion_title }}"}})
+    problem = payload(placeholder)["problems"][0]
+    assert (placeholder.status_code, problem["field"], problem["line"]) == (422, "phrases.cancel.withdrew", 1)
+    assert "offering_title" in problem["fix"] and "sesion_title" in problem["message"]
+    markup = put_phrases(world, "es", {"phrases": {"online": "<b>En línea</b>"}})
+    assert markup.status_code == 422 and "markup" in payload(markup)["problems"][0]["message"]
+    assert put_phrases(world, "es", {"phrases": {"online": "x"}}, headers=READER).status_code == 403
+
+    entries = payload(world.call("audit_trail", request("GET", "audit")))["value"]
+    saves = [(e["target"], e["changes"]["version"]) for e in entries if e["action"] == "template.set"]
+    assert saves == [("phrases/es", 2), ("phrases/es", 1)]
