@@ -16,6 +16,19 @@ from shared.store.tables import Tables, table_service
 from tests.support.world import World
 
 
+@pytest.fixture(autouse=True)
+def fresh_key_vault_challenges() -> None:
+    """Each test meets its Key Vault's sign-in challenge afresh.
+
+    azure-keyvault caches every vault's challenge (which tenant to sign in to) by host and port for
+    the life of the process. A sandbox started by a later test module can be given a port an earlier
+    one used, with a tenant of its own; the stale challenge would send the client to the wrong tenant.
+    """
+    from azure.keyvault.secrets._shared import http_challenge_cache
+
+    http_challenge_cache.clear()
+
+
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[RunningAzurite]:
     with start_azurite() as running:
