@@ -144,7 +144,8 @@ def test_work_queues_are_created() -> None:
     res = parse(MODULES / "storage.bicep")["resources"]
     assert res["queues"]["type"] == "Microsoft.Storage/storageAccounts/queueServices/queues"
     names = parse(MODULES / "storage.bicep")["parameters"]["queueNames"]["default"]
-    assert sorted(names) == ["learncal-jobs", "learncal-runs", "learncal-send", "learncal-webhooks"]
+    assert sorted(names) == ["learncal-jobs", "learncal-responses", "learncal-runs", "learncal-send",
+                            "learncal-webhooks"]
 
 
 # --------------------------------------------------------------------------- roles

@@ -110,7 +110,8 @@ def test_the_queue_triggers_read_their_queue_names_from_app_settings() -> None:
 
     names = {f.function_name: f.queue_name for f in queue_functions(function_app.app)}
     assert names == {"send_worker": "%LEARNCAL_SEND_QUEUE%", "run_worker": "%LEARNCAL_RUNS_QUEUE%",
-                     "job_worker": "%LEARNCAL_JOBS_QUEUE%"}
+                     "job_worker": "%LEARNCAL_JOBS_QUEUE%", "webhook_worker": "%LEARNCAL_WEBHOOKS_QUEUE%",
+                     "responses_worker": "%LEARNCAL_RESPONSES_QUEUE%"}
 
 
 def test_the_feed_trigger_is_an_event_grid_blob_trigger_on_the_feed_drop() -> None:
