@@ -604,7 +604,7 @@ def _template_problems(problems: list[dict[str, Any]]) -> None:
 
 @cli.group(cls=_Group)
 def templates() -> None:
-    """The invitation templates per role and language: list, show, set (a new version), preview.
+    """The invitation templates per role and language: list, show, set (a new version), preview; phrases.
 
     A saved template reaches invitations already sent only when their offering is reconciled or
     the templates are rolled out (learncal rollout); new invitations use it at once.
@@ -692,6 +692,92 @@ def templates_set(role: str, language: str, subject_file: Path, body_file: Path)
     language = check_language(language)
     record_template_set(current.tables, actor, role, language, version, subject, body, via="cli")
     click.echo(f"Saved the {role} template in {language} as version {version}.")
+    _stderr(SAVED_NOTE.replace("(POST /api/rollout, learncal rollout)", "(learncal rollout)"))
+
+
+@templates.command("phrases")
+@click.argument("language")
+@click.option("--json", "as_json", is_flag=True, help="Print the phrases, their keys, placeholders and versions as "
+              "GET /api/templates/phrases/{language} answers.")
+def templates_phrases(language: str, as_json: bool) -> None:
+    """Print the phrases in force in LANGUAGE (the "Online" location, the cancellation comments), stored or built in."""
+    from shared.admin.templates import phrases_view
+    from shared.store.templates import TemplateStore, check_language
+
+    current = _template_services()
+    shown = phrases_view(TemplateStore(current.tables), check_language(language),
+                         current.provider.current()[0].default_language)
+    if as_json:
+        click.echo(json.dumps(shown, ensure_ascii=False))
+        return
+    source = "built in" if shown["source"] == "builtin" else f"saved {shown['updatedAt']} by {shown['updatedBy']}"
+    _stderr(f"Phrases in {shown['language']}, version {shown['version']} ({source}); "
+            "`learncal templates set-phrases` changes them.")
+    for name in shown["keys"]:
+        mark = "stored  " if name in shown["own"] else "built in"
+        click.echo(f"{name:<28} {mark}  {shown['phrases'][name]}")
+    older = [v for v in shown["versions"] if v["version"] != shown["version"]]
+    if older:
+        _stderr("Earlier versions: " + ", ".join(f"v{v['version']}" + (f" ({v['updatedAt']}, {v['updatedBy']})"
+                                                                        if v["source"] == "stored" else " (built in)")
+                                                  for v in older))
+
+
+def _phrase_changes(path: Path) -> tuple[dict[str, Any], str]:
+    """The phrase key -> text object of a --file (or the API's {"phrases": {...}} body), and the file's text."""
+    text = _text_file(path, "--file") or ""
+    try:
+        found = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise LearncalError(f"--file: {path} line {error.lineno} column {error.colno} is not valid JSON "
+                            f"({error.msg}); write one object such as {{\"cancel.withdrew\": \"...\"}}.") from None
+    if isinstance(found, dict) and set(found) == {"phrases"} and isinstance(found["phrases"], dict):
+        found = found["phrases"]
+    if not isinstance(found, dict):
+        kind = {list: "array", str: "string", bool: "true or false", type(None): "null"}.get(type(found), "number")
+        raise LearncalError(f"--file: {path} holds a JSON {kind}, not an object; write one object of "
+                            "phrase key -> text (null: back to the built-in text).")
+    return found, text
+
+
+def _key_line(text: str, name: str) -> int | None:
+    """The line of the file that names a phrase key, so a refusal points at it in the editor."""
+    quoted = json.dumps(name, ensure_ascii=False)
+    for number, line in enumerate(text.splitlines(), 1):
+        if quoted in line:
+            return number
+    return None
+
+
+@templates.command("set-phrases")
+@click.argument("language")
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="A UTF-8 JSON file: one object of phrase key -> text (null: back to the built-in text).")
+def templates_set_phrases(language: str, file: Path) -> None:
+    """Save a new version of LANGUAGE's phrases after the checks; keys left out keep their text.
+
+    Nothing already sent changes until the offering is reconciled or the templates are rolled out.
+    """
+    from shared.admin.changes import local_actor
+    from shared.admin.templates import SAVED_NOTE, record_phrases_set
+    from shared.store.templates import TemplateNotSaved, TemplateStore, check_language
+
+    language = check_language(language)
+    changes, text = _phrase_changes(file)
+    current = _template_services()
+    actor = local_actor(current.settings)
+    try:
+        version = TemplateStore(current.tables).put_phrases(language, changes, actor)
+    except TemplateNotSaved as error:
+        _stderr(f"Error: the phrases in {language} were not saved:")
+        for item in error.problems:
+            name = str(item["field"]).removeprefix("phrases.")
+            at = _key_line(text, name) if item["field"] != "phrases" else None
+            item = {**item, "field": item["field"] + (f" ({file.name} line {at})" if at else "")}
+            _template_problems([item])
+        sys.exit(1)
+    record_phrases_set(current.tables, actor, language, version, changes, via="cli")
+    click.echo(f"Saved the phrases in {language} as version {version}.")
     _stderr(SAVED_NOTE.replace("(POST /api/rollout, learncal rollout)", "(learncal rollout)"))
 
 
