@@ -10,10 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.support.feeds import ADA, BO, base_feed, enrollment
 from tests.support.world import World
 
 ACTOR = "phrases.admin@contoso.example"
 GERMAN_WITHDREW = "Sie haben sich von diesem Angebot abgemeldet."  # the shipped German text
+FRENCH_WITHDREW = "Vous vous êtes désinscrit(e) de cette offre."  # the shipped French text
 EDITED_WITHDREW = "Abmeldung von „{{ offering_title }}“ erhalten – bei Fragen: lernen@contoso.example"
 
 
@@ -103,3 +105,28 @@ def test_a_file_that_is_not_a_json_object_is_refused_with_its_line(world: World,
     assert empty.code == 1 and "phrases: has no phrase to change" in empty.stderr and "fix: give" in empty.stderr
     assert language.code != 0 and "language:" in language.stderr
     assert shown(world, "fr")["version"] == 0
+
+
+def test_a_stored_phrase_changes_the_withdrawal_comment_in_its_language_and_no_other(
+    world: World, tmp_path: Path,
+) -> None:
+    feed = base_feed()
+    enrollment(feed, "OFF-1001", ADA)["language"] = "de"
+    enrollment(feed, "OFF-1001", BO)["language"] = "fr"
+    first = world.sync(feed)
+    assert first.code == 0 and first.summary["status"] == "completed", first.stderr
+    saved = world.cli("templates", "set-phrases", "de", "--file", phrases_file(
+        tmp_path, "de", json.dumps({"cancel.withdrew": EDITED_WITHDREW}, ensure_ascii=False)))
+    assert saved.code == 0, saved.stderr
+    enrollment(feed, "OFF-1001", ADA)["status"] = "withdrawn"
+    enrollment(feed, "OFF-1001", BO)["status"] = "withdrawn"
+
+    result = world.sync(feed)
+
+    assert result.code == 0, result.stderr
+    assert (result.summary["cancelled"], result.summary["updated"]) == (4, 0)  # a phrase edit sends no update
+    ada = [m["comment"] for m in world.messages(ADA) if m["type"] == "meetingCancellation"]
+    bo = [m["comment"] for m in world.messages(BO) if m["type"] == "meetingCancellation"]
+    assert ada == ["Abmeldung von „Leading Hybrid Teams“ erhalten – bei Fragen: lernen@contoso.example"] * 2
+    assert bo == [FRENCH_WITHDREW] * 2
+    assert world.received(ADA)["meetingUpdate"] == 0 and world.received(BO)["meetingUpdate"] == 0
