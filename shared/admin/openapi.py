@@ -11,7 +11,7 @@ from typing import Any
 
 from shared import __version__
 from shared.admin.auth import ADMIN_ROLE, READER_ROLE
-from shared.admin.inputs import AllowanceInput, JobInput, PreviewInput, RolloutInput, TemplateInput
+from shared.admin.inputs import AllowanceInput, JobInput, PhrasesInput, PreviewInput, RolloutInput, TemplateInput
 from shared.provider.model import ProviderInput, SyncInput, ValidateInput
 
 JSON = "application/json"
@@ -515,16 +515,52 @@ TEMPLATE_VERSION = {
         "source": {"enum": ["builtin", "stored"]}, "updatedBy": NULLABLE_STRING, "updatedAt": NULLABLE_TIME,
     },
 }
+PHRASES_VERSION_REQUIRED = ["language", "version", "source", "updatedBy", "updatedAt"]
 TEMPLATE_SCHEMAS: dict[str, Any] = {
     "TemplateProblem": TEMPLATE_PROBLEM,
     "TemplateVersion": TEMPLATE_VERSION,
     "TemplateList": {
-        "type": "object", "required": ["value", "defaultLanguage", "version", "roles", "languages"],
+        "type": "object", "required": ["value", "defaultLanguage", "version", "roles", "languages", "phrases"],
         "properties": {"value": {"type": "array", "items": _ref("TemplateVersion")},
                        "defaultLanguage": {"type": "string"},
                        "version": {"type": "string", "description": "the version of the whole set in force"},
                        "roles": {"type": "array", "items": {"type": "string"}},
-                       "languages": {"type": "array", "items": {"type": "string"}}},
+                       "languages": {"type": "array", "items": {"type": "string"}},
+                       "phrases": {"type": "array", "items": _ref("PhrasesVersion"),
+                                   "description": "each language's phrases in force: built in or stored"}},
+    },
+    "PhrasesVersion": {
+        "type": "object", "required": PHRASES_VERSION_REQUIRED,
+        "properties": {key: TEMPLATE_VERSION_PROPERTIES[key] for key in PHRASES_VERSION_REQUIRED},
+    },
+    "Phrases": {
+        "type": "object", "required": [*PHRASES_VERSION_REQUIRED, "phrases", "own", "keys", "placeholders", "versions"],
+        "properties": {
+            **{key: TEMPLATE_VERSION_PROPERTIES[key] for key in PHRASES_VERSION_REQUIRED},
+            "phrases": {"type": "object", "additionalProperties": {"type": "string"},
+                        "description": "every phrase in force in the language: key -> text"},
+            "own": {"type": "object", "additionalProperties": {"type": "string"},
+                    "description": "the organisation's own phrases of this version (the others are built in)"},
+            "keys": {"type": "array", "items": {"type": "string"}, "description": "every phrase key"},
+            "placeholders": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                             "description": "key -> the placeholders that phrase receives"},
+            "versions": {"type": "array", "items": _ref("PhrasesVersion"),
+                         "description": "every version, newest first, then the built-in phrases (0)"},
+            "message": {"type": "string"},
+        },
+    },
+    "PhraseProblem": {
+        "type": "object", "required": ["field", "message", "fix"],
+        "properties": {"field": {"type": "string", "description": "phrases.<key>, or phrases when none was given",
+                                 "examples": ["phrases.cancel.withdrew"]},
+                       "line": {"type": ["integer", "null"], "description": "the phrase's line (1 is the first)"},
+                       "message": {"type": "string"}, "fix": {"type": "string"}},
+    },
+    "PhrasesRefused": {
+        "type": "object", "required": ["type", "title", "status", "detail", "errors", "problems"],
+        "properties": {**RESPONSE_SCHEMAS["Problem"]["properties"],
+                       "errors": {"type": "array", "items": _ref("PhraseProblem")},
+                       "problems": {"type": "array", "items": _ref("PhraseProblem")}},
     },
     "Template": {
         "type": "object", "required": [*TEMPLATE_VERSION_REQUIRED, "subject", "body"],
@@ -581,6 +617,24 @@ TEMPLATE_PATHS: dict[str, Any] = {
              "422": _problem("Refused: problems (and errors) give each problem's field, line and fix; or role or "
                              "language is not valid.", "TemplateRefused")},
             body="TemplateInput", body_required=True, parameters=[ROLE_PARAMETER, LANGUAGE_PARAMETER], write=True),
+    },
+    "/templates/phrases/{language}": {
+        # Served by the templates/{role}/{language} route with role "phrases": a concrete path, so
+        # OpenAPI matches it before the templated one.
+        "get": _operation(
+            "getPhrases", "A language's phrases in force (the \"Online\" location, the cancellation comments): the "
+            "newest stored version over the built-in ones, which keys are stored, their placeholders, the versions.",
+            {"200": _json("Phrases", "The phrases."), "422": _problem("language is not valid.")},
+            parameters=[LANGUAGE_PARAMETER], role=READER_ROLE),
+        "put": _operation(
+            "putPhrases", "Save a new version of a language's phrases after the checks (known key, one plain-text "
+            "line, syntax, placeholders); keys left out keep their text, null goes back to the built-in text. "
+            "Invitations already sent change only by a reconcile or a roll-out.",
+            {"200": _json("Phrases", "Saved; version is the new version's number. Audited as template.set "
+                          "(phrases/<language>)."),
+             "422": _problem("Refused: problems (and errors) give each phrase's key (phrases.<key>), line and fix; or "
+                             "language is not valid.", "PhrasesRefused")},
+            body="PhrasesInput", body_required=True, parameters=[LANGUAGE_PARAMETER], write=True),
     },
     "/templates/preview": {"post": _operation(
         "previewTemplate", "Render a template (the one given, or the one in force) for a real offering of the feed "
@@ -673,6 +727,7 @@ def document() -> dict[str, Any]:
         "JobInput": _model_schema(JobInput),
         "AllowanceInput": _model_schema(AllowanceInput),
         "TemplateInput": _model_schema(TemplateInput),
+        "PhrasesInput": _model_schema(PhrasesInput),
         "PreviewInput": _model_schema(PreviewInput),
         "RolloutInput": _model_schema(RolloutInput),
         **TEMPLATE_SCHEMAS,

@@ -617,6 +617,7 @@ def test_the_openapi_document_describes_every_admin_route(world: World) -> None:
                                       "/openapi.json", "/audit", "/offerings",
                                       "/offerings/{offeringId}", "/jobs", "/jobs/{jobId}", "/allowance", "/me",
                                       "/rollout", "/templates", "/templates/{role}/{language}", "/templates/preview",
+                                      "/templates/phrases/{language}",
                                       "/responses", "/responses/counts"}
     assert document["components"]["schemas"]["ProviderInput"]["properties"]["clientSecret"]
 

@@ -239,3 +239,32 @@ def test_phrases_are_read_saved_partially_refused_with_key_line_and_fix_and_audi
     entries = payload(world.call("audit_trail", request("GET", "audit")))["value"]
     saves = [(e["target"], e["changes"]["version"]) for e in entries if e["action"] == "template.set"]
     assert saves == [("phrases/es", 2), ("phrases/es", 1)]
+
+
+def test_the_phrase_answers_are_those_the_openapi_document_describes(world: World) -> None:
+    from jsonschema import Draft202012Validator
+
+    from shared.admin.openapi import document
+
+    doc = document()
+    operations = doc["paths"]["/templates/phrases/{language}"]
+
+    def check(answer: Any, method: str, status: str) -> None:
+        content = operations[method]["responses"][status]["content"]
+        schema = next(iter(content.values()))["schema"]
+        Draft202012Validator({**schema, "components": doc["components"]}).validate(payload(answer))
+
+    shown = world.call("template", request("GET", "templates/phrases/de", headers=READER,
+                                           route_params={"role": "phrases", "language": "de"}))
+    saved = put_phrases(world, "de", {"phrases": {"online": "Online-Sitzung"}})
+    refused = put_phrases(world, "de", {"phrases": {"online": "{{ offering_title }}", "cancel.bye": "x"}})
+    listed = world.call("templates", request("GET", "templates"))
+
+    assert (shown.status_code, saved.status_code, refused.status_code, listed.status_code) == (200, 200, 422, 200)
+    check(shown, "get", "200")
+    check(saved, "put", "200")
+    check(refused, "put", "422")
+    assert [p["field"] for p in payload(refused)["problems"]] == ["phrases.cancel.bye", "phrases.online"]
+    Draft202012Validator({"$ref": "#/components/schemas/TemplateList", "components": doc["components"]}).validate(
+        payload(listed))
+    assert "PhrasesInput" in operations["put"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
