@@ -778,7 +778,8 @@ def templates_set_phrases(language: str, file: Path) -> None:
         sys.exit(1)
     record_phrases_set(current.tables, actor, language, version, changes, via="cli")
     click.echo(f"Saved the phrases in {language} as version {version}.")
-    _stderr(SAVED_NOTE.replace("(POST /api/rollout, learncal rollout)", "(learncal rollout)"))
+    _stderr("Cancellations from now on carry the new comments. " + SAVED_NOTE.replace(
+        "(POST /api/rollout, learncal rollout)", "(learncal rollout)"))
 
 
 @templates.command("preview")

@@ -44,6 +44,7 @@ def test_set_phrases_stores_a_version_that_phrases_shows_beside_the_built_in_one
 
     assert saved.code == 0, saved.stderr
     assert "Saved the phrases in de as version 1." in saved.stdout and "learncal rollout" in saved.stderr
+    assert "Cancellations from now on carry the new comments." in saved.stderr
     after = shown(world, "de")
     assert (after["version"], after["source"], after["updatedBy"]) == (1, "stored", ACTOR)
     assert after["own"] == {"cancel.withdrew": EDITED_WITHDREW, "online": "Online-Sitzung"}
