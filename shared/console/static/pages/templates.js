@@ -3,6 +3,7 @@
 // The rendered body is shown in a frame with sandbox="" (no script, no same-origin access) via srcdoc.
 import { api, ApiError } from "../api.js";
 import { field, fill, h, section, status, table, when } from "../dom.js";
+import { rolloutControl } from "../rollout.js";
 
 const ROLE_NAMES = { learner: "Learner", primaryInstructor: "Primary instructor", instructor: "Other instructor" };
 const PREVIEW_DELAY = 600; // ms after the last keystroke
@@ -151,45 +152,11 @@ export default async function render(root, { explain }) {
     }
   });
 
-  // -- roll-out: the count first, then the confirmation
-  const countButton = h("button", { type: "button", text: "Count the updates", id: "rollout-count" });
-  const confirm = h("button", { type: "button", class: "primary", text: "Roll out", disabled: true,
-    id: "rollout-confirm" });
-  const rolloutOut = h("div", { "aria-live": "polite", id: "rollout-out" });
-  countButton.addEventListener("click", async () => {
-    countButton.disabled = true;
-    confirm.disabled = true;
-    fill(rolloutOut, status("info", "Counting what a roll-out would send…"));
-    try {
-      const { data } = await api("POST", "rollout", { dryRun: true });
-      fill(rolloutOut, status(data.updates ? "warn" : "ok", data.message || `${data.updates} updates`));
-      if (data.updates) {
-        confirm.textContent = `Roll out: send ${data.updates} update${data.updates === 1 ? "" : "s"}`;
-        confirm.disabled = false;
-        confirm.focus();
-      }
-    } catch (error) {
-      fill(rolloutOut, explain(error));
-    } finally {
-      countButton.disabled = false;
-    }
-  });
-  confirm.addEventListener("click", async () => {
-    confirm.disabled = true;
-    try {
-      const { data } = await api("POST", "rollout", { dryRun: false });
-      fill(rolloutOut, status("ok", data.message || "Rolling out."), data.runId
-        ? h("a", { href: `runs?run=${encodeURIComponent(data.runId)}`, text: "See the run" }) : null);
-    } catch (error) {
-      fill(rolloutOut, explain(error));
-    }
-  });
-
   root.append(
     section("Templates in force", listBox),
     section("Edit a template", form, h("h3", { text: "Preview" }), previewOut, versionsBox),
     section("Roll out", h("p", { class: "muted", text: "A saved template reaches invitations already sent only " +
       "when you roll it out (or an offering is reconciled). The count comes first; the updates are then sent at " +
-      "the organizers' pace." }), h("div", { class: "actions" }, countButton, confirm), rolloutOut));
+      "the organizers' pace." }), rolloutControl(explain)));
   await open();
 }
