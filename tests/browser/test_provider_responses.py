@@ -7,7 +7,8 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import Served, api, run_to_its_end, sign_in
 
 
-def test_an_administrator_switches_response_collection_on_and_counts_the_rollout(page: Page, served: Served) -> None:
+def test_an_administrator_switches_response_collection_on_counts_the_rollout_and_switches_it_off(
+        page: Page, served: Served) -> None:
     sign_in(page, served, "Avery Admin", "provider")
     status, body = api(page, "PUT", "provider", {
         "status": "active", "tenantId": served.info["tenantId"], "clientId": served.info["clientId"],
@@ -45,3 +46,11 @@ def test_an_administrator_switches_response_collection_on_and_counts_the_rollout
     expect(page.get_by_role("button", name=f"Roll out: send {invitations} updates")).to_be_enabled()
     # counting sends nothing: no attendee received another message
     assert sum(len(served.sandbox.messages(email)) for email in attendees) == messages
+
+    # switched off again: the page says the same, and the second save shows and stores it too
+    switch.select_option("off")
+    expect(note).to_contain_text("Invitations already sent are untouched until a roll-out")
+    page.get_by_role("button", name="Save provider").click()
+    expect(page.locator("dl.facts").first).to_contain_text("off: no response is asked for")
+    status, stored = api(page, "GET", "provider")
+    assert (stored["requestResponses"], stored["requestResponsesInForce"]) == (False, False)

@@ -70,7 +70,7 @@ function validateResults(report) {
 
 export default async function render(root, { explain }) {
   const { data: view } = await api("GET", "provider");
-  const current = section("Current configuration", facts(view));
+  let current = section("Current configuration", facts(view));
   const organizers = view.organizers || (view.organizer ? [view.organizer] : []);
 
   const statusInput = h("select", { name: "status" },
@@ -166,6 +166,7 @@ export default async function render(root, { explain }) {
       }
       const replaced = section("Current configuration", facts(data));
       current.replaceWith(replaced);
+      current = replaced; // a second save replaces this one
     } catch (error) {
       if (error instanceof ApiError) showFieldErrors(form, error);
       fill(saveResult, explain(error));
