@@ -1,6 +1,7 @@
 // Provider: what the service signs in as and sends from; save, set or rotate the secret, Validate.
 import { api, ApiError, runJob } from "../api.js";
 import { age, field, fill, h, section, status, table, text, when } from "../dom.js";
+import { rolloutControl } from "../rollout.js";
 
 const lines = (value) => value.split(/[\s,;]+/).map((s) => s.trim()).filter(Boolean);
 
@@ -19,9 +20,24 @@ function facts(view) {
     ["Sign-in", view.authMode], ["Client secret", secret], ["Secret expiry", expiry],
     ["Recipient allow-list", allowlist.length ? allowlist.join(", ") : "none: everyone in the feed is invited"],
     ["Default language", view.defaultLanguage || "en"],
+    ["Response collection", collection(view)],
     ["Last saved", view.updatedAt ? `${when(view.updatedAt)} by ${text(view.updatedBy)}` : "never"],
   ];
   return h("dl", { class: "facts" }, rows.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: text(v) })]));
+}
+
+// The stored switch (null: the app setting LEARNCAL_REQUEST_RESPONSES decides) and what is in force.
+function collection(view) {
+  const now = view.requestResponsesInForce ? "on: invitations ask for a response, responses are collected"
+    : "off: no response is asked for";
+  return view.requestResponses === true || view.requestResponses === false ? now
+    : `${now} (from the app setting LEARNCAL_REQUEST_RESPONSES)`;
+}
+
+const SWITCH_VALUES = { true: "on", false: "off" };
+
+function switchValue(view) {
+  return SWITCH_VALUES[String(view.requestResponses)] || "environment";
 }
 
 function showFieldErrors(form, error) {
@@ -54,7 +70,7 @@ function validateResults(report) {
 
 export default async function render(root, { explain }) {
   const { data: view } = await api("GET", "provider");
-  const current = section("Current configuration", facts(view));
+  let current = section("Current configuration", facts(view));
   const organizers = view.organizers || (view.organizer ? [view.organizer] : []);
 
   const statusInput = h("select", { name: "status" },
@@ -74,6 +90,27 @@ export default async function render(root, { explain }) {
   const secret = h("input", { type: "password", name: "clientSecret", autocomplete: "new-password" });
   const defaultLanguage = h("input", { type: "text", name: "defaultLanguage", value: view.defaultLanguage || "en",
     autocomplete: "off", spellcheck: "false" });
+  const responses = h("select", { name: "requestResponses", id: "request-responses" },
+    h("option", { value: "on", text: "On: new invitations ask for a response; responses are collected" }),
+    h("option", { value: "off", text: "Off: no response is asked for or collected" }),
+    h("option", { value: "environment", text: "As the app setting LEARNCAL_REQUEST_RESPONSES says" +
+      (switchValue(view) === "environment" ? ` (now ${view.requestResponsesInForce ? "on" : "off"})` : "") }));
+  responses.value = switchValue(view);
+  let savedSwitch = responses.value;
+  const responsesNote = h("div", { "aria-live": "polite", id: "request-responses-note" });
+  const toRollout = (event) => { // stays on this page (a fragment change would re-render it)
+    event.preventDefault();
+    const control = document.getElementById("rollout-count");
+    if (control) { control.scrollIntoView({ block: "center" }); control.focus(); }
+  };
+  const rolloutHint = () => status("info", "Invitations already sent are untouched until a roll-out: they keep " +
+    "asking (or not asking) for a response until you roll the change out. ",
+  h("a", { href: "#rollout", text: "Count the updates and roll out", on: { click: toRollout } }), " below, or on the ",
+  h("a", { href: "templates", text: "Templates page" }), ".");
+  responses.addEventListener("change", () => {
+    if (responses.value === savedSwitch) fill(responsesNote);
+    else fill(responsesNote, rolloutHint());
+  });
   const confirmOrganizer = h("input", { type: "checkbox", name: "confirmOrganizerChange", id: "confirm-organizer" });
   const confirmAllowlist = h("input", { type: "checkbox", name: "confirmAllowlistRemoval", id: "confirm-allowlist" });
   const saveResult = h("div", { "aria-live": "polite" });
@@ -89,6 +126,9 @@ export default async function render(root, { explain }) {
       field("Recipient allow-list", allowlist, "Optional, for testing: only these addresses or @domains are invited"),
       field("Default language", defaultLanguage, "BCP 47, such as en, de or fr-CH: for people whose language the " +
         "feed does not give; invitations already sent change only by a roll-out (Templates page)"),
+      h("div", { class: "field-wide" }, field("Response collection", responses, "Whether invitations ask " +
+        "attendees for a response and their responses are collected (Responses page). Proposals of a new time stay " +
+        "off: the learning system owns the schedule."), responsesNote),
       field(view.clientSecret ? "Rotate client secret" : "Client secret", secret,
         view.clientSecret ? "Leave empty to keep the stored secret; a new value replaces it in Key Vault"
           : "The app registration's client secret value; stored in Key Vault, never shown again")),
@@ -106,6 +146,7 @@ export default async function render(root, { explain }) {
       status: statusInput.value, tenantId: tenant.value.trim(), clientId: client.value.trim(),
       authMode: authMode.value, recipientAllowlist: lines(allowlist.value),
     };
+    body.requestResponses = responses.value === "environment" ? null : responses.value === "on";
     if (defaultLanguage.value.trim()) body.defaultLanguage = defaultLanguage.value.trim();
     if (addresses.length > 1) body.organizers = addresses;
     else body.organizer = addresses[0] || "";
@@ -119,8 +160,13 @@ export default async function render(root, { explain }) {
       showFieldErrors(form, new ApiError(200, {}));
       fill(saveResult, status("ok", "Saved. Press Validate to check it against the tenant."),
         ...(data.notices || []).map((n) => status("info", n)));
+      if (responses.value !== savedSwitch) {
+        savedSwitch = responses.value;
+        fill(responsesNote, rolloutHint());
+      }
       const replaced = section("Current configuration", facts(data));
       current.replaceWith(replaced);
+      current = replaced; // a second save replaces this one
     } catch (error) {
       if (error instanceof ApiError) showFieldErrors(form, error);
       fill(saveResult, explain(error));
@@ -156,6 +202,10 @@ export default async function render(root, { explain }) {
     section("Validate", h("p", { class: "muted", text: "Checks sign-in, permissions, the organizer mailbox and the " +
       "allow-list against the tenant, and says how to fix what fails." }), h("div", { class: "actions" }, validate),
     validateOut),
+    section("Roll out a change", h("p", { class: "muted", text: "A change of response collection or of the " +
+      "default language reaches invitations already sent only when you roll it out (or an offering is " +
+      "reconciled). The count of update messages comes first; the updates are then sent at the organizers' pace. " +
+      "Template changes are rolled out the same way." }), rolloutControl(explain)),
     h("p", { class: "muted", text: "Who may use this console is decided by app roles in Microsoft Entra ID: " +
       "LearningCalendar.Admin may change everything; LearningCalendar.Reader may read runs, offerings, feeds and " +
       "the audit trail, and so sees learners' email addresses." }));

@@ -3,13 +3,14 @@
 // The rendered body is shown in a frame with sandbox="" (no script, no same-origin access) via srcdoc.
 import { api, ApiError } from "../api.js";
 import { field, fill, h, section, status, table, when } from "../dom.js";
+import { rolloutControl } from "../rollout.js";
 
 const ROLE_NAMES = { learner: "Learner", primaryInstructor: "Primary instructor", instructor: "Other instructor" };
 const PREVIEW_DELAY = 600; // ms after the last keystroke
 
-function problemsList(problems) {
+function problemsList(problems, id = "template-problems") {
   if (!problems || problems.length === 0) return null;
-  return h("ul", { class: "problems", id: "template-problems" }, problems.map((p) => h("li", {},
+  return h("ul", { class: "problems", id }, problems.map((p) => h("li", {},
     h("strong", { text: `${p.field}${p.line ? ` line ${p.line}` : ""}: ` }), String(p.message || ""),
     p.fix ? h("span", { class: "detail", text: `Fix: ${p.fix}` }) : null)));
 }
@@ -18,6 +19,109 @@ function problemsOf(error) {
   if (!(error instanceof ApiError)) return [];
   const found = error.problem.problems || error.fieldErrors;
   return Array.isArray(found) ? found : [];
+}
+
+// The phrases of one language: the text in force per key, stored or built-in; a save sends only the
+// changed keys (null: back to the built-in text), and a refusal names the key, the line and the fix.
+function phrasesEditor(initialLanguage, explain, saved) {
+  const language = h("input", { type: "text", name: "phrasesLanguage", id: "phrases-language",
+    list: "template-languages", value: initialLanguage, autocomplete: "off", spellcheck: "false" });
+  const openButton = h("button", { type: "button", text: "Open phrases", id: "phrases-open" });
+  const state = h("div", { "aria-live": "polite", id: "phrases-state" });
+  const rows = h("div", { id: "phrases-rows" });
+  const saveButton = h("button", { type: "submit", class: "primary", text: "Save the phrases", disabled: true });
+  const out = h("div", { "aria-live": "polite", id: "phrases-save" });
+  let loaded = null; // the GET answer the editor shows: {language, phrases, own, keys, placeholders, ...}
+  const inputs = new Map();
+  const resets = new Map();
+
+  function show(view) {
+    loaded = view;
+    inputs.clear();
+    resets.clear();
+    const own = view.own || {};
+    const keys = view.keys || Object.keys(view.phrases || {});
+    fill(state, status("info", view.version ? `${view.language}: version ${view.version}, saved ` +
+      `${when(view.updatedAt)} by ${view.updatedBy || "—"}.` : `${view.language}: the built-in phrases (version 0).`));
+    fill(rows, table(`Phrases in ${view.language}`, [
+      ["Phrase", (key) => h("code", { text: key })],
+      ["Text in force", (key) => {
+        const input = h("input", { type: "text", name: `phrase-${key}`, class: "phrase", "aria-label": `Phrase ${key}`,
+          spellcheck: "true", "data-key": key });
+        input.value = (view.phrases || {})[key] || "";
+        inputs.set(key, input);
+        return input;
+      }],
+      ["Source", (key) => (key in own ? "stored" : "built-in")],
+      ["Placeholders", (key) => ((view.placeholders || {})[key] || []).map((n) => `{{ ${n} }}`).join(", ") || "none"],
+      ["", (key) => {
+        if (!(key in own)) return "";
+        const box = h("input", { type: "checkbox", "aria-label": `Back to built-in: ${key}` });
+        resets.set(key, box);
+        return h("label", { class: "check" }, box, "Back to built-in");
+      }],
+    ], keys, { className: "phrases" }));
+    saveButton.disabled = false;
+  }
+
+  async function open() {
+    const tag = language.value.trim();
+    fill(out);
+    fill(state, status("info", "Loading…"));
+    try {
+      const { data } = await api("GET", `templates/phrases/${encodeURIComponent(tag)}`);
+      show(data);
+    } catch (error) {
+      loaded = null;
+      saveButton.disabled = true;
+      fill(rows);
+      fill(state, explain(error));
+    }
+  }
+
+  function markInvalid(problems) {
+    for (const input of inputs.values()) input.removeAttribute("aria-invalid");
+    for (const p of problems) {
+      const input = inputs.get(String(p.field || "").replace(/^phrases\./, ""));
+      if (input) input.setAttribute("aria-invalid", "true");
+    }
+  }
+
+  const form = h("form", { class: "phrases-form", novalidate: true },
+    h("div", { class: "toolbar" }, field("Language of the phrases (BCP 47)", language), openButton),
+    state, rows, h("div", { class: "actions" }, saveButton), out);
+  openButton.addEventListener("click", () => open());
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!loaded) return;
+    const changes = {};
+    for (const [key, input] of inputs) {
+      if (resets.get(key)?.checked) changes[key] = null;
+      else if (input.value !== ((loaded.phrases || {})[key] || "")) changes[key] = input.value;
+    }
+    if (!Object.keys(changes).length) {
+      fill(out, status("info", "Nothing changed: edit a text or tick \"Back to built-in\" first."));
+      return;
+    }
+    saveButton.disabled = true;
+    fill(out, status("info", "Saving…"));
+    try {
+      const { data } = await api("PUT", `templates/phrases/${encodeURIComponent(loaded.language)}`,
+        { phrases: changes });
+      show(data);
+      fill(out, status("ok", data.message || `Saved as version ${data.version}.`));
+      await saved();
+    } catch (error) {
+      const problems = problemsOf(error);
+      markInvalid(problems);
+      fill(out, problems.length ? status("error", "Not saved: fix these and save again.") : explain(error),
+        problemsList(problems, "phrases-problems"));
+    } finally {
+      saveButton.disabled = !loaded;
+    }
+  });
+  open();
+  return form;
 }
 
 export default async function render(root, { explain }) {
@@ -151,45 +255,17 @@ export default async function render(root, { explain }) {
     }
   });
 
-  // -- roll-out: the count first, then the confirmation
-  const countButton = h("button", { type: "button", text: "Count the updates", id: "rollout-count" });
-  const confirm = h("button", { type: "button", class: "primary", text: "Roll out", disabled: true,
-    id: "rollout-confirm" });
-  const rolloutOut = h("div", { "aria-live": "polite", id: "rollout-out" });
-  countButton.addEventListener("click", async () => {
-    countButton.disabled = true;
-    confirm.disabled = true;
-    fill(rolloutOut, status("info", "Counting what a roll-out would send…"));
-    try {
-      const { data } = await api("POST", "rollout", { dryRun: true });
-      fill(rolloutOut, status(data.updates ? "warn" : "ok", data.message || `${data.updates} updates`));
-      if (data.updates) {
-        confirm.textContent = `Roll out: send ${data.updates} update${data.updates === 1 ? "" : "s"}`;
-        confirm.disabled = false;
-        confirm.focus();
-      }
-    } catch (error) {
-      fill(rolloutOut, explain(error));
-    } finally {
-      countButton.disabled = false;
-    }
-  });
-  confirm.addEventListener("click", async () => {
-    confirm.disabled = true;
-    try {
-      const { data } = await api("POST", "rollout", { dryRun: false });
-      fill(rolloutOut, status("ok", data.message || "Rolling out."), data.runId
-        ? h("a", { href: `runs?run=${encodeURIComponent(data.runId)}`, text: "See the run" }) : null);
-    } catch (error) {
-      fill(rolloutOut, explain(error));
-    }
-  });
+  const phrases = phrasesEditor(language.value, explain, async () => showList((await api("GET", "templates")).data));
 
   root.append(
     section("Templates in force", listBox),
     section("Edit a template", form, h("h3", { text: "Preview" }), previewOut, versionsBox),
+    section("Phrases", h("p", { class: "muted", text: "The short texts every role's template shares in a " +
+      "language: the \"Online\" location and the cancellation comments. Each shows the text in force and whether " +
+      "it is the organisation's (stored) or the built-in one; change a text, or tick \"Back to built-in\", and save." }),
+    phrases),
     section("Roll out", h("p", { class: "muted", text: "A saved template reaches invitations already sent only " +
       "when you roll it out (or an offering is reconciled). The count comes first; the updates are then sent at " +
-      "the organizers' pace." }), h("div", { class: "actions" }, countButton, confirm), rolloutOut));
+      "the organizers' pace." }), rolloutControl(explain)));
   await open();
 }
