@@ -893,9 +893,16 @@ def rollout(dry_run: bool, yes: bool, as_json: bool, feed: str | None, run_async
               help='Print {"items": [...], "next": token|null} as GET /api/responses answers.')
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV with the header offeringId,activityId,email,role,"
               "response,respondedAt.")
+@click.option("--recorded", is_flag=True,
+              help="Show what is recorded without reading the organizers' calendars for new answers first.")
 def responses(offering_id: str | None, activity_id: str | None, email: str | None, response: str | None,
-              since: str | None, limit: int | None, as_json: bool, as_csv: bool) -> None:
-    """Attendees' answers to their invitations (who accepted, declined, is tentative or has not answered)."""
+              since: str | None, limit: int | None, as_json: bool, as_csv: bool, recorded: bool) -> None:
+    """Attendees' answers to their invitations (who accepted, declined, is tentative or has not answered).
+
+    While response collection is on, each organizer's calendar is read for answers that changed
+    first (one request per mailbox when nothing changed; no message is sent), so the report is
+    current even where Graph's change notifications cannot reach (this machine).
+    """
     from shared.admin.problem import Problem
     from shared.admin.responses import MAX_LIMIT, parse_query
     from shared.settings import Settings
@@ -915,7 +922,16 @@ def responses(offering_id: str | None, activity_id: str | None, email: str | Non
         message = (problem.errors or [{}])[0].get("message", problem.detail)
         raise click.BadParameter(message, param_hint=options.get(field, field)) from None
     settings = Settings.from_env()
-    store = ResponseStore(Tables(table_service(settings), prefix=settings.table_prefix))
+    tables = Tables(table_service(settings), prefix=settings.table_prefix)
+    if not recorded:
+        from shared.responses.runner import read_now
+
+        read = read_now(settings, tables=tables)
+        if read is not None:
+            _stderr(f"Read {len(read.organizers)} organizer mailbox(es): {read.changed} answer(s) changed.")
+            for failed in read.problems:
+                _stderr(f"Could not read {failed}; the answers shown are those recorded before.")
+    store = ResponseStore(tables)
     items: list[Any] = []
     after: str | None = None
     while True:

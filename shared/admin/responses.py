@@ -101,9 +101,17 @@ def parse_query(values: dict[str, str]) -> ResponseQuery:
 
 
 def _list(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
+    """The first page reads each organizer's changed answers first (shared/responses/runner.py
+    `read_now`), so it is current even where change notifications cannot reach; the next pages
+    continue what was read."""
     query = parse_query(_params(req, FILTERS))
+    current = services()
+    if query.after is None:
+        from shared.responses.runner import read_now
+
+        read_now(current.settings, tables=current.tables)
     try:
-        page = ResponseStore(services().tables).query(**query.store_filters(), limit=query.limit, after=query.after)
+        page = ResponseStore(current.tables).query(**query.store_filters(), limit=query.limit, after=query.after)
     except BadQuery as error:
         raise bad_filter(error.field, str(error).removeprefix(f"{error.field} ")) from None
     return ok({"items": [record.item() for record in page.items], "next": page.next})

@@ -134,6 +134,61 @@ def handle_task(body: str, settings: Settings | None = None, *, tables: Tables |
     return _run(graph, work)
 
 
+@dataclass(frozen=True)
+class ReadNow:
+    """What a report's read found: the organizers read, the answers that changed, what failed."""
+
+    organizers: tuple[str, ...]
+    changed: int
+    problems: tuple[str, ...] = ()
+
+
+def read_now(settings: Settings | None = None, *, tables: Tables | None = None,
+             graph_factory: GraphFactory | None = None,
+             clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ReadNow | None:
+    """Read every organizer's changed answers before a report is made; None while collection is off.
+
+    In Azure notifications and the upkeep timer keep the table current within minutes, but a
+    report asked for right after an answer, or on a machine the notifications cannot reach
+    (`learncal serve`, the CLI), would show an older state. A read of an organizer already read
+    once costs one delta page when nothing changed, and sends no message. The organizers are
+    the pool in force and every one read before (earlier organizers join at the upkeep timer,
+    which finds them among the live invitations). A failure is reported, never raised: the
+    report then shows what was recorded before.
+    """
+    from shared.responses.reading import ResponseReader
+    from shared.responses.state import CollectionState
+    from shared.responses.upkeep import collection_on
+
+    settings = settings or Settings.from_env()
+    tables = _tables(settings, tables)
+    on, effective = collection_on(settings, tables)
+    if not on:
+        return None
+    organizers = tuple(dict.fromkeys([o.lower() for o in effective.organizers]
+                                     + [row.organizer.lower() for row in CollectionState(tables).deltas()]))
+    if not organizers:
+        return ReadNow((), 0)
+    try:
+        graph = (graph_factory or (lambda: collection_graph(settings, tables)))()
+    except Exception as error:  # a configuration or secret problem: say so, report what is recorded
+        return ReadNow(organizers, 0, (f"could not sign in to read the calendars: {error}",))
+
+    async def work(g: CollectionGraph) -> ReadNow:
+        reader = ResponseReader(effective, tables, g, clock=clock)
+        changed = 0
+        problems: list[str] = []
+        for organizer in organizers:
+            try:
+                changed += len((await reader.read(organizer)).changed)
+            except Exception as error:  # one mailbox failing leaves the others' answers current
+                log.warning("reading %s's answers before a report failed: %s", organizer, error)
+                problems.append(f"{organizer}: {error}")
+        return ReadNow(organizers, changed, tuple(problems))
+
+    return _run(graph, work)
+
+
 class TaskQueue:
     """Sends tasks to the `learncal-responses` queue (created on first use)."""
 

@@ -180,3 +180,25 @@ def test_a_hanging_receiver_never_holds_up_the_collection_or_a_run(collecting: W
     settings = Settings.from_env(world.env)
     waiting = queue_client(settings, queue_name(settings.table_prefix, QUEUE)).peek_messages(max_messages=10)
     assert len(waiting) == len(ANSWERS)  # each change waits for the webhook worker
+
+
+def test_a_report_reads_the_answers_given_since_without_a_timer_or_a_notification(collecting: World) -> None:
+    """On this machine no notification reaches the app and no timer runs: `learncal responses` and the
+    first page of GET /api/responses read the organizer's calendar themselves; `--recorded` does not."""
+    world = collecting
+    assert world.sync(base_feed()).code == 0
+    said = {who: world.sandbox.respond(who, response, subject=subject) for who, response, subject, _ in ANSWERS}
+
+    shown = world.cli("responses", "--json")
+    assert shown.code == 0, shown.stderr
+    answered = {(i["email"], i["offeringId"], i["activityId"]): i["response"]
+                for i in json.loads(shown.stdout)["items"] if i["response"] != "none"}
+    assert answered == {(who, *where): response for who, response, _, where in ANSWERS}
+    assert "Read 1 organizer mailbox(es)" in shown.stderr
+    assert said[BO]["respondedAt"]
+
+    world.sandbox.respond(BO, "tentativelyAccepted", subject=WORKSHOP_1)  # Bo changes his mind
+    recorded = world.cli("responses", "--json", "--recorded", "--person", BO, "--session", "ACT-1")
+    assert [i["response"] for i in json.loads(recorded.stdout)["items"]] == ["accepted"]  # nothing read
+    status, page = api(world, {"email": BO, "activityId": "ACT-1"})
+    assert status == 200 and [i["response"] for i in page["items"]] == ["tentativelyAccepted"]
