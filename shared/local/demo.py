@@ -20,6 +20,7 @@ from rich.table import Table
 from shared.feed.examples import SAMPLE, write_upcoming
 from shared.local.azurite import start_azurite
 from shared.local.queue_host import HostOptions, QueueHost
+from shared.local.stopping import sigterm_interrupts
 from shared.sandbox.client import SandboxClient
 from shared.settings import Settings
 
@@ -60,7 +61,7 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> int:
     # A pipe or a CI log has no width; 80 columns would cut every address in half.
     console = console or Console(width=None if sys.stdout.isatty() else 150)
     began = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="learncal-demo-") as workdir:
+    with sigterm_interrupts(), tempfile.TemporaryDirectory(prefix="learncal-demo-") as workdir:
         console.print("[bold]Learning Calendar Sync demo[/bold]: nothing leaves this machine.")
         with start_azurite() as azurite:
             console.print(f"  Azure Storage emulator (Azurite) on 127.0.0.1:{azurite.port}")

@@ -263,8 +263,10 @@ def make_host(app: func.FunctionApp) -> FunctionHost:
 
 def run(*, port: int, sandbox: bool, say: Callable[[str], None], ready: Callable[[str], None] | None = None,
         stop: threading.Event | None = None) -> int:
-    """Serve until interrupted (or `stop` is set). Returns the exit code."""
-    with ExitStack() as stack:
+    """Serve until interrupted (Ctrl+C, SIGTERM) or `stop` is set. Returns the exit code."""
+    from shared.local.stopping import sigterm_interrupts
+
+    with sigterm_interrupts(), ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="learncal-serve-")))
         if sandbox or nothing_configured(os.environ):
             say("Starting the Microsoft 365 sandbox and Azurite (nothing leaves this machine):")

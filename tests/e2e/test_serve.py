@@ -6,6 +6,7 @@ import http.cookiejar
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -78,5 +79,9 @@ def test_serve_with_nothing_configured_runs_against_the_sandbox_with_local_sign_
         assert {c["status"] for c in job["result"]["checks"]} <= {"pass", "warn", "fail"}
         assert any(c["status"] == "pass" for c in job["result"]["checks"])
     finally:
-        process.terminate()
+        process.terminate()  # SIGTERM, as a service manager stops it
         process.wait(timeout=30)
+    azurite = re.search(r"\(Azurite\) on 127\.0\.0\.1:(\d+)", output)
+    assert azurite, output
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", int(azurite[1]))) != 0, "serve left Azurite running after SIGTERM"
