@@ -57,6 +57,12 @@ class TemplateConflict(LearncalError):
     """Others saved the same template at the same moment on every attempt (try again)."""
 
 
+def _version_fields(version: int, updated_by: str | None, updated_at: datetime | None) -> dict[str, Any]:
+    """The fields every stored version shows alike (templates and phrases): version 0 is built in."""
+    return {"version": version, "source": "builtin" if version == 0 else "stored", "updatedBy": updated_by,
+            "updatedAt": updated_at.astimezone(UTC).isoformat().replace("+00:00", "Z") if updated_at else None}
+
+
 @dataclass(frozen=True)
 class TemplateRecord:
     """One version of one template; version 0 is the built-in text (never stored)."""
@@ -78,13 +84,8 @@ class TemplateRecord:
         return TemplateText(self.subject, self.body)
 
     def to_json(self, *, with_text: bool = True) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "role": self.role, "language": self.language, "version": self.version,
-            "source": "builtin" if self.builtin else "stored",
-            "updatedBy": self.updated_by,
-            "updatedAt": self.updated_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-            if self.updated_at else None,
-        }
+        body: dict[str, Any] = {"role": self.role, "language": self.language,
+                                **_version_fields(self.version, self.updated_by, self.updated_at)}
         if with_text:
             body.update(subject=self.subject, body=self.body)
         return body
@@ -109,12 +110,8 @@ class PhraseRecord:
         return self.version == 0
 
     def to_json(self, *, with_text: bool = True) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "language": self.language, "version": self.version, "source": "builtin" if self.builtin else "stored",
-            "updatedBy": self.updated_by,
-            "updatedAt": self.updated_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-            if self.updated_at else None,
-        }
+        body: dict[str, Any] = {"language": self.language,
+                                **_version_fields(self.version, self.updated_by, self.updated_at)}
         if with_text:
             body.update(phrases=dict(self.phrases), own=dict(self.own))
         return body
